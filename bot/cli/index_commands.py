@@ -1,0 +1,228 @@
+"""`curator ingest | reindex | search | stats | articles`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from bot.cli.common import console, err_console, print_json, services_or_exit
+from knowledge.index import KnowledgeIndex, SearchMode
+from knowledge.indexing import Progress as ProgressFn
+from knowledge.models import Hit, IngestReport, SearchFilters
+
+_STAGES = {"load": "Reading sources", "embed": "Embedding", "remove": "Removing", "bm25": "BM25"}
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    """A YYYY-MM-DD option value, or a clear error naming the option."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}", param_hint=option) from exc
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[ProgressFn | None]:
+    """A rich progress display driven by the index's (stage, done, total) callbacks."""
+    if not enabled:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=total or 1)
+            bar.update(tasks[stage], completed=done, total=total or 1)
+
+        yield update
+
+
+def _show_report(report: IngestReport, as_json: bool, dry_run: bool = False) -> None:
+    if as_json:
+        print_json(report.as_json())
+        return
+    title = "Would change" if dry_run else "Indexed"
+    console.print(
+        f"[bold]{title}:[/bold] {report.added} added, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.removed} removed, {len(report.failed)} failed"
+    )
+    for failure in report.failed:
+        console.print(f"  [red]✗[/red] {failure.path}: {failure.reason}")
+    if report.skipped:
+        console.print(f"  [dim]skipped {len(report.skipped)} unsupported file(s):[/dim]")
+        for path in report.skipped:
+            console.print(f"    [dim]{path}[/dim]")
+
+
+def ingest(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders, feed or page URLs.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Add or update articles from files, folders, feeds or web pages."""
+    with services_or_exit() as services, progress_bar(not as_json) as progress:
+        report = services.index.ingest(paths, progress=progress)
+    _show_report(report, as_json)
+
+
+def reindex(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would change.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Re-read the configured sources: add, update and remove to match them."""
+    with services_or_exit() as services, progress_bar(not as_json) as progress:
+        report = services.index.reindex(dry_run=dry_run, progress=progress)
+    _show_report(report, as_json, dry_run=dry_run)
+
+
+def _hits_table(query: str, hits: list[Hit]) -> Table:
+    table = Table(title=f"Results for {query!r}", show_lines=False)
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("article")
+    table.add_column("kind")
+    table.add_column("passage", overflow="fold")
+    for hit in hits:
+        c = hit.chunk
+        snippet = " ".join(c.text.split())[:160]
+        table.add_row(
+            str(hit.rank), f"{hit.score:.4f}", f"[link={c.url}]{c.title}[/link]", c.kind, snippet
+        )
+    return table
+
+
+def search(
+    query: Annotated[str | None, typer.Argument(help="What to look for.")] = None,
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many hits.")] = 10,
+    topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    since: Annotated[str | None, typer.Option(help="Curated on or after YYYY-MM-DD.")] = None,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
+    queries: Annotated[
+        Path | None,
+        typer.Option("--queries", help="A file with one query per line; prints JSON lines."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
+) -> None:
+    """Search the index the way the bot does."""
+    if mode not in ("hybrid", "dense", "bm25"):
+        raise typer.BadParameter("expected hybrid, dense or bm25", param_hint="--mode")
+    if query is None and queries is None:
+        raise typer.BadParameter("give a query or --queries FILE", param_hint="QUERY")
+    filters = SearchFilters(topic=topic, source=source, since=parse_day(since, "--since"))
+    search_mode: SearchMode = mode  # type: ignore[assignment]
+    with services_or_exit() as services:
+        index = services.index
+        if queries is not None:
+            _search_many(index, queries, k, filters, search_mode)
+            return
+        assert query is not None
+        hits = index.search(query, k=k, filters=filters, mode=search_mode)
+        if as_json:
+            print_json([h.as_json() for h in hits])
+        elif hits:
+            console.print(_hits_table(query, hits))
+        else:
+            console.print("No results.")
+
+
+def _search_many(
+    index: KnowledgeIndex, path: Path, k: int, filters: SearchFilters, mode: SearchMode
+) -> None:
+    """One JSON line per query line, everything loaded once (for evaluation harnesses)."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise typer.BadParameter(
+            f"cannot read {path}: {exc.strerror}", param_hint="--queries"
+        ) from exc
+    with handle:
+        for line in handle:
+            query = line.rstrip("\n")
+            hits = index.search(query, k=k, filters=filters, mode=mode) if query.strip() else []
+            sys.stdout.write(json.dumps([h.as_json() for h in hits], ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """What is indexed, with which embedder, in which store."""
+    with services_or_exit() as services:
+        figures = services.index.stats()
+    if as_json:
+        print_json(figures)
+        return
+    table = Table(show_header=False)
+    for key, value in figures.items():
+        table.add_row(key.replace("_", " "), str(value))
+    console.print(table)
+
+
+def articles(
+    topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
+    since: Annotated[str | None, typer.Option(help="Curated on or after YYYY-MM-DD.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """List indexed articles, newest curated first."""
+    day = parse_day(since, "--since")
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
+    with services_or_exit() as services:
+        found = services.index.list_articles(topic=topic, since=start)
+    if as_json:
+        print_json(
+            [
+                {
+                    "article_id": a.id,
+                    "title": a.title,
+                    "url": a.url,
+                    "source": a.source,
+                    "topics": a.topics,
+                    "curated": a.curated.isoformat() if a.curated else None,
+                }
+                for a in found
+            ]
+        )
+        return
+    table = Table(title=f"{len(found)} article(s)")
+    table.add_column("curated")
+    table.add_column("title", overflow="fold")
+    table.add_column("source")
+    table.add_column("topics")
+    for a in found:
+        curated = a.curated.strftime("%Y-%m-%d") if a.curated else "—"
+        table.add_row(curated, f"[link={a.url}]{a.title}[/link]", a.source, ", ".join(a.topics))
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(ingest)
+    app.command()(reindex)
+    app.command()(search)
+    app.command()(stats)
+    app.command()(articles)

@@ -1,0 +1,1 @@
+"""The daily digest: windows, the Digest record, its intro, history and renderers."""

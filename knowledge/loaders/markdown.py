@@ -1,0 +1,76 @@
+"""Markdown cards: YAML front matter with the editorial fields, sections in the body."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+from knowledge.errors import SourceError
+from knowledge.loaders.fields import FieldError, common_fields
+from knowledge.loaders.files import decode_utf8, read_limited
+from knowledge.loaders.result import SourceBatch
+from knowledge.loaders.sections import split_sections
+from knowledge.models import Article
+
+_YAML = YAMLHandler()
+
+
+def load_markdown(path: Path, max_bytes: int) -> SourceBatch:
+    """The one card held by a Markdown file."""
+    name = str(path)
+    text = decode_utf8(read_limited(path, max_bytes), name)
+    batch = SourceBatch()
+    batch.add(name, parse_card(text, name))
+    return batch
+
+
+def parse_card(text: str, origin: str) -> Article:
+    """Build an Article from a card's text; SourceError names what is wrong with it."""
+    meta, content = _front_matter(text, origin)
+    try:
+        fields = common_fields(meta)
+    except FieldError as exc:
+        hint = "" if meta else " (no YAML front matter found between '---' lines)"
+        raise SourceError(origin, f"{exc}{hint}") from None
+    parts = split_sections(content)
+    return Article(
+        **fields,
+        summary=parts.summary,
+        key_takeaway=parts.key_takeaway,
+        key_insights=parts.key_insights,
+        sections=parts.sections,
+        body=parts.body,
+        origin=origin,
+    )
+
+
+def _front_matter(text: str, origin: str) -> tuple[dict[str, object], str]:
+    stripped = text.lstrip()
+    skipped_lines = text[: len(text) - len(stripped)].count("\n")
+    text = stripped.rstrip()
+    if not _YAML.detect(text):
+        return {}, text
+    try:
+        raw, content = _YAML.split(text)
+    except ValueError:
+        return {}, text
+    try:
+        meta = _YAML.load(raw)
+    except yaml.YAMLError as exc:
+        problem = _yaml_problem(exc, skipped_lines)
+        raise SourceError(origin, f"broken YAML front matter: {problem}") from None
+    if meta is None:
+        return {}, content
+    if not isinstance(meta, dict):
+        raise SourceError(origin, "front matter must be a mapping of fields (key: value lines)")
+    return {str(key): value for key, value in meta.items()}, content
+
+
+def _yaml_problem(exc: yaml.YAMLError, skipped_lines: int) -> str:
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        # The parsed text starts right after the opening '---', so its line 0 is file line 1.
+        line = exc.problem_mark.line + 1 + skipped_lines
+        return f"{exc.problem} (line {line} of the file)"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -1,0 +1,39 @@
+"""What loading a batch of sources produced: articles, failures and skipped files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, Field
+
+from knowledge.models import Article, IngestFailure
+
+
+class LoadResult(BaseModel):
+    """Articles read from a batch of sources, with every problem named by file and reason."""
+
+    articles: list[Article] = Field(default_factory=list)
+    failures: list[IngestFailure] = Field(default_factory=list)
+    skipped: list[str] = Field(
+        default_factory=list, description="Files of an unsupported type found in directories."
+    )
+
+
+@dataclass
+class SourceBatch:
+    """What one file or URL yielded, before batch-wide checks such as duplicate URLs.
+
+    Each article comes with `where`: the most precise place to name in a report
+    (``file``, ``file[#3]`` or ``file:line 7``), while `Article.origin` stays the file or URL.
+    """
+
+    entries: list[tuple[str, Article]] = field(default_factory=list)
+    failures: list[IngestFailure] = field(default_factory=list)
+
+    def add(self, where: str, article: Article) -> None:
+        """Record one article read from `where`."""
+        self.entries.append((where, article))
+
+    def fail(self, where: str, reason: str) -> None:
+        """Record one record or entry that could not be used."""
+        self.failures.append(IngestFailure(path=where, reason=reason))

@@ -1,0 +1,208 @@
+"""Typed records that flow through Curator: Article -> Chunk -> Hit -> Answer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, date, datetime, time
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+RecordKind = Literal["summary", "chunk"]
+
+
+def article_id_for(url: str) -> str:
+    """Stable id of an article: derived from its canonical URL."""
+    return hashlib.sha1(url.strip().encode("utf-8")).hexdigest()[:16]
+
+
+def date_to_number(value: date | datetime | None) -> int:
+    """A sortable number for Chroma metadata filters: YYYYMMDD, 0 when unknown."""
+    if value is None:
+        return 0
+    return value.year * 10_000 + value.month * 100 + value.day
+
+
+def to_utc_datetime(value: date | datetime) -> datetime:
+    """Dates become midnight UTC; naive datetimes are taken as UTC."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.combine(value, time.min, tzinfo=UTC)
+
+
+class Article(BaseModel):
+    """One curated article card: the editorial fields plus the original text."""
+
+    title: str
+    url: str
+    source: str = ""
+    author: str = ""
+    published: datetime | None = None
+    curated: datetime | None = None
+    topics: list[str] = Field(default_factory=list)
+    depth: str = ""
+    best_for: list[str] = Field(default_factory=list)
+    summary: str = ""
+    key_takeaway: str = ""
+    key_insights: list[str] = Field(default_factory=list)
+    sections: dict[str, str] = Field(
+        default_factory=dict,
+        description="Other editorial sections by name: Principles, Method, In practice.",
+    )
+    body: str = ""
+    origin: str = Field(default="", description="The file or URL the card was read from.")
+
+    @property
+    def id(self) -> str:
+        return article_id_for(self.url)
+
+    def content_hash(self) -> str:
+        """Hash of everything indexed, so an unchanged card is never re-embedded."""
+        payload = self.model_dump(mode="json", exclude={"origin"})
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        return hashlib.sha256(blob).hexdigest()
+
+
+class Chunk(BaseModel):
+    """One indexed record: the article summary or a piece of its body."""
+
+    id: str
+    article_id: str
+    kind: RecordKind
+    position: int
+    text: str
+    title: str
+    url: str
+    source: str = ""
+    author: str = ""
+    published: int = 0
+    curated: int = 0
+    topics: list[str] = Field(default_factory=list)
+    heading: str = ""
+
+    def embedding_text(self) -> str:
+        """What the embedder reads: the title gives every chunk its context."""
+        head = self.title if not self.heading else f"{self.title} — {self.heading}"
+        return f"{head}\n{self.text}"
+
+
+class SearchFilters(BaseModel):
+    """Restrictions on what search may return."""
+
+    topic: str | None = None
+    source: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.topic or self.source or self.since or self.until)
+
+
+class Hit(BaseModel):
+    """A retrieved record with its fused score and the signals behind it."""
+
+    rank: int
+    score: float
+    chunk: Chunk
+    dense_similarity: float | None = Field(
+        default=None, description="Cosine similarity to the query (1 is identical)."
+    )
+    lexical_score: float | None = Field(default=None, description="BM25 score, when it matched.")
+
+    @property
+    def article_id(self) -> str:
+        return self.chunk.article_id
+
+    def as_json(self) -> dict[str, object]:
+        """The stable shape of `curator search --json`."""
+        c = self.chunk
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 6),
+            "article_id": c.article_id,
+            "title": c.title,
+            "url": c.url,
+            "source": c.source,
+            "kind": c.kind,
+            "chunk_id": c.id,
+            "text": c.text,
+        }
+
+
+class IngestFailure(BaseModel):
+    path: str
+    reason: str
+
+
+class IngestReport(BaseModel):
+    """What an ingest or reindex did, counted in articles."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: list[IngestFailure] = Field(default_factory=list)
+    skipped: list[str] = Field(
+        default_factory=list, description="Files of an unsupported type found in directories."
+    )
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "failed": [f.model_dump() for f in self.failed],
+        }
+
+
+class Citation(BaseModel):
+    n: int
+    title: str
+    url: str
+    source: str = ""
+    article_id: str
+    chunk_id: str
+    passage: str
+
+
+class Timings(BaseModel):
+    retrieve_ms: float = 0.0
+    generate_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+class Answer(BaseModel):
+    """What members see: text with [n] markers and exactly the sources it cites."""
+
+    text: str
+    citations: list[Citation] = Field(default_factory=list)
+    refused: bool = False
+    mode: Literal["llm", "extractive"] = "extractive"
+    timings: Timings = Field(default_factory=Timings)
+    uncited: bool = Field(default=False, description="The answer kept no valid citation.")
+    closest: list[Citation] = Field(
+        default_factory=list, description="Nearest articles offered when refusing."
+    )
+    notices: list[str] = Field(default_factory=list, description="E.g. 'question truncated'.")
+    question: str = ""
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "citations": [c.model_dump() for c in self.citations],
+            "refused": self.refused,
+            "mode": self.mode,
+            "timings": self.timings.model_dump(),
+            "uncited": self.uncited,
+            "closest": [c.model_dump() for c in self.closest],
+            "notices": self.notices,
+        }
+
+
+class Turn(BaseModel):
+    """One earlier turn of a conversation, oldest first when passed as history."""
+
+    role: Literal["user", "assistant"]
+    content: str

@@ -1,0 +1,223 @@
+"""Configuration: one `Settings` with nested groups, from CURATOR_* variables and .env."""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from knowledge.errors import ConfigError
+
+
+def _split_list(value: object) -> object:
+    """Accept a JSON list or a comma/newline separated string for list settings."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+    return value
+
+
+class ChromaSettings(BaseModel):
+    host: str | None = Field(
+        default=None,
+        description="Chroma server host. Unset: an in-process PersistentClient under the data dir.",
+    )
+    port: int = Field(default=8000, ge=1, le=65535, description="Chroma server port.")
+    ssl: bool = Field(default=False, description="Use HTTPS to reach the Chroma server.")
+    collection_prefix: str = Field(
+        default="curator",
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,30}$",
+        description="Prefix of collection names; the embedder's name is appended.",
+    )
+    timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for the Chroma server.")
+
+
+class EmbeddingSettings(BaseModel):
+    provider: Literal["auto", "onnx", "openai", "hash"] = Field(
+        default="auto",
+        description="auto: all-MiniLM-L6-v2 (ONNX) when its model is available, else hash.",
+    )
+    model: str = Field(
+        default="text-embedding-3-small", description="Model name for the openai provider."
+    )
+    model_dir: Path | None = Field(
+        default=None,
+        description="Folder with model.onnx and tokenizer.json (default: Chroma's model cache).",
+    )
+    download_timeout: float = Field(
+        default=15.0, ge=0, description="Seconds auto/onnx may spend downloading the model."
+    )
+    batch_size: int = Field(default=32, ge=1, le=1024, description="Texts per embedding batch.")
+    hash_dim: int = Field(
+        default=384, ge=16, le=4096, description="Dimensions of the hash embedder."
+    )
+
+
+class KnowledgeSettings(BaseModel):
+    sources: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Paths and URLs that `curator reindex` reads (comma separated or JSON list).",
+    )
+    allow_private_urls: bool = Field(
+        default=False,
+        description="Allow fetching URLs on private, loopback and link-local addresses.",
+    )
+    max_article_bytes: int = Field(
+        default=2_000_000, ge=1_000, description="Largest article file or page accepted, in bytes."
+    )
+    fetch_timeout: float = Field(default=20.0, gt=0, description="Seconds to fetch one URL.")
+    chunk_tokens: int = Field(
+        default=400, ge=64, le=2000, description="Target chunk size in tokens (capped by embedder)."
+    )
+    chunk_overlap: int = Field(default=40, ge=0, le=200, description="Token overlap of chunks.")
+
+    _split = field_validator("sources", mode="before")(_split_list)
+
+
+class RetrievalSettings(BaseModel):
+    k: int = Field(default=8, ge=1, le=100, description="Passages retrieved per question.")
+    per_article: int = Field(
+        default=3, ge=0, le=100, description="Most slots one article may fill (0: no limit)."
+    )
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
+    candidates: int = Field(
+        default=50, ge=1, le=1000, description="Candidates each retriever contributes to fusion."
+    )
+
+
+class LLMSettings(BaseModel):
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="API key of an OpenAI-compatible endpoint (OPENAI_API_KEY is honoured).",
+    )
+    base_url: str | None = Field(
+        default=None,
+        description="Base URL of an OpenAI-compatible endpoint (OPENAI_BASE_URL is honoured).",
+    )
+    model: str = Field(default="gpt-4o-mini", description="Chat model name.")
+    temperature: float = Field(default=0.2, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int = Field(default=700, ge=16, description="Longest answer, in tokens.")
+    timeout: float = Field(default=30.0, gt=0, description="Seconds for one LLM request.")
+    retries: int = Field(default=2, ge=0, le=10, description="Retries on 429/5xx/timeouts.")
+
+    @property
+    def configured(self) -> bool:
+        """An LLM is used when a key or a base URL (e.g. a keyless local server) is set."""
+        return self.api_key is not None or bool(self.base_url)
+
+
+class AnswerSettings(BaseModel):
+    min_relevance: float | None = Field(
+        default=None,
+        description="Refuse below this top relevance; unset: the calibrated value per embedder.",
+    )
+    max_question_chars: int = Field(
+        default=1_500, ge=50, description="Longer questions are truncated, with a notice."
+    )
+    history_turns: int = Field(default=6, ge=0, le=50, description="Earlier turns kept.")
+
+
+class DiscordSettings(BaseModel):
+    token: SecretStr | None = Field(default=None, description="Bot token.")
+    dev_guild_id: int | None = Field(
+        default=None, description="Sync slash commands to this guild only (fast, for development)."
+    )
+    moderator_role: str | None = Field(default=None, description="Role name or id of moderators.")
+    admin_role: str | None = Field(default=None, description="Role name or id of admins.")
+    channels: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="Channel ids where the bot answers (empty: all)."
+    )
+    guilds: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="Guild ids the bot serves (empty: all)."
+    )
+    allow_dms: bool = Field(default=False, description="Answer direct messages.")
+    mention_trigger: bool = Field(
+        default=True, description="Answer mentions and replies (needs the message content intent)."
+    )
+    use_threads: bool = Field(default=False, description="Answer in a thread per question.")
+    cooldown_seconds: float = Field(default=10.0, ge=0, description="Per-user cooldown.")
+    max_concurrent: int = Field(default=4, ge=1, description="Answers generated at once.")
+    max_queue: int = Field(default=20, ge=0, description="Questions waiting beyond that.")
+    gaps_channel_id: int | None = Field(
+        default=None, description="Channel where unanswered questions are posted for moderators."
+    )
+
+    _split = field_validator("channels", "guilds", mode="before")(_split_list)
+
+
+class DigestSettings(BaseModel):
+    time: str = Field(
+        default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="Daily post time, HH:MM."
+    )
+    timezone: str = Field(default="UTC", description="IANA timezone of the digest time.")
+    channel_id: int | None = Field(default=None, description="Channel the daily digest goes to.")
+    post_empty: bool = Field(default=True, description="Post 'nothing new today' on empty days.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+
+class Settings(BaseSettings):
+    """Everything Curator reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CURATOR_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    data_dir: Path = Field(default=Path("./data"), description="Store, indexes and state.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Logging level."
+    )
+    chroma: ChromaSettings = Field(default_factory=ChromaSettings)
+    embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    answers: AnswerSettings = Field(default_factory=AnswerSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+
+
+def _variable_name(loc: tuple[int | str, ...]) -> str:
+    parts = [str(p) for p in loc if not isinstance(p, int)]
+    return "CURATOR_" + "__".join(p.upper() for p in parts)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings; an invalid value raises ConfigError naming the variable."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(f"{_variable_name(err['loc'])}: {err['msg']}" for err in exc.errors())
+        raise ConfigError(f"Invalid configuration: {problems}") from exc
+    # The standard OpenAI variables work too, so existing Ollama/vLLM set-ups need no renaming.
+    if settings.llm.api_key is None and os.environ.get("OPENAI_API_KEY"):
+        settings.llm.api_key = SecretStr(os.environ["OPENAI_API_KEY"])
+    if not settings.llm.base_url and os.environ.get("OPENAI_BASE_URL"):
+        settings.llm.base_url = os.environ["OPENAI_BASE_URL"]
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once on first use."""
+    return load_settings()

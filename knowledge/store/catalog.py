@@ -1,0 +1,218 @@
+"""The catalog: which articles are indexed, at which content hash, with which records.
+
+It is the record of truth for search. A record is only returned when the catalog holds it at its
+article's committed hash, so vectors or BM25 entries written by an interrupted reindex are never
+shown, and the next reindex finishes the job.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from knowledge.errors import CuratorError
+from knowledge.models import Article, Chunk
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    title TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    curated_ts REAL,
+    topics TEXT NOT NULL DEFAULT '[]',
+    content_hash TEXT NOT NULL,
+    card TEXT NOT NULL,
+    origin TEXT NOT NULL DEFAULT '',
+    indexed_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_curated ON articles(curated_ts);
+CREATE TABLE IF NOT EXISTS records (
+    id TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    chunk TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_article ON records(article_id);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class Catalog:
+    """SQLite file next to the indexes of one embedder's collection."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise CuratorError(f"Cannot open the catalog {path}: {exc}") from exc
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                with self._conn:
+                    yield self._conn
+            except sqlite3.OperationalError as exc:
+                raise CuratorError(f"The catalog {self.path} could not be written: {exc}") from exc
+
+    # -- articles ---------------------------------------------------------------------------
+
+    def hashes(self) -> dict[str, str]:
+        """article id -> committed content hash."""
+        with self._lock:
+            rows = self._conn.execute("SELECT id, content_hash FROM articles").fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def origins(self) -> dict[str, str]:
+        with self._lock:
+            rows = self._conn.execute("SELECT id, origin FROM articles").fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def record_ids(self, article_id: str) -> list[str]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id FROM records WHERE article_id = ? ORDER BY position", (article_id,)
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def commit_article(
+        self, article: Article, content_hash: str, chunks: Sequence[Chunk], when: float
+    ) -> None:
+        """Make an article's new records the ones search returns, in one transaction."""
+        curated = article.curated.timestamp() if article.curated else None
+        with self._tx() as conn:
+            conn.execute("DELETE FROM records WHERE article_id = ?", (article.id,))
+            conn.execute(
+                "INSERT OR REPLACE INTO articles"
+                " (id, url, title, source, curated_ts, topics, content_hash, card, origin,"
+                " indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    article.id,
+                    article.url,
+                    article.title,
+                    article.source,
+                    curated,
+                    json.dumps(article.topics),
+                    content_hash,
+                    article.model_dump_json(),
+                    article.origin,
+                    when,
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO records (id, article_id, position, chunk) VALUES (?,?,?,?)",
+                [(c.id, c.article_id, c.position, c.model_dump_json()) for c in chunks],
+            )
+
+    def remove_articles(self, article_ids: Iterable[str]) -> None:
+        with self._tx() as conn:
+            conn.executemany("DELETE FROM articles WHERE id = ?", [(a,) for a in article_ids])
+
+    def get_article(self, article_id: str) -> Article | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT card FROM articles WHERE id = ?", (article_id,)
+            ).fetchone()
+        return Article.model_validate_json(row[0]) if row else None
+
+    def list_articles(
+        self,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Article]:
+        """Articles by curated time, newest first; `since` inclusive, `until` exclusive."""
+        sql = "SELECT card, topics FROM articles WHERE 1=1"
+        args: list[object] = []
+        if since is not None:
+            sql += " AND curated_ts >= ?"
+            args.append(since.timestamp())
+        if until is not None:
+            sql += " AND curated_ts < ?"
+            args.append(until.timestamp())
+        sql += " ORDER BY curated_ts IS NULL, curated_ts DESC, title"
+        with self._lock:
+            rows = self._conn.execute(sql, args).fetchall()
+        wanted = topic.casefold() if topic else None
+        return [
+            Article.model_validate_json(card)
+            for card, topics in rows
+            if wanted is None or wanted in (t.casefold() for t in json.loads(topics))
+        ]
+
+    def topics(self) -> list[tuple[str, int]]:
+        """Every topic with its number of articles, most used first."""
+        counts: dict[str, int] = {}
+        with self._lock:
+            rows = self._conn.execute("SELECT topics FROM articles").fetchall()
+        for (topics,) in rows:
+            for t in json.loads(topics):
+                counts[t] = counts.get(t, 0) + 1
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def article_count(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+
+    # -- records ----------------------------------------------------------------------------
+
+    def record_count(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM records").fetchone()[0])
+
+    def chunks_by_id(self, ids: Sequence[str]) -> dict[str, tuple[Chunk, str]]:
+        """Committed records among `ids`, each with its article's committed content hash."""
+        found: dict[str, tuple[Chunk, str]] = {}
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                batch = list(ids[start : start + 500])
+                marks = ",".join("?" * len(batch))
+                for rid, chunk, content_hash in self._conn.execute(
+                    "SELECT r.id, r.chunk, a.content_hash FROM records r"
+                    f" JOIN articles a ON a.id = r.article_id WHERE r.id IN ({marks})",
+                    batch,
+                ):
+                    found[rid] = (Chunk.model_validate_json(chunk), content_hash)
+        return found
+
+    def iter_chunks(self, batch: int = 5000) -> Iterator[Chunk]:
+        """Every committed record, in a stable order (for rebuilding the BM25 index)."""
+        last = ""
+        while True:
+            with self._lock:
+                rows = self._conn.execute(
+                    "SELECT id, chunk FROM records WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
+                ).fetchall()
+            if not rows:
+                return
+            for _, chunk in rows:
+                yield Chunk.model_validate_json(chunk)
+            last = rows[-1][0]
+
+    # -- meta -------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

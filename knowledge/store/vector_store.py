@@ -1,0 +1,201 @@
+"""Chroma, in-process or over HTTP: one collection per embedder, vectors supplied by us."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from knowledge.embeddings.base import Vectors
+from knowledge.errors import StoreUnavailableError
+from knowledge.models import Chunk, SearchFilters, date_to_number
+from knowledge.settings import ChromaSettings
+
+log = logging.getLogger(__name__)
+
+_UPSERT_BATCH = 1000
+
+
+def collection_name(prefix: str, embedder_name: str) -> str:
+    """A valid Chroma name that says which vector space the collection holds."""
+    slug = re.sub(r"[^a-zA-Z0-9_-]+", "-", embedder_name).strip("-_") or "default"
+    return f"{prefix}-{slug}"[:60]
+
+
+def topic_key(topic: str) -> str:
+    """Metadata key flagging a topic; Chroma filters scalars, not list members."""
+    return "t_" + re.sub(r"[^a-z0-9]+", "_", topic.casefold()).strip("_")
+
+
+def chunk_metadata(chunk: Chunk, content_hash: str) -> dict[str, str | int | bool]:
+    meta: dict[str, str | int | bool] = {
+        "article_id": chunk.article_id,
+        "kind": chunk.kind,
+        "position": chunk.position,
+        "title": chunk.title,
+        "url": chunk.url,
+        "source": chunk.source,
+        "author": chunk.author,
+        "published": chunk.published,
+        "curated": chunk.curated,
+        "topics": "|".join(chunk.topics),
+        "heading": chunk.heading,
+        "content_hash": content_hash,
+    }
+    for topic in chunk.topics:
+        meta[topic_key(topic)] = True
+    return meta
+
+
+def where_clause(filters: SearchFilters | None) -> dict[str, Any] | None:
+    """The Chroma `where` for our filters (None when unfiltered)."""
+    if filters is None or filters.is_empty():
+        return None
+    terms: list[dict[str, Any]] = []
+    if filters.topic:
+        terms.append({topic_key(filters.topic): True})
+    if filters.source:
+        terms.append({"source": filters.source})
+    if filters.since:
+        terms.append({"curated": {"$gte": date_to_number(filters.since)}})
+    if filters.until:
+        terms.append({"curated": {"$lte": date_to_number(filters.until)}})
+    return terms[0] if len(terms) == 1 else {"$and": terms}
+
+
+@dataclass(frozen=True)
+class DenseMatch:
+    id: str
+    similarity: float
+    content_hash: str
+
+
+class VectorStore:
+    """The Chroma collection of one embedder."""
+
+    def __init__(self, settings: ChromaSettings, data_dir: Path, embedder_name: str) -> None:
+        self.settings = settings
+        self.name = collection_name(settings.collection_prefix, embedder_name)
+        self.location = (
+            f"http{'s' if settings.ssl else ''}://{settings.host}:{settings.port}"
+            if settings.host
+            else str(data_dir / "chroma")
+        )
+        self._data_dir = data_dir
+        self._collection: Any = None
+
+    @property
+    def mode(self) -> str:
+        return "server" if self.settings.host else "embedded"
+
+    def _get(self) -> Any:
+        if self._collection is None:
+            self._collection = self._open()
+        return self._collection
+
+    def _open(self) -> Any:
+        import chromadb
+        from chromadb.config import Settings as ChromaClientSettings
+
+        client_settings = ChromaClientSettings(anonymized_telemetry=False)
+        try:
+            if self.settings.host:
+                client = chromadb.HttpClient(
+                    host=self.settings.host,
+                    port=self.settings.port,
+                    ssl=self.settings.ssl,
+                    settings=client_settings,
+                )
+            else:
+                path = self._data_dir / "chroma"
+                path.mkdir(parents=True, exist_ok=True)
+                client = chromadb.PersistentClient(path=str(path), settings=client_settings)
+            return client.get_or_create_collection(
+                self.name,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+        except Exception as exc:
+            raise StoreUnavailableError(
+                f"The vector store at {self.location} cannot be reached: {exc}"
+            ) from exc
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        collection = self._get()
+        try:
+            return fn(collection, *args, **kwargs)
+        except StoreUnavailableError:
+            raise
+        except Exception as exc:
+            # A server restart invalidates the handle; reopen on the next call.
+            if self.settings.host:
+                self._collection = None
+            raise StoreUnavailableError(
+                f"The vector store at {self.location} failed to {what}: {exc}"
+            ) from exc
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: Vectors, content_hash: str) -> None:
+        for start in range(0, len(chunks), _UPSERT_BATCH):
+            batch = chunks[start : start + _UPSERT_BATCH]
+            self._call(
+                "store vectors",
+                lambda c, b=batch, s=start: c.upsert(
+                    ids=[x.id for x in b],
+                    embeddings=vectors[s : s + len(b)],
+                    documents=[x.text for x in b],
+                    metadatas=[chunk_metadata(x, content_hash) for x in b],
+                ),
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), _UPSERT_BATCH):
+            batch = list(ids[start : start + _UPSERT_BATCH])
+            self._call("delete vectors", lambda c, b=batch: c.delete(ids=b))
+
+    def delete_articles(self, article_ids: Sequence[str]) -> None:
+        """Remove every record of these articles, including ones the catalog never saw."""
+        for aid in article_ids:
+            self._call("delete vectors", lambda c, a=aid: c.delete(where={"article_id": a}))
+
+    def ids_of_article(self, article_id: str) -> list[str]:
+        got = self._call(
+            "list vectors", lambda c: c.get(where={"article_id": article_id}, include=[])
+        )
+        return list(got["ids"])
+
+    def query(
+        self, vector: Vectors, n: int, filters: SearchFilters | None = None
+    ) -> list[DenseMatch]:
+        where = where_clause(filters)
+        got = self._call(
+            "search",
+            lambda c: c.query(
+                query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                n_results=n,
+                where=where,
+                include=["metadatas", "distances"],
+            ),
+        )
+        ids = got["ids"][0] if got["ids"] else []
+        distances = got["distances"][0] if got.get("distances") else []
+        metas = got["metadatas"][0] if got.get("metadatas") else []
+        return [
+            # Chroma's cosine distance is 1 - cosine similarity.
+            DenseMatch(id=i, similarity=1.0 - float(d), content_hash=str(m.get("content_hash", "")))
+            for i, d, m in zip(ids, distances, metas, strict=False)
+        ]
+
+    def count(self) -> int:
+        return int(self._call("count vectors", lambda c: c.count()))
+
+    def ping(self) -> None:
+        """Raise StoreUnavailableError unless the store answers."""
+        self.count()
+
+    def close(self) -> None:
+        self._collection = None

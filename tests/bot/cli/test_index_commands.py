@@ -1,0 +1,99 @@
+"""The `curator` index commands through typer's runner, with their documented JSON shapes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli.app import app
+from knowledge.settings import get_settings
+from tests.support.cards import zebra_corpus
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    cards = tmp_path / "cards"
+    zebra_corpus(cards)
+    monkeypatch.setenv("CURATOR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CURATOR_EMBEDDINGS__PROVIDER", "hash")
+    monkeypatch.setenv("CURATOR_KNOWLEDGE__SOURCES", str(cards))
+    get_settings.cache_clear()
+    yield cards
+    get_settings.cache_clear()
+
+
+def run_json(*args: str) -> object:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_ingest_json_counts_articles(env: Path) -> None:
+    (env / "broken.md").write_text("---\ntitle: no url\n---\ntext", encoding="utf-8")
+    payload = run_json("ingest", str(env), "--json")
+    assert payload["added"] == 3 and payload["updated"] == 0 and payload["removed"] == 0
+    assert payload["unchanged"] == 0
+    assert [f["path"] for f in payload["failed"]] == [str(env / "broken.md")]
+    assert set(payload) == {"added", "updated", "unchanged", "removed", "failed"}
+
+
+def test_reindex_dry_run_then_real(env: Path) -> None:
+    assert run_json("reindex", "--dry-run", "--json")["added"] == 3
+    assert run_json("stats", "--json")["articles"] == 0
+    assert run_json("reindex", "--json")["added"] == 3
+    assert run_json("reindex", "--json")["unchanged"] == 3
+
+
+def test_search_json_hits_have_the_documented_fields(env: Path) -> None:
+    run_json("reindex", "--json")
+    hits = run_json("search", "zebra stripes horseflies", "-k", "3", "--json")
+    assert isinstance(hits, list) and hits
+    assert set(hits[0]) == {
+        "rank", "score", "article_id", "title", "url", "source", "kind", "chunk_id", "text"
+    }
+    assert hits[0]["title"] == "Why zebras have stripes" and hits[0]["rank"] == 1
+    only_cooking = run_json("search", "zebra stripes bread", "--topic", "cooking", "--json")
+    assert {h["title"] for h in only_cooking} == {"Baking sourdough bread"}
+
+
+def test_search_many_queries_writes_one_json_line_each(env: Path, tmp_path: Path) -> None:
+    run_json("reindex", "--json")
+    queries = tmp_path / "q.txt"
+    queries.write_text("zebra stripes\n\nglacier valleys\n", encoding="utf-8")
+    result = runner.invoke(app, ["search", "--queries", str(queries), "-k", "2"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 3
+    assert lines[0][0]["title"] == "Why zebras have stripes"
+    assert lines[1] == []
+    assert lines[2][0]["title"] == "How glaciers carve valleys"
+
+
+def test_bad_date_option_is_named(env: Path) -> None:
+    result = runner.invoke(app, ["search", "zebra", "--since", "yesterday"])
+    assert result.exit_code == 2
+    assert "--since" in result.output and "YYYY-MM-DD" in result.output
+
+
+def test_invalid_setting_names_the_variable(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CURATOR_RETRIEVAL__K", "many")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["stats"])
+    assert result.exit_code == 2
+    assert "CURATOR_RETRIEVAL__K" in result.output
+
+
+def test_stats_and_articles(env: Path) -> None:
+    run_json("reindex", "--json")
+    figures = run_json("stats", "--json")
+    assert figures["articles"] == 3 and figures["embedder"].startswith("hash")
+    assert figures["store_mode"] == "embedded" and figures["records"] == figures["vectors"]
+    listed = run_json("articles", "--since", "2026-11-21", "--json")
+    assert [a["title"] for a in listed] == ["How glaciers carve valleys", "Baking sourdough bread"]
+    table = runner.invoke(app, ["articles", "--topic", "cooking"])
+    assert "Baking sourdough bread" in table.stdout
