@@ -220,7 +220,9 @@ class FeedbackStore:
             for row in rows
         ]
 
-    def report(self, days: float = 7, guild_id: int | None = None, limit: int = 5) -> FeedbackReport:
+    def report(
+        self, days: float = 7, guild_id: int | None = None, limit: int = 5
+    ) -> FeedbackReport:
         """Counts, the worst-rated questions and the refused ones over the last `days` days."""
         if days <= 0:
             raise InputError("The report needs a positive number of days.")

@@ -35,9 +35,6 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 
-# Records embedded and written per batch: large enough to batch the embedder and Chroma,
-# small enough that an interrupted run loses little.
-_BATCH_RECORDS = 512
 
 
 @dataclass(frozen=True)
@@ -80,6 +77,10 @@ def _protected(origin: str, failures: Sequence[IngestFailure]) -> bool:
 
 class Indexer:
     """Writes articles into the catalog, Chroma and BM25 in step."""
+
+    #: Records embedded and written per batch: large enough to batch the embedder and Chroma,
+    #: small enough that an interrupted run loses little.
+    batch_records = 512
 
     def __init__(
         self,
@@ -183,7 +184,7 @@ class Indexer:
             chunks = chunk_article(article, self.policy)
             batch.append((article, chunks))
             size += len(chunks)
-            if size >= _BATCH_RECORDS:
+            if size >= self.batch_records:
                 yield batch
                 batch, size = [], 0
         if batch:

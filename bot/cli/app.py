@@ -19,6 +19,8 @@ app = typer.Typer(
 # Each module has `register(app)`; a feature adds its module name here.
 COMMAND_MODULES = [
     "bot.cli.index_commands",
+    "bot.cli.digest_command",
+    "bot.cli.run_command",
 ]
 
 for _name in COMMAND_MODULES:

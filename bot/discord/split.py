@@ -71,9 +71,7 @@ def _hard_split(text: str, limit: int) -> list[str]:
 def _split_prose(text: str, limit: int) -> list[str]:
     """Split an over-long paragraph on lines, then sentences, then words, then anywhere."""
     for separator in ("\n", _SENTENCE_END, " "):
-        parts = (
-            text.split(separator) if isinstance(separator, str) else separator.split(text)
-        )
+        parts = text.split(separator) if isinstance(separator, str) else separator.split(text)
         if len(parts) < 2:
             continue
         joiner = "\n" if separator == "\n" else " "

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from knowledge.answers.terms import key_terms
 from knowledge.models import Turn
 
 if TYPE_CHECKING:
@@ -21,44 +22,14 @@ no explanation."""
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
-
-# Common English function words: they carry no topic, so they are never carried over.
-def _word_set(words: str) -> frozenset[str]:
-    return frozenset(words.split())
-
-
-STOPWORDS = _word_set(
-    """a about above after again against all also am an and any are as at be because been
-    before being below between both but by can could did do does doing done down during each
-    else even ever few for from further get gets got had has have having he her here hers
-    herself him himself his how i if in into is it its itself just know let like made make many
-    may me might more most much must my myself no nor not now of off on once one only or other
-    ought our ours ourselves out over own please really said same say says see she should so
-    some such tell than that the their theirs them themselves then there these they thing things
-    this those through to too under until up upon us use used very want was way we well were
-    what when where which while who whom whose why will with within without would yes yet you
-    your yours yourself yourselves"""
-)
-
 # Words that point back at something said before: their presence marks a follow-up.
-_ANAPHORA = _word_set(
+_ANAPHORA = frozenset(
     """he she it they them him her his hers its their theirs this that these those there
-    then such same above former latter one ones"""
+    then such same above former latter one ones""".split()  # noqa: SIM905
 )
 _CONNECTIVES = ("and ", "but ", "also ", "so ", "what about", "how about", "then ", "or ")
 _MAX_CARRIED = 8
 _MAX_QUERY_CHARS = 400
-
-
-def key_terms(text: str) -> list[str]:
-    """Content words of `text` in order of appearance, lower-cased, without repeats."""
-    seen: list[str] = []
-    for word in _WORD.findall(text.lower()):
-        if word in STOPWORDS or (len(word) < 3 and not word.isdigit()):
-            continue
-        if word not in seen:
-            seen.append(word)
-    return seen
 
 
 def looks_like_followup(question: str) -> bool:

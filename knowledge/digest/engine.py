@@ -66,7 +66,9 @@ class DigestService:
         )
         # The index filters already; this guards a source that is looser about bounds.
         articles = [
-            a for a in found if a.curated is not None and window.contains(to_utc_datetime(a.curated))
+            a
+            for a in found
+            if a.curated is not None and window.contains(to_utc_datetime(a.curated))
         ]
         sections = group_by_topic(articles)
         count = sum(len(s.articles) for s in sections)

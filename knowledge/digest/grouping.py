@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -43,9 +44,11 @@ def _curated_key(article: Article) -> datetime:
 def group_by_topic(articles: Sequence[Article]) -> list[DigestSection]:
     """Sections by primary topic: biggest first, then A-Z, "General" last; newest article first.
 
-    Topics differing only in case are one section, shown with the first spelling met.
+    Topics differing only in case are one section, named with its most used spelling
+    (capitalised preferred on a tie, so "retrieval" and "Retrieval" show as "Retrieval").
     """
-    buckets: dict[str, tuple[str, list[Article]]] = {}
+    buckets: dict[str, list[Article]] = {}
+    spellings: dict[str, Counter[str]] = {}
     seen_urls: set[str] = set()
     for article in articles:
         # An index may hold the same card twice under different origins; list it once.
@@ -53,15 +56,20 @@ def group_by_topic(articles: Sequence[Article]) -> list[DigestSection]:
             continue
         seen_urls.add(article.url)
         topic = primary_topic(article)
-        buckets.setdefault(topic.casefold(), (topic, []))[1].append(article)
+        buckets.setdefault(topic.casefold(), []).append(article)
+        spellings.setdefault(topic.casefold(), Counter())[topic] += 1
 
-    def section_order(item: tuple[str, tuple[str, list[Article]]]) -> tuple[bool, int, str]:
-        key, (_, members) = item
+    def section_order(item: tuple[str, list[Article]]) -> tuple[bool, int, str]:
+        key, members = item
         return (key == GENERAL_TOPIC.casefold(), -len(members), key)
+
+    def display_name(key: str) -> str:
+        counts = spellings[key]
+        return max(counts, key=lambda name: (counts[name], name != name.lower(), name))
 
     sections: list[DigestSection] = []
     n = 0
-    for _, (topic, members) in sorted(buckets.items(), key=section_order):
+    for key, members in sorted(buckets.items(), key=section_order):
         members.sort(key=lambda a: a.title.casefold())
         members.sort(key=_curated_key, reverse=True)
         entries = []
@@ -79,5 +87,5 @@ def group_by_topic(articles: Sequence[Article]) -> list[DigestSection]:
                     curated=article.curated,
                 )
             )
-        sections.append(DigestSection(topic=topic, articles=entries))
+        sections.append(DigestSection(topic=display_name(key), articles=entries))
     return sections

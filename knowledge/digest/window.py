@@ -12,6 +12,7 @@ which is wrong around a DST change.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -26,13 +27,13 @@ _ONE_DAY = timedelta(days=1)
 class DigestWindow:
     """The half-open interval [start, end) of curated times one digest covers."""
 
-    date: date
+    date: dt.date
     start: datetime
     end: datetime
     daily: bool
     #: The calendar days a range digest was asked for (both inclusive); the window's days otherwise.
-    first_day: date
-    last_day: date
+    first_day: dt.date
+    last_day: dt.date
 
     @property
     def start_utc(self) -> datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from calendar import timegm
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +112,7 @@ def _entry_date(entry: Any) -> datetime | None:
     if not stamp:
         return None
     # feedparser normalises dates to UTC struct_time.
-    return datetime.fromtimestamp(timegm(stamp), tz=timezone.utc)
+    return datetime.fromtimestamp(timegm(stamp), tz=UTC)
 
 
 def _tags(entry: Any) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -97,8 +97,8 @@ def parse_when(value: object, name: str) -> datetime:
     else:
         raise FieldError(f"invalid date in '{name}': {_shown(value)} ({_DATE_HINT})")
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def _parse_iso(text: str, name: str) -> datetime:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-_BLOCKS = frozenset(
-    "address article aside blockquote dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 "
-    "header hr li main nav ol p pre section table tr ul".split()
-)
+_BLOCK_TAGS = """
+address article aside blockquote dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6
+header hr li main nav ol p pre section table tr ul
+"""
+_BLOCKS = frozenset(_BLOCK_TAGS.split())
 _HIDDEN = frozenset({"script", "style", "template", "noscript", "head"})
 
 

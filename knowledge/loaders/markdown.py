@@ -69,8 +69,11 @@ def _front_matter(text: str, origin: str) -> tuple[dict[str, object], str]:
 
 
 def _yaml_problem(exc: yaml.YAMLError, skipped_lines: int) -> str:
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
-        # The parsed text starts right after the opening '---', so its line 0 is file line 1.
-        line = exc.problem_mark.line + 1 + skipped_lines
-        return f"{exc.problem} (line {line} of the file)"
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if not isinstance(exc, yaml.MarkedYAMLError) or exc.problem_mark is None:
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    # The parsed text starts right after the opening '---', so its line 0 is file line 1.
+    offset = 1 + skipped_lines
+    problem = f"{exc.problem} (line {exc.problem_mark.line + offset} of the file)"
+    if exc.context and exc.context_mark is not None:
+        problem += f", {exc.context} that starts on line {exc.context_mark.line + offset}"
+    return problem

@@ -1,0 +1,109 @@
+"""`curator run`: start the Discord bot."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import discord
+import typer
+from rich.markup import escape
+
+from bot.cli.common import err_console
+from knowledge.errors import ConfigError, CuratorError
+from knowledge.services import build_services
+from knowledge.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+TOKEN_VARIABLE = "CURATOR_DISCORD__TOKEN"
+# A bot token is three base64url parts: the bot's id, a timestamp, and an HMAC.
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}$")
+
+
+def check_token(token: str | None) -> str:
+    """The token, stripped, if it has the shape of a bot token; else ConfigError saying why."""
+    value = (token or "").strip()
+    if not value:
+        raise ConfigError(
+            f"No Discord bot token: set {TOKEN_VARIABLE} (Developer Portal → your application "
+            "→ Bot → Reset Token)."
+        )
+    if value.lower().startswith("bot "):
+        value = value[4:].strip()
+    if not _TOKEN_SHAPE.match(value):
+        raise ConfigError(
+            f"{TOKEN_VARIABLE} does not look like a bot token: expected three parts of letters, "
+            "digits, '-' and '_' separated by dots (copy it again from the Developer Portal)."
+        )
+    return value
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces a secret in every log record, whoever logs it."""
+
+    def __init__(self, *secrets: str) -> None:
+        super().__init__()
+        self._secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self._secrets):
+            for secret in self._secrets:
+                message = message.replace(secret, "[redacted]")
+            record.msg, record.args = message, None
+        return True
+
+
+def configure_logging(settings: Settings, token: str) -> None:
+    """Log at the configured level; no handler ever writes the token."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root.setLevel(settings.log_level)
+    redact = RedactSecrets(token)
+    for handler in root.handlers:
+        handler.addFilter(redact)
+
+
+def run_bot(settings: Settings) -> None:
+    """Check the token, build the services and run the bot until it is stopped."""
+    from bot.discord.app import create_bot
+
+    token = check_token(
+        settings.discord.token.get_secret_value() if settings.discord.token else None
+    )
+    configure_logging(settings, token)
+    services = build_services(settings)
+    bot = create_bot(settings, services)
+    try:
+        bot.run(token, log_handler=None)
+    except discord.LoginFailure as exc:
+        raise ConfigError(
+            f"Discord rejected {TOKEN_VARIABLE}: reset the token and set it again."
+        ) from exc
+    except discord.PrivilegedIntentsRequired as exc:
+        raise ConfigError(
+            "The Message Content intent is off for this bot: enable it in the Developer Portal "
+            "(Bot → Privileged Gateway Intents) or set CURATOR_DISCORD__MENTION_TRIGGER=false "
+            "to use slash commands only."
+        ) from exc
+    finally:
+        services.close()
+
+
+def register(app: typer.Typer) -> None:
+    """Add `curator run` to the CLI."""
+
+    @app.command("run")
+    def run_command() -> None:
+        """Start the Discord bot (needs CURATOR_DISCORD__TOKEN)."""
+        try:
+            settings = get_settings()
+            run_bot(settings)
+        except ConfigError as exc:
+            err_console.print(f"[red]error:[/red] {escape(exc.user_message)}")
+            raise typer.Exit(2) from exc
+        except CuratorError as exc:
+            err_console.print(f"[red]error:[/red] {escape(exc.user_message)}")
+            raise typer.Exit(1) from exc

@@ -1,0 +1,178 @@
+"""/digest for moderators (preview with Post/Cancel, or post), and the daily digest schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.digest_render import render_digest
+from bot.discord.digest_schedule import DigestPoster, DigestScheduler, utc_now
+from bot.discord.errors import describe_error, reply_ephemeral
+from bot.discord.permissions import moderator_refusal
+from knowledge.digest.models import Digest
+from knowledge.digest.window import latest_digest_date
+
+if TYPE_CHECKING:
+    from bot.discord.app import CuratorBot
+
+log = logging.getLogger(__name__)
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+class DigestPreviewView(discord.ui.View):
+    """Post and Cancel under a moderator's ephemeral preview."""
+
+    def __init__(
+        self, author_id: int, post: Callable[[discord.Interaction[Any]], Awaitable[str]]
+    ) -> None:
+        super().__init__(timeout=900)
+        self.author_id = author_id
+        self._post = post
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        if interaction.user.id != self.author_id:
+            await reply_ephemeral(interaction, "Only the moderator who asked for it can post it.")
+            return False
+        return True
+
+    async def _close(self, interaction: discord.Interaction[Any], content: str) -> None:
+        self.stop()
+        await interaction.response.edit_message(content=content, view=None)
+
+    @discord.ui.button(label="Post", style=discord.ButtonStyle.success)
+    async def post_button(
+        self, interaction: discord.Interaction[Any], button: discord.ui.Button[DigestPreviewView]
+    ) -> None:
+        """Post the previewed digest to the digest channel."""
+        await self._close(interaction, "Posting the digest…")
+        await interaction.followup.send(
+            await self._post(interaction), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    async def cancel_button(
+        self, interaction: discord.Interaction[Any], button: discord.ui.Button[DigestPreviewView]
+    ) -> None:
+        """Drop the preview; nothing is posted."""
+        await self._close(interaction, "Cancelled: nothing was posted.")
+
+
+class DigestCog(commands.Cog):
+    """The moderators' /digest and the daily post at the digest time."""
+
+    def __init__(self, bot: CuratorBot) -> None:
+        self.bot = bot
+        self.now: Callable[[], dt.datetime] = utc_now
+        self.poster = DigestPoster(bot.settings, bot.services.digest_history, self.digest_channel)
+        self._schedule: asyncio.Task[None] | None = None
+
+    async def digest_channel(self, channel_id: int) -> discord.abc.Messageable | None:
+        """The digest channel from the cache, else from the API; None when it cannot be used."""
+        channel: object = self.bot.get_channel(channel_id)
+        if channel is None:
+            try:
+                channel = await self.bot.fetch_channel(channel_id)
+            except discord.HTTPException as exc:
+                log.warning("digest channel %s unavailable: %s", channel_id, exc)
+                return None
+        return channel if isinstance(channel, discord.abc.Messageable) else None
+
+    def scheduler(self) -> DigestScheduler:
+        return DigestScheduler(self.bot.settings, self.bot.services.digests, self.poster)
+
+    async def cog_load(self) -> None:
+        if self.bot.settings.digest.channel_id is None:
+            log.info("no CURATOR_DIGEST__CHANNEL_ID: the daily digest is not scheduled")
+            return
+        self._schedule = asyncio.create_task(self._run_schedule(), name="digest-schedule")
+
+    async def cog_unload(self) -> None:
+        if self._schedule is not None:
+            self._schedule.cancel()
+
+    async def _run_schedule(self) -> None:
+        await self.bot.wait_until_ready()
+        await self.scheduler().run_forever()
+
+    async def post(self, digest: Digest, user: discord.abc.User) -> str:
+        """Post `digest` for a moderator; the reply to show them."""
+        try:
+            posted = await self.poster.post(digest, by=user.mention)
+        except Exception as exc:
+            return describe_error(exc, "/digest post")
+        count = len(posted.message_ids)
+        return f"Posted the digest to <#{posted.channel_id}> ({count} message{'s' * (count != 1)})."
+
+    def _day(self, text: str | None) -> dt.date | None:
+        """The requested date, the latest one due when none was given, None when unreadable."""
+        if not text or not text.strip():
+            return latest_digest_date(self.now(), self.bot.settings.digest)
+        try:
+            return dt.date.fromisoformat(text.strip())
+        except ValueError:
+            return None
+
+    @app_commands.command(name="digest", description="Moderators: preview or post the digest.")
+    @app_commands.describe(
+        date="The digest's date, YYYY-MM-DD (default: the latest one due)",
+        preview="Show it only to you first, with Post and Cancel buttons (default: yes)",
+    )
+    @app_commands.guild_only()
+    async def digest(
+        self, interaction: discord.Interaction[Any], date: str | None = None, preview: bool = True
+    ) -> None:
+        """Build the digest; preview it with Post/Cancel, or post it straight away."""
+        reason = moderator_refusal(interaction.user, self.bot.settings, "post the digest")
+        if reason is not None:
+            await reply_ephemeral(interaction, reason)
+            return
+        day = self._day(date)
+        if day is None:
+            await reply_ephemeral(
+                interaction, f"“{date}” is not a date: use YYYY-MM-DD, e.g. 2026-11-23."
+            )
+            return
+        # Already posted or no channel: a preview is still allowed, posting is not.
+        blocked = self.poster.refusal(day)
+        if blocked is not None and not preview:
+            await reply_ephemeral(interaction, blocked)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            digest = await self.bot.services.digests.build(date=day)
+        except Exception as exc:
+            await reply_ephemeral(interaction, describe_error(exc, "/digest"))
+            return
+        if preview:
+            await self._send_preview(interaction, digest, blocked)
+        else:
+            await reply_ephemeral(interaction, await self.post(digest, interaction.user))
+
+    async def _send_preview(
+        self, interaction: discord.Interaction[Any], digest: Digest, blocked: str | None
+    ) -> None:
+        """The rendered digest, only for the moderator; Post and Cancel under the last message."""
+        messages = render_digest(digest)
+        if blocked is not None:
+            messages[0].content = f"Preview only: {blocked}"
+        for index, message in enumerate(messages):
+            options: dict[str, Any] = {}
+            if message.content:
+                options["content"] = message.content
+            if index == len(messages) - 1 and blocked is None:
+                options["view"] = DigestPreviewView(
+                    interaction.user.id, lambda clicked: self.post(digest, clicked.user)
+                )
+            await interaction.followup.send(
+                embeds=message.embeds,
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+                **options,
+            )

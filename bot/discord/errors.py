@@ -1,0 +1,56 @@
+"""Turning any failure into a reply a member can read; unexpected ones are logged with an id."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.render import render_error
+from knowledge.errors import CuratorError
+
+log = logging.getLogger(__name__)
+
+UNEXPECTED = "Something went wrong on my side. A moderator can find the details in the bot's log"
+
+
+def new_error_id() -> str:
+    """A short id that ties a reply to its log entry."""
+    return secrets.token_hex(4)
+
+
+def unwrap(exc: BaseException) -> BaseException:
+    """The error behind discord.py's wrappers (CommandInvokeError and the like)."""
+    while isinstance(exc, app_commands.CommandInvokeError | commands.CommandInvokeError):
+        exc = exc.original
+    return exc
+
+
+def describe_error(exc: BaseException, context: str = "") -> str:
+    """The reply for `exc`: a CuratorError's own message; otherwise a logged error id."""
+    exc = unwrap(exc)
+    if isinstance(exc, CuratorError):
+        log.info("refused %s: %s", context or "request", exc.user_message)
+        return render_error(exc.user_message)
+    if isinstance(exc, app_commands.CommandOnCooldown):
+        return render_error(f"Slow down: try again in {exc.retry_after:.0f} s.")
+    if isinstance(exc, app_commands.CheckFailure):
+        return render_error(str(exc) or "You can't use this command here.")
+    error_id = new_error_id()
+    log.error("unexpected error %s in %s", error_id, context or "request", exc_info=exc)
+    return render_error(UNEXPECTED, error_id)
+
+
+async def reply_ephemeral(interaction: discord.Interaction, text: str) -> None:
+    """Tell the member something only they see, whether or not the interaction was answered."""
+    none = discord.AllowedMentions.none()
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=none)
+        else:
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=none)
+    except discord.HTTPException as exc:
+        log.warning("could not send a reply to interaction %s: %s", interaction.id, exc)

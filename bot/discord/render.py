@@ -1,0 +1,264 @@
+"""Answers, reports and progress as Discord messages: pure functions, each within the limits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import discord
+
+from bot.discord.split import (
+    CONTENT_LIMIT,
+    DESCRIPTION_LIMIT,
+    EMBED_TOTAL_LIMIT,
+    FIELD_VALUE_LIMIT,
+    FIELDS_PER_EMBED,
+    TITLE_LIMIT,
+    group_embeds,
+    split_lines,
+    split_markdown,
+    truncate,
+)
+from knowledge.feedback import FeedbackReport
+from knowledge.models import Answer, Citation, IngestReport
+
+THINKING = "…thinking"
+CURSOR = " ▌"
+
+ANSWER_COLOUR = discord.Colour.blurple()
+REFUSED_COLOUR = discord.Colour.orange()
+ADMIN_COLOUR = discord.Colour.dark_teal()
+
+# Footers are set last, so room is kept for them while fields are packed.
+FOOTER_RESERVE = 200
+MAX_FAILURES_SHOWN = 100
+
+MODE_LABELS = {"llm": "LLM", "extractive": "Extractive (no LLM)"}
+UNCITED_WARNING = (
+    "⚠️ This answer does not cite any of the curated articles; treat it with care "
+    "and check the sources before relying on it."
+)
+DEFAULT_REFUSAL = "I could not find this in the curated articles, so I would rather not guess."
+
+
+@dataclass
+class OutgoingMessage:
+    """One message to post: content and/or embeds, already within Discord's limits."""
+
+    content: str | None = None
+    embeds: list[discord.Embed] = field(default_factory=list)
+
+
+def format_seconds(seconds: float) -> str:
+    """Short human duration for footers: '0.4 s', '12 s', '3 min 5 s'."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"
+
+
+def _escape_label(text: str) -> str:
+    escaped = discord.utils.escape_markdown(text.replace("\n", " "))
+    return escaped.replace("[", "\\[").replace("]", "\\]")
+
+
+def source_link(title: str, url: str) -> str:
+    """A markdown link to the original article; plain text when the URL is not http(s)."""
+    label = _escape_label(truncate(title.strip() or url, 200))
+    if not url.startswith(("http://", "https://")):
+        return label
+    # Parentheses and spaces would end the markdown link early.
+    safe = url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+    return f"[{label}]({safe})"
+
+
+def source_line(citation: Citation, numbered: bool = True) -> str:
+    """'**[n]** [Title](url) — source' for the sources list of an answer."""
+    head = f"**[{citation.n}]** " if numbered else "• "
+    tail = f" — {_escape_label(citation.source)}" if citation.source else ""
+    return f"{head}{source_link(citation.title, citation.url)}{tail}"
+
+
+def _fields_embeds(
+    first: discord.Embed, name: str, lines: Sequence[str], colour: discord.Colour
+) -> list[discord.Embed]:
+    """Add `lines` as fields named `name` to `first`, spilling into new embeds as needed."""
+    embeds = [first]
+    current = first
+    values = split_lines(lines, FIELD_VALUE_LIMIT)
+    for index, value in enumerate(values):
+        field_name = name if index == 0 else f"{name} (continued)"
+        too_many = len(current.fields) >= FIELDS_PER_EMBED
+        too_big = len(current) + len(field_name) + len(value) > EMBED_TOTAL_LIMIT - FOOTER_RESERVE
+        if too_many or too_big:
+            current = discord.Embed(colour=colour)
+            embeds.append(current)
+        current.add_field(name=field_name, value=value, inline=False)
+    return embeds
+
+
+def _text_embeds(title: str, text: str, colour: discord.Colour) -> list[discord.Embed]:
+    chunks = split_markdown(text, DESCRIPTION_LIMIT) or ["(empty answer)"]
+    embeds = [discord.Embed(description=chunk, colour=colour) for chunk in chunks]
+    embeds[0].title = truncate(title, TITLE_LIMIT) if title else None
+    return embeds
+
+
+def _finish(
+    embeds: list[discord.Embed], footer: str, content: str | None = None
+) -> list[OutgoingMessage]:
+    embeds[-1].set_footer(text=truncate(footer, FOOTER_RESERVE))
+    groups = group_embeds(embeds)
+    messages = [OutgoingMessage(embeds=group) for group in groups]
+    if content:
+        messages[0].content = truncate(content, CONTENT_LIMIT)
+    return messages
+
+
+def render_answer(
+    answer: Answer, question: str = "", elapsed_s: float | None = None
+) -> list[OutgoingMessage]:
+    """The answer embed(s): text with [n] markers, numbered linked sources, mode and time."""
+    if answer.refused:
+        return render_refusal(answer, question, elapsed_s)
+    seconds = answer.timings.total_ms / 1000 if answer.timings.total_ms else (elapsed_s or 0.0)
+    parts = [answer.text.strip()]
+    if answer.uncited:
+        parts.append(UNCITED_WARNING)
+    parts.extend(f"*{notice}*" for notice in answer.notices)
+    embeds = _text_embeds(question or answer.question, "\n\n".join(parts), ANSWER_COLOUR)
+    if answer.citations:
+        lines = [source_line(c) for c in sorted(answer.citations, key=lambda c: c.n)]
+        embeds = embeds[:-1] + _fields_embeds(embeds[-1], "Sources", lines, ANSWER_COLOUR)
+    mode = MODE_LABELS.get(answer.mode, answer.mode)
+    return _finish(embeds, f"{mode} · {format_seconds(seconds)}")
+
+
+def render_refusal(
+    answer: Answer, question: str = "", elapsed_s: float | None = None
+) -> list[OutgoingMessage]:
+    """The honest 'not covered' reply, offering the closest articles when there are any."""
+    seconds = answer.timings.total_ms / 1000 if answer.timings.total_ms else (elapsed_s or 0.0)
+    parts = [answer.text.strip() or DEFAULT_REFUSAL]
+    parts.extend(f"*{notice}*" for notice in answer.notices)
+    embeds = _text_embeds(question or answer.question, "\n\n".join(parts), REFUSED_COLOUR)
+    if answer.closest:
+        lines = [source_line(c, numbered=False) for c in answer.closest]
+        embeds = embeds[:-1] + _fields_embeds(embeds[-1], "Closest articles", lines, REFUSED_COLOUR)
+    return _finish(embeds, f"Not covered by the collection · {format_seconds(seconds)}")
+
+
+def render_progress(text: str) -> str:
+    """The in-progress content while an answer streams: the text so far and a cursor."""
+    if not text.strip():
+        return THINKING
+    budget = CONTENT_LIMIT - len(CURSOR)
+    if len(text) > budget:
+        # Show the newest part: that is what is changing.
+        text = "…" + text[-(budget - 1) :]
+    return text + CURSOR
+
+
+def render_queued(ahead: int) -> str:
+    """Placeholder while a question waits for a free answering slot."""
+    noun = "question" if ahead == 1 else "questions"
+    return f"⏳ Busy right now: {ahead} {noun} ahead of yours. I'll answer as soon as I can."
+
+
+def render_gap(question: str, where: str, closest: Sequence[Citation]) -> list[OutgoingMessage]:
+    """A post for the moderators' content-gaps channel: a question the collection missed."""
+    embed = discord.Embed(
+        title="Question not covered by the collection",
+        description=truncate(question, DESCRIPTION_LIMIT),
+        colour=REFUSED_COLOUR,
+    )
+    embeds = [embed]
+    if closest:
+        lines = [source_line(c, numbered=False) for c in closest]
+        embeds = _fields_embeds(embed, "Closest articles", lines, REFUSED_COLOUR)
+    return _finish(embeds, f"Asked in {where}" if where else "Asked by a member")
+
+
+STAGE_LABELS = {
+    "load": "reading sources",
+    "embed": "embedding",
+    "remove": "removing",
+    "bm25": "rebuilding the keyword index",
+}
+
+
+def render_reindex_progress(stage: str, done: int, total: int, dry_run: bool) -> str:
+    """One line of reindex progress for the edited status message."""
+    verb = "Checking (dry run)" if dry_run else "Reindexing"
+    label = STAGE_LABELS.get(stage, stage)
+    if total > 0:
+        percent = min(100, round(100 * done / total))
+        return f"🔄 {verb}: {label} {done}/{total} ({percent}%)"
+    return f"🔄 {verb}: {label}…"
+
+
+def render_reindex_report(
+    report: IngestReport, dry_run: bool, seconds: float
+) -> list[OutgoingMessage]:
+    """Counts and every failure, possibly over several messages."""
+    title = "Dry run: what a reindex would do" if dry_run else "Reindex finished"
+    counts = (
+        f"**Added** {report.added} · **Updated** {report.updated} · "
+        f"**Unchanged** {report.unchanged} · **Removed** {report.removed} · "
+        f"**Failed** {len(report.failed)}"
+    )
+    failures = [
+        f"• `{truncate(f.path, 300)}`: {truncate(f.reason, 500)}"
+        for f in report.failed[:MAX_FAILURES_SHOWN]
+    ]
+    hidden = len(report.failed) - len(failures)
+    if hidden > 0:
+        failures.append(f"…and {hidden} more failures, listed in the bot's log.")
+    text = counts if not failures else counts + "\n\n**Failures**\n" + "\n".join(failures)
+    embeds = [
+        discord.Embed(description=chunk, colour=ADMIN_COLOUR)
+        for chunk in split_lines(text.split("\n"), DESCRIPTION_LIMIT)
+    ]
+    embeds[0].title = title
+    return _finish(embeds, format_seconds(seconds))
+
+
+def render_feedback_report(report: FeedbackReport) -> list[OutgoingMessage]:
+    """The moderators' summary: counts, helpful ratio, worst-rated and refused questions."""
+    ratio = "n/a" if report.helpful_ratio is None else f"{report.helpful_ratio:.0%}"
+    days = f"{report.days:g}"
+    lines = [
+        f"**Questions asked** {report.questions_asked} · **Not covered** {report.refused_count}",
+        f"**Ratings** {report.ratings} · 👍 {report.helpful} · 👎 {report.not_helpful} · "
+        f"**Helpful** {ratio}",
+    ]
+    embed = discord.Embed(
+        title=f"Feedback, last {days} day{'s' if days != '1' else ''}",
+        description="\n".join(lines),
+        colour=ADMIN_COLOUR,
+    )
+    embeds = [embed]
+    if report.worst:
+        worst = []
+        for score in report.worst:
+            reasons = "; ".join(truncate(r, 200) for r in score.reasons[:3])
+            line = f"• {_escape_label(truncate(score.question, 200))} — 👎 {score.not_helpful}"
+            line += f" / 👍 {score.helpful}" + (f" — “{_escape_label(reasons)}”" if reasons else "")
+            worst.append(line)
+        embeds = embeds[:-1] + _fields_embeds(embeds[-1], "Worst rated", worst, ADMIN_COLOUR)
+    if report.refused:
+        refused = [
+            f"• {_escape_label(truncate(q.question, 200))} "
+            f"({discord.utils.format_dt(q.asked_at, 'R')})"
+            for q in report.refused
+        ]
+        embeds = embeds[:-1] + _fields_embeds(embeds[-1], "Not covered", refused, ADMIN_COLOUR)
+    return _finish(embeds, "Users are stored only as salted hashes.")
+
+
+def render_error(message: str, error_id: str | None = None) -> str:
+    """The reply when something failed: the reason, and the id to find it in the log."""
+    text = message if error_id is None else f"{message} (error id `{error_id}`)"
+    return truncate(text, CONTENT_LIMIT)

@@ -1,0 +1,79 @@
+"""Deciding, from retrieval signals alone, that the curated articles do not cover a question."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from knowledge.answers.terms import WORD, key_terms, stems
+from knowledge.models import Hit
+
+# Thresholds on `relevance` (see `assess`), calibrated per embedder family on XQuAD questions
+# (answerable) against questions the articles do not answer; method and figures: docs/answers.md.
+CALIBRATED_MIN_RELEVANCE: dict[str, float] = {
+    "hash": 0.40,
+    "minilm": 0.40,
+    "other": 0.40,
+}
+
+# How many of the best passages are read for term coverage.
+COVERAGE_PASSAGES = 3
+
+
+def embedder_family(embedder_name: str) -> str:
+    """'hash', 'minilm' or 'other', from an embedder's name."""
+    name = embedder_name.lower()
+    if "hash" in name:
+        return "hash"
+    if "minilm" in name:
+        return "minilm"
+    return "other"
+
+
+@dataclass(frozen=True)
+class RetrievalStrength:
+    """The signals a refusal is decided on."""
+
+    top_similarity: float
+    coverage: float
+    relevance: float
+
+
+def term_coverage(question: str, hits: Sequence[Hit], passages: int = COVERAGE_PASSAGES) -> float:
+    """Share of the question's content words (stemmed) found in the best passages."""
+    terms = key_terms(question)
+    if not terms:
+        return 0.0
+    wanted = stems(terms)
+    found: set[str] = set()
+    for hit in hits[:passages]:
+        text = f"{hit.chunk.title} {hit.chunk.heading} {hit.chunk.text}".lower()
+        found |= stems(WORD.findall(text)) & wanted
+    return len(found) / len(wanted)
+
+
+def assess(question: str, hits: Sequence[Hit]) -> RetrievalStrength:
+    """Best dense similarity, term coverage, and the relevance combining them (0..1)."""
+    similarities = [h.dense_similarity for h in hits if h.dense_similarity is not None]
+    top = max(similarities, default=0.0)
+    coverage = term_coverage(question, hits)
+    relevance = (max(top, 0.0) + coverage) / 2
+    return RetrievalStrength(top_similarity=top, coverage=coverage, relevance=relevance)
+
+
+@dataclass(frozen=True)
+class RefusalPolicy:
+    """Refuse when there are no hits or their relevance is below `min_relevance`."""
+
+    min_relevance: float
+
+    @classmethod
+    def for_embedder(cls, embedder_name: str, override: float | None = None) -> RefusalPolicy:
+        """The calibrated threshold of the embedder's family, unless a setting overrides it."""
+        if override is not None:
+            return cls(override)
+        return cls(CALIBRATED_MIN_RELEVANCE[embedder_family(embedder_name)])
+
+    def should_refuse(self, strength: RetrievalStrength | None) -> bool:
+        """True when retrieval is too weak to answer from."""
+        return strength is None or strength.relevance < self.min_relevance
