@@ -16,7 +16,7 @@ from knowledge.embeddings.base import Embedder
 from knowledge.errors import ConfigError
 from knowledge.indexing import Indexer, Plan, Progress, exclusive_lock
 from knowledge.models import Article, Hit, IngestFailure, IngestReport, SearchFilters
-from knowledge.retrieval import limit_per_article, rrf_fuse
+from knowledge.retrieval import limit_per_article, rrf_fuse, zscore_fuse
 from knowledge.settings import Settings
 from knowledge.store.catalog import Catalog
 from knowledge.store.lexical_index import LexicalIndex
@@ -187,7 +187,11 @@ class KnowledgeIndex:
         ]
         lexical_ok = [(m.id, m.score) for m in lexical if m.id in committed]
         article_of = {rid: chunk.article_id for rid, (chunk, _) in committed.items()}
-        fused = rrf_fuse(dense_ok, lexical_ok, article_of, rrf_k=r.rrf_k)
+        if r.fusion == "rrf":
+            weights = (r.dense_weight * 2, (1.0 - r.dense_weight) * 2)
+            fused = rrf_fuse(dense_ok, lexical_ok, article_of, rrf_k=r.rrf_k, weights=weights)
+        else:
+            fused = zscore_fuse(dense_ok, lexical_ok, article_of, dense_weight=r.dense_weight)
         top = limit_per_article(fused, k, per_article)
         return [
             Hit(

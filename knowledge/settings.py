@@ -87,6 +87,13 @@ class RetrievalSettings(BaseModel):
     per_article: int = Field(
         default=3, ge=0, le=100, description="Most slots one article may fill (0: no limit)."
     )
+    fusion: Literal["zscore", "rrf"] = Field(
+        default="zscore",
+        description="How dense and BM25 rankings are fused: z-scored scores, or reciprocal ranks.",
+    )
+    dense_weight: float = Field(
+        default=0.5, ge=0, le=1, description="Weight of the dense ranking in the fusion."
+    )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
     candidates: int = Field(
         default=50, ge=1, le=1000, description="Candidates each retriever contributes to fusion."
