@@ -187,11 +187,12 @@ class KnowledgeIndex:
         ]
         lexical_ok = [(m.id, m.score) for m in lexical if m.id in committed]
         article_of = {rid: chunk.article_id for rid, (chunk, _) in committed.items()}
+        weight = self.embedder.fusion_weight if r.dense_weight is None else r.dense_weight
         if r.fusion == "rrf":
-            weights = (r.dense_weight * 2, (1.0 - r.dense_weight) * 2)
+            weights = (weight * 2, (1.0 - weight) * 2)
             fused = rrf_fuse(dense_ok, lexical_ok, article_of, rrf_k=r.rrf_k, weights=weights)
         else:
-            fused = zscore_fuse(dense_ok, lexical_ok, article_of, dense_weight=r.dense_weight)
+            fused = zscore_fuse(dense_ok, lexical_ok, article_of, dense_weight=weight)
         top = limit_per_article(fused, k, per_article)
         return [
             Hit(

@@ -91,8 +91,11 @@ class RetrievalSettings(BaseModel):
         default="zscore",
         description="How dense and BM25 rankings are fused: z-scored scores, or reciprocal ranks.",
     )
-    dense_weight: float = Field(
-        default=0.5, ge=0, le=1, description="Weight of the dense ranking in the fusion."
+    dense_weight: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Weight of the dense ranking in the fusion (unset: the embedder's own).",
     )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
     candidates: int = Field(

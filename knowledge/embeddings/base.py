@@ -20,6 +20,9 @@ class Embedder(ABC):
     dim: int
     #: Most word pieces the model reads, or None when input length does not matter.
     max_tokens: int | None = None
+    #: Weight of this embedder's ranking when fused with BM25 (measured on xquad-en: see
+    #: docs/benchmarks.md). A weak embedder gets less say than a learned one.
+    fusion_weight: float = 0.5
 
     @abstractmethod
     def embed(self, texts: Sequence[str]) -> Vectors:
