@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from knowledge.embeddings.base import Embedder  # noqa: E402
 from knowledge.embeddings.hash import HashEmbedder  # noqa: E402
 from knowledge.embeddings.onnx import (  # noqa: E402
+    DEFAULT_MAX_BATCH_TOKENS,
     DEFAULT_MODEL_DIR,
     OnnxMiniLMEmbedder,
     default_threads,
@@ -159,10 +160,11 @@ def main() -> int:
     from chromadb.utils.embedding_functions.onnx_mini_lm_l6_v2 import ONNXMiniLM_L6_V2
 
     chroma_fn = ONNXMiniLM_L6_V2()
-    kwargs: dict[str, int] = {"batch_size": args.batch_size}
-    if args.max_batch_tokens:
-        kwargs["max_batch_tokens"] = args.max_batch_tokens
-    ours = OnnxMiniLMEmbedder(threads=args.threads, **kwargs)
+    ours = OnnxMiniLMEmbedder(
+        batch_size=args.batch_size,
+        threads=args.threads,
+        max_batch_tokens=args.max_batch_tokens or DEFAULT_MAX_BATCH_TOKENS,
+    )
     print(
         f"curator: batch_size={ours.batch_size}, max_batch_tokens={ours.max_batch_tokens}, "
         f"threads={args.threads or default_threads()}; chroma: batch 32 padded to 256"

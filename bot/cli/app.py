@@ -19,8 +19,10 @@ app = typer.Typer(
 # Each module has `register(app)`; a feature adds its module name here.
 COMMAND_MODULES = [
     "bot.cli.index_commands",
+    "bot.cli.ask_command",
     "bot.cli.digest_command",
     "bot.cli.run_command",
+    "bot.cli.eval_command",
 ]
 
 for _name in COMMAND_MODULES:

@@ -11,6 +11,7 @@ import typer
 
 from bot.cli.common import print_json, services_or_exit
 from bot.cli.index_commands import parse_day
+from knowledge.digest.models import Digest
 from knowledge.digest.render import digest_to_json, render_markdown, render_text
 from knowledge.digest.window import resolve_window
 from knowledge.errors import InputError
@@ -52,10 +53,17 @@ def digest_command(
                 services.settings.digest, day=parsed_day, since=parsed_since, until=parsed_until
             )
         except InputError as exc:
-            raise typer.BadParameter(exc.user_message) from exc
-        digest = asyncio.run(
-            services.digests.build(date=parsed_day, since=parsed_since, until=parsed_until)
-        )
+            hint = "'--date'" if parsed_day else "'--since' / '--until'"
+            raise typer.BadParameter(exc.user_message, param_hint=hint) from exc
+        digests = services.digests
+
+        async def build() -> Digest:
+            try:
+                return await digests.build(date=parsed_day, since=parsed_since, until=parsed_until)
+            finally:
+                await digests.aclose()
+
+        digest = asyncio.run(build())
     if output is DigestFormat.json:
         print_json(digest_to_json(digest))
     elif output is DigestFormat.text:

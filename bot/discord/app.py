@@ -128,6 +128,12 @@ class CuratorBot(commands.Bot):
             return []
         return synced
 
+    async def close(self) -> None:
+        # The answer service holds an async HTTP client; it must close on this event loop.
+        if "answers" in self.services.__dict__:
+            await self.services.answers.aclose()
+        await super().close()
+
     async def on_message(self, message: discord.Message, /) -> None:
         # Curator has no prefix commands: the asking cog listens for mentions and replies.
         return None

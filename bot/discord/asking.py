@@ -149,7 +149,7 @@ class AskFlow:
         self.slots = AnswerSlots(settings.max_concurrent, settings.max_queue, clock=bot.clock)
 
     async def ask(self, request: AskRequest, replier: Replier) -> Answer | None:
-        """Answer the request or tell the member why not; never raises."""
+        """Answer the request, or tell the member why not (a reason, or an error id)."""
         settings = self.bot.settings
         reason = ask_refusal(
             request.guild_id, request.channel_id, request.parent_channel_id, settings
@@ -178,6 +178,8 @@ class AskFlow:
             await replier.refuse(exc.user_message)
             return None
         except Exception as exc:
+            # A failure is not the member's doing: let them try again straight away.
+            self.cooldowns.cancel(request.user_id)
             await self._fail(replier, post, describe_error(exc, "answering a question"))
             return None
         try:
@@ -234,9 +236,13 @@ class AskFlow:
             answer.mode,
             elapsed * 1000,
         )
-        await replier.after_answer(post, request.question)
-        if answer.refused:
-            await self._post_gap(request, answer)
+        # The answer is on screen: what follows must never replace it with an error.
+        try:
+            await replier.after_answer(post, request.question)
+            if answer.refused:
+                await self._post_gap(request, answer)
+        except Exception:
+            log.exception("follow-up work after answer %s failed", answer_id)
 
     async def _record(
         self, request: AskRequest, answer: Answer, answer_id: str, elapsed: float

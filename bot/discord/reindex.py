@@ -51,12 +51,12 @@ class ProgressRelay:
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         """Progress(stage, done, total), safe to call from any thread."""
-        self._loop.call_soon_threadsafe(self._update, stage, done, total)
+        # Stamped here, in the worker, so throttling follows when progress happened.
+        self._loop.call_soon_threadsafe(self._update, stage, done, total, self._clock())
 
-    def _update(self, stage: str, done: int, total: int) -> None:
+    def _update(self, stage: str, done: int, total: int, now: float) -> None:
         if self._closed or (self._pending is not None and not self._pending.done()):
             return
-        now = self._clock()
         if now - self._last < self._interval:
             return
         self._last = now

@@ -125,7 +125,8 @@ def render_answer(
         return render_refusal(answer, question, elapsed_s)
     seconds = answer.timings.total_ms / 1000 if answer.timings.total_ms else (elapsed_s or 0.0)
     parts = [answer.text.strip()]
-    if answer.uncited:
+    # The answer service usually explains a missing citation in a notice already.
+    if answer.uncited and not any("cite" in notice.lower() for notice in answer.notices):
         parts.append(UNCITED_WARNING)
     parts.extend(f"*{notice}*" for notice in answer.notices)
     embeds = _text_embeds(question or answer.question, "\n\n".join(parts), ANSWER_COLOUR)
@@ -133,7 +134,23 @@ def render_answer(
         lines = [source_line(c) for c in sorted(answer.citations, key=lambda c: c.n)]
         embeds = embeds[:-1] + _fields_embeds(embeds[-1], "Sources", lines, ANSWER_COLOUR)
     mode = MODE_LABELS.get(answer.mode, answer.mode)
-    return _finish(embeds, f"{mode} · {format_seconds(seconds)}")
+    flag = " · uncited" if answer.uncited else ""
+    return _finish(embeds, f"{mode} · {format_seconds(seconds)}{flag}")
+
+
+def _refusal_lead(text: str, closest: Sequence[Citation]) -> str:
+    """The refusal text without its own plain list of closest titles (shown as links instead)."""
+    if not closest:
+        return text.strip()
+    titles = [c.title for c in closest]
+    kept = [
+        line
+        for line in text.splitlines()
+        if not (line.startswith("- ") and any(line[2:].startswith(t) for t in titles))
+    ]
+    lead = "\n".join(kept).strip()
+    marker = "Closest articles:"
+    return lead[: -len(marker)].rstrip() if lead.endswith(marker) else lead
 
 
 def render_refusal(
@@ -141,7 +158,7 @@ def render_refusal(
 ) -> list[OutgoingMessage]:
     """The honest 'not covered' reply, offering the closest articles when there are any."""
     seconds = answer.timings.total_ms / 1000 if answer.timings.total_ms else (elapsed_s or 0.0)
-    parts = [answer.text.strip() or DEFAULT_REFUSAL]
+    parts = [_refusal_lead(answer.text, answer.closest) or DEFAULT_REFUSAL]
     parts.extend(f"*{notice}*" for notice in answer.notices)
     embeds = _text_embeds(question or answer.question, "\n\n".join(parts), REFUSED_COLOUR)
     if answer.closest:

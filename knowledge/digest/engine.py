@@ -110,3 +110,8 @@ class DigestService:
             article_count=count,
             citations=citations,
         )
+
+    async def aclose(self) -> None:
+        """Close the LLM client's connections (a CLI run ends its event loop after one build)."""
+        if self.llm is not None:
+            await self.llm.aclose()

@@ -7,6 +7,8 @@ from datetime import datetime
 from knowledge.digest.models import Digest, DigestEntry
 from knowledge.digest.template import human_date
 
+_HARD_BREAK = "  \n"
+
 
 def digest_title(digest: Digest) -> str:
     """'Daily digest — 23 Nov 2026', or the range for a --since/--until digest."""
@@ -25,6 +27,11 @@ def _clock(moment: datetime) -> str:
 
 def window_line(digest: Digest) -> str:
     """The window in words: 'Curated 22 Nov 2026 09:00 – 23 Nov 2026 09:00 (Europe/Berlin)'."""
+    if not digest.daily:
+        # A range is whole days; its exclusive end (midnight after the last day) would mislead.
+        first, last = human_date(digest.start.date()), human_date(digest.date)
+        days = first if first == last else f"{first} – {last}"
+        return f"Curated {days}, whole days ({digest.timezone})"
     return f"Curated {_clock(digest.start)} – {_clock(digest.end)} ({digest.timezone})"
 
 
@@ -53,11 +60,13 @@ def render_markdown(digest: Digest) -> str:
             head = f"- {entry_marker(digest, entry)}**{link}**"
             if entry.source:
                 head += f" — {entry.source}"
-            lines.append(head)
+            item = [head]
             if entry.takeaway:
-                lines.append(f"  {entry.takeaway}")
+                item.append(f"  {entry.takeaway}")
             if entry.best_for:
-                lines.append(f"  *Best for:* {', '.join(entry.best_for)}")
+                item.append(f"  *Best for:* {', '.join(entry.best_for)}")
+            # Two trailing spaces are Markdown's hard line break: one line each, one list item.
+            lines.append(_HARD_BREAK.join(item))
         lines.append("")
     lines.append(f"_{window_line(digest)}_")
     return "\n".join(lines) + "\n"

@@ -100,6 +100,9 @@ class HashEmbedder(Embedder):
     """Hashes words and adjacent word pairs into `dim` signed buckets, with sublinear tf."""
 
     max_tokens = None
+    # Hashed words duplicate what BM25 already sees, with more noise: on xquad-en a weight of
+    # 0.2 keeps BM25-level quality, while 0.5 cost 2 points of article hits@1.
+    fusion_weight = 0.2
 
     def __init__(self, dim: int = 384) -> None:
         if dim < 2:

@@ -1,4 +1,4 @@
-"""Retrieval metrics as pure functions: answer matching, first-hit ranks, hits@k, MRR, percentiles."""
+"""Retrieval metrics as pure functions: answer matching, ranks, hits@k, MRR, percentiles."""
 
 from __future__ import annotations
 

@@ -49,7 +49,10 @@ class ModeResult:
             "article_hits": {str(k): round(v, 4) for k, v in self.article_hits.items()},
             "answer_hits": {str(k): round(v, 4) for k, v in self.answer_hits.items()},
             "mrr10": round(self.mrr10, 4),
-            "latency_ms": {"p50": round(self.latency_p50_ms, 2), "p95": round(self.latency_p95_ms, 2)},
+            "latency_ms": {
+                "p50": round(self.latency_p50_ms, 2),
+                "p95": round(self.latency_p95_ms, 2),
+            },
         }
 
 

@@ -33,79 +33,93 @@ def wikipedia_url(title: str) -> str:
     return "https://en.wikipedia.org/wiki/" + title.replace(" ", "_")
 
 
-def _require(condition: bool, source: str, where: str, problem: str) -> None:
-    if not condition:
-        raise InputError(f"{source}: {where}: {problem} (expected SQuAD v1.1 format)")
+class _Shape:
+    """Checks one part of the file and names it in the error when it is not as expected."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: str, problem: str) -> InputError:
+        return InputError(f"{self.source}: {where}: {problem} (expected SQuAD v1.1 format)")
+
+    def obj(self, value: object, where: str) -> dict[str, object]:
+        if not isinstance(value, dict):
+            raise self.fail(where, "not a JSON object")
+        return value
+
+    def items(self, parent: dict[str, object], key: str, where: str) -> list[object]:
+        value = parent.get(key)
+        if not isinstance(value, list):
+            raise self.fail(where, f'no "{key}" list')
+        return value
+
+    def text(self, parent: dict[str, object], key: str, where: str) -> str:
+        value = parent.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(where, f'missing "{key}" text')
+        return value.strip()
 
 
-def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
-def parse_squad(payload: object, source: str = "SQuAD file", max_titles: int | None = None) -> EvalCorpus:
+def parse_squad(
+    payload: object, source: str = "SQuAD file", max_titles: int | None = None
+) -> EvalCorpus:
     """Articles (one per title, paragraphs joined by blank lines) and their questions.
 
-    Raises InputError naming the first entry that does not have the SQuAD shape.
+    `max_titles` keeps only the first N titles. Raises InputError naming the first entry that
+    does not have the SQuAD shape.
     """
-    _require(isinstance(payload, dict), source, "top level", "not a JSON object")
-    assert isinstance(payload, dict)
-    data = payload.get("data")
-    _require(isinstance(data, list), source, "top level", 'no "data" list')
-    assert isinstance(data, list)
-
+    shape = _Shape(source)
     corpus = EvalCorpus()
     # Titles repeated across entries are merged, so one title is always one article.
     bodies: dict[str, list[str]] = {}
     seen_ids: set[str] = set()
-    for i, entry in enumerate(data):
+    for i, raw_entry in enumerate(
+        shape.items(shape.obj(payload, "top level"), "data", "top level")
+    ):
         where = f"data[{i}]"
-        _require(isinstance(entry, dict), source, where, "not an object")
-        assert isinstance(entry, dict)
-        title = _text(entry.get("title"))
-        _require(bool(title), source, where, 'missing "title"')
-        paragraphs = entry.get("paragraphs")
-        _require(isinstance(paragraphs, list), source, where, 'no "paragraphs" list')
-        assert isinstance(paragraphs, list)
+        entry = shape.obj(raw_entry, where)
+        title = shape.text(entry, "title", where)
+        paragraphs = shape.items(entry, "paragraphs", where)
         if title not in bodies:
             if max_titles is not None and len(bodies) >= max_titles:
                 break
             bodies[title] = []
         article_id = article_id_for(wikipedia_url(title))
-        for j, paragraph in enumerate(paragraphs):
+        for j, raw_paragraph in enumerate(paragraphs):
             pwhere = f"{where}.paragraphs[{j}]"
-            _require(isinstance(paragraph, dict), source, pwhere, "not an object")
-            context = _text(paragraph.get("context"))
-            _require(bool(context), source, pwhere, 'missing "context"')
-            bodies[title].append(context)
-            qas = paragraph.get("qas", [])
-            _require(isinstance(qas, list), source, pwhere, '"qas" is not a list')
-            for n, qa in enumerate(qas):
+            paragraph = shape.obj(raw_paragraph, pwhere)
+            bodies[title].append(shape.text(paragraph, "context", pwhere))
+            for n, raw_qa in enumerate(shape.items(paragraph, "qas", pwhere)):
                 qwhere = f"{pwhere}.qas[{n}]"
-                _require(isinstance(qa, dict), source, qwhere, "not an object")
-                question = _text(qa.get("question"))
-                _require(bool(question), source, qwhere, 'missing "question"')
-                answers = qa.get("answers")
-                _require(isinstance(answers, list), source, qwhere, 'no "answers" list')
-                texts = tuple(
-                    t for t in (_text(a.get("text")) if isinstance(a, dict) else "" for a in answers)
-                    if t
+                qa = shape.obj(raw_qa, qwhere)
+                if qa.get("is_impossible") is True:
+                    continue  # SQuAD 2.0 questions without an answer cannot be scored here
+                question = shape.text(qa, "question", qwhere)
+                answers = tuple(
+                    shape.text(
+                        shape.obj(a, f"{qwhere}.answers[{m}]"), "text", f"{qwhere}.answers[{m}]"
+                    )
+                    for m, a in enumerate(shape.items(qa, "answers", qwhere))
                 )
-                _require(bool(texts), source, qwhere, "no answer text")
+                if not answers:
+                    raise shape.fail(qwhere, "no answers")
                 qid = str(qa.get("id") or f"{i}.{j}.{n}")
-                _require(qid not in seen_ids, source, qwhere, f"duplicate question id {qid!r}")
+                if qid in seen_ids:
+                    raise shape.fail(qwhere, f"duplicate question id {qid!r}")
                 seen_ids.add(qid)
-                corpus.questions.append(EvalQuestion(qid, question, article_id, texts))
+                corpus.questions.append(EvalQuestion(qid, question, article_id, answers))
 
-    for title, paragraphs in bodies.items():
+    for title, texts in bodies.items():
         corpus.articles.append(
             Article(
                 title=title.replace("_", " "),
                 url=wikipedia_url(title),
                 source="wikipedia",
-                body="\n\n".join(paragraphs),
+                body="\n\n".join(texts),
             )
         )
-    _require(bool(corpus.questions), source, "data", "no questions found")
+    if not corpus.questions:
+        raise shape.fail("data", "no questions found")
     return corpus
 
 

@@ -76,7 +76,7 @@ class _BatchLoading:
 
     def load_path(self, path: Path) -> None:
         if path.is_dir():
-            for file in walk_files(path):
+            for file in walk_files(path, on_error=self.unreadable_folder):
                 loader = LOADERS.get(file.suffix.lower())
                 if loader is None:
                     self.result.skipped.append(str(file))
@@ -90,6 +90,9 @@ class _BatchLoading:
             self.fail(str(path), f"unsupported file type {shown} (expected {expected})")
         else:
             self.load_file(path, loader)
+
+    def unreadable_folder(self, error: OSError) -> None:
+        self.fail(str(error.filename), f"cannot read the folder: {error.strerror or error}")
 
     def load_file(self, path: Path, loader: FileLoader) -> None:
         key = path.resolve()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 from calendar import timegm
 from datetime import UTC, datetime
@@ -49,7 +50,9 @@ def load_feed_file(path: Path, max_bytes: int) -> SourceBatch:
 def parse_feed(data: bytes, origin: str, base_url: str | None = None) -> SourceBatch:
     """One article per feed entry; an entry without a title or link fails alone."""
     headers = {"content-location": base_url} if base_url else None
-    parsed: Any = feedparser.parse(data, response_headers=headers)
+    # Bytes would first be tried as a file name, so a body reading "/etc/x.xml" would make
+    # feedparser read that local file; a stream is only ever read.
+    parsed: Any = feedparser.parse(io.BytesIO(data), response_headers=headers)
     entries = list(parsed.get("entries") or [])
     if not parsed.get("version") and not entries:
         problem = parsed.get("bozo_exception")

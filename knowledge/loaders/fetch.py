@@ -53,6 +53,8 @@ def fetch(
     deadline = time.monotonic() + timeout
     current = url
     for hop in range(MAX_REDIRECTS + 1):
+        if time.monotonic() > deadline:
+            raise SourceError(url, f"timed out after {timeout:g} s")
         try:
             addresses = check_url(current, allow_private=allow_private, resolve=resolve)
         except URLRefusedError as exc:
@@ -60,6 +62,8 @@ def fetch(
             raise SourceError(url, f"refused: {via}{exc}") from None
         except HostLookupError as exc:
             raise SourceError(url, str(exc)) from None
+        # A fresh client per hop: a pooled connection to the same address would be reused for
+        # another host name without a new certificate check.
         with httpx.Client(
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
@@ -67,7 +71,7 @@ def fetch(
             trust_env=False,
             headers=_HEADERS,
         ) as client:
-            response = _send(client, url, current, addresses)
+            response = _send(client, url, current, addresses, timeout)
             try:
                 location = response.headers.get("location")
                 if response.status_code in _REDIRECTS and location:
@@ -90,10 +94,9 @@ def fetch(
 
 
 def _send(
-    client: httpx.Client, origin: str, url: str, addresses: list[IPAddress]
+    client: httpx.Client, origin: str, url: str, addresses: list[IPAddress], timeout: float
 ) -> httpx.Response:
     """Open a streamed response, connecting to the checked addresses when there are some."""
-    timeout = client.timeout.read or 0.0
     try:
         if not addresses:
             return client.send(client.build_request("GET", url), stream=True)

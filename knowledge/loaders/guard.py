@@ -39,10 +39,10 @@ def private_address_kind(address: IPAddress) -> str | None:
         return "a multicast address"
     if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
         return "a site-local address"
-    if address.is_private:
-        return "a private address"
     if address.is_reserved:
         return "a reserved address"
+    if address.is_private:
+        return "a private address"
     if not address.is_global:
         # E.g. 100.64.0.0/10, shared by carriers: reachable from here, not from the Internet.
         return "a non-public address"

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 _BLOCK_TAGS = """
 address article aside blockquote dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6
-header hr li main nav ol p pre section table tr ul
+header hr main nav ol p pre section table tr ul
 """
 _BLOCKS = frozenset(_BLOCK_TAGS.split())
 _HIDDEN = frozenset({"script", "style", "template", "noscript", "head"})

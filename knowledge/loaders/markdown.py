@@ -17,6 +17,16 @@ from knowledge.models import Article
 _YAML = YAMLHandler()
 
 
+class _CardLoader(yaml.SafeLoader):
+    """Safe YAML that leaves timestamps as text, so a bad date is reported by field name."""
+
+
+_CardLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp",
+    lambda loader, node: loader.construct_scalar(node),
+)
+
+
 def load_markdown(path: Path, max_bytes: int) -> SourceBatch:
     """The one card held by a Markdown file."""
     name = str(path)
@@ -57,7 +67,7 @@ def _front_matter(text: str, origin: str) -> tuple[dict[str, object], str]:
     except ValueError:
         return {}, text
     try:
-        meta = _YAML.load(raw)
+        meta = yaml.load(raw, Loader=_CardLoader)
     except yaml.YAMLError as exc:
         problem = _yaml_problem(exc, skipped_lines)
         raise SourceError(origin, f"broken YAML front matter: {problem}") from None

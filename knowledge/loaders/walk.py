@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 _URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -15,10 +15,14 @@ def is_url(source: str) -> bool:
     return bool(_URL_LIKE.match(source))
 
 
-def walk_files(directory: Path) -> Iterator[Path]:
-    """Files under `directory`, recursively, sorted by name; hidden files and folders skipped."""
-    for root, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if not name.startswith("."):
-                yield Path(root) / name
+def walk_files(directory: Path, on_error: Callable[[OSError], None] | None = None) -> list[Path]:
+    """Files under `directory`, recursively, in path order; hidden files and folders skipped.
+
+    A folder that cannot be listed is passed to `on_error` and the walk goes on.
+    """
+    found: list[Path] = []
+    for root, dirs, files in os.walk(directory, onerror=on_error):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(Path(root) / name for name in files if not name.startswith("."))
+    # Sorting by path parts puts "a/z.md" before "b.md" whatever order the file system lists.
+    return sorted(found, key=lambda path: path.relative_to(directory).parts)

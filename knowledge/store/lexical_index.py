@@ -25,6 +25,8 @@ import Stemmer
 from knowledge.models import Chunk, SearchFilters, date_to_number
 
 log = logging.getLogger(__name__)
+# bm25s sets its own logger to DEBUG, which would print through any root handler.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN)

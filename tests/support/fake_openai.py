@@ -28,7 +28,8 @@ forgets to script a call sees a failure rather than a made-up answer):
 - ``Fail(status)``: an OpenAI-style error body (``{"error": {"message", "type", "code"}}``) with
   a short ``retry-after-ms`` header so the SDK's retries do not slow tests down.
 - ``CutStream(text, after=N)``: sends N chunks of the stream, then drops the connection
-  (``abort=True``) or ends the body without ``[DONE]`` (``abort=False``).
+  (``abort=True``), ends the body without ``[DONE]`` (``abort=False``) or goes silent
+  (``stall=True``).
 - ``Hang(seconds)``: accepts the request and never answers (until ``seconds`` or shutdown).
 - any behaviour takes ``delay=`` seconds to wait before answering.
 - a plain ``str`` is short for ``Reply(str)``; a callable gets the ``RecordedRequest`` and returns
@@ -83,11 +84,13 @@ class Fail:
 
 @dataclass
 class CutStream:
-    """Stream the first `after` chunks of `text`, then drop the connection (or end early)."""
+    """Stream the first `after` chunks of `text`, then drop the connection (`abort`), end the
+    body without a finish reason or [DONE] (`abort=False`), or go silent (`stall=True`)."""
 
     text: str
     after: int = 2
     abort: bool = True
+    stall: bool = False
     delay: float = 0.0
     chunk_chars: int = 8
 
@@ -399,6 +402,9 @@ class FakeOpenAI:
         if isinstance(behaviour, CutStream):
             for piece in pieces[: behaviour.after]:
                 await send({"content": piece}, None)
+            if behaviour.stall:
+                await self._hang(60.0)
+                return self._drop(request)
             if behaviour.abort:
                 # Give the chunks time to leave before the connection is torn down mid-body.
                 await asyncio.sleep(0.05)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
@@ -32,9 +33,18 @@ class DigestPreviewView(discord.ui.View):
     def __init__(
         self, author_id: int, post: Callable[[discord.Interaction[Any]], Awaitable[str]]
     ) -> None:
-        super().__init__(timeout=900)
+        # Discord lets a bot edit an ephemeral reply for 15 minutes; the buttons live as long.
+        super().__init__(timeout=14 * 60)
         self.author_id = author_id
         self._post = post
+        self.message: discord.WebhookMessage | None = None
+
+    async def on_timeout(self) -> None:
+        if self.message is None:
+            return
+        # The preview may be gone or expired already; then there is nothing to tidy.
+        with contextlib.suppress(discord.HTTPException):
+            await self.message.edit(view=None)
 
     async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
         if interaction.user.id != self.author_id:
@@ -96,6 +106,8 @@ class DigestCog(commands.Cog):
     async def cog_unload(self) -> None:
         if self._schedule is not None:
             self._schedule.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._schedule
 
     async def _run_schedule(self) -> None:
         await self.bot.wait_until_ready()
@@ -160,8 +172,15 @@ class DigestCog(commands.Cog):
     ) -> None:
         """The rendered digest, only for the moderator; Post and Cancel under the last message."""
         messages = render_digest(digest)
-        if blocked is not None:
-            messages[0].content = f"Preview only: {blocked}"
+        notes = [f"Preview only: {blocked}"] if blocked is not None else []
+        if digest.end > self.now():
+            # Posting now marks the date done, so later articles of this window would be skipped.
+            notes.append(
+                f"This digest's window is still open until {discord.utils.format_dt(digest.end)}; "
+                "articles curated after you post it will not appear in any digest."
+            )
+        if notes:
+            messages[0].content = "\n".join(notes)
         for index, message in enumerate(messages):
             options: dict[str, Any] = {}
             if message.content:
@@ -170,9 +189,12 @@ class DigestCog(commands.Cog):
                 options["view"] = DigestPreviewView(
                     interaction.user.id, lambda clicked: self.post(digest, clicked.user)
                 )
-            await interaction.followup.send(
+            sent = await interaction.followup.send(
                 embeds=message.embeds,
                 ephemeral=True,
                 allowed_mentions=NO_MENTIONS,
+                wait=True,
                 **options,
             )
+            if "view" in options:
+                options["view"].message = sent

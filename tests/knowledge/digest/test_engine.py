@@ -8,7 +8,7 @@ from pathlib import Path
 from knowledge.answers.llm import LLMClient
 from knowledge.digest.engine import DigestService
 from knowledge.settings import Settings
-from tests.knowledge.digest.conftest import FakeArticleSource, card, make_settings, utc
+from tests.knowledge.digest.fakes import FakeArticleSource, card, make_settings, utc
 from tests.support.fake_openai import Fail, FakeOpenAI
 
 DAY = date(2026, 11, 23)
@@ -37,9 +37,11 @@ async def test_sections_group_by_primary_topic_biggest_first_general_last(
     assert digest.article_count == 5
     assert [s.topic for s in digest.sections] == ["Retrieval", "Evaluation", "Prompting", "General"]
     # Case-insensitive topics share a section; newest first within it.
-    assert [e.title for e in digest.sections[0].articles] == ["Reranking in practice", "Hybrid search"]
+    assert [e.title for e in digest.sections[0].articles] == [
+        "Reranking in practice",
+        "Hybrid search",
+    ]
     assert [e.n for e in digest.entries()] == [1, 2, 3, 4, 5]
-    assert digest.start == digest.start.astimezone(digest.start.tzinfo)
     assert digest.start.isoformat() == "2026-11-22T09:00:00+00:00"
     assert digest.intro_mode == "template"
 

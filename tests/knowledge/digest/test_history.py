@@ -8,7 +8,7 @@ from pathlib import Path
 
 from knowledge.digest.history import DigestHistory
 from knowledge.state import StateDB
-from tests.knowledge.digest.conftest import utc
+from tests.knowledge.digest.fakes import utc
 
 DAY = date(2026, 11, 23)
 
@@ -54,9 +54,7 @@ def test_two_racers_on_two_connections_only_one_wins(tmp_path: Path) -> None:
         barrier.wait()
         results.append(history.claim(DAY, by=name))
 
-    threads = [
-        threading.Thread(target=race, args=(h, f"bot-{i}")) for i, h in enumerate(histories)
-    ]
+    threads = [threading.Thread(target=race, args=(h, f"bot-{i}")) for i, h in enumerate(histories)]
     for t in threads:
         t.start()
     for t in threads:

@@ -11,7 +11,7 @@ import pytest
 import knowledge
 from knowledge.digest.engine import DigestService
 from knowledge.index import KnowledgeIndex
-from tests.knowledge.digest.conftest import make_settings, utc
+from tests.knowledge.digest.fakes import make_settings, utc
 
 SAMPLE_DIR = Path(knowledge.__file__).parent / "sample"
 

@@ -9,7 +9,7 @@ from knowledge.digest.engine import DigestService
 from knowledge.digest.models import IntroCitation
 from knowledge.digest.render import digest_to_json, render_markdown, render_text
 from knowledge.settings import Settings
-from tests.knowledge.digest.conftest import FakeArticleSource, card, make_settings, utc
+from tests.knowledge.digest.fakes import FakeArticleSource, card, make_settings, utc
 
 DAY = date(2026, 11, 23)
 
@@ -90,3 +90,10 @@ async def test_empty_and_range_renderings(settings: Settings) -> None:
     )
     assert render_markdown(ranged).startswith("# Digest — 20 Nov 2026 to 23 Nov 2026")
     assert ranged.intro.startswith("2 articles were curated between 20 Nov 2026 and 23 Nov 2026")
+
+
+async def test_range_window_line_names_whole_days(settings: Settings) -> None:
+    ranged = await DigestService(settings, FakeArticleSource(_articles())).build(
+        since=date(2026, 11, 20), until=DAY
+    )
+    assert "_Curated 20 Nov 2026 – 23 Nov 2026, whole days (UTC)_" in render_markdown(ranged)

@@ -15,7 +15,7 @@ from knowledge.digest.window import (
 )
 from knowledge.errors import InputError
 from knowledge.settings import DigestSettings
-from tests.knowledge.digest.conftest import utc
+from tests.knowledge.digest.fakes import utc
 
 BERLIN = DigestSettings(time="09:00", timezone="Europe/Berlin")
 NEW_YORK = DigestSettings(time="08:30", timezone="America/New_York")

@@ -79,7 +79,8 @@ RSS_FEED = """<?xml version="1.0" encoding="UTF-8"?>
   <author>ada@example.com (Ada Example)</author>
   <pubDate>Tue, 04 Mar 2025 10:00:00 GMT</pubDate>
   <category>Retrieval</category><category>RAG</category>
-  <description>&lt;p&gt;Split documents at &lt;b&gt;headings&lt;/b&gt; first.&lt;/p&gt;&lt;p&gt;Then by paragraphs.&lt;/p&gt;</description>
+  <description><![CDATA[<p>Split documents at <b>headings</b> first.</p>
+    <p>Then by paragraphs.</p>]]></description>
 </item>
 <item>
   <title>Evals First</title>
@@ -107,7 +108,9 @@ ATOM_FEED = """<?xml version="1.0" encoding="utf-8"?>
     <author><name>Grace Example</name></author>
     <category term="retrieval"/>
     <summary>Rerank the top candidates.</summary>
-    <content type="html">&lt;h2&gt;Why&lt;/h2&gt;&lt;p&gt;A cross-encoder reads query and passage together.&lt;/p&gt;&lt;ul&gt;&lt;li&gt;accurate&lt;/li&gt;&lt;li&gt;slow&lt;/li&gt;&lt;/ul&gt;</content>
+    <content type="html"><![CDATA[<h2>Why</h2>
+      <p>A cross-encoder reads query and passage together.</p>
+      <ul><li>accurate</li><li>slow</li></ul>]]></content>
   </entry>
 </feed>
 """
@@ -137,9 +140,7 @@ def _routes() -> dict[str, Route]:
     html = {"Content-Type": "text/html; charset=utf-8"}
     return {
         "/article.html": Route(body=ARTICLE_HTML.encode(), headers=html),
-        "/feed.xml": Route(
-            body=RSS_FEED.encode(), headers={"Content-Type": "application/rss+xml"}
-        ),
+        "/feed.xml": Route(body=RSS_FEED.encode(), headers={"Content-Type": "application/rss+xml"}),
         "/atom-as-text": Route(body=ATOM_FEED.encode(), headers={"Content-Type": "text/plain"}),
         "/redirect": Route(status=302, headers={"Location": "/article.html"}),
         "/redirect-metadata": Route(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.loaders import load_sources
+from knowledge.loaders import LoadResult, load_sources
 from knowledge.loaders.sections import split_sections
 from knowledge.settings import KnowledgeSettings
 from tests.knowledge.loaders.conftest import card_text
@@ -66,7 +66,7 @@ print("a comment, not a heading")
 """
 
 
-def _load(paths: list[Path], settings: KnowledgeSettings | None = None):  # type: ignore[no-untyped-def]
+def _load(paths: list[Path], settings: KnowledgeSettings | None = None) -> LoadResult:
     return load_sources([str(p) for p in paths], settings or KnowledgeSettings())
 
 
@@ -151,7 +151,7 @@ GOOD = card_text(title="Good card", url="https://example.com/good")
     [
         (
             "---\ntitle: Broken\nurl: [unclosed\n---\nbody",
-            "broken YAML front matter: did not find expected ',' or ']'",
+            "broken YAML front matter: expected ',' or ']'",
         ),
         ("---\ntitle: Tab\n\turl: x\n---\n", "broken YAML front matter"),
         (card_text(url="https://example.com/x"), "missing required field 'title'"),

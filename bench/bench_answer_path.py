@@ -1,0 +1,147 @@
+"""Latency of the answer path without the LLM call: clean the question, embed it, hybrid search,
+decide on refusal, build the prompt, validate the citations of a canned reply.
+
+Runs on the sample articles (with bench/data/sample_questions.tsv) and on a synthetic corpus of
+`--records` records (bench/synthetic.py, with questions drawn from its articles). Indexes are
+kept under bench/out/ and reused, so only the first run pays for embedding the corpus.
+
+    .venv/bin/python bench/bench_answer_path.py --embedder onnx --records 10000
+    .venv/bin/python bench/bench_answer_path.py --embedder hash --records 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from calibrate_refusal import SAMPLE_DIR, SAMPLE_QUESTIONS, make_embedder, tsv_questions  # noqa: E402
+from synthetic import CorpusSpec, SyntheticCorpus  # noqa: E402
+
+from knowledge.answers.citations import validate_citations  # noqa: E402
+from knowledge.answers.prompt import build_messages, number_sources  # noqa: E402
+from knowledge.answers.question import clean_question  # noqa: E402
+from knowledge.answers.refusal import RefusalPolicy, assess  # noqa: E402
+from knowledge.embeddings.base import Embedder  # noqa: E402
+from knowledge.index import KnowledgeIndex  # noqa: E402
+from knowledge.settings import load_settings  # noqa: E402
+
+# What a model typically sends back: a few cited claims, one citation out of range.
+CANNED_REPLY = (
+    "The sources describe this directly [1]. A second point is supported elsewhere [2][3]. "
+    "One detail comes from a source that was not given [12]. In short, see [1-2]."
+)
+STAGES = ("clean", "embed", "search", "refusal", "prompt", "validate", "total")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1))))
+    return ordered[rank]
+
+
+def run_path(index: KnowledgeIndex, questions: Sequence[str]) -> dict[str, list[float]]:
+    """Time each stage for every question; 'embed' is measured on its own, 'search' includes it."""
+    policy = RefusalPolicy.for_embedder(index.embedder.name)
+    times: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    clock = time.perf_counter
+    for question in questions:
+        t0 = clock()
+        text = clean_question(question, 1500).text
+        t1 = clock()
+        index.embedder.embed_query(text)
+        t2 = clock()
+        hits = index.search(text)
+        t3 = clock()
+        policy.should_refuse(assess(text, hits))
+        t4 = clock()
+        sources = number_sources(hits)
+        build_messages(text, sources)
+        t5 = clock()
+        validate_citations(CANNED_REPLY, [s.n for s in sources])
+        t6 = clock()
+        # The separately measured embedding is not part of the path: search embeds again.
+        stages = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t6 - t0 - (t2 - t1))
+        for stage, seconds in zip(STAGES, stages, strict=True):
+            times[stage].append(seconds * 1000)
+    return times
+
+
+def report(label: str, times: dict[str, list[float]]) -> None:
+    n = len(times["total"])
+    print(f"\n{label} ({n} questions)")
+    print(f"  {'stage':10} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    for stage in STAGES:
+        values = times[stage]
+        print(
+            f"  {stage:10} {percentile(values, 50):8.2f} {percentile(values, 95):8.2f} "
+            f"{max(values):8.2f}"
+        )
+
+
+def sample_index(embedder: Embedder, out: Path) -> KnowledgeIndex:
+    index = KnowledgeIndex(load_settings(data_dir=out / f"path-sample-{embedder.name}"), embedder)
+    index.ingest([str(SAMPLE_DIR)])
+    return index
+
+
+def synthetic_index(
+    embedder: Embedder, out: Path, records: int
+) -> tuple[KnowledgeIndex, SyntheticCorpus]:
+    corpus = SyntheticCorpus(CorpusSpec(records=records))
+    settings = load_settings(data_dir=out / f"path-synthetic-{records}-{embedder.name}")
+    index = KnowledgeIndex(settings, embedder)
+    if index.stats()["articles"] != len(corpus):
+        started = time.perf_counter()
+        index.add_articles(list(corpus))
+        print(f"indexed {len(corpus)} synthetic articles in {time.perf_counter() - started:.0f}s")
+    return index, corpus
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--embedder", default="onnx", choices=["hash", "onnx"])
+    parser.add_argument("--records", type=int, default=10_000, help="Synthetic records (0: skip).")
+    parser.add_argument("--questions", type=int, default=200, help="Synthetic questions.")
+    parser.add_argument("--repeat", type=int, default=5, help="Passes over the sample questions.")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    args = parser.parse_args()
+
+    print(
+        f"answer path without the LLM call; {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
+    print("reproduce: .venv/bin/python bench/bench_answer_path.py " + " ".join(sys.argv[1:]))
+    embedder = make_embedder(args.embedder)
+    print(f"embedder: {embedder.name}")
+
+    index = sample_index(embedder, args.out)
+    questions = [q for _, q in tsv_questions(SAMPLE_QUESTIONS)]
+    run_path(index, questions[:5])  # warm-up: sessions, caches, lazy loads
+    report(
+        f"sample: {index.stats()['articles']} articles, {index.stats()['records']} records",
+        run_path(index, questions * args.repeat),
+    )
+    index.close()
+
+    if args.records:
+        big, corpus = synthetic_index(embedder, args.out, args.records)
+        synthetic_questions = [q for q, _ in corpus.queries(args.questions)]
+        run_path(big, synthetic_questions[:5])
+        report(
+            f"synthetic: {big.stats()['articles']} articles, {big.stats()['records']} records",
+            run_path(big, synthetic_questions),
+        )
+        big.close()
+
+
+if __name__ == "__main__":
+    main()

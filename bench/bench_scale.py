@@ -1,0 +1,522 @@
+"""Scale benchmark: ingest and search synthetic corpora of 10k to 1M records.
+
+    .venv/bin/python bench/bench_scale.py --sizes 10000,100000 --queries 200 --out docs/
+
+For each size, one child process builds the index (hash embedder, embedded Chroma, BM25) and a
+second, fresh one opens it and searches, as the bot does after a restart, so each peak RSS
+belongs to one job. Prints a table, rewrites the "## Scale" section of docs/benchmarks.md
+(sizes measured earlier are kept unless remeasured) and draws docs/scale.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import logging
+import os
+import platform
+import pstats
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from bench.synthetic import CorpusSpec, SyntheticCorpus  # noqa: E402
+from knowledge.embeddings.hash import HashEmbedder  # noqa: E402
+from knowledge.index import KnowledgeIndex, SearchMode  # noqa: E402
+from knowledge.settings import Settings, load_settings  # noqa: E402
+
+MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "bm25")
+GOAL_P95_MS = 100.0
+SECTION = "## Scale"
+DATA_MARK = "scale-data:"
+
+
+# -- measuring -------------------------------------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def disk_mb(folder: Path) -> float:
+    """Space the files under `folder` occupy on disk (allocated blocks, as du counts)."""
+    total = 0
+    for base, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(base, name)).st_blocks * 512
+            except FileNotFoundError:
+                continue
+    return total / 2**20
+
+
+class Stopwatch:
+    """Seconds spent inside wrapped methods, by label."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._wrapped: list[tuple[object, str]] = []
+
+    def wrap(self, owner: object, method: str, label: str) -> None:
+        """Shadow `owner.method` with a timed version (instance attribute, class untouched)."""
+        inner: Callable[..., Any] = getattr(owner, method)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                self.seconds[label] = self.seconds.get(label, 0.0) + time.perf_counter() - start
+
+        setattr(owner, method, timed)
+        self._wrapped.append((owner, method))
+
+    def unwrap(self) -> None:
+        """Put the original methods back."""
+        for owner, method in self._wrapped:
+            vars(owner).pop(method, None)
+        self._wrapped.clear()
+
+    def take(self) -> dict[str, float]:
+        out, self.seconds = self.seconds, {}
+        return out
+
+
+@contextmanager
+def profiled(enabled: bool, title: str, limit: int = 25) -> Iterator[None]:
+    """cProfile the block and print the top functions by cumulative and own time to stderr."""
+    if not enabled:
+        yield
+        return
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        for order in ("cumulative", "tottime"):
+            text = io.StringIO()
+            pstats.Stats(profile, stream=text).sort_stats(order).print_stats(limit)
+            sys.stderr.write(f"\n=== profile: {title} (by {order}) ===\n{text.getvalue()}")
+
+
+def bench_settings(data_dir: Path) -> Settings:
+    settings = load_settings(data_dir=data_dir, embeddings={"provider": "hash"})
+    # Always the embedded store in the benchmark's own folder, whatever the environment says.
+    return settings.model_copy(update={"chroma": settings.chroma.model_copy(update={"host": None})})
+
+
+def corpus_for(size: int) -> SyntheticCorpus:
+    return SyntheticCorpus(CorpusSpec(records=size))
+
+
+def child_ingest(size: int, data_dir: Path, profile: bool) -> dict[str, Any]:
+    """Generate the corpus, index it, and report where the time and memory went."""
+    started = time.perf_counter()
+    corpus = corpus_for(size)
+    articles = list(corpus)
+    generated_s = time.perf_counter() - started
+    rss_corpus = current_rss_mb()
+
+    index = KnowledgeIndex(bench_settings(data_dir), embedder=HashEmbedder(384))
+    watch = Stopwatch()
+    watch.wrap(index.embedder, "embed", "embed")
+    watch.wrap(index.vectors, "upsert", "chroma_upsert")
+    watch.wrap(index.catalog, "commit_article", "catalog_commit")
+    marks: dict[str, float] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        marks.setdefault(f"{stage}_first", now)
+        marks[f"{stage}_last"] = now
+        step = max(1, total // 10)
+        if stage == "embed" and (done == total or done % step < 60):
+            sys.stderr.write(f"  [{size}] embedded {done}/{total} articles\n")
+
+    begin = time.perf_counter()
+    with profiled(profile, f"ingest {size}"):
+        index.add_articles(articles, progress=progress)
+    ingest_s = time.perf_counter() - begin
+    records = index.catalog.record_count()
+    bm25_s = marks.get("bm25_last", begin) - marks.get("bm25_first", begin)
+    parts = watch.take()
+    index.close()
+    return {
+        "size": size,
+        "records": records,
+        "articles": len(articles),
+        "generate_s": round(generated_s, 2),
+        "ingest_s": round(ingest_s, 2),
+        "ingest_records_per_s": round(records / ingest_s, 1),
+        "ingest_parts_s": {
+            **{k: round(v, 2) for k, v in parts.items()},
+            "bm25_rebuild": round(bm25_s, 2),
+            "other": round(ingest_s - bm25_s - sum(parts.values()), 2),
+        },
+        "corpus_rss_mb": round(rss_corpus, 1),
+        "ingest_peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+def child_search(size: int, data_dir: Path, queries: int, profile: bool) -> dict[str, Any]:
+    """Open the index in a fresh process and time every mode over the same queries."""
+    corpus = corpus_for(size)
+    asked = corpus.queries(queries)
+    index = KnowledgeIndex(bench_settings(data_dir), embedder=HashEmbedder(384))
+    rss_before = current_rss_mb()
+    start = time.perf_counter()
+    index.search(asked[0][0], mode="hybrid")
+    cold_ms = (time.perf_counter() - start) * 1000
+    rss_loaded = current_rss_mb()
+
+    result: dict[str, Any] = {
+        "size": size,
+        "queries": len(asked),
+        "k": index.settings.retrieval.k,
+        "cold_first_query_ms": round(cold_ms, 1),
+        "rss_loaded_mb": round(rss_loaded, 1),
+        "rss_index_mb": round(rss_loaded - rss_before, 1),
+        "modes": {},
+    }
+    for mode in MODES:
+        for query, _ in asked[:5]:  # warm caches the way a running bot has them
+            index.search(query, mode=mode)
+        watch = Stopwatch()
+        if mode == "hybrid":
+            watch.wrap(index.embedder, "embed_query", "embed_query")
+            watch.wrap(index.vectors, "query", "chroma_query")
+            watch.wrap(index.lexical, "search", "bm25_search")
+            watch.wrap(index.catalog, "chunks_by_id", "catalog_fetch")
+        latencies: list[float] = []
+        found = 0
+        with profiled(profile and mode == "hybrid", f"hybrid search {size}"):
+            for query, article_id in asked:
+                start = time.perf_counter()
+                hits = index.search(query, mode=mode)
+                latencies.append((time.perf_counter() - start) * 1000)
+                found += any(h.article_id == article_id for h in hits)
+        figures: dict[str, Any] = {
+            "p50_ms": round(float(np.percentile(latencies, 50)), 2),
+            "p95_ms": round(float(np.percentile(latencies, 95)), 2),
+            "mean_ms": round(float(np.mean(latencies)), 2),
+            "source_in_top_k": round(found / len(asked), 3),
+        }
+        if mode == "hybrid":
+            total = sum(latencies)
+            parts = {k: v * 1000 / len(asked) for k, v in watch.take().items()}
+            parts["fusion_and_rest"] = total / len(asked) - sum(parts.values())
+            figures["mean_parts_ms"] = {k: round(v, 2) for k, v in parts.items()}
+        watch.unwrap()
+        result["modes"][mode] = figures
+    result["search_peak_rss_mb"] = round(peak_rss_mb(), 1)
+    index.close()
+    return result
+
+
+# -- orchestration ---------------------------------------------------------------------------
+
+
+def run_child(args: list[str], timeout: float | None) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), *args]
+    done = subprocess.run(
+        cmd, stdout=subprocess.PIPE, stderr=None, text=True, timeout=timeout, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed with exit code {done.returncode}")
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def measure(size: int, queries: int, work: Path, keep: bool, profile: bool) -> dict[str, Any]:
+    data_dir = work / f"scale-{size}"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    extra = ["--profile"] if profile else []
+    try:
+        sys.stderr.write(f"[{size}] ingesting...\n")
+        ingest = run_child(["--child", "ingest", "--size", str(size), "--data", str(data_dir),
+                            *extra], None)  # fmt: skip
+        size_mb = disk_mb(data_dir)
+        parts = {p.name: round(disk_mb(p), 1) for p in sorted(data_dir.rglob("*")) if p.is_dir()
+                 and p.parent in (data_dir, data_dir / "index")}  # fmt: skip
+        sys.stderr.write(f"[{size}] ingested in {ingest['ingest_s']} s; searching...\n")
+        search = run_child(
+            ["--child", "search", "--size", str(size), "--data", str(data_dir),
+             "--queries", str(queries), *extra],
+            None,
+        )  # fmt: skip
+    finally:
+        if not keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    return {**ingest, **search, "disk_mb": round(size_mb, 1), "disk_parts_mb": parts}
+
+
+def machine() -> dict[str, Any]:
+    import bm25s
+    import chromadb
+
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = re.findall(r"model name\s*:\s*(.+)", cpuinfo.read_text())
+        cpu = names[0].strip() if names else cpu
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory, 1),
+        "python": platform.python_version(),
+        "chromadb": chromadb.__version__,
+        "bm25s": bm25s.__version__,
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+# -- reporting -------------------------------------------------------------------------------
+
+
+def _n(records: int) -> str:
+    return f"{records // 1_000_000}M" if records >= 1_000_000 else f"{records // 1000}k"
+
+
+def results_table(rows: list[dict[str, Any]]) -> str:
+    head = (
+        "| records | articles | ingest s | records/s | hybrid p50 / p95 ms | dense p50 / p95 ms "
+        "| bm25 p50 / p95 ms | cold 1st query ms | peak RSS ingest / search MiB "
+        "| disk MiB | source in top k |\n"
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    )
+    lines = []
+    for r in rows:
+        m = r["modes"]
+        lines.append(
+            f"| {r['records']:,} | {r['articles']:,} | {r['ingest_s']:.0f} "
+            f"| {r['ingest_records_per_s']:,.0f} "
+            + "".join(f"| {m[mode]['p50_ms']:.1f} / {m[mode]['p95_ms']:.1f} " for mode in MODES)
+            + f"| {r['cold_first_query_ms']:,.0f} "
+            f"| {r['ingest_peak_rss_mb']:,.0f} / {r['search_peak_rss_mb']:,.0f} "
+            f"| {r['disk_mb']:,.0f} | {m['hybrid']['source_in_top_k']:.2f} |"
+        )
+    return head + "\n".join(lines) + "\n"
+
+
+def parts_table(rows: list[dict[str, Any]]) -> str:
+    """Where one hybrid search and one ingest spend their time."""
+    search_keys = ["embed_query", "chroma_query", "bm25_search", "catalog_fetch", "fusion_and_rest"]
+    ingest_keys = ["embed", "chroma_upsert", "catalog_commit", "bm25_rebuild", "other"]
+    out = (
+        "| records | " + " | ".join(f"search: {k} ms" for k in search_keys) + " | "
+        + " | ".join(f"ingest: {k} s" for k in ingest_keys) + " |\n"
+        + "|---:" * (1 + len(search_keys) + len(ingest_keys)) + "|\n"
+    )  # fmt: skip
+    for r in rows:
+        s = r["modes"]["hybrid"].get("mean_parts_ms", {})
+        i = r["ingest_parts_s"]
+        out += (
+            f"| {r['records']:,} | "
+            + " | ".join(f"{s.get(k, 0):.1f}" for k in search_keys)
+            + " | "
+            + " | ".join(f"{i.get(k, 0):.0f}" for k in ingest_keys)
+            + " |\n"
+        )
+    return out
+
+
+def limits_text(rows: list[dict[str, Any]]) -> str:
+    """Where one machine stops, from the largest measured sizes."""
+    big = rows[-1]
+    per_record_kib = (big["search_peak_rss_mb"] * 1024) / big["records"]
+    disk_kib = big["disk_mb"] * 1024 / big["records"]
+    growth = ""
+    if len(rows) >= 2:
+        a, b = rows[-2], rows[-1]
+        factor = b["records"] / a["records"]
+        lat = b["modes"]["hybrid"]["p95_ms"] / max(a["modes"]["hybrid"]["p95_ms"], 1e-9)
+        growth = (
+            f" From {_n(a['records'])} to {_n(b['records'])} records ({factor:.0f}x) hybrid p95 "
+            f"grew {lat:.1f}x."
+        )
+    return (
+        f"At {_n(big['records'])} records a serving process holds about "
+        f"{per_record_kib:.1f} KiB of RAM per record ({big['search_peak_rss_mb']:,.0f} MiB peak) "
+        f"and the data dir takes {disk_kib:.1f} KiB per record; ingest runs at about "
+        f"{big['ingest_records_per_s']:,.0f} records/s with the hash embedder.{growth}"
+    )
+
+
+def write_plot(rows: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = [r["records"] for r in rows]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    ax = axes[0]
+    for mode, colour in zip(MODES, ("tab:blue", "tab:orange", "tab:green"), strict=True):
+        ax.plot(records, [r["modes"][mode]["p50_ms"] for r in rows], "o--", color=colour,
+                label=f"{mode} p50")  # fmt: skip
+        ax.plot(records, [r["modes"][mode]["p95_ms"] for r in rows], "o-", color=colour,
+                label=f"{mode} p95")  # fmt: skip
+    ax.axhline(GOAL_P95_MS, color="grey", linestyle=":", label="goal: hybrid p95 100 ms")
+    ax.set(xscale="log", yscale="log", xlabel="records", ylabel="ms per search",
+           title="Search latency (warm, one query at a time)")  # fmt: skip
+    ax.legend(fontsize=7)
+    ax = axes[1]
+    ax.plot(records, [r["ingest_s"] for r in rows], "o-", label="ingest (s)")
+    ax.set(xscale="log", yscale="log", xlabel="records", ylabel="seconds", title="Ingest time")
+    for r in rows:
+        ax.annotate(f"{r['ingest_records_per_s']:,.0f}/s", (r["records"], r["ingest_s"]),
+                    textcoords="offset points", xytext=(4, -12), fontsize=8)  # fmt: skip
+    ax.legend(fontsize=8)
+    ax = axes[2]
+    ax.plot(records, [r["ingest_peak_rss_mb"] for r in rows], "o-", label="peak RSS, ingest")
+    ax.plot(records, [r["search_peak_rss_mb"] for r in rows], "o-", label="peak RSS, search")
+    ax.plot(records, [r["disk_mb"] for r in rows], "s-", label="data dir on disk")
+    ax.set(xscale="log", yscale="log", xlabel="records", ylabel="MiB", title="Memory and disk")
+    ax.legend(fontsize=8)
+    fig.suptitle("Curator at scale: synthetic corpora, hash embedder, embedded Chroma + BM25")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def read_previous(doc: Path) -> dict[int, dict[str, Any]]:
+    """Figures stored in the section by an earlier run, by size."""
+    if not doc.exists():
+        return {}
+    found = re.search(r"<!-- " + DATA_MARK + r" (.*?) -->", doc.read_text(encoding="utf-8"), re.S)
+    if not found:
+        return {}
+    try:
+        return {int(r["size"]): r for r in json.loads(found.group(1))["rows"]}
+    except (ValueError, KeyError, TypeError):
+        return {}
+
+
+def replace_section(text: str, section: str) -> str:
+    """Swap the "## Scale" section (up to the next level-2 heading) for `section`."""
+    pattern = re.compile(r"^## Scale\s*$.*?(?=^## |\Z)", re.M | re.S)
+    if pattern.search(text):
+        return pattern.sub(lambda _: section, text, count=1)
+    if not text.strip():
+        text = "# Benchmarks\n\n"
+    return text.rstrip("\n") + "\n\n" + section
+
+
+def render_section(rows: list[dict[str, Any]], host: dict[str, Any], command: str,
+                   notes: str) -> str:  # fmt: skip
+    payload = json.dumps({"machine": host, "rows": rows}, separators=(",", ":"))
+    return (
+        f"{SECTION}\n\n"
+        "Synthetic corpora (bench/synthetic.py): Zipf-distributed words with English function "
+        "words at the head, 300 topics, articles of 10 records (one summary record and nine "
+        "~200-word paragraphs); vectors from the `hash` embedder (384 dimensions); embedded "
+        "Chroma and BM25 in one data dir, default retrieval settings (k=8, 50 candidates per "
+        "retriever, per_article=3). Each size is indexed by one process and searched by a fresh "
+        "one (as the bot after a restart); latencies are per query, one at a time, after 5 "
+        'warm-up queries, embedding included. "source in top k" is the share of queries whose '
+        "source article came back (a sanity check that search still finds things at scale).\n\n"
+        f"Reproduce: `{command}`\n\n"
+        f"Machine: {host['cpu']}, {host['cores']} cores, {host['memory_gib']} GiB, Python "
+        f"{host['python']}, chromadb {host['chromadb']}, bm25s {host['bm25s']}; measured "
+        f"{host['date']} (1-minute load average at the start: {host['load_avg_1m']}).\n\n"
+        + results_table(rows)
+        + "\n![Search latency, ingest time, memory and disk by corpus size](scale.png)\n\n"
+        "Where the time goes (mean per hybrid search, and per ingest):\n\n"
+        + parts_table(rows)
+        + "\n### Where one machine stops\n\n"
+        + limits_text(rows)
+        + ("\n\n" + notes.strip() if notes.strip() else "")
+        + f"\n\n<!-- {DATA_MARK} {payload} -->\n\n"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000",
+                        help="records per corpus, comma separated")  # fmt: skip
+    parser.add_argument("--queries", type=int, default=200, help="queries per mode")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs",
+                        help="folder of benchmarks.md and scale.png")  # fmt: skip
+    parser.add_argument("--work", type=Path, default=None,
+                        help="where data dirs are built (default: a temp dir)")  # fmt: skip
+    parser.add_argument("--keep", action="store_true", help="keep the data dirs afterwards")
+    parser.add_argument("--profile", action="store_true", help="cProfile ingest and hybrid search")
+    parser.add_argument("--notes", type=Path, default=None,
+                        help="markdown appended to the 'Where one machine stops' text")  # fmt: skip
+    parser.add_argument("--child", choices=["ingest", "search"], help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    if args.child:
+        if args.child == "ingest":
+            figures = child_ingest(args.size, args.data, args.profile)
+        else:
+            figures = child_search(args.size, args.data, args.queries, args.profile)
+        sys.stdout.write(json.dumps(figures) + "\n")
+        return
+
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    host = machine()
+    doc = args.out / "benchmarks.md"
+    rows_by_size = read_previous(doc)
+    work_ctx = tempfile.TemporaryDirectory(prefix="curator-scale-") if args.work is None else None
+    work = Path(work_ctx.name) if work_ctx else args.work
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        for size in sizes:
+            row = measure(size, args.queries, work, args.keep, args.profile)
+            rows_by_size[size] = row
+            sys.stderr.write(json.dumps(row) + "\n")
+    finally:
+        if work_ctx:
+            work_ctx.cleanup()
+    rows = [rows_by_size[s] for s in sorted(rows_by_size)]
+    all_sizes = ",".join(str(s) for s in sorted(rows_by_size))
+    command = (
+        f".venv/bin/python bench/bench_scale.py --sizes {all_sizes} "
+        f"--queries {args.queries} --out {args.out}"
+    )
+    notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
+    print(f"\n{command}\n")
+    print(results_table(rows))
+    print(parts_table(rows))
+    print(limits_text(rows))
+    text = doc.read_text(encoding="utf-8") if doc.exists() else ""
+    args.out.mkdir(parents=True, exist_ok=True)
+    doc.write_text(replace_section(text, render_section(rows, host, command, notes)),
+                   encoding="utf-8")  # fmt: skip
+    write_plot(rows, args.out / "scale.png")
+    print(f"\nwrote {doc} and {args.out / 'scale.png'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""`curator ask`: a grounded answer with numbered sources, streamed into the terminal."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.markup import escape
+
+from bot.cli.common import console, print_json, services_or_exit
+from bot.cli.index_commands import parse_day
+from knowledge.answers.service import AnswerService
+from knowledge.models import Answer, Citation, SearchFilters
+
+
+async def _collect(service: AnswerService, question: str, filters: SearchFilters) -> Answer:
+    try:
+        return await service.answer(question, filters=filters)
+    finally:
+        await service.aclose()
+
+
+async def _stream(service: AnswerService, question: str, filters: SearchFilters) -> Answer:
+    """Show the text as it arrives; the validated Answer replaces it at the end."""
+    text = ""
+    final: Answer | None = None
+    try:
+        with Live(Markdown(""), console=console, refresh_per_second=8) as live:
+            async for item in service.stream(question, filters=filters):
+                if isinstance(item, Answer):
+                    final = item
+                    live.update(Markdown(item.text))
+                else:
+                    text += item
+                    live.update(Markdown(text))
+    finally:
+        await service.aclose()
+    assert final is not None, "AnswerService.stream always ends with an Answer"
+    return final
+
+
+def _citation_lines(citations: list[Citation]) -> list[str]:
+    lines = []
+    for c in citations:
+        source = f" — {escape(c.source)}" if c.source else ""
+        lines.append(f"  [bold][{c.n}][/bold] [link={c.url}]{escape(c.title)}[/link]{source}")
+        lines.append(f"      [blue]{escape(c.url)}[/blue]")
+    return lines
+
+
+def render_footer(answer: Answer) -> None:
+    """Mode, notices and the numbered sources (or the closest articles of a refusal)."""
+    for notice in answer.notices:
+        console.print(f"[yellow]! {escape(notice)}[/yellow]")
+    if answer.refused:
+        if answer.closest:
+            console.print("\n[bold]Closest articles:[/bold]")
+            for line in _citation_lines(answer.closest):
+                console.print(line)
+        return
+    if answer.mode == "extractive":
+        console.print("[dim]Extractive answer: quoted from the articles, no language model.[/dim]")
+    if answer.citations:
+        console.print("\n[bold]Sources:[/bold]")
+        for line in _citation_lines(answer.citations):
+            console.print(line)
+
+
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question, in quotes.")],
+    topic: Annotated[str | None, typer.Option(help="Only articles on this topic.")] = None,
+    since: Annotated[str | None, typer.Option(help="Curated on or after YYYY-MM-DD.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the Answer as JSON (no streaming).")
+    ] = False,
+    no_stream: Annotated[
+        bool, typer.Option("--no-stream", help="Print the answer once it is complete.")
+    ] = False,
+) -> None:
+    """Answer a question from the curated articles, citing them by number."""
+    filters = SearchFilters(topic=topic, since=parse_day(since, "--since"))
+    with services_or_exit() as services:
+        service = services.answers
+        if as_json or no_stream:
+            answer = asyncio.run(_collect(service, question, filters))
+        else:
+            answer = asyncio.run(_stream(service, question, filters))
+    if as_json:
+        print_json(answer.as_json())
+        return
+    if no_stream:
+        console.print(Markdown(answer.text))
+    render_footer(answer)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(ask)

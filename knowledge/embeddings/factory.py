@@ -1,0 +1,144 @@
+"""Builds the embedder the settings ask for, falling back to the hash embedder under `auto`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from knowledge.embeddings.base import Embedder
+from knowledge.embeddings.hash import HashEmbedder
+from knowledge.embeddings.onnx import REMEDY, OnnxMiniLMEmbedder, missing_model_files
+from knowledge.errors import EmbedderUnavailableError
+from knowledge.settings import EmbeddingSettings, LLMSettings
+
+log = logging.getLogger(__name__)
+
+# The fallback warning is said once per process, not once per index or per command.
+_fallback_warned = False
+# One download at a time: a timed-out download keeps running, and a second one would write
+# the same archive.
+_download_lock = threading.Lock()
+_download_thread: _ModelDownload | None = None
+
+
+def create_embedder(embeddings: EmbeddingSettings, llm: LLMSettings) -> Embedder:
+    """The embedder for `embeddings.provider`; raises EmbedderUnavailableError naming the fix."""
+    if embeddings.provider == "hash":
+        return HashEmbedder(dim=embeddings.hash_dim)
+    if embeddings.provider == "openai":
+        return _openai_embedder(embeddings, llm)
+    if embeddings.provider == "onnx":
+        return _onnx_embedder(embeddings)
+    try:
+        return _onnx_embedder(embeddings)
+    except EmbedderUnavailableError as exc:
+        _warn_fallback(str(exc))
+        return HashEmbedder(dim=embeddings.hash_dim)
+
+
+def chroma_model_dir() -> Path:
+    """The folder Chroma's own ONNXMiniLM_L6_V2 reads and downloads the model to."""
+    from chromadb.utils.embedding_functions.onnx_mini_lm_l6_v2 import ONNXMiniLM_L6_V2
+
+    return Path(ONNXMiniLM_L6_V2.DOWNLOAD_PATH) / ONNXMiniLM_L6_V2.EXTRACTED_FOLDER_NAME
+
+
+def _warn_fallback(reason: str) -> None:
+    global _fallback_warned
+    if _fallback_warned:
+        log.debug("embeddings: still using the hash embedder (%s)", reason)
+        return
+    _fallback_warned = True
+    log.warning(
+        "embeddings: all-MiniLM-L6-v2 not available (%s); using the deterministic hash "
+        "embedder — dense search quality is reduced",
+        reason,
+    )
+
+
+def _openai_embedder(embeddings: EmbeddingSettings, llm: LLMSettings) -> Embedder:
+    if not llm.configured:
+        raise EmbedderUnavailableError(
+            "The openai embeddings provider needs an endpoint: set CURATOR_LLM__API_KEY "
+            "(or OPENAI_API_KEY), or CURATOR_LLM__BASE_URL for a keyless local server."
+        )
+    # Imported here: the SDK is slow to import and only this provider needs it.
+    from knowledge.embeddings.openai import OpenAIEmbedder
+
+    return OpenAIEmbedder(
+        model=embeddings.model,
+        api_key=llm.api_key.get_secret_value() if llm.api_key is not None else None,
+        base_url=llm.base_url,
+        timeout=llm.timeout,
+        batch_size=embeddings.batch_size,
+        max_retries=llm.retries,
+    )
+
+
+def _onnx_embedder(embeddings: EmbeddingSettings) -> Embedder:
+    model_dir = embeddings.model_dir or chroma_model_dir()
+    if missing_model_files(model_dir):
+        _download_model(model_dir, embeddings.download_timeout)
+    return OnnxMiniLMEmbedder(model_dir, batch_size=embeddings.batch_size)
+
+
+def _download_model(model_dir: Path, timeout: float) -> None:
+    """Fetch the model with Chroma's downloader into its cache, waiting at most `timeout` s."""
+    missing = ", ".join(missing_model_files(model_dir))
+    problem = f"all-MiniLM-L6-v2 is not in {model_dir} (missing: {missing})"
+    if model_dir.expanduser().resolve() != chroma_model_dir().expanduser().resolve():
+        # Chroma's downloader only fills its own cache; a custom folder must be filled by hand.
+        raise EmbedderUnavailableError(
+            f"{problem}. Copy model.onnx and tokenizer.json there (e.g. with "
+            "shared/tools/seed-minilm-onnx), or unset CURATOR_EMBEDDINGS__MODEL_DIR to use "
+            "Chroma's model cache."
+        )
+    if timeout <= 0:
+        raise EmbedderUnavailableError(
+            f"{problem} and downloading is off (CURATOR_EMBEDDINGS__DOWNLOAD_TIMEOUT=0). " + REMEDY
+        )
+    thread = _start_download()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise EmbedderUnavailableError(
+            f"{problem} and the download did not finish within {timeout:g} s "
+            "(it goes on in the background and will be used next start). " + REMEDY
+        )
+    if thread.error is not None:
+        raise EmbedderUnavailableError(
+            f"{problem} and the download failed ({thread.error}). " + REMEDY
+        )
+    still_missing = missing_model_files(model_dir)
+    if still_missing:
+        raise EmbedderUnavailableError(
+            f"{problem}; the download finished without {', '.join(still_missing)}. " + REMEDY
+        )
+    log.info("embeddings: downloaded all-MiniLM-L6-v2 to %s", model_dir)
+
+
+class _ModelDownload(threading.Thread):
+    """Chroma's downloader in a thread, keeping its failure for whoever waits on it."""
+
+    def __init__(self) -> None:
+        super().__init__(name="minilm-download", daemon=True)
+        self.error: Exception | None = None
+
+    def run(self) -> None:
+        try:
+            from chromadb.utils.embedding_functions.onnx_mini_lm_l6_v2 import ONNXMiniLM_L6_V2
+
+            ONNXMiniLM_L6_V2()._download_model_if_not_exists()
+        except Exception as exc:  # network, disk, checksum: all mean "not available"
+            self.error = exc
+
+
+def _start_download() -> _ModelDownload:
+    """The running download, or a new one when none is running."""
+    global _download_thread
+    with _download_lock:
+        if _download_thread is None or not _download_thread.is_alive():
+            log.info("embeddings: downloading all-MiniLM-L6-v2 with Chroma's downloader")
+            _download_thread = _ModelDownload()
+            _download_thread.start()
+        return _download_thread

@@ -1,0 +1,125 @@
+"""`curator ask` through typer's runner, over the sample articles and the fake OpenAI server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli.app import app
+from knowledge.index import KnowledgeIndex
+from knowledge.settings import get_settings, load_settings
+from tests.support.fake_openai import (
+    FakeOpenAI,
+    Reply,
+    fake_openai,  # noqa: F401
+)
+
+runner = CliRunner()
+SAMPLE = Path(__file__).resolve().parents[3] / "knowledge" / "sample"
+QUESTION = "Why does the Transformer use multi-head attention?"
+
+
+@pytest.fixture(scope="module")
+def indexed_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample articles indexed once (hash embedder); `ask` only reads the index."""
+    data_dir = tmp_path_factory.mktemp("ask-data")
+    settings = load_settings(
+        data_dir=data_dir, embeddings={"provider": "hash"}, knowledge={"sources": [str(SAMPLE)]}
+    )
+    index = KnowledgeIndex(settings)
+    assert not index.reindex().failed
+    index.close()
+    return data_dir
+
+
+@pytest.fixture
+def env(indexed_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """CLI settings pointing at the indexed sample; no LLM configured."""
+    monkeypatch.setenv("CURATOR_DATA_DIR", str(indexed_data_dir))
+    monkeypatch.setenv("CURATOR_EMBEDDINGS__PROVIDER", "hash")
+    get_settings.cache_clear()
+    yield indexed_data_dir
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def with_llm(env: Path, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAI:  # noqa: F811
+    monkeypatch.setenv("CURATOR_LLM__BASE_URL", fake_openai.base_url)
+    monkeypatch.setenv("CURATOR_LLM__TIMEOUT", "2")
+    get_settings.cache_clear()
+    return fake_openai
+
+
+def _json(*args: str) -> dict[str, Any]:
+    result = runner.invoke(app, ["ask", *args])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert isinstance(payload, dict)
+    return payload
+
+
+def test_ask_json_with_llm_has_the_documented_shape(with_llm: FakeOpenAI) -> None:
+    with_llm.script(Reply("Several heads attend to different positions at once [1]. Made up [42]."))
+    payload = _json(QUESTION, "--json")
+
+    assert {"text", "citations", "refused", "mode", "timings"} <= set(payload)
+    assert payload["mode"] == "llm" and payload["refused"] is False
+    assert payload["text"] == "Several heads attend to different positions at once [1]. Made up."
+    citations = payload["citations"]
+    assert isinstance(citations, list) and len(citations) == 1
+    assert citations[0]["n"] == 1 and citations[0]["url"].startswith("http")
+    assert set(citations[0]) == {"n", "title", "url", "source", "article_id", "chunk_id", "passage"}
+    assert set(payload["timings"]) == {"retrieve_ms", "generate_ms", "total_ms"}
+    assert len(with_llm.chat_requests) == 1
+
+
+def test_ask_json_without_llm_is_extractive(env: Path) -> None:
+    payload = _json(QUESTION, "--json")
+    assert payload["mode"] == "extractive" and payload["refused"] is False
+    assert payload["citations"] and "[1]" in str(payload["text"])
+    assert any(c["title"] == "Attention Is All You Need" for c in payload["citations"])
+
+
+def test_ask_refuses_a_question_the_articles_do_not_cover(with_llm: FakeOpenAI) -> None:
+    payload = _json("What is the best recipe for Neapolitan pizza dough?", "--json")
+    assert payload["refused"] is True and payload["closest"]
+    assert with_llm.requests == []
+
+
+def test_ask_topic_filter_with_no_match_says_so(env: Path) -> None:
+    payload = _json(QUESTION, "--topic", "gardening", "--json")
+    assert payload["refused"] is True and "gardening" in str(payload["text"])
+
+
+def test_ask_prints_numbered_sources_with_links(with_llm: FakeOpenAI) -> None:
+    with_llm.script(Reply("Heads look at different subspaces [1][2]."))
+    result = runner.invoke(app, ["ask", QUESTION, "--no-stream"])
+    assert result.exit_code == 0, result.output
+    assert "Heads look at different subspaces [1][2]." in result.stdout
+    assert "Sources:" in result.stdout and "[1]" in result.stdout and "[2]" in result.stdout
+    assert "https://" in result.stdout
+
+
+def test_ask_streams_and_ends_with_the_validated_answer(with_llm: FakeOpenAI) -> None:
+    with_llm.script(Reply("Heads attend in parallel [1]. Bogus [77].", chunk_chars=3))
+    result = runner.invoke(app, ["ask", QUESTION])
+    assert result.exit_code == 0, result.output
+    assert with_llm.chat_requests[0].streamed
+    assert "Heads attend in parallel [1]. Bogus." in result.stdout
+    assert "Sources:" in result.stdout
+
+
+def test_ask_empty_question_is_a_clear_error(env: Path) -> None:
+    result = runner.invoke(app, ["ask", "   "])
+    assert result.exit_code == 1
+    assert "empty" in result.output and "Traceback" not in result.output
+
+
+def test_ask_bad_since_names_the_option(env: Path) -> None:
+    result = runner.invoke(app, ["ask", QUESTION, "--since", "yesterday"])
+    assert result.exit_code == 2 and "--since" in result.output

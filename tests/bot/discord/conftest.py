@@ -1,0 +1,370 @@
+"""Fixtures for the Discord bot: a real index of the sample articles, the fake OpenAI server,
+the bot wired into dpytest, and spec'd interactions for slash commands and buttons."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest.mock import MagicMock
+
+import discord
+import discord.ext.test as dpytest
+import pytest
+from discord.ext.test import backend, factories
+from discord.webhook import async_ as webhook_async
+
+import knowledge
+from bot.discord.app import CuratorBot, create_bot
+from knowledge.index import KnowledgeIndex
+from knowledge.services import Services
+from knowledge.settings import Settings, load_settings
+from tests.support.fake_openai import FakeOpenAI, fake_openai  # noqa: F401
+
+SAMPLE_DIR = Path(knowledge.__file__).parent / "sample"
+
+
+def sample_settings(data_dir: Path) -> Settings:
+    """Settings for the sample articles with the deterministic hash embedder."""
+    settings = load_settings(data_dir=data_dir)
+    settings.embeddings.provider = "hash"
+    settings.knowledge.sources = [str(SAMPLE_DIR)]
+    return settings
+
+
+@pytest.fixture(scope="session")
+def indexed_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir holding the sample articles, indexed once per test session."""
+    root = tmp_path_factory.mktemp("indexed")
+    index = KnowledgeIndex(sample_settings(root))
+    report = index.ingest([str(SAMPLE_DIR)])
+    index.close()
+    assert report.added >= 10 and not report.failed
+    return root
+
+
+@pytest.fixture
+def settings(
+    tmp_path: Path,
+    indexed_template: Path,
+    fake_openai: FakeOpenAI,  # noqa: F811
+) -> Settings:
+    """Settings on a private copy of the indexed data dir, the LLM being the fake server."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(indexed_template, data_dir)
+    settings = sample_settings(data_dir)
+    settings.llm.base_url = fake_openai.base_url
+    settings.llm.api_key = None
+    settings.llm.retries = 0
+    settings.llm.timeout = 5
+    settings.discord.cooldown_seconds = 0
+    settings.discord.use_threads = False
+    settings.discord.channels = []
+    settings.discord.guilds = []
+    settings.discord.gaps_channel_id = None
+    settings.discord.moderator_role = "Moderators"
+    settings.discord.admin_role = "Curator Admins"
+    return settings
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    services = Services(settings)
+    yield services
+    services.close()
+
+
+class FakeClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+async def start_bot(settings: Settings, services: Services, **kwargs: Any) -> CuratorBot:
+    """A bot wired into dpytest (two text channels, members alice, bob and carol)."""
+    bot = create_bot(settings, services, **kwargs)
+    # dpytest resolves mentions from the member cache, which only exists with the members
+    # intent; the bot itself never asks for it (see build_intents).
+    bot._connection._intents.members = True
+    bot._connection.member_cache_flags = discord.MemberCacheFlags.from_intents(bot.intents)
+    # What Client.login would do: bind the bot to the running loop (setup_hook is not run).
+    await bot._async_setup_hook()
+    dpytest.configure(bot, text_channels=["general", "gaps"], members=["alice", "bob", "carol"])
+    # After configure: dpytest replaces the connection state the view store lives on.
+    await bot.load_cogs()
+    return bot
+
+
+@pytest.fixture
+async def bot(settings: Settings, services: Services) -> AsyncIterator[CuratorBot]:
+    bot = await start_bot(settings, services)
+    yield bot
+    await dpytest.empty_queue()
+    if "answers" in services.__dict__:
+        await services.answers.aclose()
+
+
+@pytest.fixture
+def config() -> dpytest.RunnerConfig:
+    return dpytest.get_config()
+
+
+def make_role(guild: discord.Guild, name: str, **permissions: bool) -> discord.Role:
+    """A guild role with exactly the given permissions (besides the defaults of @everyone)."""
+    perms = discord.Permissions.none()
+    perms.update(**permissions)
+    return backend.make_role(name, guild, permissions=perms.value)
+
+
+async def give_role(member: discord.Member, role: discord.Role) -> discord.Member:
+    await dpytest.add_role(member, role)
+    refreshed = member.guild.get_member(member.id)
+    assert refreshed is not None
+    return refreshed
+
+
+def stored_message(channel: discord.abc.Messageable, message_id: int) -> dict[str, Any]:
+    """The server-side copy of a message in dpytest (edits included)."""
+    assert backend._cur_config is not None
+    channel_id = channel.id  # type: ignore[attr-defined]
+    return next(m for m in backend._cur_config.messages[channel_id] if m["id"] == message_id)
+
+
+async def latest(channel: discord.TextChannel, message: discord.Message) -> discord.Message:
+    """A message as it is now, after the bot's edits."""
+    return await channel.fetch_message(message.id)
+
+
+async def send_reply(
+    content: str,
+    parent: discord.Message,
+    author: discord.Member,
+    channel: discord.TextChannel,
+) -> discord.Message:
+    """A member's reply to `parent` (dpytest has no helper for message references)."""
+    data = factories.make_message_dict(
+        channel,
+        author,
+        content=content,
+        mentions=backend.find_user_mentions(content, channel.guild),
+        guild_id=channel.guild.id,
+    )
+    data["message_reference"] = {
+        "message_id": parent.id,
+        "channel_id": channel.id,
+        "guild_id": channel.guild.id,
+    }
+    data["referenced_message"] = stored_message(channel, parent.id)
+    state = backend.get_state()
+    assert backend._cur_config is not None
+    backend._cur_config.messages.setdefault(channel.id, []).append(data)
+    state.parse_message_create(data)
+    await dpytest.run_all_events()
+    message = state._get_message(data["id"])
+    assert message is not None
+    return message
+
+
+def custom_ids(message_data: dict[str, Any]) -> list[str]:
+    """Every component custom_id in a stored message dict."""
+    found: list[str] = []
+    for row in message_data.get("components") or []:
+        for item in row.get("components", []):
+            if "custom_id" in item:
+                found.append(item["custom_id"])
+    return found
+
+
+_ids = itertools.count(1)
+
+
+def assert_no_mentions(allowed: discord.AllowedMentions | None) -> None:
+    """The bot must pass AllowedMentions.none() explicitly on everything it sends."""
+    assert allowed is not None, "allowed_mentions was not set"
+    assert allowed.to_dict() == discord.AllowedMentions.none().to_dict()
+
+
+@dataclass
+class Sent:
+    """What the bot said through an interaction."""
+
+    kind: str
+    content: str | None = None
+    embeds: list[discord.Embed] = field(default_factory=list)
+    ephemeral: bool = False
+    modal: discord.ui.Modal | None = None
+
+
+class FakeInteraction:
+    """A spec'd Interaction mock: replies are recorded; public follow-ups go to the channel.
+
+    `interaction.response` and `.followup` are MagicMocks with spec_set, so a misspelt call
+    fails; non-ephemeral follow-ups are posted to the dpytest channel, so they can be edited
+    and fetched like any message.
+    """
+
+    def __init__(
+        self, bot: CuratorBot, user: discord.abc.User, channel: discord.abc.Messageable
+    ) -> None:
+        self.sent: list[Sent] = []
+        self.done = False
+        self.channel = channel
+        mock = MagicMock(spec_set=discord.Interaction)
+        mock.client = bot
+        mock.user = user
+        mock.id = next(_ids)
+        mock.channel = channel
+        guild = getattr(channel, "guild", None)
+        mock.guild = guild
+        mock.guild_id = guild.id if guild else None
+        mock.channel_id = getattr(channel, "id", None)
+        mock.command = None
+        response = MagicMock(spec_set=discord.InteractionResponse)
+        response.is_done.side_effect = lambda: self.done
+        response.send_message.side_effect = self._respond
+        response.defer.side_effect = self._defer
+        response.send_modal.side_effect = self._modal
+        mock.response = response
+        followup = MagicMock(spec_set=discord.Webhook)
+        followup.send.side_effect = self._followup
+        mock.followup = followup
+        self.mock = mock
+
+    async def _respond(self, content: str | None = None, **kwargs: Any) -> None:
+        assert not self.done, "responded twice to one interaction"
+        self.done = True
+        self.sent.append(
+            Sent(
+                "response",
+                content,
+                list(kwargs.get("embeds") or []),
+                bool(kwargs.get("ephemeral")),
+            )
+        )
+        assert_no_mentions(kwargs.get("allowed_mentions"))
+
+    async def _defer(self, **kwargs: Any) -> None:
+        assert not self.done
+        self.done = True
+        self.sent.append(Sent("defer", ephemeral=bool(kwargs.get("ephemeral"))))
+
+    async def _modal(self, modal: discord.ui.Modal) -> None:
+        assert not self.done
+        self.done = True
+        self.sent.append(Sent("modal", modal=modal))
+
+    async def _followup(
+        self, content: str | None = None, *, wait: bool = False, ephemeral: bool = False, **kw: Any
+    ) -> discord.Message | None:
+        assert self.done, "a follow-up needs a response or a defer first"
+        assert_no_mentions(kw.get("allowed_mentions"))
+        self.sent.append(Sent("followup", content, list(kw.get("embeds") or []), ephemeral))
+        if ephemeral:
+            return None
+        message = await self.channel.send(content, **kw)
+        return message if wait else None
+
+    @property
+    def ephemeral_texts(self) -> list[str]:
+        return [s.content or "" for s in self.sent if s.ephemeral]
+
+
+class RecordingAdapter:
+    """Stands in for Discord's interaction-callback endpoint (discord.py's webhook adapter)."""
+
+    def __init__(self) -> None:
+        self.payloads: list[dict[str, Any]] = []
+
+    async def create_interaction_response(
+        self, interaction_id: int, token: str, *, params: Any, **kwargs: Any
+    ) -> dict[str, Any]:
+        self.payloads.append(params.payload)
+        return {"interaction": {"id": str(interaction_id), "type": params.payload["type"]}}
+
+
+@pytest.fixture
+def interaction_responses() -> Iterator[RecordingAdapter]:
+    adapter = RecordingAdapter()
+    token = webhook_async.async_context.set(adapter)  # type: ignore[arg-type]
+    yield adapter
+    webhook_async.async_context.reset(token)
+
+
+def component_interaction(
+    bot: CuratorBot,
+    member: discord.Member,
+    channel: discord.TextChannel,
+    message_data: dict[str, Any],
+    custom_id: str,
+) -> dict[str, Any]:
+    """A gateway INTERACTION_CREATE payload for a click on a button of a stored message."""
+    assert bot.user is not None
+    member_data = factories.dict_from_member(member)
+    member_data["permissions"] = "0"
+    return {
+        "id": str(factories.make_id()),
+        "application_id": str(bot.user.id),
+        "type": 3,
+        "token": "interaction-token",
+        "version": 1,
+        "guild_id": str(channel.guild.id),
+        "channel": {"id": str(channel.id), "type": 0},
+        "channel_id": str(channel.id),
+        "member": member_data,
+        "message": message_data,
+        "data": {"custom_id": custom_id, "component_type": 2},
+        "attachment_size_limit": 8_000_000,
+        "locale": "en-US",
+    }
+
+
+def modal_submit_interaction(
+    bot: CuratorBot,
+    member: discord.Member,
+    channel: discord.TextChannel,
+    modal_payload: dict[str, Any],
+    values: dict[str, str],
+) -> dict[str, Any]:
+    """A gateway payload submitting the modal the bot showed, with text input values."""
+    assert bot.user is not None
+    member_data = factories.dict_from_member(member)
+    member_data["permissions"] = "0"
+    rows = []
+    for row in modal_payload["components"]:
+        inputs = row["components"] if row.get("type") == 1 else [row.get("component", row)]
+        for item in inputs:
+            rows.append(
+                {
+                    "type": 1,
+                    "components": [
+                        {
+                            "type": 4,
+                            "custom_id": item["custom_id"],
+                            "value": values.get(item["custom_id"], ""),
+                        }
+                    ],
+                }
+            )
+    return {
+        "id": str(factories.make_id()),
+        "application_id": str(bot.user.id),
+        "type": 5,
+        "token": "interaction-token",
+        "version": 1,
+        "guild_id": str(channel.guild.id),
+        "channel": {"id": str(channel.id), "type": 0},
+        "member": member_data,
+        "data": {"custom_id": modal_payload["custom_id"], "components": rows},
+        "attachment_size_limit": 8_000_000,
+        "locale": "en-US",
+    }

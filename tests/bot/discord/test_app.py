@@ -1,0 +1,117 @@
+"""Building the bot: intents, cogs, commands, sync target, guild allowlist, error handler."""
+
+from __future__ import annotations
+
+import logging
+import re
+from unittest.mock import AsyncMock, MagicMock
+
+import discord
+import discord.ext.test as dpytest
+import pytest
+from discord import app_commands
+
+from bot.discord.app import COGS, CuratorBot, CuratorTree, build_intents, create_bot
+from bot.discord.cogs.errors import ErrorsCog
+from knowledge.errors import InputError
+from knowledge.services import Services
+from knowledge.settings import Settings
+from tests.bot.discord.conftest import FakeInteraction
+
+
+def test_intents_are_minimal(settings: Settings) -> None:
+    intents = build_intents(settings)
+    assert intents.message_content and intents.guild_messages and intents.guilds
+    assert not intents.members and not intents.presences and not intents.dm_messages
+
+    settings.discord.allow_dms = True
+    assert build_intents(settings).dm_messages
+
+    settings.discord.mention_trigger = False
+    slash_only = build_intents(settings)
+    assert slash_only.value == discord.Intents(guilds=True).value
+
+
+def test_create_bot_needs_no_token(settings: Settings) -> None:
+    bot = create_bot(settings, Services(settings))
+    assert bot.settings is settings
+    assert bot.allowed_mentions is not None
+    assert bot.allowed_mentions.to_dict() == discord.AllowedMentions.none().to_dict()
+    assert isinstance(bot.tree, CuratorTree)
+
+
+async def test_cogs_and_commands_are_registered(bot: CuratorBot) -> None:
+    assert len(bot.cogs) == len(COGS)
+    names = {c.qualified_name for c in bot.tree.walk_commands()}
+    assert {"ask", "reindex", "feedback", "feedback report"} <= names
+    ask = bot.tree.get_command("ask")
+    assert isinstance(ask, app_commands.Command)
+    assert [p.name for p in ask.parameters] == ["question", "topic", "since"]
+    assert ask.get_parameter("topic").autocomplete  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("dev_guild", [None, 123456789012345678])
+async def test_commands_sync_to_the_dev_guild_or_globally(
+    bot: CuratorBot, monkeypatch: pytest.MonkeyPatch, dev_guild: int | None
+) -> None:
+    bot.settings.discord.dev_guild_id = dev_guild
+    sync = AsyncMock(return_value=[])
+    monkeypatch.setattr(bot.tree, "sync", sync)
+
+    await bot.sync_commands()
+
+    if dev_guild is None:
+        sync.assert_awaited_once_with()
+    else:
+        guild = sync.await_args.kwargs["guild"]
+        assert guild.id == dev_guild
+        assert bot.tree.get_command("ask", guild=guild) is not None
+
+
+async def test_guilds_off_the_allowlist_are_left(bot: CuratorBot) -> None:
+    allowed, other = MagicMock(spec=discord.Guild), MagicMock(spec=discord.Guild)
+    allowed.id, other.id = 1, 2
+    bot.settings.discord.guilds = [1]
+
+    assert not await bot.leave_if_not_allowed(allowed)
+    assert await bot.leave_if_not_allowed(other)
+
+    allowed.leave.assert_not_awaited()
+    other.leave.assert_awaited_once()
+
+
+async def test_slash_commands_in_other_guilds_are_refused(bot: CuratorBot) -> None:
+    config = dpytest.get_config()
+    bot.settings.discord.guilds = [config.guilds[0].id + 1]
+    fake = FakeInteraction(bot, config.members[0], config.channels[0])
+
+    assert not await bot.tree.interaction_check(fake.mock)
+    assert fake.ephemeral_texts == ["Curator is not enabled on this server."]
+
+
+async def test_error_handler_shows_user_messages_and_ids(
+    bot: CuratorBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    errors = bot.get_cog("ErrorsCog")
+    assert isinstance(errors, ErrorsCog)
+    config = dpytest.get_config()
+    command = bot.tree.get_command("ask")
+    assert isinstance(command, app_commands.Command)
+
+    known = FakeInteraction(bot, config.members[0], config.channels[0])
+    await errors.on_app_command_error(
+        known.mock, app_commands.CommandInvokeError(command, InputError("That topic is unknown."))
+    )
+    unknown = FakeInteraction(bot, config.members[0], config.channels[0])
+    with caplog.at_level(logging.ERROR):
+        await errors.on_app_command_error(
+            unknown.mock, app_commands.CommandInvokeError(command, KeyError("boom"))
+        )
+
+    assert known.ephemeral_texts == ["That topic is unknown."]
+    [text] = unknown.ephemeral_texts
+    match = re.search(r"error id `([0-9a-f]{8})`", text)
+    assert match is not None
+    assert any(match.group(1) in r.getMessage() and r.exc_info for r in caplog.records)
+    # The handler is the tree's while the cog is loaded.
+    assert bot.tree.on_error == errors.on_app_command_error

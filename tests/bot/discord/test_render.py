@@ -1,0 +1,258 @@
+"""Rendering answers, refusals, progress and reports as Discord messages within every limit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import discord
+
+from bot.discord.render import (
+    CURSOR,
+    THINKING,
+    OutgoingMessage,
+    render_answer,
+    render_feedback_report,
+    render_gap,
+    render_progress,
+    render_queued,
+    render_reindex_progress,
+    render_reindex_report,
+    source_link,
+)
+from bot.discord.split import (
+    CONTENT_LIMIT,
+    EMBED_TOTAL_LIMIT,
+    EMBEDS_PER_MESSAGE,
+    embed_fits,
+)
+from knowledge.feedback import FeedbackReport, QuestionScore
+from knowledge.models import Answer, Citation, IngestFailure, IngestReport, Timings
+from knowledge.question_log import LoggedQuestion
+
+
+def citation(n: int, title: str | None = None, url: str | None = None) -> Citation:
+    return Citation(
+        n=n,
+        title=title or f"Article number {n}",
+        url=url or f"https://example.com/articles/{n}",
+        source="Example Review",
+        article_id=f"a{n}",
+        chunk_id=f"a{n}:0",
+        passage="passage",
+    )
+
+
+def assert_within_limits(messages: list[OutgoingMessage]) -> None:
+    for message in messages:
+        assert len(message.embeds) <= EMBEDS_PER_MESSAGE
+        assert sum(len(e) for e in message.embeds) <= EMBED_TOTAL_LIMIT
+        assert all(embed_fits(e) for e in message.embeds)
+        assert message.content is None or len(message.content) <= CONTENT_LIMIT
+
+
+def all_text(messages: list[OutgoingMessage]) -> str:
+    parts: list[str] = []
+    for message in messages:
+        for embed in message.embeds:
+            parts.append(embed.description or "")
+            parts.extend(f.value or "" for f in embed.fields)
+    return "\n".join(parts)
+
+
+def test_answer_embed_has_text_sources_and_footer() -> None:
+    answer = Answer(
+        text="Keep promises small [1]. Admit mistakes [2].",
+        citations=[citation(1, "How teams build trust"), citation(2)],
+        mode="llm",
+        timings=Timings(total_ms=2_340),
+    )
+
+    [message] = render_answer(answer, "How do teams build trust?")
+
+    [embed] = message.embeds
+    assert embed.title == "How do teams build trust?"
+    assert embed.description == "Keep promises small [1]. Admit mistakes [2]."
+    assert embed.fields[0].name == "Sources"
+    assert embed.fields[0].value.splitlines() == [
+        "**[1]** [How teams build trust](https://example.com/articles/1) — Example Review",
+        "**[2]** [Article number 2](https://example.com/articles/2) — Example Review",
+    ]
+    assert embed.footer.text == "LLM · 2.3 s"
+
+
+def test_extractive_mode_is_named_in_the_footer() -> None:
+    answer = Answer(text="Quoted [1].", citations=[citation(1)], mode="extractive")
+    [message] = render_answer(answer, "q", elapsed_s=0.42)
+    assert message.embeds[0].footer.text == "Extractive (no LLM) · 0.4 s"
+
+
+def test_long_answer_with_many_sources_is_split_and_nothing_is_lost() -> None:
+    paragraphs = [f"Paragraph {i}: " + "insight " * 120 + f"[{i % 40 + 1}]." for i in range(60)]
+    citations = [citation(n, "A fairly long article title " * 3) for n in range(1, 41)]
+    answer = Answer(text="\n\n".join(paragraphs), citations=citations, mode="llm")
+
+    messages = render_answer(answer, "q" * 400)
+
+    assert len(messages) > 1
+    assert_within_limits(messages)
+    text = all_text(messages)
+    assert text.split().count("insight") == 60 * 120
+    for n in range(1, 41):
+        assert f"**[{n}]**" in text
+    assert messages[0].embeds[0].title is not None and len(messages[0].embeds[0].title) == 256
+    assert messages[-1].embeds[-1].footer.text is not None
+
+
+def test_more_than_25_source_fields_spill_into_another_embed() -> None:
+    # Each source line is near 1,000 characters: one field each, 30 fields.
+    long_url = "https://example.com/" + "x" * 900
+    citations = [citation(n, url=f"{long_url}{n}") for n in range(1, 31)]
+    answer = Answer(text="Short [1].", citations=citations)
+
+    messages = render_answer(answer, "q")
+
+    assert_within_limits(messages)
+    fields = [f for m in messages for e in m.embeds for f in e.fields]
+    assert len(fields) == 30
+    assert fields[0].name == "Sources" and fields[1].name == "Sources (continued)"
+
+
+def test_refused_answer_is_honest_and_offers_the_closest_articles() -> None:
+    closest = [citation(1, "Sleep and memory"), citation(2, "How teams build trust")]
+    answer = Answer(
+        text="The curated articles don't cover this, so I won't guess. Closest articles:\n"
+        "- Sleep and memory (Example Review)\n- How teams build trust (Example Review)",
+        refused=True,
+        closest=closest,
+    )
+
+    [message] = render_answer(answer, "What is the airspeed of a swallow?")
+
+    [embed] = message.embeds
+    assert embed.description == "The curated articles don't cover this, so I won't guess."
+    assert embed.fields[0].name == "Closest articles"
+    assert "[Sleep and memory](https://example.com/articles/1)" in embed.fields[0].value
+    assert embed.footer.text and embed.footer.text.startswith("Not covered")
+    assert embed.colour != render_answer(Answer(text="x [1]."), "q")[0].embeds[0].colour
+
+
+def test_refusal_without_text_or_closest_still_says_why() -> None:
+    [message] = render_answer(Answer(text="", refused=True), "q")
+    assert "could not find" in (message.embeds[0].description or "")
+
+
+def test_uncited_answer_is_flagged() -> None:
+    answer = Answer(text="Something without sources.", uncited=True)
+    [message] = render_answer(answer, "q")
+    assert "does not cite" in (message.embeds[0].description or "")
+    assert "uncited" in (message.embeds[0].footer.text or "")
+
+
+def test_uncited_flag_is_not_repeated_when_the_service_added_a_notice() -> None:
+    notice = "This answer cites none of the curated articles; treat it with care."
+    answer = Answer(text="Something.", uncited=True, notices=[notice])
+    [message] = render_answer(answer, "q")
+    description = message.embeds[0].description or ""
+    assert description.count("cite") == 1 and notice in description
+
+
+def test_notices_are_shown() -> None:
+    answer = Answer(text="Answer [1].", citations=[citation(1)], notices=["Question truncated."])
+    [message] = render_answer(answer, "q")
+    assert "*Question truncated.*" in (message.embeds[0].description or "")
+
+
+def test_source_link_escapes_markdown_and_odd_urls() -> None:
+    assert source_link("A [weird] *title*", "https://e.com/a (b)") == (
+        "[A \\[weird\\] \\*title\\*](https://e.com/a%20%28b%29)"
+    )
+    # Not a web link: the title alone, never a broken or local link.
+    assert source_link("Local file", "/srv/articles/x.md") == "Local file"
+
+
+def test_progress_shows_a_marker_and_stays_within_content_limit() -> None:
+    assert render_progress("") == THINKING
+    assert render_progress("Partial answer") == "Partial answer" + CURSOR
+    long = render_progress("word " * 1_000)
+    assert len(long) <= CONTENT_LIMIT and long.endswith(CURSOR) and long.startswith("…")
+
+
+def test_queued_placeholder_says_how_many_are_ahead() -> None:
+    assert "2 questions ahead" in render_queued(2)
+    assert "1 question ahead" in render_queued(1)
+
+
+def test_reindex_report_lists_counts_and_every_failure() -> None:
+    failures = [
+        IngestFailure(path=f"/src/file{i}.md", reason="bad front matter") for i in range(60)
+    ]
+    report = IngestReport(added=2, updated=1, unchanged=11, removed=1, failed=failures)
+
+    messages = render_reindex_report(report, dry_run=False, seconds=3.2)
+
+    assert_within_limits(messages)
+    text = all_text(messages)
+    assert "**Added** 2" in text and "**Failed** 60" in text
+    assert all(f"/src/file{i}.md" in text for i in range(60))
+    assert messages[0].embeds[0].title == "Reindex finished"
+
+
+def test_reindex_report_says_how_many_failures_it_left_out() -> None:
+    failures = [IngestFailure(path=f"f{i}", reason="r") for i in range(150)]
+    messages = render_reindex_report(IngestReport(failed=failures), dry_run=True, seconds=1)
+    text = all_text(messages)
+    assert "…and 50 more failures" in text
+    assert messages[0].embeds[0].title == "Dry run: what a reindex would do"
+
+
+def test_reindex_progress_line() -> None:
+    assert render_reindex_progress("embed", 5, 20, False) == "🔄 Reindexing: embedding 5/20 (25%)"
+    assert "dry run" in render_reindex_progress("load", 0, 0, True)
+
+
+def test_feedback_report_rendering() -> None:
+    report = FeedbackReport(
+        days=7,
+        questions_asked=12,
+        refused_count=3,
+        ratings=5,
+        helpful=4,
+        not_helpful=1,
+        worst=[
+            QuestionScore(
+                answer_id="a",
+                question="Why is the sky green?",
+                helpful=0,
+                not_helpful=1,
+                reasons=["outdated"],
+            )
+        ],
+        refused=[
+            LoggedQuestion(
+                question="What about banana bread?",
+                user_hash="h",
+                refused=True,
+                mode="extractive",
+                asked_at=datetime(2025, 1, 1, tzinfo=UTC),
+            )
+        ],
+    )
+
+    [message] = render_feedback_report(report)
+
+    embed = message.embeds[0]
+    assert embed.title == "Feedback, last 7 days"
+    assert "**Questions asked** 12" in (embed.description or "")
+    assert "**Helpful** 80%" in (embed.description or "")
+    names = [f.name for f in embed.fields]
+    assert names == ["Worst rated", "Not covered"]
+    assert "Why is the sky green?" in embed.fields[0].value and "outdated" in embed.fields[0].value
+    assert "banana bread" in embed.fields[1].value
+
+
+def test_gap_post_names_the_question_and_where() -> None:
+    [message] = render_gap("What about banana bread?", "https://discord.com/x", [citation(1)])
+    embed = message.embeds[0]
+    assert embed.description == "What about banana bread?"
+    assert embed.footer.text == "Asked in https://discord.com/x"
+    assert isinstance(embed.colour, discord.Colour)

@@ -1,0 +1,78 @@
+"""Test doubles for the digest: a fake article source, card factories, settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from knowledge.models import Article
+from knowledge.settings import DigestSettings, LLMSettings, Settings
+
+
+class FakeArticleSource:
+    """The index's list_articles contract over a list: curated in [since, until), newest first."""
+
+    def __init__(self, articles: list[Article]) -> None:
+        self.articles = articles
+        self.calls: list[tuple[datetime | None, datetime | None]] = []
+
+    def list_articles(
+        self,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Article]:
+        self.calls.append((since, until))
+        found = [
+            a
+            for a in self.articles
+            if a.curated is not None
+            and (since is None or a.curated >= since)
+            and (until is None or a.curated < until)
+            and (topic is None or topic.casefold() in (t.casefold() for t in a.topics))
+        ]
+        return sorted(found, key=lambda a: a.curated or datetime.min, reverse=True)
+
+
+def card(
+    slug: str,
+    curated: datetime,
+    topics: list[str] | None = None,
+    title: str | None = None,
+    takeaway: str | None = None,
+    best_for: list[str] | None = None,
+) -> Article:
+    """An article card curated at `curated` (an aware datetime)."""
+    return Article(
+        title=title or f"Article {slug}",
+        url=f"https://articles.example/{slug}",
+        source="Example Review",
+        curated=curated,
+        topics=topics if topics is not None else ["Retrieval"],
+        key_takeaway=takeaway if takeaway is not None else f"The point of {slug}.",
+        best_for=best_for if best_for is not None else ["engineers"],
+        summary=f"A summary of {slug}. It has two sentences.",
+    )
+
+
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+
+
+def make_settings(
+    tmp_path: Path,
+    time: str = "09:00",
+    timezone: str = "UTC",
+    llm_base_url: str | None = None,
+    **digest: object,
+) -> Settings:
+    """Settings on a tmp data dir, hash embedder, LLM only when a base URL is given."""
+    llm = (
+        LLMSettings(base_url=llm_base_url, retries=0, timeout=5) if llm_base_url else LLMSettings()
+    )
+    return Settings(
+        data_dir=tmp_path / "data",
+        embeddings={"provider": "hash"},  # type: ignore[arg-type]
+        llm=llm or LLMSettings(),
+        digest=DigestSettings(time=time, timezone=timezone, **digest),  # type: ignore[arg-type]
+    )
