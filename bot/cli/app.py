@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "bot.cli.digest_command",
     "bot.cli.run_command",
     "bot.cli.eval_command",
+    "bot.cli.doctor_command",
 ]
 
 for _name in COMMAND_MODULES:

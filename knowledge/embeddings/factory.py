@@ -77,7 +77,7 @@ def _openai_embedder(embeddings: EmbeddingSettings, llm: LLMSettings) -> Embedde
 
 
 def _onnx_embedder(embeddings: EmbeddingSettings) -> Embedder:
-    model_dir = embeddings.model_dir or chroma_model_dir()
+    model_dir = embeddings.model_dir.expanduser() if embeddings.model_dir else chroma_model_dir()
     if missing_model_files(model_dir):
         _download_model(model_dir, embeddings.download_timeout)
     return OnnxMiniLMEmbedder(model_dir, batch_size=embeddings.batch_size)

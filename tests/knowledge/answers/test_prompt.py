@@ -46,3 +46,9 @@ def test_history_turns_come_before_the_sources() -> None:
     messages = build_messages("And now?", number_sources([_hit(1, "x")]), history)
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
     assert messages[1]["content"] == "Earlier?"
+
+
+def test_earlier_answers_lose_their_citation_markers() -> None:
+    history = [Turn(role="assistant", content="Keep promises [1][2]. Admit mistakes [3, 4].")]
+    messages = build_messages("And now?", number_sources([_hit(1, "x")]), history)
+    assert messages[1]["content"] == "Keep promises. Admit mistakes."

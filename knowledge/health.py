@@ -1,0 +1,447 @@
+"""Start-up checks behind `curator doctor`: each one a function returning a `Check`.
+
+Checks never raise and never print a secret: a problem becomes a `fail` or `warn` with the
+remedy, and any token or key they mention is cut to its first characters.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import json
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from pydantic import SecretStr
+
+from knowledge.errors import ConfigError
+from knowledge.settings import (
+    ChromaSettings,
+    EmbeddingSettings,
+    LLMSettings,
+    Settings,
+    load_settings,
+)
+
+Status = Literal["ok", "warn", "fail"]
+
+TOKEN_VARIABLE = "CURATOR_DISCORD__TOKEN"
+#: Below this much free space a reindex may fail half-way (Chroma, SQLite and BM25 all write).
+MIN_FREE_BYTES = 100 * 1024**2
+#: Below this much free space the admin is warned.
+LOW_FREE_BYTES = 1024**3
+#: Network checks wait at most this long, so doctor stays usable as a container health check.
+NETWORK_TIMEOUT = 5.0
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+# A bot token is three base64url parts: the bot's id, a timestamp, and an HMAC.
+_BOT_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}$")
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one check: what was found and, unless ok, what to do about it."""
+
+    name: str
+    status: Status
+    detail: str
+    remedy: str = ""
+
+    def as_json(self) -> dict[str, str]:
+        """A plain dict for `--json` output."""
+        return asdict(self)
+
+
+def redact(secret: str | None) -> str:
+    """At most the first 4 characters of a secret, then an ellipsis; never the whole value."""
+    if not secret:
+        return "(empty)"
+    # A short secret would be half revealed by 4 characters.
+    return (secret[:4] if len(secret) >= 12 else "") + "…"
+
+
+def safe_to_start(checks: list[Check]) -> bool:
+    """No check failed."""
+    return all(c.status != "fail" for c in checks)
+
+
+def _url_without_credentials(url: str) -> str:
+    """`url` with any user:password@ removed, for display."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(invalid URL)"
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+# -- settings ---------------------------------------------------------------------------------
+
+
+def check_settings(load: Callable[[], Settings] = load_settings) -> tuple[Check, Settings | None]:
+    """Load the settings; an invalid value fails naming its variable."""
+    try:
+        settings = load()
+    except ConfigError as exc:
+        return (
+            Check(
+                "settings",
+                "fail",
+                exc.user_message,
+                "Fix the variable named above in the environment or .env "
+                "(see .env.example for every setting and its allowed values).",
+            ),
+            None,
+        )
+    return Check("settings", "ok", "loaded from the environment and .env"), settings
+
+
+# -- data dir ---------------------------------------------------------------------------------
+
+
+def _nearest_existing(path: Path) -> Path:
+    for candidate in [path, *path.parents]:
+        if candidate.exists():
+            return candidate
+    return Path("/")
+
+
+def _writable(folder: Path) -> str | None:
+    """None when a file can be created in `folder`, else the OS's reason."""
+    # os.access would say yes to root on a read-only mount; creating a file tells the truth.
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".curator-doctor-"):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def check_data_dir(
+    data_dir: Path,
+    *,
+    min_free_bytes: int = MIN_FREE_BYTES,
+    low_free_bytes: int = LOW_FREE_BYTES,
+) -> Check:
+    """The data dir exists (or can be created), is writable and has free disk space."""
+    shown = str(data_dir.expanduser().absolute())
+    remedy_owner = (
+        "Point CURATOR_DATA_DIR at a writable folder, or give the bot's user write access to it."
+    )
+    path = data_dir.expanduser()
+    if path.exists() and not path.is_dir():
+        return Check("data dir", "fail", f"{shown} exists but is not a folder", remedy_owner)
+    existing = _nearest_existing(path)
+    if not existing.is_dir():
+        return Check(
+            "data dir",
+            "fail",
+            f"{shown} cannot be created: {existing} is a file, not a folder",
+            remedy_owner,
+        )
+    problem = _writable(existing)
+    if problem is not None:
+        what = "is not writable" if existing == path else f"cannot be created in {existing}"
+        return Check("data dir", "fail", f"{shown} {what} ({problem})", remedy_owner)
+    free = shutil.disk_usage(existing).free
+    state = "exists" if existing == path else "will be created on first use"
+    detail = f"{shown} {state}, writable, {free / 1024**3:.1f} GiB free"
+    if free < min_free_bytes:
+        return Check(
+            "data dir",
+            "fail",
+            f"{shown}: only {free / 1024**2:.0f} MiB free; a reindex would fail half-way",
+            "Free disk space or move CURATOR_DATA_DIR to a larger disk.",
+        )
+    if free < low_free_bytes:
+        return Check(
+            "data dir",
+            "warn",
+            f"{detail} (low)",
+            "Free disk space before the collection grows (about 20 KiB per indexed passage).",
+        )
+    return Check("data dir", "ok", detail)
+
+
+# -- Chroma -----------------------------------------------------------------------------------
+
+
+def check_chroma(chroma: ChromaSettings, data_dir: Path, timeout: float = NETWORK_TIMEOUT) -> Check:
+    """The vector store answers: the server's heartbeat, or the in-process store opens."""
+    if chroma.host:
+        return _check_chroma_server(chroma, min(timeout, chroma.timeout))
+    return _check_chroma_embedded((data_dir / "chroma").expanduser().absolute())
+
+
+def _check_chroma_server(chroma: ChromaSettings, timeout: float) -> Check:
+    base = f"http{'s' if chroma.ssl else ''}://{chroma.host}:{chroma.port}"
+    remedy = (
+        f"Start the Chroma server at {base} (e.g. `docker compose up -d chroma`), or check "
+        "CURATOR_CHROMA__HOST, CURATOR_CHROMA__PORT and CURATOR_CHROMA__SSL."
+    )
+    try:
+        with httpx.Client(timeout=timeout) as client:
+            beat = client.get(f"{base}/api/v2/heartbeat")
+            if beat.status_code != 200:
+                return Check(
+                    "chroma",
+                    "fail",
+                    f"{base} answered HTTP {beat.status_code} to its heartbeat",
+                    remedy,
+                )
+    except httpx.TimeoutException:
+        return Check("chroma", "fail", f"{base} did not answer within {timeout:g} s", remedy)
+    except httpx.HTTPError as exc:
+        return Check("chroma", "fail", f"{base} cannot be reached ({type(exc).__name__})", remedy)
+    client_version = importlib.metadata.version("chromadb")
+    return Check("chroma", "ok", f"server {base} answers its heartbeat (client {client_version})")
+
+
+def _check_chroma_embedded(path: Path) -> Check:
+    if not path.exists():
+        return Check("chroma", "ok", f"in-process store {path} is created by the first reindex")
+    try:
+        import chromadb
+        from chromadb.config import Settings as ChromaClientSettings
+
+        client = chromadb.PersistentClient(
+            path=str(path), settings=ChromaClientSettings(anonymized_telemetry=False)
+        )
+        client.heartbeat()
+        collections = len(client.list_collections())
+    except Exception as exc:  # any failure to open means the store is unusable
+        return Check(
+            "chroma",
+            "fail",
+            f"the in-process store {path} cannot be opened ({type(exc).__name__}: {exc})",
+            "Check the folder's permissions, or restore it from a backup and run "
+            "`curator reindex`.",
+        )
+    return Check("chroma", "ok", f"in-process store {path} opens ({collections} collections)")
+
+
+# -- embedder ---------------------------------------------------------------------------------
+
+
+def _model_dir(embeddings: EmbeddingSettings) -> Path:
+    if embeddings.model_dir is not None:
+        return embeddings.model_dir.expanduser()
+    from knowledge.embeddings.factory import chroma_model_dir
+
+    return chroma_model_dir()
+
+
+def check_embedder(embeddings: EmbeddingSettings, llm: LLMSettings) -> Check:
+    """Which embedder start-up would build, without building it (no download, no model load)."""
+    from knowledge.embeddings.onnx import missing_model_files
+
+    provider = embeddings.provider
+    if provider == "hash":
+        return Check(
+            "embedder",
+            "ok",
+            "hash embedder (deterministic, no model; dense search is weaker than with MiniLM)",
+        )
+    if provider == "openai":
+        if not llm.configured:
+            return Check(
+                "embedder",
+                "fail",
+                "the openai embeddings provider has no endpoint",
+                "Set CURATOR_LLM__API_KEY (or OPENAI_API_KEY), or CURATOR_LLM__BASE_URL.",
+            )
+        return Check(
+            "embedder", "ok", f"{embeddings.model} from the LLM endpoint (see the llm check)"
+        )
+    if importlib.util.find_spec("onnxruntime") is None:
+        status: Status = "fail" if provider == "onnx" else "warn"
+        fallback = "" if provider == "onnx" else "; the hash embedder would be used"
+        return Check(
+            "embedder",
+            status,
+            f"onnxruntime is not installed{fallback}",
+            "Reinstall Curator with its dependencies (pip install curator).",
+        )
+    model_dir = _model_dir(embeddings)
+    missing = missing_model_files(model_dir)
+    if not missing:
+        return Check("embedder", "ok", f"all-MiniLM-L6-v2 (ONNX) found in {model_dir}")
+    custom = embeddings.model_dir is not None
+    can_download = embeddings.download_timeout > 0 and not custom
+    lacking = f"all-MiniLM-L6-v2 is not in {model_dir} (missing {', '.join(missing)})"
+    remedy = (
+        "Copy model.onnx and tokenizer.json into that folder"
+        + ("" if custom else ", or allow the download (network access)")
+        + ", or set CURATOR_EMBEDDINGS__PROVIDER=hash deliberately."
+    )
+    if provider == "onnx" and not can_download:
+        return Check("embedder", "fail", lacking + " and cannot be downloaded", remedy)
+    if provider == "onnx":
+        return Check(
+            "embedder",
+            "warn",
+            f"{lacking}; start-up will download it (up to {embeddings.download_timeout:g} s)",
+            remedy,
+        )
+    then = (
+        f"start-up will try to download it (up to {embeddings.download_timeout:g} s), "
+        "else fall back to"
+        if can_download
+        else "start-up falls back to"
+    )
+    return Check(
+        "embedder",
+        "warn",
+        f"{lacking}; {then} the hash embedder (weaker dense search)",
+        remedy,
+    )
+
+
+# -- LLM --------------------------------------------------------------------------------------
+
+
+def check_llm(llm: LLMSettings, timeout: float = NETWORK_TIMEOUT) -> Check:
+    """The OpenAI-compatible endpoint answers GET /models and offers the configured model."""
+    if not llm.configured:
+        return Check(
+            "llm",
+            "warn",
+            "no LLM configured: extractive answers only (quoted passages, no generated text)",
+            "Set CURATOR_LLM__API_KEY (or OPENAI_API_KEY), or CURATOR_LLM__BASE_URL for a "
+            "local OpenAI-compatible server such as Ollama or vLLM.",
+        )
+    base = (llm.base_url or OPENAI_DEFAULT_BASE_URL).rstrip("/")
+    shown = _url_without_credentials(base)
+    headers = {}
+    if llm.api_key is not None:
+        headers["Authorization"] = f"Bearer {llm.api_key.get_secret_value()}"
+    unreachable_remedy = (
+        "Check CURATOR_LLM__BASE_URL and that the server is running; meanwhile answers fall "
+        "back to quoted passages."
+    )
+    limit = min(timeout, llm.timeout)
+    try:
+        with httpx.Client(timeout=limit) as client:
+            response = client.get(f"{base}/models", headers=headers)
+    except httpx.TimeoutException:
+        return Check(
+            "llm", "warn", f"{shown} did not answer within {limit:g} s", unreachable_remedy
+        )
+    except httpx.HTTPError as exc:
+        return Check(
+            "llm", "warn", f"{shown} cannot be reached ({type(exc).__name__})", unreachable_remedy
+        )
+    code = response.status_code
+    if code in (401, 403):
+        return Check(
+            "llm",
+            "fail",
+            f"{shown} rejected the API key (HTTP {code})",
+            "Set a valid CURATOR_LLM__API_KEY (or OPENAI_API_KEY).",
+        )
+    if code == 404:
+        return Check(
+            "llm",
+            "warn",
+            f"{shown}/models is not found (HTTP 404): the model cannot be verified",
+            "Check that CURATOR_LLM__BASE_URL ends with the API prefix, usually /v1.",
+        )
+    if code != 200:
+        return Check(
+            "llm",
+            "warn",
+            f"{shown}/models answered HTTP {code}: answers may fall back to quoted passages",
+            unreachable_remedy,
+        )
+    offered = _model_ids(response)
+    if offered and llm.model not in offered:
+        listed = ", ".join(sorted(offered)[:5]) + (" …" if len(offered) > 5 else "")
+        return Check(
+            "llm",
+            "warn",
+            f"{shown} does not list the model {llm.model!r} (it offers {listed})",
+            "Set CURATOR_LLM__MODEL to one of the models the endpoint offers.",
+        )
+    return Check("llm", "ok", f"{shown} answers; model {llm.model}")
+
+
+def _model_ids(response: httpx.Response) -> set[str]:
+    try:
+        data = response.json().get("data", [])
+        return {str(item["id"]) for item in data if isinstance(item, dict) and "id" in item}
+    except (ValueError, AttributeError, TypeError, json.JSONDecodeError):
+        return set()
+
+
+# -- Discord ----------------------------------------------------------------------------------
+
+
+def looks_like_bot_token(token: str) -> bool:
+    """Whether `token` (stripped, without a 'Bot ' prefix) has the shape of a bot token."""
+    return bool(_BOT_TOKEN.match(token))
+
+
+def check_discord_token(token: SecretStr | None, required: bool) -> Check:
+    """The bot token is set and shaped like one; it is shown only as its first characters."""
+    value = (token.get_secret_value() if token is not None else "").strip()
+    if value.lower().startswith("bot "):
+        value = value[4:].strip()
+    portal = "copy it from the Developer Portal (your application → Bot → Reset Token)"
+    if not value:
+        if required:
+            return Check(
+                "discord token",
+                "fail",
+                f"{TOKEN_VARIABLE} is not set; `curator run` cannot log in",
+                f"Set {TOKEN_VARIABLE}: {portal}.",
+            )
+        return Check(
+            "discord token",
+            "warn",
+            f"{TOKEN_VARIABLE} is not set: fine for CLI commands, `curator run` needs it",
+            f"Set {TOKEN_VARIABLE} before `curator run`: {portal}.",
+        )
+    if not looks_like_bot_token(value):
+        return Check(
+            "discord token",
+            "fail",
+            f"{TOKEN_VARIABLE} ({redact(value)}) does not look like a bot token: expected three "
+            "dot-separated parts of letters, digits, '-' and '_'",
+            f"Set it again: {portal}.",
+        )
+    return Check(
+        "discord token", "ok", f"{TOKEN_VARIABLE} is set ({redact(value)}) and shaped like a token"
+    )
+
+
+# -- all together -----------------------------------------------------------------------------
+
+
+def run_checks(
+    *,
+    for_run: bool = False,
+    load: Callable[[], Settings] = load_settings,
+    timeout: float = NETWORK_TIMEOUT,
+) -> list[Check]:
+    """Every check, in start-up order; with invalid settings only the settings check runs."""
+    first, settings = check_settings(load)
+    if settings is None:
+        return [first]
+    return [
+        first,
+        check_data_dir(settings.data_dir),
+        check_chroma(settings.chroma, settings.data_dir, timeout),
+        check_embedder(settings.embeddings, settings.llm),
+        check_llm(settings.llm, timeout),
+        check_discord_token(settings.discord.token, required=for_run),
+    ]
