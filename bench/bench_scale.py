@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -260,6 +261,7 @@ def measure(size: int, queries: int, work: Path, keep: bool, profile: bool) -> d
     data_dir = work / f"scale-{size}"
     shutil.rmtree(data_dir, ignore_errors=True)
     extra = ["--profile"] if profile else []
+    load_at_start = round(os.getloadavg()[0], 2)
     try:
         sys.stderr.write(f"[{size}] ingesting...\n")
         ingest = run_child(["--child", "ingest", "--size", str(size), "--data", str(data_dir),
@@ -276,7 +278,13 @@ def measure(size: int, queries: int, work: Path, keep: bool, profile: bool) -> d
     finally:
         if not keep:
             shutil.rmtree(data_dir, ignore_errors=True)
-    return {**ingest, **search, "disk_mb": round(size_mb, 1), "disk_parts_mb": parts}
+    return {
+        **ingest,
+        **search,
+        "disk_mb": round(size_mb, 1),
+        "disk_parts_mb": parts,
+        "load_avg_1m_at_start": load_at_start,
+    }
 
 
 def machine() -> dict[str, Any]:
@@ -309,68 +317,97 @@ def _n(records: int) -> str:
 
 
 def results_table(rows: list[dict[str, Any]]) -> str:
+    """The headline figures, one row per corpus size."""
     head = (
-        "| records | articles | ingest s | records/s | hybrid p50 / p95 ms | dense p50 / p95 ms "
-        "| bm25 p50 / p95 ms | cold 1st query ms | peak RSS ingest / search MiB "
-        "| disk MiB | source in top k |\n"
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| records | ingest | hybrid p50 / p95 | dense p50 / p95 | bm25 p50 / p95 "
+        "| first query (cold) | peak RSS: ingest / search | disk | source in top k |\n"
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     lines = []
     for r in rows:
         m = r["modes"]
         lines.append(
-            f"| {r['records']:,} | {r['articles']:,} | {r['ingest_s']:.0f} "
-            f"| {r['ingest_records_per_s']:,.0f} "
-            + "".join(f"| {m[mode]['p50_ms']:.1f} / {m[mode]['p95_ms']:.1f} " for mode in MODES)
-            + f"| {r['cold_first_query_ms']:,.0f} "
-            f"| {r['ingest_peak_rss_mb']:,.0f} / {r['search_peak_rss_mb']:,.0f} "
-            f"| {r['disk_mb']:,.0f} | {m['hybrid']['source_in_top_k']:.2f} |"
+            f"| {r['records']:,} | {r['ingest_s']:,.0f} s ({r['ingest_records_per_s']:,.0f}/s) "
+            + "".join(f"| {m[mode]['p50_ms']:.1f} / {m[mode]['p95_ms']:.1f} ms " for mode in MODES)
+            + f"| {r['cold_first_query_ms']:,.0f} ms "
+            f"| {r['ingest_peak_rss_mb']:,.0f} / {r['search_peak_rss_mb']:,.0f} MiB "
+            f"| {r['disk_mb']:,.0f} MiB | {m['hybrid']['source_in_top_k']:.2f} |"
         )
     return head + "\n".join(lines) + "\n"
 
 
-def parts_table(rows: list[dict[str, Any]]) -> str:
-    """Where one hybrid search and one ingest spend their time."""
-    search_keys = ["embed_query", "chroma_query", "bm25_search", "catalog_fetch", "fusion_and_rest"]
-    ingest_keys = ["embed", "chroma_upsert", "catalog_commit", "bm25_rebuild", "other"]
-    out = (
-        "| records | " + " | ".join(f"search: {k} ms" for k in search_keys) + " | "
-        + " | ".join(f"ingest: {k} s" for k in ingest_keys) + " |\n"
-        + "|---:" * (1 + len(search_keys) + len(ingest_keys)) + "|\n"
+def _mib(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f} MiB"
+
+
+SEARCH_PARTS = ("embed_query", "chroma_query", "bm25_search", "catalog_fetch", "fusion_and_rest")
+INGEST_PARTS = ("embed", "chroma_upsert", "catalog_commit", "bm25_rebuild", "other")
+
+
+def parts_tables(rows: list[dict[str, Any]]) -> str:
+    """Where one hybrid search, one ingest and the serving process's memory go."""
+    search = (
+        "| records | hybrid mean | " + " | ".join(SEARCH_PARTS) + " |\n"
+        + "|---:" * (2 + len(SEARCH_PARTS)) + "|\n"
     )  # fmt: skip
+    ingest = (
+        "| records | ingest | " + " | ".join(INGEST_PARTS) + " |\n"
+        + "|---:" * (2 + len(INGEST_PARTS)) + "|\n"
+    )  # fmt: skip
+    memory = (
+        "| records | RSS before loading | + BM25 | + Chroma (HNSW, SQLite) "
+        "| disk: chroma / index |\n|---:|---:|---:|---:|---:|\n"
+    )
     for r in rows:
-        s = r["modes"]["hybrid"].get("mean_parts_ms", {})
-        i = r["ingest_parts_s"]
-        out += (
-            f"| {r['records']:,} | "
-            + " | ".join(f"{s.get(k, 0):.1f}" for k in search_keys)
-            + " | "
-            + " | ".join(f"{i.get(k, 0):.0f}" for k in ingest_keys)
+        hybrid = r["modes"]["hybrid"]
+        s = hybrid.get("mean_parts_ms", {})
+        search += (
+            f"| {r['records']:,} | {hybrid['mean_ms']:.1f} ms | "
+            + " | ".join(f"{s.get(k, 0):.1f} ms" for k in SEARCH_PARTS)
             + " |\n"
         )
-    return out
+        i = r["ingest_parts_s"]
+        ingest += (
+            f"| {r['records']:,} | {r['ingest_s']:,.0f} s | "
+            + " | ".join(f"{i.get(k, 0):,.0f} s" for k in INGEST_PARTS)
+            + " |\n"
+        )
+        before = r["rss_loaded_mb"] - r["rss_index_mb"]
+        d = r.get("disk_parts_mb", {})
+        memory += (
+            f"| {r['records']:,} | {before:,.0f} MiB | {_mib(r.get('rss_bm25_mb'))} "
+            f"| {_mib(r.get('rss_chroma_and_rest_mb'))} "
+            f"| {d.get('chroma', 0):,.0f} / {d.get('index', 0):,.0f} MiB |\n"
+        )
+    return (
+        "Mean time per hybrid search, by step:\n\n" + search
+        + "\nIngest time, by step:\n\n" + ingest
+        + "\nMemory of the serving process and disk, by part:\n\n" + memory
+    )  # fmt: skip
 
 
 def limits_text(rows: list[dict[str, Any]]) -> str:
-    """Where one machine stops, from the largest measured sizes."""
+    """The measured per-record costs the single-machine statement rests on."""
     big = rows[-1]
-    per_record_kib = (big["search_peak_rss_mb"] * 1024) / big["records"]
+    index_kib = big["rss_index_mb"] * 1024 / big["records"]
     disk_kib = big["disk_mb"] * 1024 / big["records"]
-    growth = ""
+    text = (
+        f"Measured at {_n(big['records'])} records: the loaded indexes add "
+        f"{index_kib:.1f} KiB of RAM per record to the serving process "
+        f"({big['rss_index_mb']:,.0f} MiB, of which BM25 {_mib(big.get('rss_bm25_mb'))}), "
+        f"the data dir takes {disk_kib:.1f} KiB per record on disk, and ingest runs at "
+        f"{big['ingest_records_per_s']:,.0f} records/s with the hash embedder."
+    )
     if len(rows) >= 2:
         a, b = rows[-2], rows[-1]
         factor = b["records"] / a["records"]
-        lat = b["modes"]["hybrid"]["p95_ms"] / max(a["modes"]["hybrid"]["p95_ms"], 1e-9)
-        growth = (
-            f" From {_n(a['records'])} to {_n(b['records'])} records ({factor:.0f}x) hybrid p95 "
-            f"grew {lat:.1f}x."
+        growth = b["modes"]["hybrid"]["p95_ms"] / max(a["modes"]["hybrid"]["p95_ms"], 1e-9)
+        text += (
+            f" From {_n(a['records'])} to {_n(b['records'])} records ({factor:.0f}x), hybrid "
+            f"p95 went from {a['modes']['hybrid']['p95_ms']:.0f} to "
+            f"{b['modes']['hybrid']['p95_ms']:.0f} ms ({growth:.1f}x)."
         )
-    return (
-        f"At {_n(big['records'])} records a serving process holds about "
-        f"{per_record_kib:.1f} KiB of RAM per record ({big['search_peak_rss_mb']:,.0f} MiB peak) "
-        f"and the data dir takes {disk_kib:.1f} KiB per record; ingest runs at about "
-        f"{big['ingest_records_per_s']:,.0f} records/s with the hash embedder.{growth}"
-    )
+    return text
 
 
 def write_plot(rows: list[dict[str, Any]], path: Path) -> None:
@@ -411,17 +448,18 @@ def write_plot(rows: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def read_previous(doc: Path) -> dict[int, dict[str, Any]]:
-    """Figures stored in the section by an earlier run, by size."""
+def read_previous(doc: Path) -> tuple[dict[int, dict[str, Any]], dict[str, Any] | None]:
+    """Figures stored in the section by an earlier run, by size, and that run's machine."""
     if not doc.exists():
-        return {}
+        return {}, None
     found = re.search(r"<!-- " + DATA_MARK + r" (.*?) -->", doc.read_text(encoding="utf-8"), re.S)
     if not found:
-        return {}
+        return {}, None
     try:
-        return {int(r["size"]): r for r in json.loads(found.group(1))["rows"]}
+        data = json.loads(found.group(1))
+        return {int(r["size"]): r for r in data["rows"]}, data.get("machine")
     except (ValueError, KeyError, TypeError):
-        return {}
+        return {}, None
 
 
 def replace_section(text: str, section: str) -> str:
@@ -434,29 +472,40 @@ def replace_section(text: str, section: str) -> str:
     return text.rstrip("\n") + "\n\n" + section
 
 
-def render_section(rows: list[dict[str, Any]], host: dict[str, Any], command: str,
-                   notes: str) -> str:  # fmt: skip
+def _wrap(text: str) -> str:
+    return textwrap.fill(" ".join(text.split()), width=100)
+
+
+def render_section(
+    rows: list[dict[str, Any]], host: dict[str, Any], command: str, notes: str
+) -> str:
+    """The whole "## Scale" section, with the raw figures kept in a comment for later runs."""
     payload = json.dumps({"machine": host, "rows": rows}, separators=(",", ":"))
-    return (
-        f"{SECTION}\n\n"
+    intro = _wrap(
         "Synthetic corpora (bench/synthetic.py): Zipf-distributed words with English function "
         "words at the head, 300 topics, articles of 10 records (one summary record and nine "
         "~200-word paragraphs); vectors from the `hash` embedder (384 dimensions); embedded "
-        "Chroma and BM25 in one data dir, default retrieval settings (k=8, 50 candidates per "
-        "retriever, per_article=3). Each size is indexed by one process and searched by a fresh "
-        "one (as the bot after a restart); latencies are per query, one at a time, after 5 "
-        'warm-up queries, embedding included. "source in top k" is the share of queries whose '
-        "source article came back (a sanity check that search still finds things at scale).\n\n"
-        f"Reproduce: `{command}`\n\n"
+        "Chroma, BM25 and the catalog in one data dir; default retrieval settings (k=8, 50 "
+        "candidates per retriever, per_article=3). Each size is indexed by one process and "
+        "searched by a fresh one, as the bot after a restart; latencies are per query, one at "
+        'a time, after 5 warm-up queries, query embedding included. "source in top k" is the '
+        "share of queries whose source article came back: a check that search still finds "
+        "things at that size."
+    )
+    machine_line = _wrap(
         f"Machine: {host['cpu']}, {host['cores']} cores, {host['memory_gib']} GiB, Python "
         f"{host['python']}, chromadb {host['chromadb']}, bm25s {host['bm25s']}; measured "
-        f"{host['date']} (1-minute load average at the start: {host['load_avg_1m']}).\n\n"
+        f"{host['date']}. The machine was shared with other jobs (1-minute load average "
+        f"{host['load_avg_1m']} at the start on 2 cores), so absolute times are pessimistic."
+    )
+    return (
+        f"{SECTION}\n\n{intro}\n\nReproduce (about 30 minutes for 100k records):\n\n"
+        f"    {command}\n\n{machine_line}\n\n"
         + results_table(rows)
         + "\n![Search latency, ingest time, memory and disk by corpus size](scale.png)\n\n"
-        "Where the time goes (mean per hybrid search, and per ingest):\n\n"
-        + parts_table(rows)
+        + parts_tables(rows)
         + "\n### Where one machine stops\n\n"
-        + limits_text(rows)
+        + _wrap(limits_text(rows))
         + ("\n\n" + notes.strip() if notes.strip() else "")
         + f"\n\n<!-- {DATA_MARK} {payload} -->\n\n"
     )
@@ -475,6 +524,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile ingest and hybrid search")
     parser.add_argument("--notes", type=Path, default=None,
                         help="markdown appended to the 'Where one machine stops' text")  # fmt: skip
+    parser.add_argument("--render-only", action="store_true",
+                        help="redraw from the figures stored in benchmarks.md")  # fmt: skip
     parser.add_argument("--child", choices=["ingest", "search"], help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -490,37 +541,49 @@ def main() -> None:
         return
 
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    host = machine()
     doc = args.out / "benchmarks.md"
-    rows_by_size = read_previous(doc)
+    rows_by_size, previous_host = read_previous(doc)
+    host = machine()
+    if args.render_only:
+        host = previous_host or host
+    else:
+        rows_by_size.update(measure_all(sizes, args))
+    if not rows_by_size:
+        sys.exit(f"no figures to render: {doc} holds no scale data yet")
+    rows = [rows_by_size[s] for s in sorted(rows_by_size)]
+    all_sizes = ",".join(str(s) for s in sorted(rows_by_size))
+    command = (
+        f".venv/bin/python bench/bench_scale.py --sizes {all_sizes} "
+        f"--queries {rows[-1].get('queries', args.queries)} --out {args.out}"
+    )
+    notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
+    print(f"\n{command}\n")
+    print(results_table(rows))
+    print(parts_tables(rows))
+    print(limits_text(rows))
+    text = doc.read_text(encoding="utf-8") if doc.exists() else ""
+    args.out.mkdir(parents=True, exist_ok=True)
+    doc.write_text(
+        replace_section(text, render_section(rows, host, command, notes)), encoding="utf-8"
+    )
+    write_plot(rows, args.out / "scale.png")
+    print(f"\nwrote {doc} and {args.out / 'scale.png'}")
+
+
+def measure_all(sizes: list[int], args: argparse.Namespace) -> dict[int, dict[str, Any]]:
+    """Measure each size in its own pair of processes, in a temporary or given work dir."""
+    rows: dict[int, dict[str, Any]] = {}
     work_ctx = tempfile.TemporaryDirectory(prefix="curator-scale-") if args.work is None else None
     work = Path(work_ctx.name) if work_ctx else args.work
     work.mkdir(parents=True, exist_ok=True)
     try:
         for size in sizes:
-            row = measure(size, args.queries, work, args.keep, args.profile)
-            rows_by_size[size] = row
-            sys.stderr.write(json.dumps(row) + "\n")
+            rows[size] = measure(size, args.queries, work, args.keep, args.profile)
+            sys.stderr.write(json.dumps(rows[size]) + "\n")
     finally:
         if work_ctx:
             work_ctx.cleanup()
-    rows = [rows_by_size[s] for s in sorted(rows_by_size)]
-    all_sizes = ",".join(str(s) for s in sorted(rows_by_size))
-    command = (
-        f".venv/bin/python bench/bench_scale.py --sizes {all_sizes} "
-        f"--queries {args.queries} --out {args.out}"
-    )
-    notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
-    print(f"\n{command}\n")
-    print(results_table(rows))
-    print(parts_table(rows))
-    print(limits_text(rows))
-    text = doc.read_text(encoding="utf-8") if doc.exists() else ""
-    args.out.mkdir(parents=True, exist_ok=True)
-    doc.write_text(replace_section(text, render_section(rows, host, command, notes)),
-                   encoding="utf-8")  # fmt: skip
-    write_plot(rows, args.out / "scale.png")
-    print(f"\nwrote {doc} and {args.out / 'scale.png'}")
+    return rows
 
 
 if __name__ == "__main__":

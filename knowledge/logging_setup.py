@@ -41,9 +41,11 @@ _LABELLED = re.compile(
     r"([^\s\"',;)}\]]{6,})"
 )
 # Attributes every LogRecord has; anything else came from `extra=` and is scrubbed too.
-_STANDARD_ATTRIBUTES = frozenset(
-    logging.LogRecord("", 0, "", 0, "", None, None).__dict__
-) | {"message", "asctime", "taskName"}
+_STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+}
 _formatter = logging.Formatter()
 
 
@@ -104,6 +106,9 @@ class RedactingFilter(logging.Filter):
             record.exc_text = _formatter.formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = self.redact(record.exc_text)
+        # The exception object still holds the secret in its message; handlers that format it
+        # themselves (JSON formatters) would print it, so only the scrubbed text is kept.
+        record.exc_info = None
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
         for key, value in list(record.__dict__.items()):

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from bot.cli.common import console, print_json, services_or_exit
@@ -31,6 +32,9 @@ def report_table(report: EvalReport, source: str) -> Table:
     """One row per mode: article and answer hits@1/5/10, MRR@10, latency percentiles."""
     table = Table(
         title=f"Retrieval on {source}",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 0, 0, 1),
+        pad_edge=False,
         caption=(
             f"{report.embedder} · {report.records} records · {report.articles} articles · "
             f"{report.questions} questions · k={report.k} · per_article={report.per_article}\n"

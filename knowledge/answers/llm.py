@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 # Local servers (Ollama, llama.cpp, vLLM) ignore the key, but the SDK insists on one.
 KEYLESS_PLACEHOLDER = "not-needed"
+UNREADABLE = "The language model sent a reply that could not be read."
 
 
 class LLMUnavailableError(CuratorError):
@@ -76,6 +77,10 @@ class LLMClient:
             ) from exc
         except openai.APIError as exc:
             raise LLMUnavailableError(_describe(exc)) from exc
+        except Exception as exc:
+            # A malformed reply from a third-party server must degrade like an outage.
+            log.warning("unreadable reply from the language model", exc_info=True)
+            raise LLMUnavailableError(UNREADABLE) from exc
         content = result.choices[0].message.content if result.choices else None
         if not content or not content.strip():
             raise LLMUnavailableError("The language model returned an empty answer.")
@@ -111,6 +116,9 @@ class LLMClient:
             ) from exc
         except openai.APIError as exc:
             raise LLMUnavailableError(_describe(exc), partial="".join(received)) from exc
+        except Exception as exc:
+            log.warning("unreadable stream from the language model", exc_info=True)
+            raise LLMUnavailableError(UNREADABLE, partial="".join(received)) from exc
         if not finished:
             # Servers end every complete stream with a finish_reason; none means it was cut.
             raise LLMUnavailableError(

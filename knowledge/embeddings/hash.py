@@ -66,7 +66,7 @@ def stem(word: str) -> str:
             if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
                 word = word[:-1]
             break
-    # "use", "uses", "used", "using" all end up as "us".
+    # "create", "creates", "creating" all end up as "creat".
     if len(word) > 3 and word.endswith("e"):
         word = word[:-1]
     return word

@@ -112,7 +112,7 @@ class OnnxMiniLMEmbedder(Embedder):
         threads: int | None = None,
         max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
     ) -> None:
-        self.model_dir = Path(model_dir).expanduser() if model_dir is not None else DEFAULT_MODEL_DIR
+        self.model_dir = Path(model_dir or DEFAULT_MODEL_DIR).expanduser()
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.batch_size = batch_size

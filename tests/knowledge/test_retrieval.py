@@ -21,7 +21,7 @@ def test_zscore_keeps_the_margin_of_a_strong_match() -> None:
     # a1 is far ahead in BM25 and only slightly behind in dense: it should win.
     dense = [("b1", 0.62), ("a1", 0.61), ("c1", 0.30)]
     lexical = [("a1", 30.0), ("b1", 5.0), ("c1", 4.0)]
-    assert [c.id for c in zscore_fuse(dense, lexical, ARTICLE)][0] == "a1"
+    assert zscore_fuse(dense, lexical, ARTICLE)[0].id == "a1"
     # Ranks alone see a tie between a1 and b1 and fall back to the id order.
     rrf = rrf_fuse(dense, lexical, ARTICLE)
     assert rrf[0].score == rrf[1].score

@@ -24,7 +24,7 @@ def write_card(
     topic_list = ", ".join(topics)
     text = (
         "---\n"
-        f"title: \"{title}\"\n"
+        f'title: "{title}"\n'
         f"url: {url}\n"
         f"source: {source}\n"
         f"curated: {curated}\n"

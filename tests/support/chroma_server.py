@@ -1,4 +1,4 @@
-"""A real `chroma run` server on 127.0.0.1 for server-mode tests, started and stopped by fixtures."""
+"""A real `chroma run` server on 127.0.0.1 for server-mode tests, started by fixtures."""
 
 from __future__ import annotations
 

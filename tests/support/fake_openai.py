@@ -31,6 +31,7 @@ forgets to script a call sees a failure rather than a made-up answer):
   (``abort=True``), ends the body without ``[DONE]`` (``abort=False``) or goes silent
   (``stall=True``).
 - ``Hang(seconds)``: accepts the request and never answers (until ``seconds`` or shutdown).
+- ``Raw(body, status=200)``: exactly this body, e.g. malformed JSON or a broken SSE stream.
 - any behaviour takes ``delay=`` seconds to wait before answering.
 - a plain ``str`` is short for ``Reply(str)``; a callable gets the ``RecordedRequest`` and returns
   a behaviour, for answers that depend on the prompt.
@@ -103,7 +104,17 @@ class Hang:
     delay: float = 0.0
 
 
-Behaviour = Reply | Fail | CutStream | Hang
+@dataclass
+class Raw:
+    """Answer with exactly this body (e.g. malformed JSON or a broken SSE line)."""
+
+    body: str
+    status: int = 200
+    content_type: str = "application/json"
+    delay: float = 0.0
+
+
+Behaviour = Reply | Fail | CutStream | Hang | Raw
 Scripted = Behaviour | str | Callable[["RecordedRequest"], "Behaviour | str"]
 
 
@@ -305,7 +316,7 @@ class FakeOpenAI:
     def _next(self, queue: deque[Scripted], default: Scripted, req: RecordedRequest) -> Behaviour:
         with self._lock:
             item = queue.popleft() if queue else default
-        if callable(item) and not isinstance(item, Reply | Fail | CutStream | Hang):
+        if callable(item) and not isinstance(item, Reply | Fail | CutStream | Hang | Raw):
             item = item(req)
         if isinstance(item, str):
             return Reply(item)
@@ -344,6 +355,10 @@ class FakeOpenAI:
         if isinstance(behaviour, Hang):
             await self._hang(behaviour.seconds)
             return self._drop(request)
+        if isinstance(behaviour, Raw):
+            return web.Response(
+                status=behaviour.status, text=behaviour.body, content_type=behaviour.content_type
+            )
         self._counter += 1
         ident = f"chatcmpl-fake-{self._counter}"
         model = str(req.json.get("model", "fake-model")) if isinstance(req.json, dict) else ""
@@ -426,6 +441,10 @@ class FakeOpenAI:
             await asyncio.sleep(behaviour.delay)
         if isinstance(behaviour, Fail):
             return self._error_response(behaviour)
+        if isinstance(behaviour, Raw):
+            return web.Response(
+                status=behaviour.status, text=behaviour.body, content_type=behaviour.content_type
+            )
         if isinstance(behaviour, Hang | CutStream):
             await self._hang(behaviour.seconds if isinstance(behaviour, Hang) else 0)
             return self._drop(request)

@@ -54,7 +54,15 @@ def test_search_json_hits_have_the_documented_fields(env: Path) -> None:
     hits = run_json("search", "zebra stripes horseflies", "-k", "3", "--json")
     assert isinstance(hits, list) and hits
     assert set(hits[0]) == {
-        "rank", "score", "article_id", "title", "url", "source", "kind", "chunk_id", "text"
+        "rank",
+        "score",
+        "article_id",
+        "title",
+        "url",
+        "source",
+        "kind",
+        "chunk_id",
+        "text",
     }
     assert hits[0]["title"] == "Why zebras have stripes" and hits[0]["rank"] == 1
     only_cooking = run_json("search", "zebra stripes bread", "--topic", "cooking", "--json")

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from knowledge.answers.llm import KEYLESS_PLACEHOLDER, LLMClient, LLMUnavailableError
 from knowledge.settings import LLMSettings
-from tests.support.fake_openai import CutStream, Fail, FakeOpenAI, Hang, Reply
+from tests.support.fake_openai import CutStream, Fail, FakeOpenAI, Hang, Raw, Reply
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 
@@ -135,3 +135,21 @@ async def test_api_key_is_sent_but_never_logged(
     assert fake_openai.chat_requests[0].headers["Authorization"] == f"Bearer {secret}"
     assert caplog.records and secret not in caplog.text
     assert secret not in repr(llm.settings)
+
+
+async def test_malformed_reply_is_a_failure_not_a_crash(fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(Raw("{not json"), Raw('{"choices": "nope"}'))
+    llm = LLMClient(_settings(fake_openai, retries=0))
+    with pytest.raises(LLMUnavailableError, match="could not be read"):
+        await llm.complete(MESSAGES)
+    with pytest.raises(LLMUnavailableError):
+        await llm.complete(MESSAGES)
+    await llm.aclose()
+
+
+async def test_malformed_stream_is_a_failure_not_a_crash(fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(Raw("data: {broken\n\n", content_type="text/event-stream"))
+    llm = LLMClient(_settings(fake_openai, retries=0))
+    with pytest.raises(LLMUnavailableError):
+        _ = [p async for p in llm.stream(MESSAGES)]
+    await llm.aclose()

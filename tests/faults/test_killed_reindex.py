@@ -1,0 +1,109 @@
+"""A real `curator reindex` killed with SIGKILL while it embeds: the next run completes and the
+catalog, Chroma and BM25 hold exactly the records of the sources, nothing more."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from knowledge.index import KnowledgeIndex
+from knowledge.settings import load_settings
+from tests.faults.conftest import CURATOR, curator_env, generated_cards
+
+pytestmark = pytest.mark.slow
+
+CARDS = 150
+# Smaller batches than the default 512 records, so the kill can land after some batches were
+# committed and while another is half written: the hardest state to recover from.
+BATCH_RECORDS = 50
+REINDEX = [
+    sys.executable,
+    "-c",
+    "import sys; from knowledge.indexing import Indexer; "
+    f"Indexer.batch_records = {BATCH_RECORDS}; "
+    "from bot.cli.app import main; sys.argv = ['curator', 'reindex', '--json']; main()",
+]
+
+
+def progress(catalog: Path) -> tuple[int, list[str]]:
+    """Articles committed, and the catalog's `pending` list (the batch being embedded)."""
+    if not catalog.exists():
+        return 0, []
+    with contextlib.closing(sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=1)) as db:
+        try:
+            committed = db.execute("SELECT count(*) FROM articles").fetchone()[0]
+            row = db.execute("SELECT value FROM meta WHERE key = 'pending'").fetchone()
+        except sqlite3.OperationalError:  # schema not created yet, or briefly locked
+            return 0, []
+    return int(committed), list(json.loads(row[0])) if row else []
+
+
+def test_a_reindex_killed_mid_way_is_completed_by_the_next_run(tmp_path: Path) -> None:
+    cards = tmp_path / "cards"
+    generated_cards(cards, CARDS)
+    data = tmp_path / "data"
+    env = curator_env(data, cards)
+    catalog = data / "index" / "curator-hash-384" / "catalog.sqlite3"
+
+    first = subprocess.Popen(
+        REINDEX,
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    # Kill once a batch is committed and the next one is being embedded.
+    while not (progress(catalog)[0] > 0 and progress(catalog)[1]):
+        assert first.poll() is None, "reindex ended before it could be killed"
+        assert time.monotonic() < deadline, "reindex never got past its first batch"
+        time.sleep(0.01)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    assert first.returncode == -signal.SIGKILL
+    committed, pending = progress(catalog)
+    assert 0 < committed < CARDS and pending, (committed, pending)
+
+    second = subprocess.run(
+        [CURATOR, "reindex", "--json"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert second.returncode == 0, second.stderr
+    report = json.loads(second.stdout)
+    assert report["failed"] == [] and report["removed"] == 0
+
+    settings = load_settings(
+        data_dir=data, embeddings={"provider": "hash"}, knowledge={"sources": [str(cards)]}
+    )
+    index = KnowledgeIndex(settings)
+    try:
+        assert progress(catalog) == (CARDS, [])
+        assert index.catalog.article_count() == CARDS
+        urls = {a.url for a in index.list_articles()}
+        assert urls == {f"https://example.org/note-{i:04d}" for i in range(CARDS)}
+        catalog_ids = {chunk.id for chunk in index.catalog.iter_chunks()}
+        chroma_ids = set(index.vectors._get().get(include=[])["ids"])
+        assert len(index.lexical) == len(catalog_ids)
+        # BM25 writes the record ids it holds next to its index.
+        lexical_meta = json.loads((index.lexical.folder / "meta.json").read_text())
+        assert catalog_ids == chroma_ids == set(lexical_meta["ids"])
+        assert index.catalog.get_meta("bm25_dirty") == "0"
+        # And a third run finds nothing left to do.
+        assert index.reindex().unchanged == CARDS
+        top = index.search("Note 137 field note measurement 137", k=3)
+        assert top[0].chunk.url == "https://example.org/note-0137"
+    finally:
+        index.close()
