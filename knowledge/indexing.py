@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 
 
-
 @dataclass(frozen=True)
 class Plan:
     """What a run would change, before anything is written."""
@@ -202,17 +201,16 @@ class Indexer:
 
         chunks = [c for _, cs in batch for c in cs]
         vectors = self.embedder.embed([c.embedding_text() for c in chunks])
-        offset = 0
+        # One upsert for the whole batch: Chroma's per-call cost dwarfs its per-record cost.
+        self.vectors.upsert(chunks, vectors, [hashes[c.article_id] for c in chunks])
+        stale: list[str] = []
         for article, cs in batch:
-            new_ids = {c.id for c in cs}
             old_ids = set(self.catalog.record_ids(article.id))
             if article.id in leftovers:
                 old_ids |= set(self.vectors.ids_of_article(article.id))
-            self.vectors.upsert(cs, vectors[offset : offset + len(cs)], hashes[article.id])
-            stale = sorted(old_ids - new_ids)
-            if stale:
-                self.vectors.delete(stale)
-            offset += len(cs)
+            stale += sorted(old_ids - {c.id for c in cs})
+        if stale:
+            self.vectors.delete(stale)
 
         now = time.time()
         for article, cs in batch:

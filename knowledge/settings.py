@@ -38,6 +38,11 @@ class ChromaSettings(BaseModel):
         description="Prefix of collection names; the embedder's name is appended.",
     )
     timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for the Chroma server.")
+    store_documents: bool = Field(
+        default=False,
+        description="Also keep record text in Chroma, for other tools reading the collection "
+        "(the catalog already holds it; Chroma's full-text index halves ingest speed).",
+    )
 
 
 class EmbeddingSettings(BaseModel):

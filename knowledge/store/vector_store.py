@@ -139,16 +139,22 @@ class VectorStore:
                 f"The vector store at {self.location} failed to {what}: {exc}"
             ) from exc
 
-    def upsert(self, chunks: Sequence[Chunk], vectors: Vectors, content_hash: str) -> None:
+    def upsert(self, chunks: Sequence[Chunk], vectors: Vectors, hashes: Sequence[str]) -> None:
+        """Write records with their article's content hash (one per chunk), in few calls."""
         for start in range(0, len(chunks), _UPSERT_BATCH):
             batch = chunks[start : start + _UPSERT_BATCH]
+            documents = (
+                {"documents": [x.text for x in batch]} if self.settings.store_documents else {}
+            )
             self._call(
                 "store vectors",
-                lambda c, b=batch, s=start: c.upsert(
+                lambda c, b=batch, s=start, d=documents: c.upsert(
                     ids=[x.id for x in b],
                     embeddings=vectors[s : s + len(b)],
-                    documents=[x.text for x in b],
-                    metadatas=[chunk_metadata(x, content_hash) for x in b],
+                    metadatas=[
+                        chunk_metadata(x, h) for x, h in zip(b, hashes[s : s + len(b)], strict=True)
+                    ],
+                    **d,
                 ),
             )
 
