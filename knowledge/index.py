@@ -178,15 +178,16 @@ class KnowledgeIndex:
         lexical = [] if mode == "dense" else self.lexical.search(query, n, filters)
 
         ids = list(dict.fromkeys([m.id for m in dense] + [m.id for m in lexical]))
-        committed = self.catalog.chunks_by_id(ids)
-        # Only what the catalog holds, at the hash Chroma saw, may be returned (see indexing.py).
+        article_of = self.catalog.articles_of(ids)
+        # Chroma may hold vectors of an uncommitted version only for pending articles
+        # (see indexing.py); the catalog is the record of truth for everything else.
+        pending = self.catalog.pending()
         dense_ok = [
             (m.id, m.similarity)
             for m in dense
-            if m.id in committed and committed[m.id][1] == m.content_hash
+            if m.id in article_of and article_of[m.id] not in pending
         ]
-        lexical_ok = [(m.id, m.score) for m in lexical if m.id in committed]
-        article_of = {rid: chunk.article_id for rid, (chunk, _) in committed.items()}
+        lexical_ok = [(m.id, m.score) for m in lexical if m.id in article_of]
         weight = self.embedder.fusion_weight if r.dense_weight is None else r.dense_weight
         if r.fusion == "rrf":
             weights = (weight * 2, (1.0 - weight) * 2)
@@ -194,15 +195,16 @@ class KnowledgeIndex:
         else:
             fused = zscore_fuse(dense_ok, lexical_ok, article_of, dense_weight=weight)
         top = limit_per_article(fused, k, per_article)
+        chunks = self.catalog.chunks_by_id([c.id for c in top])
         return [
             Hit(
                 rank=i,
                 score=c.score,
-                chunk=committed[c.id][0],
+                chunk=chunks[c.id],
                 dense_similarity=c.dense_similarity,
                 lexical_score=c.lexical_score,
             )
-            for i, c in enumerate(top, start=1)
+            for i, c in enumerate((c for c in top if c.id in chunks), start=1)
         ]
 
     def list_articles(

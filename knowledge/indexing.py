@@ -4,8 +4,9 @@ Order of writes per batch, chosen so a kill at any point is harmless:
 1. the batch's article ids are written to the catalog as `pending`;
 2. vectors are upserted into Chroma (stable ids) and leftovers of older versions deleted;
 3. the catalog commits the new records and hash in one transaction; `pending` is cleared.
-Search only returns records the catalog holds at the hash Chroma has for them, so vectors from
-an unfinished batch stay invisible, and the next run redoes every article still pending.
+Chroma and the catalog can only disagree about an article while it is pending, so search drops
+dense hits of pending articles and returns only records the catalog holds: vectors from an
+unfinished batch stay invisible, and the next run redoes every article still pending.
 The BM25 index is rebuilt from the catalog at the end; a `bm25_dirty` flag makes the next run
 rebuild it if the process died first.
 """
@@ -109,7 +110,7 @@ class Indexer:
         remove_missing: bool,
     ) -> Plan:
         existing = self.catalog.hashes()
-        pending = set(json.loads(self.catalog.get_meta("pending") or "[]"))
+        pending = self.catalog.pending()
         added: list[Article] = []
         updated: list[Article] = []
         unchanged = 0
@@ -141,7 +142,7 @@ class Indexer:
         changed = plan.added + plan.updated
         self.catalog.set_meta("bm25_dirty", "1")
         # Articles left pending by a killed run may hold vectors of a version never committed.
-        leftovers = set(json.loads(self.catalog.get_meta("pending") or "[]"))
+        leftovers = self.catalog.pending()
         done = 0
         for batch in self._batches(changed):
             self._write_batch(batch, plan.hashes, leftovers)
@@ -154,7 +155,7 @@ class Indexer:
 
         if plan.orphans:
             self.vectors.delete_articles(plan.orphans)
-            still = set(json.loads(self.catalog.get_meta("pending") or "[]")) - set(plan.orphans)
+            still = self.catalog.pending() - set(plan.orphans)
             self.catalog.set_meta("pending", json.dumps(sorted(still)))
         if plan.removed:
             self.vectors.delete_articles(plan.removed)
@@ -196,7 +197,7 @@ class Indexer:
         leftovers: set[str],
     ) -> None:
         ids = [a.id for a, _ in batch]
-        pending = set(json.loads(self.catalog.get_meta("pending") or "[]")) | set(ids)
+        pending = self.catalog.pending() | set(ids)
         self.catalog.set_meta("pending", json.dumps(sorted(pending)))
 
         chunks = [c for _, cs in batch for c in cs]

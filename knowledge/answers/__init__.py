@@ -1,0 +1,1 @@
+"""Grounded answers: retrieval, refusal, LLM or extractive answering, citation checks."""

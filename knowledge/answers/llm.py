@@ -71,6 +71,7 @@ class LLMClient:
                 result = await self._client.chat.completions.create(
                     **self._request(messages, max_tokens)
                 )
+            content = result.choices[0].message.content if result.choices else None
         except TimeoutError as exc:
             raise LLMUnavailableError(
                 f"The language model did not answer within {self.deadline:g} seconds."
@@ -81,7 +82,6 @@ class LLMClient:
             # A malformed reply from a third-party server must degrade like an outage.
             log.warning("unreadable reply from the language model", exc_info=True)
             raise LLMUnavailableError(UNREADABLE) from exc
-        content = result.choices[0].message.content if result.choices else None
         if not content or not content.strip():
             raise LLMUnavailableError("The language model returned an empty answer.")
         return content
@@ -90,6 +90,7 @@ class LLMClient:
         """Text deltas as they arrive; a broken or truncated stream raises LLMUnavailableError."""
         received: list[str] = []
         finished = False
+        response: Any = None
         try:
             # The SDK retries only the opening request; once text flows a failure is final.
             async with asyncio.timeout(self.deadline):
@@ -119,6 +120,10 @@ class LLMClient:
         except Exception as exc:
             log.warning("unreadable stream from the language model", exc_info=True)
             raise LLMUnavailableError(UNREADABLE, partial="".join(received)) from exc
+        finally:
+            # Also when the caller stops early: the connection goes back instead of lingering.
+            if response is not None:
+                await response.close()
         if not finished:
             # Servers end every complete stream with a finish_reason; none means it was cut.
             raise LLMUnavailableError(

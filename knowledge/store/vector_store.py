@@ -72,7 +72,6 @@ def where_clause(filters: SearchFilters | None) -> dict[str, Any] | None:
 class DenseMatch:
     id: str
     similarity: float
-    content_hash: str
 
 
 class VectorStore:
@@ -180,20 +179,20 @@ class VectorStore:
         where = where_clause(filters)
         got = self._call(
             "search",
+            # Distances only: fetching metadata for every candidate costs more than HNSW itself.
             lambda c: c.query(
                 query_embeddings=[np.asarray(vector, dtype=np.float32)],
                 n_results=n,
                 where=where,
-                include=["metadatas", "distances"],
+                include=["distances"],
             ),
         )
         ids = got["ids"][0] if got["ids"] else []
         distances = got["distances"][0] if got.get("distances") else []
-        metas = got["metadatas"][0] if got.get("metadatas") else []
+        # Chroma's cosine distance is 1 - cosine similarity.
         return [
-            # Chroma's cosine distance is 1 - cosine similarity.
-            DenseMatch(id=i, similarity=1.0 - float(d), content_hash=str(m.get("content_hash", "")))
-            for i, d, m in zip(ids, distances, metas, strict=False)
+            DenseMatch(id=i, similarity=1.0 - float(d))
+            for i, d in zip(ids, distances, strict=False)
         ]
 
     def count(self) -> int:
