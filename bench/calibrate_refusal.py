@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,13 +28,15 @@ sys.path.insert(0, str(ROOT))
 
 from knowledge.answers.refusal import (  # noqa: E402
     CALIBRATED_MIN_RELEVANCE,
+    COVERAGE_PASSAGES,
     RetrievalStrength,
     assess,
     embedder_family,
 )
+from knowledge.answers.terms import WORD, key_terms, stems  # noqa: E402
 from knowledge.embeddings.base import Embedder  # noqa: E402
 from knowledge.index import KnowledgeIndex  # noqa: E402
-from knowledge.models import Article  # noqa: E402
+from knowledge.models import Article, Hit  # noqa: E402
 from knowledge.settings import load_settings  # noqa: E402
 
 XQUAD = ROOT.parent / "shared" / "eval" / "xquad-en" / "xquad.en.json"
@@ -52,12 +56,45 @@ def make_embedder(provider: str) -> Embedder:
     return OnnxMiniLMEmbedder()
 
 
-Signal = Callable[[RetrievalStrength], float]
-SIGNALS: dict[str, Signal] = {
-    "relevance (sim+coverage)/2": lambda s: s.relevance,
-    "top dense similarity": lambda s: s.top_similarity,
-    "term coverage": lambda s: s.coverage,
-}
+Signals = dict[str, float]
+
+
+def signals(question: str, hits: Sequence[Hit], idf: Callable[[str], float]) -> Signals:
+    """The shipped signals (from `assess`) and the alternatives they were compared with."""
+    strength = assess(question, hits) if hits else RetrievalStrength(0.0, 0.0, 0.0)
+    wanted = stems(key_terms(question))
+    passages = [
+        stems(WORD.findall(f"{h.chunk.title} {h.chunk.heading} {h.chunk.text}".lower()))
+        for h in hits[:COVERAGE_PASSAGES]
+    ]
+    union = set().union(*passages) if passages else set()
+    total_idf = sum(idf(t) for t in wanted) or 1.0
+    idf_coverage = max((sum(idf(t) for t in wanted & p) / total_idf for p in passages), default=0)
+    return {
+        "relevance (shipped)": strength.relevance,
+        "top dense similarity": strength.top_similarity,
+        "coverage, best passage": strength.coverage,
+        "coverage, union of top 3": len(wanted & union) / len(wanted) if wanted else 0.0,
+        "top BM25 score": max((h.lexical_score or 0.0 for h in hits), default=0.0),
+        "IDF coverage, best passage": idf_coverage,
+        "(sim + IDF coverage) / 2": (strength.top_similarity + idf_coverage) / 2,
+    }
+
+
+def corpus_idf(articles: Sequence[Article]) -> Callable[[str], float]:
+    """IDF of stems over the articles' paragraphs (only the benchmark can see these)."""
+    paragraphs = [p for a in articles for p in a.body.split("\n\n")]
+    df: Counter[str] = Counter()
+    for paragraph in paragraphs:
+        df.update(stems(WORD.findall(paragraph.lower())))
+    n = len(paragraphs)
+    return lambda term: math.log((n + 1) / (df.get(term, 0) + 0.5))
+
+
+def auc(good: Sequence[float], bad: Sequence[float]) -> float:
+    """Chance that an answerable question scores above an unanswerable one."""
+    wins = sum((g > b) + 0.5 * (g == b) for g in good for b in bad)
+    return wins / (len(good) * len(bad))
 
 
 def xquad_articles(path: Path) -> tuple[list[Article], list[str]]:
@@ -149,17 +186,11 @@ def main() -> None:
         f"in {time.perf_counter() - started:.1f}s"
     )
 
-    def strengths(qs: list[str]) -> list[RetrievalStrength]:
-        out = []
-        for q in qs:
-            hits = index.search(q)
-            out.append(assess(q, hits) if hits else RetrievalStrength(0.0, 0.0, 0.0))
-        return out
-
+    idf = corpus_idf(articles)
     started = time.perf_counter()
-    good = strengths(questions)
+    good = [signals(q, index.search(q), idf) for q in questions]
     rows = tsv_questions(UNANSWERABLE)
-    bad = strengths([q for _, q in rows])
+    bad = [signals(q, index.search(q), idf) for _, q in rows]
     far = [s for (kind, _), s in zip(rows, bad, strict=True) if kind == "far"]
     near = [s for (kind, _), s in zip(rows, bad, strict=True) if kind == "near"]
     per_q = (time.perf_counter() - started) * 1000 / (len(good) + len(bad))
@@ -170,36 +201,39 @@ def main() -> None:
 
     print(f"\nthreshold = highest refusing <= {args.max_false_refusals:.0%} of answerable\n")
     print(
-        f"{'signal':30} {'thr':>6} {'P':>6} {'R':>6} {'R far':>6} {'R near':>6} "
+        f"{'signal':28} {'AUC':>6} {'thr':>7} {'P':>6} {'R':>6} {'R far':>6} {'R near':>6} "
         f"{'med ans':>8} {'med unans':>9}"
     )
-    for name, signal in SIGNALS.items():
-        g = [signal(s) for s in good]
-        b = [signal(s) for s in bad]
+    for name in good[0]:
+        g = [s[name] for s in good]
+        b = [s[name] for s in bad]
         threshold = choose(g, args.max_false_refusals)
         refused_bad = sum(v < threshold for v in b)
         refused_good = sum(v < threshold for v in g)
         precision = refused_bad / (refused_bad + refused_good) if refused_bad + refused_good else 1
         print(
-            f"{name:30} {threshold:6.3f} {precision:6.3f} {recall_at(threshold, b):6.3f} "
-            f"{recall_at(threshold, [signal(s) for s in far]):6.3f} "
-            f"{recall_at(threshold, [signal(s) for s in near]):6.3f} "
+            f"{name:28} {auc(g, b):6.3f} {threshold:7.3f} {precision:6.3f} "
+            f"{recall_at(threshold, b):6.3f} "
+            f"{recall_at(threshold, [s[name] for s in far]):6.3f} "
+            f"{recall_at(threshold, [s[name] for s in near]):6.3f} "
             f"{statistics.median(g):8.3f} {statistics.median(b):9.3f}"
         )
 
-    g = [s.relevance for s in good]
-    b = [s.relevance for s in bad]
-    print("\nrelevance threshold sweep (refusal precision / recall / answerable refused):")
+    key = "relevance (shipped)"
+    print(
+        "\nrelevance threshold sweep (refusal precision / recall all, far, near / false refusals):"
+    )
     family = embedder_family(index.embedder.name)
     shipped = CALIBRATED_MIN_RELEVANCE[family]
-    sweep = sorted({0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, shipped})
-    for threshold in sweep:
-        rb = sum(v < threshold for v in b)
-        rg = sum(v < threshold for v in g)
+    for threshold in sorted({0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, shipped}):
+        rb = sum(s[key] < threshold for s in bad)
+        rg = sum(s[key] < threshold for s in good)
         precision = rb / (rb + rg) if rb + rg else 1.0
         print(
-            f"  {threshold:.2f}: P {precision:.3f}  R {rb / len(b):.3f}  "
-            f"false refusals {rg}/{len(g)} ({rg / len(g):.1%})"
+            f"  {threshold:.2f}: P {precision:.3f}  R {rb / len(bad):.3f}, "
+            f"{recall_at(threshold, [s[key] for s in far]):.2f}, "
+            f"{recall_at(threshold, [s[key] for s in near]):.2f}  "
+            f"false refusals {rg}/{len(good)} ({rg / len(good):.1%})"
             + ("   <- shipped for " + family if threshold == shipped else "")
         )
     index.close()

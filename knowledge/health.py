@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import json
 import re
 import shutil
 import tempfile
@@ -379,7 +378,7 @@ def _model_ids(response: httpx.Response) -> set[str]:
     try:
         data = response.json().get("data", [])
         return {str(item["id"]) for item in data if isinstance(item, dict) and "id" in item}
-    except (ValueError, AttributeError, TypeError, json.JSONDecodeError):
+    except (ValueError, AttributeError, TypeError):  # not JSON, or not the usual shape
         return set()
 
 

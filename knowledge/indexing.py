@@ -26,7 +26,7 @@ from pathlib import Path
 
 from knowledge.chunking import ChunkingPolicy, chunk_article
 from knowledge.embeddings.base import Embedder
-from knowledge.errors import IndexBusyError
+from knowledge.errors import CuratorError, IndexBusyError
 from knowledge.models import Article, Chunk, IngestFailure, IngestReport
 from knowledge.store.catalog import Catalog
 from knowledge.store.lexical_index import LexicalIndex
@@ -53,8 +53,14 @@ class Plan:
 @contextmanager
 def exclusive_lock(path: Path) -> Iterator[None]:
     """Hold an OS file lock; a second holder fails at once with IndexBusyError."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise CuratorError(
+            f"Cannot take the reindex lock {path}: {exc.strerror or exc}. "
+            "Check that the data dir (CURATOR_DATA_DIR) is a writable folder."
+        ) from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

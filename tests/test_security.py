@@ -340,6 +340,8 @@ async def test_a_hostile_article_cannot_make_the_bot_ping_anyone(
     assert payloads, "the bot sent nothing"
     for allowed, payload in payloads:
         assert payload.get("allowed_mentions") == {"parse": []}, payload
+        shown = str(payload.get("content") or "") + json.dumps(payload.get("embeds") or [])
+        assert leaked(shown) == [], "the bot posted its system prompt"
         if payload.get("content") or payload.get("embeds"):
             assert isinstance(allowed, discord.AllowedMentions)
             assert allowed.to_dict() == discord.AllowedMentions.none().to_dict()
@@ -389,11 +391,6 @@ async def test_the_answer_service_wraps_sources_as_data(
     assert user.index("<source") < user.index("IGNORE PREVIOUS") < user.rindex("</source>")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="AnswerService has no guard against a reply that recites the system prompt "
-    "(knowledge/answers/ needs one: see the deploy/security report)",
-)
 async def test_a_model_tricked_into_reciting_its_prompt_does_not_leak_it(
     hostile_settings: Settings, fake_openai: FakeOpenAI
 ) -> None:
@@ -410,6 +407,8 @@ async def test_a_model_tricked_into_reciting_its_prompt_does_not_leak_it(
     assert leaked(answer.text) == []
     final = streamed[-1]
     assert not isinstance(final, str) and leaked(final.text) == []
+    # What a member sees while the answer streams in must not show it either.
+    assert leaked("".join(item for item in streamed if isinstance(item, str))) == []
 
 
 def test_the_leak_detector_detects_a_leak() -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 
 import typer
+
+from knowledge.logging_setup import configure_logging
 
 app = typer.Typer(
     name="curator",
@@ -32,9 +33,8 @@ for _name in COMMAND_MODULES:
 
 def main() -> None:
     """Console-script entry point."""
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # Secrets are scrubbed from every log record, whichever library logs them.
+    configure_logging()
     try:
         app()
     except KeyboardInterrupt:

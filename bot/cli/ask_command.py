@@ -32,14 +32,23 @@ async def _stream(service: AnswerService, question: str, filters: SearchFilters)
             async for item in service.stream(question, filters=filters):
                 if isinstance(item, Answer):
                     final = item
-                    live.update(Markdown(item.text))
+                    live.update(Markdown(answer_body(item)))
                 else:
                     text += item
                     live.update(Markdown(text))
     finally:
         await service.aclose()
     assert final is not None, "AnswerService.stream always ends with an Answer"
+    # Live leaves the cursor on its last line when the output is not a terminal.
+    console.print()
     return final
+
+
+def answer_body(answer: Answer) -> str:
+    """The text to show; a refusal's plain list of titles gives way to the linked one below."""
+    if answer.refused and answer.closest:
+        return answer.text.split("Closest articles:")[0].strip()
+    return answer.text
 
 
 def _citation_lines(citations: list[Citation]) -> list[str]:
@@ -92,7 +101,7 @@ def ask(
         print_json(answer.as_json())
         return
     if no_stream:
-        console.print(Markdown(answer.text))
+        console.print(Markdown(answer_body(answer)))
     render_footer(answer)
 
 

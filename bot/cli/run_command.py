@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 
 import discord
 import typer
@@ -11,14 +10,14 @@ from rich.markup import escape
 
 from bot.cli.common import err_console
 from knowledge.errors import ConfigError, CuratorError
+from knowledge.health import looks_like_bot_token
+from knowledge.logging_setup import configure_logging
 from knowledge.services import build_services
 from knowledge.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 TOKEN_VARIABLE = "CURATOR_DISCORD__TOKEN"
-# A bot token is three base64url parts: the bot's id, a timestamp, and an HMAC.
-_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}$")
 
 
 def check_token(token: str | None) -> str:
@@ -31,39 +30,12 @@ def check_token(token: str | None) -> str:
         )
     if value.lower().startswith("bot "):
         value = value[4:].strip()
-    if not _TOKEN_SHAPE.match(value):
+    if not looks_like_bot_token(value):
         raise ConfigError(
             f"{TOKEN_VARIABLE} does not look like a bot token: expected three parts of letters, "
             "digits, '-' and '_' separated by dots (copy it again from the Developer Portal)."
         )
     return value
-
-
-class RedactSecrets(logging.Filter):
-    """Replaces a secret in every log record, whoever logs it."""
-
-    def __init__(self, *secrets: str) -> None:
-        super().__init__()
-        self._secrets = [s for s in secrets if s]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if any(secret in message for secret in self._secrets):
-            for secret in self._secrets:
-                message = message.replace(secret, "[redacted]")
-            record.msg, record.args = message, None
-        return True
-
-
-def configure_logging(settings: Settings, token: str) -> None:
-    """Log at the configured level; no handler ever writes the token."""
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    root.setLevel(settings.log_level)
-    redact = RedactSecrets(token)
-    for handler in root.handlers:
-        handler.addFilter(redact)
 
 
 def run_bot(settings: Settings) -> None:
@@ -73,7 +45,7 @@ def run_bot(settings: Settings) -> None:
     token = check_token(
         settings.discord.token.get_secret_value() if settings.discord.token else None
     )
-    configure_logging(settings, token)
+    configure_logging(settings)
     services = build_services(settings)
     bot = create_bot(settings, services)
     try:

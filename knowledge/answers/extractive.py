@@ -18,10 +18,13 @@ log = logging.getLogger(__name__)
 
 EXTRACTIVE_LABEL = "From the curated articles (quoted passages, no AI summary):"
 
-# Sentences end at . ! ? (or a line break) followed by space; markdown list marks are dropped.
-_SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s+|\n+")
+# Sentences end at . ! ? followed by space. Source files wrap lines inside sentences, so a line
+# break ends a piece only before a blank line, a list item or a heading.
+_SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s+")
 _LIST_MARK = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|#+)\s+")
+_BLOCK_BREAK = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*+•]|\d+[.)]|#+)\s)")
 _MIN_CHARS = 25
+_ENDINGS = frozenset('.!?…。！？:;"”’)*')
 _MAX_CHARS = 400
 
 
@@ -31,14 +34,25 @@ class Candidate:
     sentence: str
 
 
+def _whole(sentence: str) -> bool:
+    # Chunks overlap and are cut by token count, so their first and last "sentences" are often
+    # fragments: a sentence must start like one (not lower-case) and end with punctuation.
+    return not sentence[0].islower() and sentence[-1] in _ENDINGS
+
+
 def candidate_sentences(sources: Sequence[Source]) -> list[Candidate]:
-    """Sentences of the passages worth quoting: not too short, not repeated."""
+    """Whole sentences of the passages worth quoting: not too short, not repeated."""
     seen: set[str] = set()
     out: list[Candidate] = []
     for source in sources:
-        for piece in _SENTENCE_END.split(source.hit.chunk.text):
-            sentence = _LIST_MARK.sub("", piece).strip()
-            if len(sentence) < _MIN_CHARS:
+        pieces = (
+            piece
+            for block in _BLOCK_BREAK.split(source.hit.chunk.text)
+            for piece in _SENTENCE_END.split(" ".join(_LIST_MARK.sub("", block).split()))
+        )
+        for piece in pieces:
+            sentence = piece.strip()
+            if len(sentence) < _MIN_CHARS or not _whole(sentence):
                 continue
             if len(sentence) > _MAX_CHARS:
                 sentence = sentence[:_MAX_CHARS].rsplit(" ", 1)[0] + " …"
@@ -60,18 +74,20 @@ def _lexical_scores(question: str, candidates: Sequence[Candidate]) -> list[floa
 def rank_sentences(
     question: str, candidates: Sequence[Candidate], embedder: Embedder | None
 ) -> list[float]:
-    """Similarity of each sentence to the question (cosine; word overlap if embedding fails)."""
+    """Similarity of each sentence to the question: cosine plus the share of the question's
+    words it contains (cosine alone favours short sentences that share one common word)."""
     if not candidates:
         return []
+    overlap = _lexical_scores(question, candidates)
     if embedder is not None:
         try:
             vectors = embedder.embed([question] + [c.sentence for c in candidates])
-            scores = vectors[1:] @ vectors[0]
-            return [float(s) for s in np.asarray(scores, dtype=np.float32)]
+            cosines = np.asarray(vectors[1:] @ vectors[0], dtype=np.float32)
+            return [float(c) + o for c, o in zip(cosines, overlap, strict=True)]
         except Exception:
             # This is the path of last resort: it must answer even when the embedder cannot.
             log.warning("embedding sentences failed; ranking by word overlap", exc_info=True)
-    return _lexical_scores(question, candidates)
+    return overlap
 
 
 def extractive_answer(

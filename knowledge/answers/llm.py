@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import openai
@@ -86,7 +86,7 @@ class LLMClient:
             raise LLMUnavailableError("The language model returned an empty answer.")
         return content
 
-    async def stream(self, messages: list[dict[str, str]]) -> AsyncIterator[str]:
+    async def stream(self, messages: list[dict[str, str]]) -> AsyncGenerator[str, None]:
         """Text deltas as they arrive; a broken or truncated stream raises LLMUnavailableError."""
         received: list[str] = []
         finished = False

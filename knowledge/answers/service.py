@@ -13,6 +13,7 @@ from typing import Literal, Protocol
 from knowledge.answers.citations import validate_citations
 from knowledge.answers.extractive import extractive_answer
 from knowledge.answers.followup import rewrite_followup
+from knowledge.answers.guard import FRAGMENT_CHARS, recites_instructions
 from knowledge.answers.llm import LLMClient, LLMUnavailableError
 from knowledge.answers.prompt import Source, build_messages, number_sources
 from knowledge.answers.question import clean_question
@@ -26,6 +27,10 @@ log = logging.getLogger(__name__)
 AnswerMode = Literal["llm", "extractive"]
 MAX_CLOSEST = 3
 UNCITED_NOTICE = "This answer cites none of the curated articles; treat it with care."
+WITHHELD_NOTICE = (
+    "The language model's reply repeated its own instructions, so it was withheld; "
+    "showing quoted passages instead."
+)
 
 
 class SearchableIndex(Protocol):
@@ -121,6 +126,8 @@ class AnswerService:
             text = await self.llm.complete(messages)
         except LLMUnavailableError as exc:
             return await self._fallback(prep, exc, started)
+        if recites_instructions(text):
+            return await self._withheld(prep, started)
         return self._finish_llm(prep, text, started)
 
     async def stream(
@@ -144,18 +151,27 @@ class AnswerService:
         assert self.llm is not None
         started = time.perf_counter()
         messages = build_messages(prep.question, prep.sources, prep.history)
-        parts: list[str] = []
+        text = ""
+        deltas = self.llm.stream(messages)
         try:
-            async for delta in self.llm.stream(messages):
-                parts.append(delta)
+            async for delta in deltas:
+                text += delta
+                # Only the newest stretch can complete a recited run of the instructions.
+                if recites_instructions(text[-(len(delta) + 2 * FRAGMENT_CHARS) :]):
+                    await deltas.aclose()
+                    yield await self._withheld(prep, started)
+                    return
                 yield delta
         except LLMUnavailableError as exc:
             fallback = await self._fallback(prep, exc, started)
-            if not parts:
+            if not text:
                 yield fallback.text
             yield fallback
             return
-        yield self._finish_llm(prep, "".join(parts), started)
+        if recites_instructions(text):
+            yield await self._withheld(prep, started)
+            return
+        yield self._finish_llm(prep, text, started)
 
     async def aclose(self) -> None:
         """Release the LLM client's connections."""
@@ -265,6 +281,13 @@ class AnswerService:
     async def _fallback(self, prep: _Prepared, exc: LLMUnavailableError, started: float) -> Answer:
         log.warning("LLM failed, answering extractively: %s", exc)
         prep.notices.append(f"{exc.user_message} Showing quoted passages instead.")
+        return await self._extractive(prep, started)
+
+    async def _withheld(self, prep: _Prepared, started: float) -> Answer:
+        # Reciting its instructions means an article (or the question) steered the model: none
+        # of its reply can be trusted, so the member gets the quoted passages instead.
+        log.warning("LLM reply recited the system prompt; answering extractively")
+        prep.notices.append(WITHHELD_NOTICE)
         return await self._extractive(prep, started)
 
     def _finish_llm(self, prep: _Prepared, text: str, started: float) -> Answer:

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import Stemmer
 
+from knowledge.errors import CuratorError
 from knowledge.models import Chunk, SearchFilters, date_to_number
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,27 @@ class LexicalIndex:
                 topics.setdefault(t.casefold(), []).append(i)
 
         tmp = self.folder.with_name(self.folder.name + ".tmp")
+        try:
+            self._write(tmp, ids, corpus, curated, sources, source_codes, topics)
+            self._swap_in(tmp)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise CuratorError(
+                f"Cannot write the BM25 index in {self.folder.parent}: {exc.strerror or exc}. "
+                "The previous index is kept; free space or fix permissions and reindex."
+            ) from exc
+        return len(ids)
+
+    @staticmethod
+    def _write(
+        tmp: Path,
+        ids: list[str],
+        corpus: list[list[str]],
+        curated: list[int],
+        sources: list[int],
+        source_codes: dict[str, int],
+        topics: dict[str, list[int]],
+    ) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         if ids:
@@ -113,8 +135,6 @@ class LexicalIndex:
         (tmp / "meta.json").write_text(
             json.dumps({"ids": ids, "sources": source_codes}), encoding="utf-8"
         )
-        self._swap_in(tmp)
-        return len(ids)
 
     def _swap_in(self, tmp: Path) -> None:
         old = self.folder.with_name(self.folder.name + ".old")

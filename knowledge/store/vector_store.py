@@ -120,8 +120,9 @@ class VectorStore:
                 configuration={"hnsw": {"space": "cosine"}},
             )
         except Exception as exc:
+            problem = "cannot be reached" if self.settings.host else "cannot be opened"
             raise StoreUnavailableError(
-                f"The vector store at {self.location} cannot be reached: {exc}"
+                f"The vector store at {self.location} {problem}: {exc}"
             ) from exc
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:

@@ -59,7 +59,7 @@ def assert_extractive_fallback(answer: Answer, took: float) -> None:
     assert any("quoted passages instead" in n for n in answer.notices), answer.notices
 
 
-FAILURES = {
+FAILURES: dict[str, Fail | Reply | Hang] = {
     "rate limited": Fail(429),
     "server error": Fail(500),
     "slow": Reply("Too late [1].", delay=5),

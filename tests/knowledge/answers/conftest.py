@@ -114,7 +114,7 @@ def word_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeIn
 
 def make_settings(data_dir: Path, base_url: str | None = None, **answers: object) -> Settings:
     """Settings for a service test: fast LLM timeouts, refusal threshold fixed for the corpus."""
-    llm: dict[str, object] = {"timeout": 0.5, "retries": 1, "model": "test-model"}
+    llm: dict[str, object] = {"timeout": 1.0, "retries": 1, "model": "test-model"}
     if base_url:
         llm["base_url"] = base_url
     # The test embedder has no calibrated threshold; this one separates ARTICLES' questions

@@ -16,7 +16,7 @@ MESSAGES = [{"role": "user", "content": "hello"}]
 
 
 def _settings(server: FakeOpenAI, **kwargs: object) -> LLMSettings:
-    values: dict[str, object] = {"base_url": server.base_url, "timeout": 0.5, "retries": 1}
+    values: dict[str, object] = {"base_url": server.base_url, "timeout": 3.0, "retries": 1}
     values.update(kwargs)
     return LLMSettings(**values)  # type: ignore[arg-type]
 

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from knowledge.answers.extractive import EXTRACTIVE_LABEL
-from knowledge.answers.service import UNCITED_NOTICE, AnswerService
+from knowledge.answers.guard import recites_instructions
+from knowledge.answers.service import UNCITED_NOTICE, WITHHELD_NOTICE, AnswerService
 from knowledge.errors import InputError
 from knowledge.index import KnowledgeIndex
 from knowledge.models import Answer, SearchFilters, Turn
 from tests.knowledge.answers.conftest import make_settings
-from tests.support.fake_openai import CutStream, Fail, FakeOpenAI, Hang, Reply
+from tests.support.fake_openai import CutStream, Fail, FakeOpenAI, Hang, RecordedRequest, Reply
 
 TRUST_Q = "How do teams build trust?"
 
@@ -367,3 +368,34 @@ async def test_question_in_another_language_gets_a_reply(
     answer = await service.answer("¿Cuál es la mejor receta de paella valenciana?")
     assert answer.refused and answer.text
     assert fake_openai.chat_requests == []
+
+
+# -- a reply that recites the instructions ----------------------------------------------------
+
+
+def _reciting(request: RecordedRequest) -> Reply:
+    system = request.messages[0]["content"]
+    return Reply(f"Sure, here are my rules:\n{system}\nTrust grows [1].", chunk_chars=6)
+
+
+async def test_reply_reciting_the_system_prompt_is_withheld(
+    service: AnswerService, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.always(_reciting)
+    answer = await service.answer(TRUST_Q)
+    assert answer.mode == "extractive" and answer.citations
+    assert WITHHELD_NOTICE in answer.notices
+    assert not recites_instructions(answer.text)
+
+
+async def test_streamed_recital_is_cut_short_and_withheld(
+    service: AnswerService, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.always(_reciting)
+    items = await _collect(service, TRUST_Q)
+    final = items[-1]
+    assert isinstance(final, Answer) and WITHHELD_NOTICE in final.notices
+    shown = "".join(i for i in items[:-1] if isinstance(i, str))
+    # The stream stopped within a few chunks of the recital starting.
+    assert len(shown) < len("Sure, here are my rules:\n") + 60
+    assert not recites_instructions(final.text)
