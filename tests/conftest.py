@@ -28,6 +28,27 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """A test that runs `curator` configures process-wide logging; undo it afterwards, so no
+    handler outlives the captured stream it writes to and no filter leaks into later tests."""
+    import logging
+
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    filters = {h: list(h.filters) for h in handlers}
+    level = root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    for handler, kept in filters.items():
+        handler.filters[:] = kept
+    root.setLevel(level)
+    logging.captureWarnings(False)
+
+
 @pytest.fixture
 def sample_dir() -> Path:
     return SAMPLE_DIR
