@@ -26,6 +26,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):
         if name.startswith("CURATOR_"):
             monkeypatch.delenv(name, raising=False)
+    # Tests never touch the network: without the model, `auto` must not try to download it.
+    monkeypatch.setenv("CURATOR_EMBEDDINGS__DOWNLOAD_TIMEOUT", "0")
 
 
 @pytest.fixture(autouse=True)
