@@ -5,6 +5,10 @@ Measures (a) short questions embedded one at a time, as the bot does (ms per que
 makes them, the cosine agreement of the two (minimum over each set), and the hash embedder.
 
     .venv/bin/python bench/bench_embedder.py [--questions 200] [--chunks 200] [--threads N]
+        [--no-fuse]
+
+Curator runs the fused model when it can build it (needs the onnx and sympy packages once) or
+finds it cached; --no-fuse measures the plain model.
 """
 
 from __future__ import annotations
@@ -142,6 +146,7 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-batch-tokens", type=int, default=None)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-fuse", action="store_true", help="run the plain, unfused model")
     args = parser.parse_args()
 
     print("reproduce: .venv/bin/python bench/bench_embedder.py " + " ".join(sys.argv[1:]))
@@ -165,10 +170,14 @@ def main() -> int:
         batch_size=args.batch_size,
         threads=args.threads,
         max_batch_tokens=args.max_batch_tokens or DEFAULT_MAX_BATCH_TOKENS,
+        fuse=not args.no_fuse,
     )
+    fused = ours.model_path != DEFAULT_MODEL_DIR / "model.onnx"
     print(
         f"curator: batch_size={ours.batch_size}, max_batch_tokens={ours.max_batch_tokens}, "
-        f"threads={args.threads or default_threads()}; chroma: batch 32 padded to 256"
+        f"threads={args.threads or default_threads()}, "
+        f"{'fused model ' + str(ours.model_path) if fused else 'plain model'}; "
+        "chroma: batch 32 padded to 256"
     )
 
     def chroma(texts: list[str]) -> np.ndarray:

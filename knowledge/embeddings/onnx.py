@@ -12,9 +12,12 @@ import numpy as np
 import numpy.typing as npt
 
 from knowledge.embeddings.base import Embedder, Vectors
+from knowledge.embeddings.onnx_fusion import DEFAULT_CACHE_DIR, ensure_fused_model
 from knowledge.errors import EmbedderUnavailableError
 
 log = logging.getLogger(__name__)
+#: Model files whose fusion failed and was reported, so the INFO line appears once each.
+_unfused_reported: set[Path] = set()
 
 #: Where Chroma's ONNXMiniLM_L6_V2 keeps (and downloads) the model.
 DEFAULT_MODEL_DIR = Path.home() / ".cache" / "chroma" / "onnx_models" / "all-MiniLM-L6-v2" / "onnx"
@@ -101,7 +104,8 @@ def load_tokenizer(path: Path, max_tokens: int | None = MAX_TOKENS) -> Any:
 
 class OnnxMiniLMEmbedder(Embedder):
     """all-MiniLM-L6-v2 with Chroma's model files and vectors: dynamic padding, length-sorted
-    batches and one reused onnxruntime session."""
+    batches and one reused onnxruntime session. With `fuse`, it runs a fused copy of the model
+    (built once and cached in `fused_cache_dir`), or the plain model if that cannot be had."""
 
     name = "minilm-l6-v2"
     max_tokens = MAX_TOKENS
@@ -112,6 +116,8 @@ class OnnxMiniLMEmbedder(Embedder):
         batch_size: int = 32,
         threads: int | None = None,
         max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
+        fuse: bool = True,
+        fused_cache_dir: Path | None = None,
     ) -> None:
         self.model_dir = Path(model_dir or DEFAULT_MODEL_DIR).expanduser()
         if batch_size < 1:
@@ -128,7 +134,14 @@ class OnnxMiniLMEmbedder(Embedder):
         # A second, untruncated copy, so count_tokens sees whole texts without reconfiguring
         # (and racing) the tokenizer that embed() uses.
         self._counter = load_tokenizer(self.model_dir / "tokenizer.json", max_tokens=None)
-        self._session = self._open_session(self.model_dir / "model.onnx", threads)
+        plain = self.model_dir / "model.onnx"
+        #: The model file the session runs: the fused copy, or model.onnx itself.
+        self.model_path: Path = plain
+        self._session: Any = None
+        if fuse:
+            self._session = self._open_fused(plain, fused_cache_dir or DEFAULT_CACHE_DIR, threads)
+        if self._session is None:
+            self._session = self._open_session(plain, threads)
         self._input_names = {node.name for node in self._session.get_inputs()}
         if not {"input_ids", "attention_mask"} <= self._input_names:
             raise EmbedderUnavailableError(
@@ -137,6 +150,19 @@ class OnnxMiniLMEmbedder(Embedder):
             )
         width = self._session.get_outputs()[0].shape[-1]
         self.dim = width if isinstance(width, int) else int(self.embed([""]).shape[1])
+
+    def _open_fused(self, plain: Path, cache_dir: Path, threads: int | None) -> Any:
+        """A session on the fused model, or None (reported once per model) when it fails."""
+        try:
+            path = ensure_fused_model(plain, cache_dir)
+            session = self._open_session(path, threads)
+        except Exception as exc:  # any failure only costs speed: the plain model still works
+            if plain not in _unfused_reported:
+                _unfused_reported.add(plain)
+                log.info("running %s unfused (slower, same vectors): %s", plain, exc)
+            return None
+        self.model_path = path
+        return session
 
     @staticmethod
     def _open_session(path: Path, threads: int | None) -> Any:

@@ -160,12 +160,26 @@ REAL_TEXTS = [
 ]
 
 
+def fusion_tools_missing() -> str | None:
+    """Why the fused model cannot be built here (None when it can)."""
+    import importlib.util
+
+    missing = [name for name in ("onnx", "sympy") if importlib.util.find_spec(name) is None]
+    return f"{', '.join(missing)} not installed" if missing else None
+
+
 @real_model
-def test_same_vectors_as_chromas_default_embedding_function() -> None:
+@pytest.mark.parametrize("fuse", [False, True], ids=["plain", "fused"])
+def test_same_vectors_as_chromas_default_embedding_function(fuse: bool, tmp_path: Path) -> None:
     from chromadb.utils.embedding_functions.onnx_mini_lm_l6_v2 import ONNXMiniLM_L6_V2
 
+    if fuse and fusion_tools_missing():
+        pytest.skip(f"the fused model cannot be built: {fusion_tools_missing()}")
     chroma = np.asarray(ONNXMiniLM_L6_V2()(REAL_TEXTS), dtype=np.float32)
-    embedder = OnnxMiniLMEmbedder(batch_size=3)
+    embedder = OnnxMiniLMEmbedder(batch_size=3, fuse=fuse, fused_cache_dir=tmp_path)
+    # The fused copy is really built and run, not silently replaced by the plain model.
+    assert (embedder.model_path != DEFAULT_MODEL_DIR / "model.onnx") == fuse
+    assert embedder.model_path.parent == (tmp_path if fuse else DEFAULT_MODEL_DIR)
     ours = embedder.embed(REAL_TEXTS)
     assert embedder.dim == 384 and ours.shape == chroma.shape
     cosines = (ours * chroma).sum(axis=1)
@@ -176,7 +190,7 @@ def test_same_vectors_as_chromas_default_embedding_function() -> None:
 
 @real_model
 def test_real_tokenizer_counts_word_pieces() -> None:
-    embedder = OnnxMiniLMEmbedder()
+    embedder = OnnxMiniLMEmbedder(fuse=False)
     assert embedder.count_tokens("embeddings") == 4  # em ##bed ##ding ##s
     assert embedder.count_tokens("the cat sat") == 3
     assert embedder.count_tokens("word " * 600) == 600
