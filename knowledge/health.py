@@ -385,6 +385,14 @@ def _model_ids(response: httpx.Response) -> set[str]:
 # -- Discord ----------------------------------------------------------------------------------
 
 
+def normalise_bot_token(raw: str | None) -> str:
+    """The token as Discord wants it: stripped, without a pasted 'Bot ' prefix."""
+    value = (raw or "").strip()
+    if value.lower().startswith("bot "):
+        value = value[4:].strip()
+    return value
+
+
 def looks_like_bot_token(token: str) -> bool:
     """Whether `token` (stripped, without a 'Bot ' prefix) has the shape of a bot token."""
     return bool(_BOT_TOKEN.match(token))
@@ -392,9 +400,7 @@ def looks_like_bot_token(token: str) -> bool:
 
 def check_discord_token(token: SecretStr | None, required: bool) -> Check:
     """The bot token is set and shaped like one; it is shown only as its first characters."""
-    value = (token.get_secret_value() if token is not None else "").strip()
-    if value.lower().startswith("bot "):
-        value = value[4:].strip()
+    value = normalise_bot_token(token.get_secret_value() if token is not None else None)
     portal = "copy it from the Developer Portal (your application → Bot → Reset Token)"
     if not value:
         if required:

@@ -209,7 +209,7 @@ class Indexer:
         chunks = [c for _, cs in batch for c in cs]
         vectors = self.embedder.embed([c.embedding_text() for c in chunks])
         # One upsert for the whole batch: Chroma's per-call cost dwarfs its per-record cost.
-        self.vectors.upsert(chunks, vectors, [hashes[c.article_id] for c in chunks])
+        self.vectors.upsert(chunks, vectors)
         stale: list[str] = []
         for article, cs in batch:
             old_ids = set(self.catalog.record_ids(article.id))

@@ -10,26 +10,22 @@ from rich.markup import escape
 
 from bot.cli.common import err_console
 from knowledge.errors import ConfigError, CuratorError
-from knowledge.health import looks_like_bot_token
+from knowledge.health import TOKEN_VARIABLE, looks_like_bot_token, normalise_bot_token
 from knowledge.logging_setup import configure_logging
 from knowledge.services import build_services
 from knowledge.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-TOKEN_VARIABLE = "CURATOR_DISCORD__TOKEN"
-
 
 def check_token(token: str | None) -> str:
     """The token, stripped, if it has the shape of a bot token; else ConfigError saying why."""
-    value = (token or "").strip()
+    value = normalise_bot_token(token)
     if not value:
         raise ConfigError(
             f"No Discord bot token: set {TOKEN_VARIABLE} (Developer Portal → your application "
             "→ Bot → Reset Token)."
         )
-    if value.lower().startswith("bot "):
-        value = value[4:].strip()
     if not looks_like_bot_token(value):
         raise ConfigError(
             f"{TOKEN_VARIABLE} does not look like a bot token: expected three parts of letters, "

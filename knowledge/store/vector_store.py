@@ -32,7 +32,7 @@ def topic_key(topic: str) -> str:
     return "t_" + re.sub(r"[^a-z0-9]+", "_", topic.casefold()).strip("_")
 
 
-def chunk_metadata(chunk: Chunk, content_hash: str) -> dict[str, str | int | bool]:
+def chunk_metadata(chunk: Chunk) -> dict[str, str | int | bool]:
     meta: dict[str, str | int | bool] = {
         "article_id": chunk.article_id,
         "kind": chunk.kind,
@@ -45,7 +45,6 @@ def chunk_metadata(chunk: Chunk, content_hash: str) -> dict[str, str | int | boo
         "curated": chunk.curated,
         "topics": "|".join(chunk.topics),
         "heading": chunk.heading,
-        "content_hash": content_hash,
     }
     for topic in chunk.topics:
         meta[topic_key(topic)] = True
@@ -139,8 +138,8 @@ class VectorStore:
                 f"The vector store at {self.location} failed to {what}: {exc}"
             ) from exc
 
-    def upsert(self, chunks: Sequence[Chunk], vectors: Vectors, hashes: Sequence[str]) -> None:
-        """Write records with their article's content hash (one per chunk), in few calls."""
+    def upsert(self, chunks: Sequence[Chunk], vectors: Vectors) -> None:
+        """Write records (vectors and filterable metadata) in as few calls as possible."""
         for start in range(0, len(chunks), _UPSERT_BATCH):
             batch = chunks[start : start + _UPSERT_BATCH]
             documents = (
@@ -151,9 +150,7 @@ class VectorStore:
                 lambda c, b=batch, s=start, d=documents: c.upsert(
                     ids=[x.id for x in b],
                     embeddings=vectors[s : s + len(b)],
-                    metadatas=[
-                        chunk_metadata(x, h) for x, h in zip(b, hashes[s : s + len(b)], strict=True)
-                    ],
+                    metadatas=[chunk_metadata(x) for x in b],
                     **d,
                 ),
             )
