@@ -74,6 +74,45 @@ def test_a_vector_does_not_depend_on_its_batch_companions(tiny_model_dir: Path) 
     np.testing.assert_allclose(reversed_order, alone, atol=1e-6)
 
 
+def test_batches_run_side_by_side_give_the_same_rows_in_order(tiny_model_dir: Path) -> None:
+    texts = [f"{'the cat sat ' * (i % 9)} vectors {i}" for i in range(40)] + TEXTS
+    one_core = OnnxMiniLMEmbedder(tiny_model_dir, batch_size=3, threads=1)
+    two_cores = OnnxMiniLMEmbedder(tiny_model_dir, batch_size=3, threads=2)
+    assert two_cores.threads == 2
+    sequential = one_core.embed(texts)
+    parallel = two_cores.embed(texts)
+    np.testing.assert_array_equal(parallel, sequential)
+    for text, row in zip(texts, parallel, strict=True):
+        np.testing.assert_allclose(row, expected_vector(text), atol=1e-5)
+
+
+def test_batches_use_as_many_worker_threads_as_cores_given(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    embedder = OnnxMiniLMEmbedder(tiny_model_dir, batch_size=2, threads=3)
+    seen: set[str] = set()
+    run = embedder._run
+
+    def recording_run(pieces: list[list[int]]) -> np.ndarray:
+        seen.add(threading.current_thread().name)
+        return run(pieces)
+
+    monkeypatch.setattr(embedder, "_run", recording_run)
+    embedder.embed([f"cat {i}" for i in range(30)])
+    assert seen and all(name.startswith("curator-embed") for name in seen)
+    assert len(seen) <= 3
+    seen.clear()
+    embedder.embed_query("one question runs on the caller's thread")
+    assert seen == {threading.current_thread().name}
+
+
+def test_threads_below_one_is_refused(tiny_model_dir: Path) -> None:
+    with pytest.raises(ValueError, match="threads must be at least 1"):
+        OnnxMiniLMEmbedder(tiny_model_dir, threads=0)
+
+
 def test_long_texts_are_cut_at_256_word_pieces_like_chroma(tiny_model_dir: Path) -> None:
     embedder = OnnxMiniLMEmbedder(tiny_model_dir)
     long_text = " ".join(["cat"] * 300 + ["dog"] * 100)
