@@ -61,6 +61,12 @@ class EmbeddingSettings(BaseModel):
         default=15.0, ge=0, description="Seconds auto/onnx may spend downloading the model."
     )
     batch_size: int = Field(default=32, ge=1, le=1024, description="Texts per embedding batch.")
+    threads: int = Field(
+        default=0,
+        ge=0,
+        le=256,
+        description="CPU cores the onnx embedder uses for batches (0: every core it may use).",
+    )
     hash_dim: int = Field(
         default=384, ge=16, le=4096, description="Dimensions of the hash embedder."
     )

@@ -80,7 +80,9 @@ def _onnx_embedder(embeddings: EmbeddingSettings) -> Embedder:
     model_dir = embeddings.model_dir.expanduser() if embeddings.model_dir else chroma_model_dir()
     if missing_model_files(model_dir):
         _download_model(model_dir, embeddings.download_timeout)
-    return OnnxMiniLMEmbedder(model_dir, batch_size=embeddings.batch_size)
+    return OnnxMiniLMEmbedder(
+        model_dir, batch_size=embeddings.batch_size, threads=embeddings.threads or None
+    )
 
 
 def _download_model(model_dir: Path, timeout: float) -> None:

@@ -94,6 +94,20 @@ def test_auto_uses_the_model_when_its_files_are_there(
     assert fallback_warnings(caplog) == []
 
 
+def test_onnx_threads_come_from_the_settings_and_zero_means_every_core(
+    tiny_model_dir: Path,
+) -> None:
+    from knowledge.embeddings.onnx import default_threads
+
+    pinned = create_embedder(
+        settings(provider="onnx", model_dir=tiny_model_dir, threads=1), LLMSettings()
+    )
+    every = create_embedder(settings(provider="onnx", model_dir=tiny_model_dir), LLMSettings())
+    assert isinstance(pinned, OnnxMiniLMEmbedder) and isinstance(every, OnnxMiniLMEmbedder)
+    assert pinned.threads == 1
+    assert every.threads == default_threads()
+
+
 def test_auto_with_a_corrupt_model_falls_back(
     tiny_model_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
