@@ -428,11 +428,17 @@ def limits_text(rows: list[dict[str, Any]]) -> str:
     )
     if len(rows) >= 2:
         a = rows[-2]
+        before = a["modes"]["hybrid"].get("mean_parts_ms", {}).get("chroma_query", 0)
+        after = parts.get("chroma_query", 0)
+        change = (
+            f"stayed at {after:.0f} ms"
+            if round(before) == round(after)
+            else f"went from {before:.0f} to {after:.0f} ms"
+        )
         measured += (
-            f" From {_n(a['records'])} to {_n(big['records'])} records the Chroma query went from "
-            f"{a['modes']['hybrid'].get('mean_parts_ms', {}).get('chroma_query', 0):.0f} to "
-            f"{parts.get('chroma_query', 0):.0f} ms (HNSW search is logarithmic; the cost is "
-            f"fetching metadata for 50 results) and BM25-only search from "
+            f" From {_n(a['records'])} to {_n(big['records'])} records the Chroma query {change} "
+            "(HNSW search grows logarithmically, and only ids and distances are fetched) and "
+            "BM25-only search from "
             f"{a['modes']['bm25']['p50_ms']:.1f} to {big['modes']['bm25']['p50_ms']:.1f} ms p50 "
             f"(posting lists grow with the corpus)."
         )
@@ -570,7 +576,8 @@ def render_section(
         "pessimistic and vary by tens of percent between runs."
     )
     return (
-        f"{SECTION}\n\n{intro}\n\nReproduce (about 30 minutes for 100k records):\n\n"
+        f"{SECTION}\n\n{intro}\n\nReproduce (ingesting {_n(rows[-1]['records'])} records "
+        f"took {rows[-1]['ingest_s'] / 60:.0f} minutes here):\n\n"
         f"    {command}\n\n{machine_line}\n\n"
         + results_table(rows)
         + "\n![Search latency, ingest time, memory and disk by corpus size](scale.png)\n\n"
