@@ -125,17 +125,24 @@ def profiled(enabled: bool, title: str, limit: int = 25) -> Iterator[None]:
             sys.stderr.write(f"\n=== profile: {title} (by {order}) ===\n{text.getvalue()}")
 
 
-def bench_settings(data_dir: Path) -> Settings:
+def bench_settings(data_dir: Path, chroma_port: int | None = None) -> Settings:
+    """Hash embedder; the embedded store in the benchmark's own folder, whatever the
+    environment says, or the `chroma run` server on 127.0.0.1:`chroma_port`."""
     settings = load_settings(data_dir=data_dir, embeddings={"provider": "hash"})
-    # Always the embedded store in the benchmark's own folder, whatever the environment says.
-    return settings.model_copy(update={"chroma": settings.chroma.model_copy(update={"host": None})})
+    host = "127.0.0.1" if chroma_port else None
+    chroma = settings.chroma.model_copy(
+        update={"host": host, "port": chroma_port or settings.chroma.port}
+    )
+    return settings.model_copy(update={"chroma": chroma})
 
 
 def corpus_for(size: int) -> SyntheticCorpus:
     return SyntheticCorpus(CorpusSpec(records=size))
 
 
-def child_ingest(size: int, data_dir: Path, profile: bool) -> dict[str, Any]:
+def child_ingest(
+    size: int, data_dir: Path, profile: bool, chroma_port: int | None = None
+) -> dict[str, Any]:
     """Generate the corpus, index it, and report where the time and memory went."""
     started = time.perf_counter()
     corpus = corpus_for(size)
@@ -143,7 +150,7 @@ def child_ingest(size: int, data_dir: Path, profile: bool) -> dict[str, Any]:
     generated_s = time.perf_counter() - started
     rss_corpus = current_rss_mb()
 
-    index = KnowledgeIndex(bench_settings(data_dir), embedder=HashEmbedder(384))
+    index = KnowledgeIndex(bench_settings(data_dir, chroma_port), embedder=HashEmbedder(384))
     watch = Stopwatch()
     watch.wrap(index.embedder, "embed", "embed")
     watch.wrap(index.vectors, "upsert", "chroma_upsert")
@@ -183,11 +190,13 @@ def child_ingest(size: int, data_dir: Path, profile: bool) -> dict[str, Any]:
     }
 
 
-def child_search(size: int, data_dir: Path, queries: int, profile: bool) -> dict[str, Any]:
+def child_search(
+    size: int, data_dir: Path, queries: int, profile: bool, chroma_port: int | None = None
+) -> dict[str, Any]:
     """Open the index in a fresh process and time every mode over the same queries."""
     corpus = corpus_for(size)
     asked = corpus.queries(queries)
-    index = KnowledgeIndex(bench_settings(data_dir), embedder=HashEmbedder(384))
+    index = KnowledgeIndex(bench_settings(data_dir, chroma_port), embedder=HashEmbedder(384))
     rss_before = current_rss_mb()
     start = time.perf_counter()
     # Each store loads on first use: BM25 arrays, then Chroma's HNSW, so RSS splits by part.
@@ -613,14 +622,17 @@ def main() -> None:
     parser.add_argument("--child", choices=["ingest", "search"], help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--chroma-port", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
     if args.child:
         if args.child == "ingest":
-            figures = child_ingest(args.size, args.data, args.profile)
+            figures = child_ingest(args.size, args.data, args.profile, args.chroma_port)
         else:
-            figures = child_search(args.size, args.data, args.queries, args.profile)
+            figures = child_search(
+                args.size, args.data, args.queries, args.profile, args.chroma_port
+            )
         sys.stdout.write(json.dumps(figures) + "\n")
         return
 

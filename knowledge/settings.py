@@ -37,7 +37,11 @@ class ChromaSettings(BaseModel):
         pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,30}$",
         description="Prefix of collection names; the embedder's name is appended.",
     )
-    timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for the Chroma server.")
+    timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds to wait for the Chroma server to answer one request.",
+    )
     store_documents: bool = Field(
         default=False,
         description="Also keep record text in Chroma, for other tools reading the collection "

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 
 from knowledge.embeddings.base import Vectors
@@ -25,6 +26,25 @@ def collection_name(prefix: str, embedder_name: str) -> str:
     """A valid Chroma name that says which vector space the collection holds."""
     slug = re.sub(r"[^a-zA-Z0-9_-]+", "-", embedder_name).strip("-_") or "default"
     return f"{prefix}-{slug}"[:60]
+
+
+def bound_requests(client: Any, seconds: float) -> bool:
+    """Give the HTTP session under a chromadb HttpClient a timeout; True when it took.
+
+    chromadb (1.5) builds that session with timeout=None and no client setting changes it, so
+    a server that accepts connections and then stalls would hang every call, and with it every
+    question, forever. Its session is private: when a chromadb release moves it, this says so
+    and leaves the client as it is."""
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if not isinstance(session, httpx.Client):
+        log.warning(
+            "cannot set a timeout on this chromadb client's requests (%s): a stalled Chroma "
+            "server may hang searches",
+            type(client).__name__,
+        )
+        return False
+    session.timeout = httpx.Timeout(seconds)
+    return True
 
 
 def topic_key(topic: str) -> str:
@@ -103,12 +123,18 @@ class VectorStore:
         client_settings = ChromaClientSettings(anonymized_telemetry=False)
         try:
             if self.settings.host:
+                # HttpClient() itself makes requests with no timeout: a stalled server must
+                # fail this heartbeat first.
+                httpx.get(
+                    f"{self.location}/api/v2/heartbeat", timeout=self.settings.timeout
+                ).raise_for_status()
                 client = chromadb.HttpClient(
                     host=self.settings.host,
                     port=self.settings.port,
                     ssl=self.settings.ssl,
                     settings=client_settings,
                 )
+                bound_requests(client, self.settings.timeout)
             else:
                 path = self._data_dir / "chroma"
                 path.mkdir(parents=True, exist_ok=True)

@@ -119,6 +119,33 @@ async def test_questions_during_an_outage_get_a_clear_error_then_answers_again(
     index.close()
 
 
+async def test_a_stalled_server_times_out_instead_of_hanging_then_answers_again(
+    server: ChromaServer, settings: Settings
+) -> None:
+    """SIGSTOP: the server still accepts connections but never answers, as a frozen VM or a
+    stuck disk would. Each question must fail within the configured 2 s, not wait forever."""
+    index = KnowledgeIndex(settings)
+    service = AnswerService(settings, index)
+    try:
+        assert (await service.answer(QUESTION)).citations
+        assert server.process is not None
+        os.killpg(server.process.pid, signal.SIGSTOP)
+        try:
+            # The first call stalls on an open connection, the second while reconnecting.
+            for _ in range(2):
+                started = time.monotonic()
+                with pytest.raises(StoreUnavailableError) as caught:
+                    await asyncio.wait_for(service.answer(QUESTION), timeout=BOUND_S * 2)
+                assert time.monotonic() - started < BOUND_S
+                assert f"127.0.0.1:{server.port}" in caught.value.user_message
+        finally:
+            os.killpg(server.process.pid, signal.SIGCONT)
+        assert (await service.answer(QUESTION)).citations
+    finally:
+        await service.aclose()
+        index.close()
+
+
 @pytest.fixture
 async def bot(settings: Settings) -> AsyncIterator[CuratorBot]:
     services = Services(settings)
