@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -16,7 +18,7 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     cards = tmp_path / "cards"
     zebra_corpus(cards)
     monkeypatch.setenv("CURATOR_DATA_DIR", str(tmp_path / "data"))
@@ -27,7 +29,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     get_settings.cache_clear()
 
 
-def run_json(*args: str) -> object:
+def run_json(*args: str) -> Any:
+    """The command's stdout parsed as JSON (whatever shape the command documents)."""
     result = runner.invoke(app, list(args))
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)

@@ -8,7 +8,7 @@ import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from unittest.mock import MagicMock
 
 import discord
@@ -23,6 +23,11 @@ from knowledge.index import KnowledgeIndex
 from knowledge.services import Services
 from knowledge.settings import Settings, load_settings
 from tests.support.fake_openai import FakeOpenAI, fake_openai  # noqa: F401
+
+if TYPE_CHECKING:
+    # discord.types is for type checkers only: importing it at run time is circular.
+    from discord.types.interactions import MessageComponentInteraction as ComponentPayload
+    from discord.types.interactions import ModalSubmitInteraction as ModalSubmitPayload
 
 SAMPLE_DIR = Path(knowledge.__file__).parent / "sample"
 
@@ -119,6 +124,14 @@ def config() -> dpytest.RunnerConfig:
     return dpytest.get_config()
 
 
+def text_channel_at(index: int = 0) -> discord.TextChannel:
+    """One of dpytest's text channels: 0 is "general", 1 is "gaps"."""
+    # RunnerConfig lists them as GuildChannel; the ones start_bot asks for are text channels.
+    channel = dpytest.get_config().channels[index]
+    assert isinstance(channel, discord.TextChannel)
+    return channel
+
+
 def make_role(guild: discord.Guild, name: str, **permissions: bool) -> discord.Role:
     """A guild role with exactly the given permissions (besides the defaults of @everyone)."""
     perms = discord.Permissions.none()
@@ -152,7 +165,9 @@ async def send_reply(
     channel: discord.TextChannel,
 ) -> discord.Message:
     """A member's reply to `parent` (dpytest has no helper for message references)."""
-    data = factories.make_message_dict(
+    # dpytest's overload types the author as BaseUser, but the function also takes a Member
+    # (and then fills in the `member` field of a guild message), which is what we pass.
+    data = factories.make_message_dict(  # type: ignore[call-overload]
         channel,
         author,
         content=content,
@@ -306,12 +321,12 @@ def component_interaction(
     channel: discord.TextChannel,
     message_data: dict[str, Any],
     custom_id: str,
-) -> dict[str, Any]:
+) -> ComponentPayload:
     """A gateway INTERACTION_CREATE payload for a click on a button of a stored message."""
     assert bot.user is not None
     member_data = factories.dict_from_member(member)
     member_data["permissions"] = "0"
-    return {
+    payload = {
         "id": str(factories.make_id()),
         "application_id": str(bot.user.id),
         "type": 3,
@@ -326,6 +341,8 @@ def component_interaction(
         "attachment_size_limit": 8_000_000,
         "locale": "en-US",
     }
+    # Only the fields discord.py reads to route a click, not all that the TypedDict lists.
+    return cast("ComponentPayload", payload)
 
 
 def modal_submit_interaction(
@@ -334,7 +351,7 @@ def modal_submit_interaction(
     channel: discord.TextChannel,
     modal_payload: dict[str, Any],
     values: dict[str, str],
-) -> dict[str, Any]:
+) -> ModalSubmitPayload:
     """A gateway payload submitting the modal the bot showed, with text input values."""
     assert bot.user is not None
     member_data = factories.dict_from_member(member)
@@ -355,7 +372,7 @@ def modal_submit_interaction(
                     ],
                 }
             )
-    return {
+    payload = {
         "id": str(factories.make_id()),
         "application_id": str(bot.user.id),
         "type": 5,
@@ -368,3 +385,5 @@ def modal_submit_interaction(
         "attachment_size_limit": 8_000_000,
         "locale": "en-US",
     }
+    # Only the fields discord.py reads to route a modal submit, as for a click.
+    return cast("ModalSubmitPayload", payload)

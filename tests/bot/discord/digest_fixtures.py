@@ -122,7 +122,7 @@ def build_digest_bot(
     tmp_path: Path,
     articles: list[Article],
     channel_id: int | None = CHANNEL_ID,
-    **digest: object,
+    **digest: Any,
 ) -> DigestBot:
     """A bot (no token, no gateway) whose digest reads `articles` and posts to a fake channel."""
     settings = make_settings(tmp_path, channel_id=channel_id, **digest)

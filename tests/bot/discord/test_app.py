@@ -16,7 +16,7 @@ from bot.discord.cogs.errors import ErrorsCog
 from knowledge.errors import InputError
 from knowledge.services import Services
 from knowledge.settings import Settings
-from tests.bot.discord.conftest import FakeInteraction
+from tests.bot.discord.conftest import FakeInteraction, text_channel_at
 
 
 def test_intents_are_minimal(settings: Settings) -> None:
@@ -63,6 +63,7 @@ async def test_commands_sync_to_the_dev_guild_or_globally(
     if dev_guild is None:
         sync.assert_awaited_once_with()
     else:
+        assert sync.await_args is not None
         guild = sync.await_args.kwargs["guild"]
         assert guild.id == dev_guild
         assert bot.tree.get_command("ask", guild=guild) is not None
@@ -83,7 +84,7 @@ async def test_guilds_off_the_allowlist_are_left(bot: CuratorBot) -> None:
 async def test_slash_commands_in_other_guilds_are_refused(bot: CuratorBot) -> None:
     config = dpytest.get_config()
     bot.settings.discord.guilds = [config.guilds[0].id + 1]
-    fake = FakeInteraction(bot, config.members[0], config.channels[0])
+    fake = FakeInteraction(bot, config.members[0], text_channel_at())
 
     assert not await bot.tree.interaction_check(fake.mock)
     assert fake.ephemeral_texts == ["Curator is not enabled on this server."]
@@ -98,11 +99,11 @@ async def test_error_handler_shows_user_messages_and_ids(
     command = bot.tree.get_command("ask")
     assert isinstance(command, app_commands.Command)
 
-    known = FakeInteraction(bot, config.members[0], config.channels[0])
+    known = FakeInteraction(bot, config.members[0], text_channel_at())
     await errors.on_app_command_error(
         known.mock, app_commands.CommandInvokeError(command, InputError("That topic is unknown."))
     )
-    unknown = FakeInteraction(bot, config.members[0], config.channels[0])
+    unknown = FakeInteraction(bot, config.members[0], text_channel_at())
     with caplog.at_level(logging.ERROR):
         await errors.on_app_command_error(
             unknown.mock, app_commands.CommandInvokeError(command, KeyError("boom"))

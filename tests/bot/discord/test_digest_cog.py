@@ -82,7 +82,7 @@ async def test_post_button_posts_to_the_channel_and_records_it(digest_bot: Diges
     assert view is not None
     click = interaction(moderator)
     assert await view.interaction_check(click)
-    await view.post_button.callback(click)  # type: ignore[call-arg]
+    await view.post_button.callback(click)
     sends = digest_bot.channel.send.await_args_list
     assert sends
     assert all(mutes_everyone(c.kwargs["allowed_mentions"]) for c in sends)
@@ -116,7 +116,7 @@ async def test_cancel_posts_nothing(digest_bot: DigestBot) -> None:
     view = preview_view(inter)
     assert view is not None
     click = interaction(moderator)
-    await view.cancel_button.callback(click)  # type: ignore[call-arg]
+    await view.cancel_button.callback(click)
     click.response.edit_message.assert_awaited_once_with(
         content="Cancelled: nothing was posted.", view=None
     )

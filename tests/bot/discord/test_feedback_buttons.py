@@ -21,6 +21,7 @@ from tests.bot.discord.conftest import (
     modal_submit_interaction,
     start_bot,
     stored_message,
+    text_channel_at,
 )
 from tests.support.fake_openai import FakeOpenAI
 
@@ -48,14 +49,15 @@ async def settle() -> None:
 async def answer_with_buttons(bot: CuratorBot, fake_openai: FakeOpenAI) -> dict[str, Any]:
     fake_openai.script("Keep the base weights frozen and train low-rank updates [1].")
     config = dpytest.get_config()
+    channel = text_channel_at()
     assert bot.user is not None
     await dpytest.message(
         f"<@{bot.user.id}> How does LoRA fine-tune a model cheaply?",
-        config.channels[0],
+        channel,
         config.members[0],
     )
-    answer = await latest(config.channels[0], dpytest.get_message())
-    return stored_message(config.channels[0], answer.id)
+    answer = await latest(channel, dpytest.get_message())
+    return stored_message(channel, answer.id)
 
 
 async def test_feedback_buttons_work_after_a_restart_and_ask_for_a_reason(
@@ -74,7 +76,7 @@ async def test_feedback_buttons_work_after_a_restart_and_ask_for_a_reason(
     restarted_services = Services(settings)
     restarted = await start_bot(settings, restarted_services)
     config = dpytest.get_config()
-    channel = config.channels[0]
+    channel = text_channel_at()
     bob, carol = config.members[1], config.members[2]
 
     restarted._connection.parse_interaction_create(
@@ -120,7 +122,7 @@ async def test_feedback_buttons_work_after_a_restart_and_ask_for_a_reason(
 async def test_clicking_a_button_of_an_unknown_answer_says_so(bot: CuratorBot) -> None:
     config = dpytest.get_config()
     button = FeedbackButton("deadbeef", "helpful")
-    fake = FakeInteraction(bot, config.members[0], config.channels[0])
+    fake = FakeInteraction(bot, config.members[0], text_channel_at())
 
     await button.callback(fake.mock)
 

@@ -12,7 +12,7 @@ from bot.discord.app import CuratorBot
 from bot.discord.limits import AnswerSlots, Cooldowns, RateLimitedError, wait_phrase
 from knowledge.services import Services
 from knowledge.settings import Settings
-from tests.bot.discord.conftest import FakeClock, latest, start_bot
+from tests.bot.discord.conftest import FakeClock, latest, start_bot, text_channel_at
 from tests.support.fake_openai import FakeOpenAI, Reply
 
 
@@ -87,7 +87,7 @@ async def test_a_member_over_the_cooldown_is_told_when_to_try_again(
     bot = await start_bot(settings, services, clock=clock)
     fake_openai.always("Low-rank matrices [1].")
     config = dpytest.get_config()
-    channel, alice = config.channels[0], config.members[0]
+    channel, alice = text_channel_at(), config.members[0]
     assert bot.user is not None
     mention = f"<@{bot.user.id}> How does LoRA reduce trainable parameters?"
 
@@ -114,7 +114,7 @@ async def test_when_the_queue_is_full_members_are_told_to_come_back(
     bot: CuratorBot = await start_bot(settings, services)
     fake_openai.always(Reply("Low-rank matrices [1].", delay=0.3))
     config = dpytest.get_config()
-    channel = config.channels[0]
+    channel = text_channel_at()
     assert bot.user is not None
 
     # Three members ask at once: one is answered, one waits, one is turned away.

@@ -13,7 +13,13 @@ import pytest
 from bot.discord.app import CuratorBot
 from bot.discord.cogs.asking import AskingCog
 from knowledge.answers.service import AnswerService
-from tests.bot.discord.conftest import custom_ids, latest, send_reply, stored_message
+from tests.bot.discord.conftest import (
+    custom_ids,
+    latest,
+    send_reply,
+    stored_message,
+    text_channel_at,
+)
 from tests.support.fake_openai import Fail, FakeOpenAI
 
 LORA_ANSWER = "LoRA freezes the pretrained weights and trains small low-rank matrices instead [1]."
@@ -21,7 +27,7 @@ LORA_ANSWER = "LoRA freezes the pretrained weights and trains small low-rank mat
 
 async def ask_by_mention(bot: CuratorBot, text: str, member: int = 0) -> discord.Message:
     config = dpytest.get_config()
-    channel = config.channels[0]
+    channel = text_channel_at()
     assert bot.user is not None
     await dpytest.message(f"<@{bot.user.id}> {text}", channel, config.members[member])
     placeholder = dpytest.get_message()
@@ -40,7 +46,7 @@ async def test_mention_gets_an_answer_embed_with_linked_sources(
     assert "low-rank matrices instead [1]" in (embed.description or "")
     sources = embed.fields[0]
     assert sources.name == "Sources"
-    assert sources.value.startswith("**[1]** [LoRA")
+    assert sources.value and sources.value.startswith("**[1]** [LoRA")
     assert "](https://" in sources.value
     assert embed.footer.text and embed.footer.text.startswith("LLM · ")
     ids = custom_ids(stored_message(answer.channel, answer.id))
@@ -55,7 +61,7 @@ async def test_reply_to_an_answer_continues_the_conversation(
     fake_openai.script(LORA_ANSWER)
     first = await ask_by_mention(bot, "How does LoRA adapt a large language model?")
     config = dpytest.get_config()
-    channel = config.channels[0]
+    channel = text_channel_at()
     # Second question: one call rewrites the follow-up into a standalone query, one answers.
     fake_openai.script(
         "LoRA rank and memory savings when fine-tuning",
@@ -98,7 +104,8 @@ async def test_a_question_the_collection_does_not_cover_is_refused_and_queued_fo
     gap_post = dpytest.get_message()
     assert gap_post.channel.id == gaps.id
     assert gap_post.embeds[0].description == "Which volcano erupted near Reykjavik yesterday?"
-    assert gap_post.embeds[0].footer.text.startswith("Asked in https://discord.com/channels/")
+    gap_footer = gap_post.embeds[0].footer.text
+    assert gap_footer and gap_footer.startswith("Asked in https://discord.com/channels/")
     # Refused questions are logged for the moderators' report.
     refused = bot.services.feedback.questions.since(1, refused_only=True)
     assert [q.question for q in refused] == ["Which volcano erupted near Reykjavik yesterday?"]

@@ -73,7 +73,7 @@ def test_answer_embed_has_text_sources_and_footer() -> None:
     assert embed.title == "How do teams build trust?"
     assert embed.description == "Keep promises small [1]. Admit mistakes [2]."
     assert embed.fields[0].name == "Sources"
-    assert embed.fields[0].value.splitlines() == [
+    assert (embed.fields[0].value or "").splitlines() == [
         "**[1]** [How teams build trust](https://example.com/articles/1) — Example Review",
         "**[2]** [Article number 2](https://example.com/articles/2) — Example Review",
     ]
@@ -131,7 +131,7 @@ def test_refused_answer_is_honest_and_offers_the_closest_articles() -> None:
     [embed] = message.embeds
     assert embed.description == "The curated articles don't cover this, so I won't guess."
     assert embed.fields[0].name == "Closest articles"
-    assert "[Sleep and memory](https://example.com/articles/1)" in embed.fields[0].value
+    assert "[Sleep and memory](https://example.com/articles/1)" in (embed.fields[0].value or "")
     assert embed.footer.text and embed.footer.text.startswith("Not covered")
     assert embed.colour != render_answer(Answer(text="x [1]."), "q")[0].embeds[0].colour
 
@@ -246,8 +246,9 @@ def test_feedback_report_rendering() -> None:
     assert "**Helpful** 80%" in (embed.description or "")
     names = [f.name for f in embed.fields]
     assert names == ["Worst rated", "Not covered"]
-    assert "Why is the sky green?" in embed.fields[0].value and "outdated" in embed.fields[0].value
-    assert "banana bread" in embed.fields[1].value
+    worst = embed.fields[0].value or ""
+    assert "Why is the sky green?" in worst and "outdated" in worst
+    assert "banana bread" in (embed.fields[1].value or "")
 
 
 def test_gap_post_names_the_question_and_where() -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
+from unittest.mock import MagicMock
 
+import aiohttp
 import discord
 import discord.ext.test as dpytest
 import pytest
@@ -17,7 +19,7 @@ from knowledge.errors import CuratorError
 from knowledge.models import Answer
 from knowledge.services import Services
 from knowledge.settings import Settings
-from tests.bot.discord.conftest import FakeClock, latest, start_bot
+from tests.bot.discord.conftest import FakeClock, latest, start_bot, text_channel_at
 from tests.support.fake_openai import FakeOpenAI, Reply
 
 
@@ -46,7 +48,7 @@ async def test_a_failed_progress_edit_does_not_stop_the_answer() -> None:
     clock = FakeClock()
 
     async def edit(text: str) -> None:
-        raise discord.HTTPException(_Response(429), "rate limited")
+        raise discord.HTTPException(rate_limited_response(), "rate limited")
 
     editor = ThrottledEditor(edit, clock=clock)
     clock.advance(2)
@@ -54,10 +56,12 @@ async def test_a_failed_progress_edit_does_not_stop_the_answer() -> None:
     assert editor.edits == 0
 
 
-class _Response:
-    def __init__(self, status: int) -> None:
-        self.status = status
-        self.reason = "Too Many Requests"
+def rate_limited_response() -> aiohttp.ClientResponse:
+    """A spec'd stand-in for the 429 response discord.py wraps in an HTTPException."""
+    response = MagicMock(spec=aiohttp.ClientResponse)
+    response.status = 429
+    response.reason = "Too Many Requests"
+    return cast(aiohttp.ClientResponse, response)
 
 
 async def _stream(*items: str | Answer) -> AsyncIterator[str | Answer]:
@@ -126,6 +130,6 @@ async def test_the_bot_streams_into_its_placeholder_then_shows_the_embed(
     # The clock moves 0.3 s per reading: never more than one edit per ~3 readings.
     chunks = len(long_answer) // 10 + 1
     assert len(progress) <= chunks // 3 + 1
-    final = await latest(config.channels[0], placeholder)
+    final = await latest(text_channel_at(), placeholder)
     assert final.embeds and "LoRA fact 39 [1]." in (final.embeds[0].description or "")
     await services.answers.aclose()

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from knowledge.models import Article
-from knowledge.settings import DigestSettings, LLMSettings, Settings
+from knowledge.settings import DigestSettings, EmbeddingSettings, LLMSettings, Settings
 
 
 class FakeArticleSource:
@@ -55,8 +55,9 @@ def card(
     )
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    """An aware UTC datetime."""
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def make_settings(
@@ -72,7 +73,7 @@ def make_settings(
     )
     return Settings(
         data_dir=tmp_path / "data",
-        embeddings={"provider": "hash"},  # type: ignore[arg-type]
+        embeddings=EmbeddingSettings(provider="hash"),
         llm=llm or LLMSettings(),
-        digest=DigestSettings(time=time, timezone=timezone, **digest),  # type: ignore[arg-type]
+        digest=DigestSettings.model_validate({"time": time, "timezone": timezone, **digest}),
     )

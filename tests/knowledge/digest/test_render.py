@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 from knowledge.digest.engine import DigestService
 from knowledge.digest.models import IntroCitation
@@ -48,7 +49,7 @@ async def test_json_has_the_documented_shape(settings: Settings) -> None:
     }
 
 
-async def test_json_window_carries_the_timezone_offset(tmp_path) -> None:
+async def test_json_window_carries_the_timezone_offset(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, timezone="Europe/Berlin")
     digest = await DigestService(settings, FakeArticleSource([])).build(date=DAY)
     window = digest_to_json(digest)["window"]

@@ -134,4 +134,4 @@ def test_range_without_until_runs_to_today() -> None:
 )
 def test_bad_combinations_name_the_problem(kwargs: dict[str, date], phrase: str) -> None:
     with pytest.raises(InputError, match=phrase):
-        resolve_window(BERLIN, now=utc(2026, 11, 23, 12, 0), **kwargs)  # type: ignore[arg-type]
+        resolve_window(BERLIN, now=utc(2026, 11, 23, 12, 0), **kwargs)
