@@ -9,7 +9,6 @@ from knowledge.embeddings.onnx import (
     DEFAULT_MODEL_DIR,
     MAX_TOKENS,
     OnnxMiniLMEmbedder,
-    core_pinner,
     mean_pool,
     missing_model_files,
     plan_batches,
@@ -107,34 +106,6 @@ def test_batches_use_as_many_worker_threads_as_cores_given(
     seen.clear()
     embedder.embed_query("one question runs on the caller's thread")
     assert seen == {threading.current_thread().name}
-
-
-def test_each_worker_thread_is_pinned_to_its_own_core() -> None:
-    import os
-    import threading
-
-    allowed = os.sched_getaffinity(0)
-    if len(allowed) < 2:
-        assert core_pinner(2) is None  # nothing to spread over
-        return
-    pin = core_pinner(2)
-    assert pin is not None
-    assert core_pinner(len(allowed) + 1) is None
-    seen: list[set[int]] = []
-
-    def worker() -> None:
-        pin()
-        seen.append(os.sched_getaffinity(threading.get_native_id()))
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert all(len(cores) == 1 for cores in seen)
-    assert seen[0] != seen[1] and (seen[0] | seen[1]) <= allowed
-    # The caller's own thread is left alone.
-    assert os.sched_getaffinity(0) == allowed
 
 
 def test_threads_below_one_is_refused(tiny_model_dir: Path) -> None:
