@@ -589,6 +589,9 @@ def render_section(
         f"took {rows[-1]['ingest_s'] / 60:.0f} minutes here):\n\n"
         f"    {command}\n\n{machine_line}\n\n"
         + results_table(rows)
+        + "".join(
+            "\n" + _wrap(f"{_n(r['records'])}: {r['note']}") + "\n" for r in rows if r.get("note")
+        )
         + "\n![Search latency, ingest time, memory and disk by corpus size](scale.png)\n\n"
         + parts_tables(rows)
         + "\n"
