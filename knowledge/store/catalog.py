@@ -39,6 +39,10 @@ CREATE TABLE IF NOT EXISTS records (
     chunk TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS records_article ON records(article_id);
+-- Covers articles_of(), which every search runs on ~100 candidate ids: answered from this
+-- narrow index alone (~60 bytes a record, cache-resident), never from the wide rows holding the
+-- chunk text (10 ms per search at 1M records when those rows are not in the OS cache).
+CREATE INDEX IF NOT EXISTS records_article_of ON records(id, article_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -185,7 +189,9 @@ class Catalog:
                 marks = ",".join("?" * len(batch))
                 found.update(
                     self._conn.execute(
-                        f"SELECT id, article_id FROM records WHERE id IN ({marks})", batch
+                        "SELECT id, article_id FROM records INDEXED BY records_article_of "
+                        f"WHERE id IN ({marks})",
+                        batch,
                     ).fetchall()
                 )
         return found

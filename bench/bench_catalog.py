@@ -1,0 +1,105 @@
+"""The catalog check every search makes: which of ~100 candidate ids are committed, and whose.
+
+    .venv/bin/python bench/bench_catalog.py [--records 1000000] [--without-covering-index]
+
+Builds a catalog of N records with ~1.4 KB of chunk text each (as the scale benchmark's records
+are), then times `Catalog.articles_of` on 100 random ids, 3 x 200 times: first with the OS
+page cache dropped (when run as root; otherwise whatever the cache holds), then as it warms. With
+--without-covering-index it drops the records_article_of index first and queries the table the
+way Curator did before that index existed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from knowledge.store.catalog import Catalog  # noqa: E402
+
+RECORDS_PER_ARTICLE = 10
+
+
+def record_id(article: int, position: int) -> str:
+    return f"{article:016x}{position:04d}0123456789ab"
+
+
+def build(path: Path, records: int) -> None:
+    Catalog(path).close()
+    conn = sqlite3.connect(path)
+    text = "x" * 1400
+    for article in range(records // RECORDS_PER_ARTICLE):
+        aid = f"{article:016x}"
+        conn.execute(
+            "INSERT INTO articles (id, url, title, content_hash, card, indexed_at) "
+            "VALUES (?, '', '', '', '{}', 0)",
+            (aid,),
+        )
+        conn.executemany(
+            "INSERT INTO records (id, article_id, position, chunk) VALUES (?, ?, ?, ?)",
+            [(record_id(article, p), aid, p, text) for p in range(RECORDS_PER_ARTICLE)],
+        )
+    conn.commit()
+    conn.close()
+
+
+def old_articles_of(conn: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(f"SELECT id, article_id FROM records WHERE id IN ({marks})", ids)
+    return dict(rows.fetchall())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--without-covering-index", action="store_true")
+    args = parser.parse_args()
+    rng = random.Random(1)
+    articles = args.records // RECORDS_PER_ARTICLE
+
+    def candidates() -> list[str]:
+        return [record_id(rng.randrange(articles), rng.randrange(10)) for _ in range(100)]
+
+    with tempfile.TemporaryDirectory(prefix="curator-catalog-") as work:
+        path = Path(work) / "catalog.sqlite3"
+        started = time.perf_counter()
+        build(path, args.records)
+        print(f"built {args.records:,} records in {time.perf_counter() - started:.0f} s")
+        catalog = Catalog(path)
+        if args.without_covering_index:
+            catalog._conn.execute("DROP INDEX records_article_of")
+
+            def lookup(ids: list[str]) -> dict[str, str]:
+                return old_articles_of(catalog._conn, ids)
+        else:
+            lookup = catalog.articles_of
+        dropped = os.geteuid() == 0
+        if dropped:
+            os.sync()
+            Path("/proc/sys/vm/drop_caches").write_text("3\n")
+        first = "first 200 (OS cache dropped)" if dropped else "first 200"
+        for label in (first, "next 200", "third 200"):
+            times = []
+            for _ in range(200):
+                ids = candidates()
+                start = time.perf_counter()
+                lookup(ids)
+                times.append((time.perf_counter() - start) * 1000)
+            times.sort()
+            print(f"{label}: p50 {times[100]:.2f} ms, p95 {times[190]:.2f} ms")
+        catalog.close()
+    flag = " --without-covering-index" if args.without_covering_index else ""
+    print(f"reproduce: .venv/bin/python bench/bench_catalog.py --records {args.records}{flag}")
+
+
+if __name__ == "__main__":
+    main()
