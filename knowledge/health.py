@@ -183,14 +183,14 @@ def check_chroma(chroma: ChromaSettings, data_dir: Path, timeout: float = NETWOR
 
 
 def _check_chroma_server(chroma: ChromaSettings, timeout: float) -> Check:
-    base = f"http{'s' if chroma.ssl else ''}://{chroma.host}:{chroma.port}"
+    base = chroma.server_url
     remedy = (
         f"Start the Chroma server at {base} (e.g. `docker compose up -d chroma`), or check "
         "CURATOR_CHROMA__HOST, CURATOR_CHROMA__PORT and CURATOR_CHROMA__SSL."
     )
     try:
         with httpx.Client(timeout=timeout) as client:
-            beat = client.get(f"{base}/api/v2/heartbeat")
+            beat = client.get(str(chroma.heartbeat_url))
             if beat.status_code != 200:
                 return Check(
                     "chroma",

@@ -48,6 +48,18 @@ class ChromaSettings(BaseModel):
         "(the catalog already holds it; Chroma's full-text index halves ingest speed).",
     )
 
+    @property
+    def server_url(self) -> str | None:
+        """Base URL of the Chroma server, or None for the in-process store."""
+        if not self.host:
+            return None
+        return f"http{'s' if self.ssl else ''}://{self.host}:{self.port}"
+
+    @property
+    def heartbeat_url(self) -> str | None:
+        """The server's liveness endpoint, which answers without authentication."""
+        return f"{self.server_url}/api/v2/heartbeat" if self.server_url else None
+
 
 class EmbeddingSettings(BaseModel):
     provider: Literal["auto", "onnx", "openai", "hash"] = Field(

@@ -99,11 +99,7 @@ class VectorStore:
     def __init__(self, settings: ChromaSettings, data_dir: Path, embedder_name: str) -> None:
         self.settings = settings
         self.name = collection_name(settings.collection_prefix, embedder_name)
-        self.location = (
-            f"http{'s' if settings.ssl else ''}://{settings.host}:{settings.port}"
-            if settings.host
-            else str(data_dir / "chroma")
-        )
+        self.location = settings.server_url or str(data_dir / "chroma")
         self._data_dir = data_dir
         self._collection: Any = None
 
@@ -126,7 +122,7 @@ class VectorStore:
                 # HttpClient() itself makes requests with no timeout: a stalled server must
                 # fail this heartbeat first.
                 httpx.get(
-                    f"{self.location}/api/v2/heartbeat", timeout=self.settings.timeout
+                    str(self.settings.heartbeat_url), timeout=self.settings.timeout
                 ).raise_for_status()
                 client = chromadb.HttpClient(
                     host=self.settings.host,
