@@ -6,9 +6,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
-import subprocess
-import sys
 import threading
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -31,6 +28,7 @@ from knowledge.logging_setup import REDACTED, configure_logging, redact_text
 from knowledge.services import Services
 from knowledge.settings import KnowledgeSettings, Settings, load_settings
 from tests.bot.discord.conftest import latest, start_bot
+from tests.faults.conftest import curator_env, run_curator
 from tests.support.cards import write_card, zebra_corpus
 from tests.support.fake_openai import FakeOpenAI, RecordedRequest, Reply
 from tests.support.fake_openai import fake_openai as fake_openai
@@ -143,24 +141,15 @@ def test_redaction_keeps_ordinary_text() -> None:
 
 
 def test_doctor_never_prints_the_token_or_key(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CURATOR_", "OPENAI_"))} | {
-        "CURATOR_DATA_DIR": str(tmp_path / "data"),
-        "CURATOR_EMBEDDINGS__PROVIDER": "hash",
-        "CURATOR_DISCORD__TOKEN": TOKEN.replace(".", "!", 1),  # malformed: reported
-        "CURATOR_LLM__API_KEY": API_KEY,
-        "CURATOR_LLM__BASE_URL": "http://127.0.0.1:9/v1",  # unreachable: reported
-    }
-    curator = Path(sys.executable).with_name("curator")
+    env = curator_env(
+        tmp_path / "data",
+        tmp_path,
+        CURATOR_DISCORD__TOKEN=TOKEN.replace(".", "!", 1),  # malformed: reported
+        CURATOR_LLM__API_KEY=API_KEY,
+        CURATOR_LLM__BASE_URL="http://127.0.0.1:9/v1",  # unreachable: reported
+    )
     for args in ([], ["--json"]):
-        result = subprocess.run(
-            [str(curator), "doctor", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tmp_path,
-            timeout=60,
-            check=False,
-        )
+        result = run_curator("doctor", *args, env=env, cwd=tmp_path, timeout=60)
         assert result.returncode == 1
         both = result.stdout + result.stderr
         assert "discord token" in both

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -56,6 +57,25 @@ def generated_cards(folder: Path, count: int) -> list[Path]:
             )
         )
     return paths
+
+
+def run_curator(
+    *args: str,
+    env: dict[str, str],
+    cwd: Path,
+    prefix: list[str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed `curator` command (after `prefix`, e.g. a privilege drop) to the end."""
+    return subprocess.run(
+        [*(prefix or []), CURATOR, *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def curator_env(data_dir: Path, sources: Path, **extra: str) -> dict[str, str]:

@@ -21,8 +21,8 @@ from bot.cli.app import app
 from knowledge.index import KnowledgeIndex
 from knowledge.settings import Settings, get_settings, load_settings
 from knowledge.store.catalog import Catalog
-from tests.faults.conftest import CURATOR, curator_env
-from tests.support.cards import write_card, zebra_corpus
+from tests.faults.conftest import curator_env, run_curator
+from tests.support.cards import write_card, zebra_corpus, zebra_env
 
 pytestmark = pytest.mark.slow
 
@@ -44,20 +44,6 @@ def store_matches(index: KnowledgeIndex, expected_articles: int) -> None:
     assert catalog_ids == chroma_ids
     assert len(index.lexical) == len(catalog_ids)
     assert index.catalog.get_meta("bm25_dirty") == "0"
-
-
-def run_curator(
-    *args: str, env: dict[str, str], cwd: Path, prefix: list[str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*(prefix or []), CURATOR, *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 # -- a data dir that cannot be created --------------------------------------------------------
@@ -87,11 +73,8 @@ def invoke(*args: str) -> Outcome:
 @pytest.fixture
 def under_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """CURATOR_DATA_DIR inside a regular file, so the data dir can never be created."""
-    zebra_corpus(tmp_path / "cards")
     (tmp_path / "not-a-folder").write_text("precious\n")
-    monkeypatch.setenv("CURATOR_DATA_DIR", str(tmp_path / "not-a-folder" / "data"))
-    monkeypatch.setenv("CURATOR_EMBEDDINGS__PROVIDER", "hash")
-    monkeypatch.setenv("CURATOR_KNOWLEDGE__SOURCES", str(tmp_path / "cards"))
+    zebra_env(monkeypatch, tmp_path, data_dir=tmp_path / "not-a-folder" / "data")
     return tmp_path
 
 
@@ -230,12 +213,7 @@ def no_space(*args: object, **kwargs: object) -> None:
 
 @pytest.fixture
 def indexed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    cards = tmp_path / "cards"
-    zebra_corpus(cards)
-    monkeypatch.setenv("CURATOR_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("CURATOR_EMBEDDINGS__PROVIDER", "hash")
-    monkeypatch.setenv("CURATOR_KNOWLEDGE__SOURCES", str(cards))
-    get_settings.cache_clear()
+    cards = zebra_env(monkeypatch, tmp_path)
     settings = get_settings()
     index = KnowledgeIndex(settings)
     index.reindex()

@@ -16,7 +16,7 @@ import pytest
 
 from knowledge.index import KnowledgeIndex
 from knowledge.settings import load_settings
-from tests.faults.conftest import CURATOR, curator_env, generated_cards
+from tests.faults.conftest import curator_env, generated_cards, run_curator
 
 pytestmark = pytest.mark.slow
 
@@ -72,15 +72,7 @@ def test_a_reindex_killed_mid_way_is_completed_by_the_next_run(tmp_path: Path) -
     committed, pending = progress(catalog)
     assert 0 < committed < CARDS and pending, (committed, pending)
 
-    second = subprocess.run(
-        [CURATOR, "reindex", "--json"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    second = run_curator("reindex", "--json", env=env, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     report = json.loads(second.stdout)
     assert report["failed"] == [] and report["removed"] == 0

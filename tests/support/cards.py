@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from knowledge.settings import get_settings
+
 
 def write_card(
     folder: Path,
@@ -74,3 +78,15 @@ def zebra_corpus(folder: Path) -> dict[str, Path]:
             body="Glacial erosion plucks and abrades rock.\n\nMoraines mark where the ice stopped.",
         ),
     }
+
+
+def zebra_env(monkeypatch: pytest.MonkeyPatch, root: Path, data_dir: Path | None = None) -> Path:
+    """The zebra cards under root/cards, and CURATOR_ variables that index them with the hash
+    embedder into `data_dir` (root/data by default); returns the cards folder."""
+    cards = root / "cards"
+    zebra_corpus(cards)
+    monkeypatch.setenv("CURATOR_DATA_DIR", str(data_dir or root / "data"))
+    monkeypatch.setenv("CURATOR_EMBEDDINGS__PROVIDER", "hash")
+    monkeypatch.setenv("CURATOR_KNOWLEDGE__SOURCES", str(cards))
+    get_settings.cache_clear()
+    return cards

@@ -12,20 +12,14 @@ from typer.testing import CliRunner
 
 from bot.cli.app import app
 from knowledge.settings import get_settings
-from tests.support.cards import zebra_corpus
+from tests.support.cards import zebra_env
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    cards = tmp_path / "cards"
-    zebra_corpus(cards)
-    monkeypatch.setenv("CURATOR_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("CURATOR_EMBEDDINGS__PROVIDER", "hash")
-    monkeypatch.setenv("CURATOR_KNOWLEDGE__SOURCES", str(cards))
-    get_settings.cache_clear()
-    yield cards
+    yield zebra_env(monkeypatch, tmp_path)
     get_settings.cache_clear()
 
 

@@ -13,6 +13,14 @@ from tests.knowledge.embeddings.tiny_encoder import TABLE, expected_vector, mode
 TEXTS = ["the cat sat on the mat.", "attention is all you need", ""]
 
 
+def plant_fused_model(model_dir: Path, cache: Path, data: bytes) -> Path:
+    """Put `data` where the fused copy of the model in `model_dir` is looked for."""
+    target = fused_model_path(model_dir / "model.onnx", cache)
+    target.parent.mkdir(parents=True)
+    target.write_bytes(data)
+    return target
+
+
 def test_a_graph_without_attention_runs_unfused_and_says_so_once(
     tiny_model_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -42,11 +50,9 @@ def test_a_cached_fused_model_is_run_instead_of_the_plain_one(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
     cache = tmp_path / "fused"
-    target = fused_model_path(tiny_model_dir / "model.onnx", cache)
-    target.parent.mkdir(parents=True)
     # A stand-in "fused" model with its own table, so the test can tell which one ran.
     other = TABLE[::-1].copy()
-    target.write_bytes(model_bytes(table=other))
+    target = plant_fused_model(tiny_model_dir, cache, model_bytes(table=other))
     embedder = OnnxMiniLMEmbedder(tiny_model_dir, fused_cache_dir=cache)
     assert embedder.model_path == target
     vector = embedder.embed_query("cat")
@@ -75,9 +81,7 @@ def test_a_corrupt_cached_fused_model_falls_back_to_the_plain_one(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
     cache = tmp_path / "fused"
-    target = fused_model_path(tiny_model_dir / "model.onnx", cache)
-    target.parent.mkdir(parents=True)
-    target.write_bytes(b"not a model")
+    plant_fused_model(tiny_model_dir, cache, b"not a model")
     embedder = OnnxMiniLMEmbedder(tiny_model_dir, fused_cache_dir=cache)
     assert embedder.model_path == tiny_model_dir / "model.onnx"
     np.testing.assert_allclose(embedder.embed_query("cat"), expected_vector("cat"), atol=1e-5)
