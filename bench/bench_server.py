@@ -14,13 +14,8 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -29,74 +24,33 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.bench_scale import disk_mb, read_previous, run_child  # noqa: E402
+from tests.support.chroma_server import ChromaServer  # noqa: E402
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Server:
-    """One `chroma run` process and the peak memory of its process group."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.port = free_port()
-        exe = Path(sys.executable).with_name("chroma")
-        self.command = [str(exe if exe.exists() else "chroma"), "run", "--path", str(path),
-                        "--host", "127.0.0.1", "--port", str(self.port)]  # fmt: skip
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Server:
-        log = (self.path.parent / f"chroma-{self.port}.log").open("ab")
-        self.process = subprocess.Popen(
-            self.command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        url = f"http://127.0.0.1:{self.port}/api/v2/heartbeat"
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"chroma run exited with {self.process.returncode}")
-            try:
-                with urllib.request.urlopen(url, timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("chroma run did not answer its heartbeat within 60 s")
-
-    def peak_rss_mb(self) -> float:
-        """Peak resident memory (VmHWM) over the server's processes."""
-        assert self.process is not None
-        peak = 0.0
-        for status in Path("/proc").glob("[0-9]*/status"):
-            try:
-                text = status.read_text()
-                if os.getpgid(int(status.parent.name)) != self.process.pid:
-                    continue
-            except (OSError, ProcessLookupError):
+def peak_rss_mb(server: ChromaServer) -> float:
+    """Peak resident memory (VmHWM) over the server's process group."""
+    assert server.process is not None
+    peak = 0.0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+            if os.getpgid(int(status.parent.name)) != server.process.pid:
                 continue
-            for line in text.splitlines():
-                if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]) / 1024)
-        return peak
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        except (OSError, ProcessLookupError):
+            continue
+        for line in text.splitlines():
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]) / 1024)
+    return peak
 
 
 def measure(size: int, queries: int, work: Path) -> dict[str, Any]:
     data_dir, server_dir = work / f"bot-{size}", work / f"server-{size}"
     for folder in (data_dir, server_dir):
         shutil.rmtree(folder, ignore_errors=True)
-    with Server(server_dir) as server:
+    server = ChromaServer(server_dir)
+    server.start()
+    try:
         port = ["--chroma-port", str(server.port)]
         sys.stderr.write(f"[{size}] ingesting through the server on port {server.port}...\n")
         ingest = run_child(["--child", "ingest", "--size", str(size), "--data", str(data_dir),
@@ -104,7 +58,9 @@ def measure(size: int, queries: int, work: Path) -> dict[str, Any]:
         sys.stderr.write(f"[{size}] ingested in {ingest['ingest_s']} s; searching...\n")
         search = run_child(["--child", "search", "--size", str(size), "--data", str(data_dir),
                             "--queries", str(queries), *port], None)  # fmt: skip
-        server_peak = server.peak_rss_mb()
+        server_peak = peak_rss_mb(server)
+    finally:
+        server.stop()
     return {
         **ingest,
         **search,
