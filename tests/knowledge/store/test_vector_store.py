@@ -3,7 +3,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import chromadb
 import httpx
 import pytest
 
@@ -23,12 +22,6 @@ def test_requests_to_a_chroma_server_carry_the_configured_timeout(
     assert store.count() == 0
     session = store._get()._client._session  # the collection holds the FastAPI transport
     assert session.timeout == httpx.Timeout(3.5)
-
-
-@pytest.mark.server
-def test_a_real_http_client_gets_a_timeout(chroma_server: ChromaServer) -> None:
-    client = chromadb.HttpClient(host=chroma_server.host, port=chroma_server.port)
-    assert bound_requests(client, 2.0)
 
 
 def test_a_client_without_the_expected_session_is_left_alone_with_a_warning(
