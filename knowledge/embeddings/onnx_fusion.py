@@ -20,12 +20,14 @@ from typing import Any
 
 import numpy as np
 
+from knowledge.embeddings.onnx_layer_norm import spell_out_skip_layer_norms
+
 log = logging.getLogger(__name__)
 
 #: Where fused models are kept, one file per (model, onnxruntime version).
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "curator" / "onnx-fused"
 #: Bumped whenever the rewrite changes, so older cached files are not reused.
-FUSION_VERSION = 1
+FUSION_VERSION = 2
 #: Largest difference in hidden states the fused model may show against the plain one.
 TOLERANCE = 1e-3
 #: Stand-in for -inf on masked scores: exp() of it underflows to exactly 0 in float32.
@@ -101,6 +103,7 @@ def build_fused_model(model_path: Path) -> bytes:
     fused = optimized.get_fused_operator_statistics().get("Attention", 0)
     if fused != layers:
         raise FusionError(f"only {fused} of {layers} attention layers fused")
+    spell_out_skip_layer_norms(optimized.model)
     return bytes(optimized.model.SerializeToString())
 
 
