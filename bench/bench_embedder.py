@@ -141,7 +141,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--chunks", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=2, help="best of N for batched timings")
+    parser.add_argument("--rounds", type=int, default=4, help="best of N for batched timings")
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-batch-tokens", type=int, default=None)
@@ -215,16 +215,21 @@ def main() -> int:
     for label, texts in (("long", long_chunks), ("mixed", mixed_chunks)):
         # Rounds alternate between the two, and each keeps its best, so a burst of background
         # load does not land on one side only.
+        # Each round's own ratio compares two runs seconds apart, under much the same load.
         rates: dict[str, float] = {"chroma": 0.0, "curator": 0.0}
         vectors: dict[str, np.ndarray] = {}
+        paired: list[float] = []
         for _ in range(args.rounds):
+            round_rates = {}
             for name, fn in (("chroma", chroma), ("curator", curator)):
-                rate, vectors[name] = throughput(fn, texts, 1)
-                rates[name] = max(rates[name], rate)
+                round_rates[name], vectors[name] = throughput(fn, texts, 1)
+                rates[name] = max(rates[name], round_rates[name])
+            paired.append(round_rates["curator"] / round_rates["chroma"])
         results[label] = (
             rates["chroma"],
             rates["curator"],
             min_cosine(vectors["chroma"], vectors["curator"]),
+            paired,
         )
 
     long_lengths = [min(len(tokenizer.encode(t).ids), 256) for t in long_chunks]
@@ -267,6 +272,12 @@ def main() -> int:
             higher_is_better=True,
         )
     )
+    for key, name in (("long", "(b)"), ("mixed", "(c)")):
+        paired = results[key][3]
+        print(
+            f"  {name} gain within each round: median {statistics.median(paired):.2f}x "
+            f"(range {min(paired):.2f}-{max(paired):.2f}x over {len(paired)} rounds)"
+        )
     print(
         f"  cosine min: questions {q_cos:.6f}, ~400-token chunks {results['long'][2]:.6f}, "
         f"mixed chunks {results['mixed'][2]:.6f}"

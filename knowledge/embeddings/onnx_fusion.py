@@ -1,5 +1,7 @@
-"""A fused copy of a BERT-style ONNX encoder: onnxruntime's Attention, SkipLayerNorm, BiasGelu
-and EmbedLayerNorm kernels instead of the dozens of small ops a torch export spells out.
+"""A fused copy of a BERT-style ONNX encoder: onnxruntime's Attention, BiasGelu and
+EmbedLayerNorm kernels instead of the dozens of small ops a torch export spells out, and its
+residual layer norms as a few float32 ops (faster than onnxruntime's SkipLayerNorm kernel; see
+onnx_layer_norm).
 
 The torch export of all-MiniLM-L6-v2 builds its attention mask from Where/IsNaN/And ops and
 scales Q and K separately, shapes onnxruntime's fuser does not recognise. We rewrite those few
