@@ -141,7 +141,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--chunks", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=4, help="best of N for batched timings")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds per batched set")
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-batch-tokens", type=int, default=None)
@@ -214,8 +214,8 @@ def main() -> int:
     results = {}
     for label, texts in (("long", long_chunks), ("mixed", mixed_chunks)):
         # Rounds alternate between the two, and each keeps its best, so a burst of background
-        # load does not land on one side only.
-        # Each round's own ratio compares two runs seconds apart, under much the same load.
+        # load does not land on one side only; each round's own ratio compares two runs seconds
+        # apart, under much the same load.
         rates: dict[str, float] = {"chroma": 0.0, "curator": 0.0}
         vectors: dict[str, np.ndarray] = {}
         paired: list[float] = []

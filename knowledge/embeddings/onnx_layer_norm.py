@@ -40,21 +40,26 @@ def spell_out_skip_layer_norms(model: Any) -> int:
     axes_as_input = default_opset(model) >= 18
     axes_name = PREFIX + "last_axis"
     widths = {i.name: int(i.dims[-1]) for i in graph.initializer if i.dims}
+
+    def reduce(op: str, source: str, target: str) -> Any:
+        """`op` over the last axis, keeping it, in the form the model's opset takes."""
+        if axes_as_input:
+            return helper.make_node(op, [source, axes_name], [target], keepdims=1)
+        return helper.make_node(op, [source], [target], axes=[-1], keepdims=1)
+
     replaced = 0
     nodes: list[Any] = []
     for node in graph.node:
-        outputs = list(node.output) + [""] * (4 - len(node.output))
-        # The width of the normalised axis, read off the constant scale (gamma).
-        width = widths.get(node.input[2]) if len(node.input) > 2 else None
-        if (
-            node.op_type != "SkipLayerNormalization"
-            or outputs[1] in read
-            or outputs[2] in read
-            or width is None
-        ):
+        if node.op_type != "SkipLayerNormalization":
             nodes.append(node)
             continue
+        outputs = list(node.output) + [""] * (4 - len(node.output))
         source, skip, gamma, *rest = node.input
+        # The width of the normalised axis, read off the constant scale.
+        width = widths.get(gamma)
+        if outputs[1] in read or outputs[2] in read or width is None:
+            nodes.append(node)
+            continue
         beta = rest[0] if rest else ""
         bias = rest[1] if len(rest) > 1 else ""
         epsilon = next((a.f for a in node.attribute if a.name == "epsilon"), 1e-12)
@@ -65,11 +70,6 @@ def spell_out_skip_layer_norms(model: Any) -> int:
                 numpy_helper.from_array(np.array(1.0 / width, dtype=np.float32), p + "inv_width"),
             ]
         )
-
-        def reduce(op: str, source: str, target: str) -> Any:
-            if axes_as_input:
-                return helper.make_node(op, [source, axes_name], [target], keepdims=1)
-            return helper.make_node(op, [source], [target], axes=[-1], keepdims=1)
 
         total = outputs[3] if outputs[3] in read else p + "sum"
         added = p + "with_bias" if bias else source
