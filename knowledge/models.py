@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, date, datetime, time
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -157,7 +158,18 @@ class IngestReport(BaseModel):
         }
 
 
+class RefusalReason(StrEnum):
+    """Why an answer was refused; front ends render from this, never from the text."""
+
+    NOT_COVERED = "not_covered"
+    NO_MATCH_FOR_FILTERS = "no_match_for_filters"
+    LLM_DECLINED = "llm_declined"
+    NOT_IN_LANGUAGE = "not_in_language"
+
+
 class Citation(BaseModel):
+    """One numbered source of an answer: one article, with the passages that were used."""
+
     n: int
     title: str
     url: str
@@ -165,6 +177,11 @@ class Citation(BaseModel):
     article_id: str
     chunk_id: str
     passage: str
+    curated: datetime | None = Field(default=None, description="When the article was curated.")
+    key_takeaway: str = Field(default="", description="The card's one-line key takeaway.")
+    passages: list[str] = Field(
+        default_factory=list, description="Every retrieved passage of this article given."
+    )
 
 
 class Timings(BaseModel):
@@ -179,6 +196,9 @@ class Answer(BaseModel):
     text: str
     citations: list[Citation] = Field(default_factory=list)
     refused: bool = False
+    refusal: RefusalReason | None = Field(
+        default=None, description="Why the answer was refused; None when it was not."
+    )
     mode: Literal["llm", "extractive"] = "extractive"
     timings: Timings = Field(default_factory=Timings)
     uncited: bool = Field(default=False, description="The answer kept no valid citation.")
