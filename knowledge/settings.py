@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import difflib
 import json
 import os
+import re
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from dotenv import dotenv_values
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from knowledge.errors import ConfigError
+
+PREFIX = "CURATOR_"
+NESTED_DELIMITER = "__"
+#: Discord ids are snowflakes: positive 64-bit integers.
+_SNOWFLAKE_MAX = 2**63 - 1
+DiscordId = Annotated[int, Field(ge=1, le=_SNOWFLAKE_MAX)]
 
 
 def _split_list(value: object) -> object:
@@ -25,7 +44,28 @@ def _split_list(value: object) -> object:
     return value
 
 
-class ChromaSettings(BaseModel):
+_HH_MM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def _clock_time(value: object) -> object:
+    """'HH:MM' (24-hour) -> datetime.time; other shapes ('9:00', '0900', seconds) are refused."""
+    if isinstance(value, str):
+        match = _HH_MM.match(value.strip())
+        if match is None:
+            raise ValueError(f"expected a 24-hour time as HH:MM, got {value!r}")
+        return dt.time(int(match.group(1)), int(match.group(2)))
+    if isinstance(value, dt.time) and value.tzinfo is not None:
+        raise ValueError("give the time without a timezone; the timezone is its own setting")
+    return value
+
+
+class SettingsGroup(BaseModel):
+    """A group of settings: unknown keys are refused and every assignment is validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ChromaSettings(SettingsGroup):
     host: str | None = Field(
         default=None,
         description="Chroma server host. Unset: an in-process PersistentClient under the data dir.",
@@ -40,6 +80,7 @@ class ChromaSettings(BaseModel):
     timeout: float = Field(
         default=10.0,
         gt=0,
+        le=600,
         description="Seconds to wait for the Chroma server to answer one request.",
     )
     store_documents: bool = Field(
@@ -61,7 +102,7 @@ class ChromaSettings(BaseModel):
         return f"{self.server_url}/api/v2/heartbeat" if self.server_url else None
 
 
-class EmbeddingSettings(BaseModel):
+class EmbeddingSettings(SettingsGroup):
     provider: Literal["auto", "onnx", "openai", "hash"] = Field(
         default="auto",
         description="auto: all-MiniLM-L6-v2 (ONNX) when its model is available, else hash.",
@@ -74,7 +115,10 @@ class EmbeddingSettings(BaseModel):
         description="Folder with model.onnx and tokenizer.json (default: Chroma's model cache).",
     )
     download_timeout: float = Field(
-        default=15.0, ge=0, description="Seconds auto/onnx may spend downloading the model."
+        default=15.0,
+        ge=0,
+        le=3600,
+        description="Seconds auto/onnx may spend downloading the model.",
     )
     batch_size: int = Field(default=32, ge=1, le=1024, description="Texts per embedding batch.")
     threads: int = Field(
@@ -88,7 +132,7 @@ class EmbeddingSettings(BaseModel):
     )
 
 
-class KnowledgeSettings(BaseModel):
+class KnowledgeSettings(SettingsGroup):
     sources: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Paths and URLs that `curator reindex` reads (comma separated or JSON list).",
@@ -98,9 +142,14 @@ class KnowledgeSettings(BaseModel):
         description="Allow fetching URLs on private, loopback and link-local addresses.",
     )
     max_article_bytes: int = Field(
-        default=2_000_000, ge=1_000, description="Largest article file or page accepted, in bytes."
+        default=2_000_000,
+        ge=1_000,
+        le=1_000_000_000,
+        description="Largest article file or page accepted, in bytes.",
     )
-    fetch_timeout: float = Field(default=20.0, gt=0, description="Seconds to fetch one URL.")
+    fetch_timeout: float = Field(
+        default=20.0, gt=0, le=600, description="Seconds to fetch one URL."
+    )
     chunk_tokens: int = Field(
         default=400, ge=64, le=2000, description="Target chunk size in tokens (capped by embedder)."
     )
@@ -109,7 +158,7 @@ class KnowledgeSettings(BaseModel):
     _split = field_validator("sources", mode="before")(_split_list)
 
 
-class RetrievalSettings(BaseModel):
+class RetrievalSettings(SettingsGroup):
     k: int = Field(default=8, ge=1, le=100, description="Passages retrieved per question.")
     per_article: int = Field(
         default=3, ge=0, le=100, description="Most slots one article may fill (0: no limit)."
@@ -124,13 +173,13 @@ class RetrievalSettings(BaseModel):
         le=1,
         description="Weight of the dense ranking in the fusion (unset: the embedder's own).",
     )
-    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
+    rrf_k: int = Field(default=60, ge=1, le=10_000, description="Reciprocal-rank-fusion constant.")
     candidates: int = Field(
         default=50, ge=1, le=1000, description="Candidates each retriever contributes to fusion."
     )
 
 
-class LLMSettings(BaseModel):
+class LLMSettings(SettingsGroup):
     api_key: SecretStr | None = Field(
         default=None,
         description="API key of an OpenAI-compatible endpoint (OPENAI_API_KEY is honoured).",
@@ -141,8 +190,12 @@ class LLMSettings(BaseModel):
     )
     model: str = Field(default="gpt-4o-mini", description="Chat model name.")
     temperature: float = Field(default=0.2, ge=0, le=2, description="Sampling temperature.")
-    max_tokens: int = Field(default=700, ge=16, description="Longest answer, in tokens.")
-    timeout: float = Field(default=30.0, gt=0, description="Seconds for one LLM request.")
+    max_tokens: int = Field(
+        default=700, ge=16, le=100_000, description="Longest answer, in tokens."
+    )
+    timeout: float = Field(
+        default=30.0, gt=0, le=3600, description="Seconds for one LLM request."
+    )
     retries: int = Field(default=2, ge=0, le=10, description="Retries on 429/5xx/timeouts.")
 
     @property
@@ -151,28 +204,33 @@ class LLMSettings(BaseModel):
         return self.api_key is not None or bool(self.base_url)
 
 
-class AnswerSettings(BaseModel):
+class AnswerSettings(SettingsGroup):
     min_relevance: float | None = Field(
         default=None,
+        ge=0,
+        le=1,
         description="Refuse below this top relevance; unset: the calibrated value per embedder.",
     )
     max_question_chars: int = Field(
-        default=1_500, ge=50, description="Longer questions are truncated, with a notice."
+        default=1_500,
+        ge=50,
+        le=100_000,
+        description="Longer questions are truncated, with a notice.",
     )
     history_turns: int = Field(default=6, ge=0, le=50, description="Earlier turns kept.")
 
 
-class DiscordSettings(BaseModel):
+class DiscordSettings(SettingsGroup):
     token: SecretStr | None = Field(default=None, description="Bot token.")
-    dev_guild_id: int | None = Field(
+    dev_guild_id: DiscordId | None = Field(
         default=None, description="Sync slash commands to this guild only (fast, for development)."
     )
     moderator_role: str | None = Field(default=None, description="Role name or id of moderators.")
     admin_role: str | None = Field(default=None, description="Role name or id of admins.")
-    channels: Annotated[list[int], NoDecode] = Field(
+    channels: Annotated[list[DiscordId], NoDecode] = Field(
         default_factory=list, description="Channel ids where the bot answers (empty: all)."
     )
-    guilds: Annotated[list[int], NoDecode] = Field(
+    guilds: Annotated[list[DiscordId], NoDecode] = Field(
         default_factory=list, description="Guild ids the bot serves (empty: all)."
     )
     allow_dms: bool = Field(default=False, description="Answer direct messages.")
@@ -180,32 +238,31 @@ class DiscordSettings(BaseModel):
         default=True, description="Answer mentions and replies (needs the message content intent)."
     )
     use_threads: bool = Field(default=False, description="Answer in a thread per question.")
-    cooldown_seconds: float = Field(default=10.0, ge=0, description="Per-user cooldown.")
-    max_concurrent: int = Field(default=4, ge=1, description="Answers generated at once.")
-    max_queue: int = Field(default=20, ge=0, description="Questions waiting beyond that.")
-    gaps_channel_id: int | None = Field(
+    cooldown_seconds: float = Field(
+        default=10.0, ge=0, le=86_400, description="Per-user cooldown."
+    )
+    max_concurrent: int = Field(default=4, ge=1, le=256, description="Answers generated at once.")
+    max_queue: int = Field(
+        default=20, ge=0, le=10_000, description="Questions waiting beyond that."
+    )
+    gaps_channel_id: DiscordId | None = Field(
         default=None, description="Channel where unanswered questions are posted for moderators."
     )
 
     _split = field_validator("channels", "guilds", mode="before")(_split_list)
 
 
-class DigestSettings(BaseModel):
-    time: str = Field(
-        default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="Daily post time, HH:MM."
+class DigestSettings(SettingsGroup):
+    time: Annotated[dt.time, BeforeValidator(_clock_time)] = Field(
+        default=dt.time(9, 0), description="Daily post time, HH:MM (24-hour)."
     )
-    timezone: str = Field(default="UTC", description="IANA timezone of the digest time.")
-    channel_id: int | None = Field(default=None, description="Channel the daily digest goes to.")
+    timezone: ZoneInfo = Field(
+        default=ZoneInfo("UTC"), description="IANA timezone of the digest time."
+    )
+    channel_id: DiscordId | None = Field(
+        default=None, description="Channel the daily digest goes to."
+    )
     post_empty: bool = Field(default=True, description="Post 'nothing new today' on empty days.")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown timezone {value!r}") from exc
-        return value
 
 
 class Settings(BaseSettings):
@@ -216,7 +273,11 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         env_file=".env",
         env_file_encoding="utf-8",
-        extra="ignore",
+        # Unknown CURATOR_* variables are caught by `unknown_variables` with a suggestion;
+        # other variables in .env (OPENAI_API_KEY, compose's own) are not Curator's business.
+        dotenv_filtering="only_existing",
+        extra="forbid",
+        validate_assignment=True,
         populate_by_name=True,
     )
 
@@ -236,13 +297,58 @@ class Settings(BaseSettings):
 
 def _variable_name(loc: tuple[int | str, ...]) -> str:
     parts = [str(p) for p in loc if not isinstance(p, int)]
-    return "CURATOR_" + "__".join(p.upper() for p in parts)
+    return PREFIX + NESTED_DELIMITER.join(p.upper() for p in parts)
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Build settings; an invalid value raises ConfigError naming the variable."""
+def setting_variables(model: type[BaseModel] = Settings, prefix: str = PREFIX) -> list[str]:
+    """Every CURATOR_* variable the settings read: each field, and each group as a whole (JSON)."""
+    names: list[str] = []
+    for name, info in model.model_fields.items():
+        variable = f"{prefix}{name.upper()}"
+        names.append(variable)
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names += setting_variables(annotation, variable + NESTED_DELIMITER)
+    return names
+
+
+def unknown_variables(environ: Mapping[str, str | None]) -> list[str]:
+    """One message per CURATOR_* name in `environ` that no setting reads, with the nearest name.
+
+    Names are compared case-insensitively, as the settings read them.
+    """
+    known = setting_variables()
+    known_set = set(known)
+    problems = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith(PREFIX) or upper in known_set:
+            continue
+        nearest = difflib.get_close_matches(upper, known, n=1, cutoff=0.6)
+        hint = f": did you mean {nearest[0]}?" if nearest else " (see .env.example)"
+        problems.append(f"{name} is not a setting{hint}")
+    return problems
+
+
+def _dotenv_variables(env_file: object) -> dict[str, str | None]:
+    """The assignments of the .env file settings would read, or {} when there is none."""
+    if not isinstance(env_file, str | os.PathLike) or not Path(env_file).is_file():
+        return {}
+    return dotenv_values(env_file, encoding=Settings.model_config.get("env_file_encoding"))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings; an unknown CURATOR_* variable or an invalid value raises ConfigError
+    naming the variable."""
+    env_file = overrides.get("_env_file", Settings.model_config.get("env_file"))
+    unknown = unknown_variables(dict(os.environ))
+    unknown += [
+        f"{problem} (in {env_file})" for problem in unknown_variables(_dotenv_variables(env_file))
+    ]
+    if unknown:
+        raise ConfigError("Invalid configuration: " + "; ".join(unknown))
     try:
-        settings = Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(f"{_variable_name(err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigError(f"Invalid configuration: {problems}") from exc

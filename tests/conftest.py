@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from knowledge.settings import Settings, load_settings
+from knowledge.settings import Settings
+from tests.support.settings import make_settings
 
 pytest_plugins = ["tests.support.chroma_server"]
 
@@ -21,8 +23,6 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
-    import os
-
     for name in list(os.environ):
         if name.startswith("CURATOR_"):
             monkeypatch.delenv(name, raising=False)
@@ -59,11 +59,7 @@ def sample_dir() -> Path:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Embedded defaults in a fresh data dir, with the deterministic hash embedder."""
-    return load_settings(
-        data_dir=tmp_path / "data",
-        embeddings={"provider": "hash"},
-        knowledge={"sources": [str(SAMPLE_DIR)]},
-    )
+    return make_settings(tmp_path / "data")
 
 
 @pytest.fixture

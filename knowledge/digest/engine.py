@@ -102,7 +102,7 @@ class DigestService:
             date=window.date,
             start=window.start,
             end=window.end,
-            timezone=self.settings.digest.timezone,
+            timezone=self.settings.digest.timezone.key,
             daily=window.daily,
             intro=intro,
             intro_mode=mode,

@@ -54,12 +54,6 @@ class DigestWindow:
         return self.start_utc <= utc < self.end_utc
 
 
-def parse_digest_time(value: str) -> time:
-    """'HH:MM' -> time; the settings pattern already guarantees the shape."""
-    hours, minutes = value.split(":")
-    return time(int(hours), int(minutes))
-
-
 def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
     """`at` on `day` in `zone` as an aware datetime, resolving DST gaps and folds.
 
@@ -72,7 +66,7 @@ def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
 
 def digest_instant(day: date, settings: DigestSettings) -> datetime:
     """The moment the digest for `day` is due."""
-    return local_instant(day, parse_digest_time(settings.time), ZoneInfo(settings.timezone))
+    return local_instant(day, settings.time, settings.timezone)
 
 
 def daily_window(day: date, settings: DigestSettings) -> DigestWindow:
@@ -87,7 +81,7 @@ def daily_window(day: date, settings: DigestSettings) -> DigestWindow:
 def latest_digest_date(now: datetime, settings: DigestSettings) -> date:
     """The date of the most recent digest time at or before `now` (an aware datetime)."""
     now_utc = _aware(now).astimezone(UTC)
-    today = now_utc.astimezone(ZoneInfo(settings.timezone)).date()
+    today = now_utc.astimezone(settings.timezone).date()
     if digest_instant(today, settings).astimezone(UTC) <= now_utc:
         return today
     return today - _ONE_DAY
@@ -108,7 +102,7 @@ def range_window(since: date, until: date, settings: DigestSettings) -> DigestWi
     """Midnight of `since` to the end of `until` (inclusive days) in the digest timezone."""
     if until < since:
         raise InputError(f"--until ({until.isoformat()}) is before --since ({since.isoformat()}).")
-    zone = ZoneInfo(settings.timezone)
+    zone = settings.timezone
     start = local_instant(since, time.min, zone)
     end = local_instant(until + _ONE_DAY, time.min, zone)
     return DigestWindow(
@@ -131,7 +125,7 @@ def resolve_window(
     current = _aware(now) if now is not None else datetime.now(UTC)
     if since is not None:
         if until is None:
-            until = current.astimezone(ZoneInfo(settings.timezone)).date()
+            until = current.astimezone(settings.timezone).date()
             if since > until:
                 raise InputError(f"--since ({since.isoformat()}) is after today ({until}).")
         return range_window(since, until, settings)

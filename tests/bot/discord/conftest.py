@@ -21,7 +21,8 @@ import knowledge
 from bot.discord.app import CuratorBot, create_bot
 from knowledge.index import KnowledgeIndex
 from knowledge.services import Services
-from knowledge.settings import Settings, load_settings
+from knowledge.settings import Settings
+from tests.support.settings import make_settings
 from tests.support.fake_openai import FakeOpenAI, fake_openai  # noqa: F401
 
 if TYPE_CHECKING:
@@ -34,10 +35,7 @@ SAMPLE_DIR = Path(knowledge.__file__).parent / "sample"
 
 def sample_settings(data_dir: Path) -> Settings:
     """Settings for the sample articles with the deterministic hash embedder."""
-    settings = load_settings(data_dir=data_dir)
-    settings.embeddings.provider = "hash"
-    settings.knowledge.sources = [str(SAMPLE_DIR)]
-    return settings
+    return make_settings(data_dir)
 
 
 @pytest.fixture(scope="session")
@@ -60,19 +58,19 @@ def settings(
     """Settings on a private copy of the indexed data dir, the LLM being the fake server."""
     data_dir = tmp_path / "data"
     shutil.copytree(indexed_template, data_dir)
-    settings = sample_settings(data_dir)
-    settings.llm.base_url = fake_openai.base_url
-    settings.llm.api_key = None
-    settings.llm.retries = 0
-    settings.llm.timeout = 5
-    settings.discord.cooldown_seconds = 0
-    settings.discord.use_threads = False
-    settings.discord.channels = []
-    settings.discord.guilds = []
-    settings.discord.gaps_channel_id = None
-    settings.discord.moderator_role = "Moderators"
-    settings.discord.admin_role = "Curator Admins"
-    return settings
+    return make_settings(
+        data_dir,
+        llm={"base_url": fake_openai.base_url, "api_key": None, "retries": 0, "timeout": 5},
+        discord={
+            "cooldown_seconds": 0,
+            "use_threads": False,
+            "channels": [],
+            "guilds": [],
+            "gaps_channel_id": None,
+            "moderator_role": "Moderators",
+            "admin_role": "Curator Admins",
+        },
+    )
 
 
 @pytest.fixture

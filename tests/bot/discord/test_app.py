@@ -17,6 +17,7 @@ from knowledge.errors import InputError
 from knowledge.services import Services
 from knowledge.settings import Settings
 from tests.bot.discord.conftest import FakeInteraction, text_channel_at
+from tests.support.settings import with_overrides
 
 
 def test_intents_are_minimal(settings: Settings) -> None:
@@ -24,11 +25,11 @@ def test_intents_are_minimal(settings: Settings) -> None:
     assert intents.message_content and intents.guild_messages and intents.guilds
     assert not intents.members and not intents.presences and not intents.dm_messages
 
-    settings.discord.allow_dms = True
-    assert build_intents(settings).dm_messages
+    assert build_intents(with_overrides(settings, discord={"allow_dms": True})).dm_messages
 
-    settings.discord.mention_trigger = False
-    slash_only = build_intents(settings)
+    slash_only = build_intents(
+        with_overrides(settings, discord={"allow_dms": True, "mention_trigger": False})
+    )
     assert slash_only.value == discord.Intents(guilds=True).value
 
 

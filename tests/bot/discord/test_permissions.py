@@ -19,6 +19,7 @@ from bot.discord.permissions import (
 )
 from knowledge.settings import Settings
 from tests.bot.discord.conftest import give_role, make_role
+from tests.support.settings import with_overrides
 
 
 async def test_roles_and_permissions_decide_moderators_and_admins(
@@ -51,8 +52,7 @@ async def test_roles_match_by_id_too(bot: CuratorBot, settings: Settings) -> Non
     role = make_role(config.guilds[0], "Some other name")
     member = await give_role(config.members[0], role)
     assert has_role(member, str(role.id))
-    settings.discord.admin_role = str(role.id)
-    assert is_admin(member, settings)
+    assert is_admin(member, with_overrides(settings, discord={"admin_role": str(role.id)}))
 
 
 def test_users_outside_a_guild_are_never_moderators(settings: Settings) -> None:
@@ -68,27 +68,27 @@ async def test_refusals_name_what_is_missing(bot: CuratorBot, settings: Settings
         "Only admins can reindex: it needs the `Curator Admins` role or the Manage Server "
         "permission."
     )
-    settings.discord.moderator_role = None
-    assert moderator_refusal(member, settings, "read the feedback report") == (
+    no_role = with_overrides(settings, discord={"moderator_role": None})
+    assert moderator_refusal(member, no_role, "read the feedback report") == (
         "Only moderators can read the feedback report: it needs the Manage Messages permission."
     )
 
 
 def test_where_the_bot_answers(settings: Settings) -> None:
     assert ask_refusal(1, 10, None, settings) is None
-    settings.discord.channels = [10, 11]
-    assert ask_refusal(1, 10, None, settings) is None
+    two_channels = with_overrides(settings, discord={"channels": [10, 11]})
+    assert ask_refusal(1, 10, None, two_channels) is None
     # A thread follows its parent channel.
-    assert ask_refusal(1, 99, 11, settings) is None
-    assert ask_refusal(1, 12, None, settings) == "I only answer questions in <#10>, <#11>."
+    assert ask_refusal(1, 99, 11, two_channels) is None
+    assert ask_refusal(1, 12, None, two_channels) == "I only answer questions in <#10>, <#11>."
     # DMs are a setting.
     assert "direct messages" in (ask_refusal(None, 5, None, settings) or "")
-    settings.discord.allow_dms = True
-    assert ask_refusal(None, 5, None, settings) is None
+    dms = with_overrides(settings, discord={"allow_dms": True})
+    assert ask_refusal(None, 5, None, dms) is None
 
 
 def test_guild_allowlist(settings: Settings) -> None:
     assert guild_allowed(123, settings)
-    settings.discord.guilds = [1]
-    assert guild_allowed(1, settings) and not guild_allowed(123, settings)
-    assert ask_refusal(123, 10, None, settings) == "Curator is not enabled on this server."
+    one_guild = with_overrides(settings, discord={"guilds": [1]})
+    assert guild_allowed(1, one_guild) and not guild_allowed(123, one_guild)
+    assert ask_refusal(123, 10, None, one_guild) == "Curator is not enabled on this server."

@@ -1,0 +1,49 @@
+"""A configuration mistake stops the real `curator` command at start, naming the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.faults.conftest import curator_env, run_curator
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        (
+            "CURATOR_RETRIEVAL__KK",
+            "5",
+            "CURATOR_RETRIEVAL__KK is not a setting: did you mean CURATOR_RETRIEVAL__K?",
+        ),
+        ("CURATOR_RETRIEVAL__K", "-5", "CURATOR_RETRIEVAL__K: Input should be greater than"),
+        ("CURATOR_DIGEST__TIMEZONE", "Mars/Olympus", "CURATOR_DIGEST__TIMEZONE: invalid timezone"),
+    ],
+    ids=["typo", "out-of-range", "timezone"],
+)
+def test_a_bad_variable_stops_a_command_before_it_does_anything(
+    tmp_path: Path, sample_dir: Path, variable: str, value: str, said: str
+) -> None:
+    data_dir = tmp_path / "data"
+    result = run_curator(
+        "reindex", env=curator_env(data_dir, sample_dir, **{variable: value}), cwd=tmp_path
+    )
+    assert result.returncode == 2, result.stderr
+    assert said in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+    assert not data_dir.exists()  # nothing was indexed with the wrong settings
+
+
+def test_doctor_reports_the_same_mistake_from_the_env_file(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    (tmp_path / ".env").write_text("CURATOR_DIGEST__TIMEZON=Europe/Berlin\n")
+    result = run_curator("doctor", env=curator_env(tmp_path / "data", sample_dir), cwd=tmp_path)
+    assert result.returncode == 1
+    output = " ".join(result.stdout.split())
+    assert "fail settings" in output
+    assert (
+        "CURATOR_DIGEST__TIMEZON is not a setting: did you mean CURATOR_DIGEST__TIMEZONE? "
+        "(in .env)" in output
+    )

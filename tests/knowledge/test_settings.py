@@ -1,0 +1,174 @@
+"""Settings refuse mistakes: unknown variables, unknown keys, out-of-range values, bad times."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from knowledge.errors import ConfigError
+from knowledge.settings import (
+    DigestSettings,
+    RetrievalSettings,
+    Settings,
+    SettingsGroup,
+    load_settings,
+    setting_variables,
+    unknown_variables,
+)
+from tests.support.settings import make_settings, with_overrides
+
+
+def groups() -> list[type[BaseModel]]:
+    """Every settings group Settings holds."""
+    found = []
+    for info in Settings.model_fields.values():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            found.append(annotation)
+    return found
+
+
+@pytest.mark.parametrize("group", groups(), ids=lambda g: g.__name__)
+def test_every_group_forbids_unknown_keys_and_validates_assignment(
+    group: type[BaseModel],
+) -> None:
+    assert issubclass(group, SettingsGroup)
+    assert group.model_config.get("extra") == "forbid"
+    assert group.model_config.get("validate_assignment") is True
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        group.model_validate({"no_such_setting": 1})
+
+
+def test_the_top_level_forbids_unknown_keys_too(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="CURATOR_DATA_DIRECTORY"):
+        load_settings(data_directory=tmp_path)
+
+
+def test_an_assignment_out_of_range_is_refused() -> None:
+    retrieval = RetrievalSettings()
+    with pytest.raises(ValidationError, match="greater than or equal to 1"):
+        retrieval.k = -5
+    assert retrieval.k == 8
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CURATOR_RETRIEVAL__K", "0"),
+        ("CURATOR_RETRIEVAL__RRF_K", "1000000"),
+        ("CURATOR_LLM__TIMEOUT", "0"),
+        ("CURATOR_LLM__MAX_TOKENS", "10000000"),
+        ("CURATOR_DISCORD__MAX_CONCURRENT", "100000"),
+        ("CURATOR_DISCORD__COOLDOWN_SECONDS", "-1"),
+        ("CURATOR_ANSWERS__MIN_RELEVANCE", "1.5"),
+        ("CURATOR_DIGEST__CHANNEL_ID", "-3"),
+        ("CURATOR_DISCORD__CHANNELS", "10,0"),
+        ("CURATOR_KNOWLEDGE__FETCH_TIMEOUT", "86400"),
+    ],
+)
+def test_numbers_out_of_range_fail_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert variable in caught.value.user_message
+
+
+def test_a_typo_names_the_variable_and_the_nearest_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CURATOR_RETRIEVAL__KK", "5")
+    monkeypatch.setenv("CURATOR_LOGLEVEL", "DEBUG")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = caught.value.user_message
+    assert "CURATOR_RETRIEVAL__KK is not a setting: did you mean CURATOR_RETRIEVAL__K?" in message
+    assert "CURATOR_LOGLEVEL is not a setting: did you mean CURATOR_LOG_LEVEL?" in message
+
+
+def test_a_typo_in_the_env_file_is_caught_and_its_other_variables_are_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(
+        "OPENAI_API_KEY=sk-test-not-a-real-key\nCOMPOSE_PROJECT_NAME=curator\n"
+        "CURATOR_DIGEST__TIMEZON=Europe/Berlin\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "CURATOR_DIGEST__TIMEZON is not a setting: did you mean CURATOR_DIGEST__TIMEZONE?" in (
+        caught.value.user_message
+    )
+    assert "(in .env)" in caught.value.user_message
+
+    (tmp_path / ".env").write_text(
+        "OPENAI_API_KEY=sk-test-not-a-real-key\nCOMPOSE_PROJECT_NAME=curator\n"
+        "CURATOR_DIGEST__TIMEZONE=Europe/Berlin\n"
+    )
+    assert load_settings().digest.timezone == ZoneInfo("Europe/Berlin")
+
+
+def test_names_are_matched_as_the_settings_read_them_regardless_of_case() -> None:
+    assert unknown_variables({"curator_retrieval__k": "3", "CURATOR_LLM": "{}", "PATH": "/"}) == []
+    assert unknown_variables({"CURATOR_NOPE_NOTHING_LIKE_IT": "1"}) == [
+        "CURATOR_NOPE_NOTHING_LIKE_IT is not a setting (see .env.example)"
+    ]
+
+
+def test_every_field_and_group_is_a_known_variable() -> None:
+    names = setting_variables()
+    assert {"CURATOR_DATA_DIR", "CURATOR_RETRIEVAL", "CURATOR_RETRIEVAL__K"} <= set(names)
+    assert len(names) == len(set(names))
+
+
+def test_digest_time_and_timezone_are_typed_at_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CURATOR_DIGEST__TIME", "18:45")
+    monkeypatch.setenv("CURATOR_DIGEST__TIMEZONE", "America/New_York")
+    digest = load_settings().digest
+    assert digest.time == dt.time(18, 45)
+    assert digest.timezone == ZoneInfo("America/New_York")
+    assert DigestSettings().time == dt.time(9, 0) and DigestSettings().timezone.key == "UTC"
+
+
+@pytest.mark.parametrize("value", ["9:00", "0900", "24:00", "09:00:30", "32400", "noon"])
+def test_a_digest_time_not_written_hh_mm_fails_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("CURATOR_DIGEST__TIME", value)
+    with pytest.raises(ConfigError, match="CURATOR_DIGEST__TIME: .*HH:MM"):
+        load_settings()
+
+
+@pytest.mark.parametrize("value", ["Mars/Olympus", "Europe/Berln", "../../etc/passwd", ""])
+def test_an_invalid_timezone_fails_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("CURATOR_DIGEST__TIMEZONE", value)
+    with pytest.raises(ConfigError, match="CURATOR_DIGEST__TIMEZONE"):
+        load_settings()
+
+
+def test_an_assigned_timezone_is_converted_and_checked() -> None:
+    digest = DigestSettings()
+    digest.timezone = "Asia/Tokyo"  # type: ignore[assignment]
+    assert digest.timezone == ZoneInfo("Asia/Tokyo")
+    with pytest.raises(ValidationError):
+        digest.timezone = "Asia/Nowhere"  # type: ignore[assignment]
+
+
+def test_the_test_helper_merges_overrides_and_validates_them(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, retrieval={"k": 3}, discord={"allow_dms": True})
+    assert settings.embeddings.provider == "hash"  # a test default, kept
+    assert settings.retrieval.k == 3 and settings.retrieval.candidates == 50
+    changed = with_overrides(settings, discord={"guilds": [1]})
+    assert changed.discord.guilds == [1] and changed.discord.allow_dms
+    assert settings.discord.guilds == []  # the original is untouched
+    with pytest.raises(ValidationError):
+        with_overrides(settings, retrieval={"kk": 3})
+    with pytest.raises(ConfigError, match="CURATOR_RETRIEVAL__K"):
+        make_settings(tmp_path, retrieval={"k": 0})

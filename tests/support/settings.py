@@ -1,0 +1,50 @@
+"""Settings for tests, built validated with overrides instead of changed after validation.
+
+`make_settings(data_dir, retrieval={"k": 3})` starts from the test defaults (hash embedder, the
+sample articles) and merges each override group key by key; `with_overrides(settings, ...)`
+does the same starting from existing settings. Both go through validation, so a bad override
+fails where it is written, as a misspelt variable fails start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from knowledge.settings import Settings, load_settings
+
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "knowledge" / "sample"
+
+#: What every test starts from unless it says otherwise: no model, no network, small articles.
+TEST_DEFAULTS: dict[str, Any] = {
+    "embeddings": {"provider": "hash"},
+    "knowledge": {"sources": [str(SAMPLE_DIR)]},
+}
+
+
+def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` with `overrides` on top; nested mappings (settings groups) merge key by key."""
+    result = dict(base)
+    for key, value in overrides.items():
+        current = result.get(key)
+        if isinstance(value, Mapping) and isinstance(current, Mapping):
+            result[key] = merged(current, value)
+        else:
+            result[key] = value
+    return result
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Validated settings in `data_dir`: the test defaults, then `overrides` (groups as dicts).
+
+    The environment is read as at start-up (tests run with it cleaned), so this is the path a
+    real `curator` command takes; a value out of range raises ConfigError naming it.
+    """
+    return load_settings(**merged({**TEST_DEFAULTS, "data_dir": data_dir}, overrides))
+
+
+def with_overrides(settings: Settings, **overrides: Any) -> Settings:
+    """A new, validated Settings: `settings` with `overrides` merged on top (groups as dicts)."""
+    # model_dump keeps typed values (SecretStr, ZoneInfo, time), which validate back as they are.
+    return Settings.model_validate(merged(settings.model_dump(), overrides))
