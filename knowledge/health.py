@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from pydantic import SecretStr
 
 from knowledge.errors import ConfigError
 from knowledge.settings import (
@@ -31,7 +29,6 @@ from knowledge.settings import (
 
 Status = Literal["ok", "warn", "fail"]
 
-TOKEN_VARIABLE = "CURATOR_DISCORD__TOKEN"
 #: Below this much free space a reindex may fail half-way (Chroma, SQLite and BM25 all write).
 MIN_FREE_BYTES = 100 * 1024**2
 #: Below this much free space the admin is warned.
@@ -39,9 +36,6 @@ LOW_FREE_BYTES = 1024**3
 #: Network checks wait at most this long, so doctor stays usable as a container health check.
 NETWORK_TIMEOUT = 5.0
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
-
-# A bot token is three base64url parts: the bot's id, a timestamp, and an HMAC.
-_BOT_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}$")
 
 
 @dataclass(frozen=True)
@@ -382,63 +376,17 @@ def _model_ids(response: httpx.Response) -> set[str]:
         return set()
 
 
-# -- Discord ----------------------------------------------------------------------------------
-
-
-def normalise_bot_token(raw: str | None) -> str:
-    """The token as Discord wants it: stripped, without a pasted 'Bot ' prefix."""
-    value = (raw or "").strip()
-    if value.lower().startswith("bot "):
-        value = value[4:].strip()
-    return value
-
-
-def looks_like_bot_token(token: str) -> bool:
-    """Whether `token` (stripped, without a 'Bot ' prefix) has the shape of a bot token."""
-    return bool(_BOT_TOKEN.match(token))
-
-
-def check_discord_token(token: SecretStr | None, required: bool) -> Check:
-    """The bot token is set and shaped like one; it is shown only as its first characters."""
-    value = normalise_bot_token(token.get_secret_value() if token is not None else None)
-    portal = "copy it from the Developer Portal (your application → Bot → Reset Token)"
-    if not value:
-        if required:
-            return Check(
-                "discord token",
-                "fail",
-                f"{TOKEN_VARIABLE} is not set; `curator run` cannot log in",
-                f"Set {TOKEN_VARIABLE}: {portal}.",
-            )
-        return Check(
-            "discord token",
-            "warn",
-            f"{TOKEN_VARIABLE} is not set: fine for CLI commands, `curator run` needs it",
-            f"Set {TOKEN_VARIABLE} before `curator run`: {portal}.",
-        )
-    if not looks_like_bot_token(value):
-        return Check(
-            "discord token",
-            "fail",
-            f"{TOKEN_VARIABLE} ({redact(value)}) does not look like a bot token: expected three "
-            "dot-separated parts of letters, digits, '-' and '_'",
-            f"Set it again: {portal}.",
-        )
-    return Check(
-        "discord token", "ok", f"{TOKEN_VARIABLE} is set ({redact(value)}) and shaped like a token"
-    )
-
-
 # -- all together -----------------------------------------------------------------------------
 
 
 def run_checks(
     *,
-    for_run: bool = False,
     load: Callable[[], Settings] = load_settings,
     timeout: float = NETWORK_TIMEOUT,
+    front_end_checks: Iterable[Callable[[Settings], Check]] = (),
 ) -> list[Check]:
-    """Every check, in start-up order; with invalid settings only the settings check runs."""
+    """Every check, in start-up order, then `front_end_checks` (such as the bot's token);
+    with invalid settings only the settings check runs."""
     first, settings = check_settings(load)
     if settings is None:
         return [first]
@@ -448,5 +396,5 @@ def run_checks(
         check_chroma(settings.chroma, settings.data_dir, timeout),
         check_embedder(settings.embeddings, settings.llm),
         check_llm(settings.llm, timeout),
-        check_discord_token(settings.discord.token, required=for_run),
+        *(check(settings) for check in front_end_checks),
     ]

@@ -32,6 +32,7 @@ NESTED_DELIMITER = "__"
 #: Discord ids are snowflakes: positive 64-bit integers.
 _SNOWFLAKE_MAX = 2**63 - 1
 DiscordId = Annotated[int, Field(ge=1, le=_SNOWFLAKE_MAX)]
+LogFormat = Literal["text", "json"]
 
 
 def _split_list(value: object) -> object:
@@ -193,9 +194,7 @@ class LLMSettings(SettingsGroup):
     max_tokens: int = Field(
         default=700, ge=16, le=100_000, description="Longest answer, in tokens."
     )
-    timeout: float = Field(
-        default=30.0, gt=0, le=3600, description="Seconds for one LLM request."
-    )
+    timeout: float = Field(default=30.0, gt=0, le=3600, description="Seconds for one LLM request.")
     retries: int = Field(default=2, ge=0, le=10, description="Retries on 429/5xx/timeouts.")
 
     @property
@@ -238,9 +237,7 @@ class DiscordSettings(SettingsGroup):
         default=True, description="Answer mentions and replies (needs the message content intent)."
     )
     use_threads: bool = Field(default=False, description="Answer in a thread per question.")
-    cooldown_seconds: float = Field(
-        default=10.0, ge=0, le=86_400, description="Per-user cooldown."
-    )
+    cooldown_seconds: float = Field(default=10.0, ge=0, le=86_400, description="Per-user cooldown.")
     max_concurrent: int = Field(default=4, ge=1, le=256, description="Answers generated at once.")
     max_queue: int = Field(
         default=20, ge=0, le=10_000, description="Questions waiting beyond that."
@@ -284,6 +281,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("./data"), description="Store, indexes and state.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Logging level."
+    )
+    log_format: LogFormat = Field(
+        default="text",
+        description="Log lines as text (fields as key=value after the message) or one JSON "
+        "object per line.",
     )
     chroma: ChromaSettings = Field(default_factory=ChromaSettings)
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)

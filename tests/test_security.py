@@ -20,11 +20,12 @@ import pytest
 from pydantic import SecretStr
 
 from bot.discord.app import CuratorBot
+from bot.discord_token import configure_bot_logging
 from knowledge.answers.prompt import SYSTEM_PROMPT
 from knowledge.answers.service import AnswerService
 from knowledge.index import KnowledgeIndex
 from knowledge.loaders import load_sources
-from knowledge.logging_setup import REDACTED, configure_logging, redact_text
+from knowledge.logging_setup import REDACTED, redact_text
 from knowledge.services import Services
 from knowledge.settings import KnowledgeSettings, Settings, load_settings
 from tests.bot.discord.conftest import latest, start_bot
@@ -68,7 +69,7 @@ def log_output() -> Iterator[tuple[io.StringIO, io.StringIO]]:
     settings = load_settings(
         discord={"token": TOKEN}, llm={"api_key": LOCAL_KEY}, data_dir=Path("data")
     )
-    configure_logging(settings, level="DEBUG", stream=plain)
+    configure_bot_logging(settings, level="DEBUG", stream=plain)
     yield plain, structured
     for handler in root.handlers:
         if handler not in saved_handlers:

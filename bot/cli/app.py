@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from knowledge.logging_setup import configure_logging
+from bot.discord_token import configure_bot_logging
 
 app = typer.Typer(
     name="curator",
@@ -34,7 +34,7 @@ for _name in COMMAND_MODULES:
 def main() -> None:
     """Console-script entry point."""
     # Secrets are scrubbed from every log record, whichever library logs them.
-    configure_logging()
+    configure_bot_logging()
     try:
         app()
     except KeyboardInterrupt:

@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 
 from bot.cli.common import console, err_console, print_json
+from bot.discord_token import token_check
 from knowledge.health import Check, run_checks, safe_to_start
 
 _MARKS = {"ok": "[green]ok  [/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]fail[/red]"}
@@ -44,7 +45,7 @@ def doctor(
     ] = False,
 ) -> None:
     """Check settings, data dir, Chroma, embedder, LLM and Discord token; exit 1 if unsafe."""
-    checks = run_checks(for_run=for_run)
+    checks = run_checks(front_end_checks=[token_check(required=for_run)])
     ok = safe_to_start(checks)
     if as_json:
         print_json({"safe_to_start": ok, "checks": [c.as_json() for c in checks]})

@@ -9,9 +9,13 @@ import typer
 from rich.markup import escape
 
 from bot.cli.common import err_console
+from bot.discord_token import (
+    TOKEN_VARIABLE,
+    configure_bot_logging,
+    looks_like_bot_token,
+    normalise_bot_token,
+)
 from knowledge.errors import ConfigError, CuratorError
-from knowledge.health import TOKEN_VARIABLE, looks_like_bot_token, normalise_bot_token
-from knowledge.logging_setup import configure_logging
 from knowledge.services import build_services
 from knowledge.settings import Settings, get_settings
 
@@ -41,7 +45,7 @@ def run_bot(settings: Settings) -> None:
     token = check_token(
         settings.discord.token.get_secret_value() if settings.discord.token else None
     )
-    configure_logging(settings)
+    configure_bot_logging(settings)
     services = build_services(settings)
     bot = create_bot(settings, services)
     try:

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from bot.discord_token import token_check
 from knowledge.health import (
     Check,
     check_chroma,
     check_data_dir,
-    check_discord_token,
     check_embedder,
     check_llm,
     check_settings,
@@ -414,31 +414,6 @@ def test_credentials_in_the_base_url_are_not_shown() -> None:
     assert "hunter2-secret" not in str(check) and "127.0.0.1" in check.detail
 
 
-# -- Discord token ----------------------------------------------------------------------------
-
-
-def test_a_missing_token_warns_for_the_cli_and_fails_for_run() -> None:
-    cli = check_discord_token(None, required=False)
-    assert cli.status == "warn" and "CURATOR_DISCORD__TOKEN" in cli.detail
-    run = check_discord_token(SecretStr("  "), required=True)
-    assert run.status == "fail" and "Reset Token" in run.remedy
-
-
-@pytest.mark.parametrize("required", [False, True])
-def test_a_malformed_token_fails_shown_only_by_its_start(required: bool) -> None:
-    bad = "MTIzNDU2Nzg5MDEyMzQ1Njc4OQ-this-is-not-it"
-    check = check_discord_token(SecretStr(bad), required=required)
-    assert check.status == "fail" and "does not look like a bot token" in check.detail
-    assert bad not in str(check) and "MTIz…" in check.detail
-
-
-def test_a_well_shaped_token_passes_redacted() -> None:
-    for given in (TOKEN, f"Bot {TOKEN}\n"):
-        check = check_discord_token(SecretStr(given), required=True)
-        assert check.status == "ok" and "MTIz…" in check.detail
-        assert TOKEN not in str(check) and TOKEN[4:12] not in str(check)
-
-
 # -- all checks together ----------------------------------------------------------------------
 
 
@@ -449,7 +424,7 @@ def test_run_checks_reports_every_check_in_order(
     monkeypatch.setenv("CURATOR_EMBEDDINGS__PROVIDER", "hash")
     monkeypatch.setenv("CURATOR_LLM__BASE_URL", models_endpoint.base_url)
     monkeypatch.setenv("CURATOR_DISCORD__TOKEN", TOKEN)
-    checks = run_checks(for_run=True)
+    checks = run_checks(front_end_checks=[token_check(required=True)])
     assert [c.name for c in checks] == [
         "settings",
         "data dir",

@@ -140,7 +140,7 @@ def test_a_digest_time_not_written_hh_mm_fails_naming_the_variable(
     monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     monkeypatch.setenv("CURATOR_DIGEST__TIME", value)
-    with pytest.raises(ConfigError, match="CURATOR_DIGEST__TIME: .*HH:MM"):
+    with pytest.raises(ConfigError, match=r"CURATOR_DIGEST__TIME: .*HH:MM"):
         load_settings()
 
 

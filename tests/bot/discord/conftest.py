@@ -22,8 +22,8 @@ from bot.discord.app import CuratorBot, create_bot
 from knowledge.index import KnowledgeIndex
 from knowledge.services import Services
 from knowledge.settings import Settings
-from tests.support.settings import make_settings
 from tests.support.fake_openai import FakeOpenAI, fake_openai  # noqa: F401
+from tests.support.settings import make_settings
 
 if TYPE_CHECKING:
     # discord.types is for type checkers only: importing it at run time is circular.
