@@ -5,8 +5,8 @@ Runs on the sample articles (with bench/data/sample_questions.tsv) and on a synt
 `--records` records (bench/synthetic.py, with questions drawn from its articles). Indexes are
 kept under bench/out/ and reused, so only the first run pays for embedding the corpus.
 
-    .venv/bin/python bench/bench_answer_path.py --embedder onnx --records 10000
-    .venv/bin/python bench/bench_answer_path.py --embedder hash --records 10000
+    .venv/bin/python -m bench.bench_answer_path --embedder onnx --records 10000
+    .venv/bin/python -m bench.bench_answer_path --embedder hash --records 10000
 """
 
 from __future__ import annotations
@@ -14,25 +14,22 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.calibrate_refusal import SAMPLE_DIR, SAMPLE_QUESTIONS, make_embedder, tsv_questions
+from bench.measure import percentile, reproduce_command
+from bench.synthetic import CorpusSpec, SyntheticCorpus
+from knowledge.answers.citations import validate_citations
+from knowledge.answers.prompt import build_messages, number_sources
+from knowledge.answers.question import clean_question
+from knowledge.answers.refusal import RefusalPolicy, assess
+from knowledge.embeddings.base import Embedder
+from knowledge.index import KnowledgeIndex
+from knowledge.settings import load_settings
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from calibrate_refusal import SAMPLE_DIR, SAMPLE_QUESTIONS, make_embedder, tsv_questions  # noqa: E402
-from synthetic import CorpusSpec, SyntheticCorpus  # noqa: E402
-
-from knowledge.answers.citations import validate_citations  # noqa: E402
-from knowledge.answers.prompt import build_messages, number_sources  # noqa: E402
-from knowledge.answers.question import clean_question  # noqa: E402
-from knowledge.answers.refusal import RefusalPolicy, assess  # noqa: E402
-from knowledge.embeddings.base import Embedder  # noqa: E402
-from knowledge.index import KnowledgeIndex  # noqa: E402
-from knowledge.settings import load_settings  # noqa: E402
 
 # What a model typically sends back: a few cited claims, one citation out of range.
 CANNED_REPLY = (
@@ -40,12 +37,6 @@ CANNED_REPLY = (
     "One detail comes from a source that was not given [12]. In short, see [1-2]."
 )
 STAGES = ("clean", "embed", "search", "refusal", "prompt", "validate", "total")
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1))))
-    return ordered[rank]
 
 
 def run_path(index: KnowledgeIndex, questions: Sequence[str]) -> dict[str, list[float]]:
@@ -119,7 +110,7 @@ def main() -> None:
         f"answer path without the LLM call; {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
-    print("reproduce: .venv/bin/python bench/bench_answer_path.py " + " ".join(sys.argv[1:]))
+    print("reproduce: " + reproduce_command("bench.bench_answer_path"))
     embedder = make_embedder(args.embedder)
     print(f"embedder: {embedder.name}")
 

@@ -1,10 +1,12 @@
 """The catalog check every search makes: which of ~100 candidate ids are committed, and whose.
 
-    .venv/bin/python bench/bench_catalog.py [--records 1000000] [--without-covering-index]
+    .venv/bin/python -m bench.bench_catalog [--records 1000000] [--without-covering-index]
+        [--drop-page-cache]
 
 Builds a catalog of N records with ~1.4 KB of chunk text each (as the scale benchmark's records
-are), then times `Catalog.articles_of` on 100 random ids, 3 x 200 times: first with the OS
-page cache dropped (when run as root; otherwise whatever the cache holds), then as it warms. With
+are), then times `Catalog.articles_of` on 100 random ids, 3 x 200 times: first with whatever the
+OS page cache holds (with --drop-page-cache, run as root, the whole cache is dropped first: this
+slows every process on the machine for a while), then as it warms. With
 --without-covering-index it drops the records_article_of index first and queries the table the
 way Curator did before that index existed.
 """
@@ -15,16 +17,14 @@ import argparse
 import os
 import random
 import sqlite3
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench.measure import percentile, reproduce_command
+from knowledge.store.catalog import Catalog
 
-from knowledge.store.catalog import Catalog  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 RECORDS_PER_ARTICLE = 10
 
@@ -62,7 +62,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--without-covering-index", action="store_true")
+    parser.add_argument(
+        "--drop-page-cache",
+        action="store_true",
+        help="drop the whole OS page cache before the first round (needs root; affects every "
+        "process on the machine)",
+    )
     args = parser.parse_args()
+    if args.drop_page_cache and os.geteuid() != 0:
+        parser.error("--drop-page-cache needs root (it writes /proc/sys/vm/drop_caches)")
     rng = random.Random(1)
     articles = args.records // RECORDS_PER_ARTICLE
 
@@ -82,11 +90,10 @@ def main() -> None:
                 return old_articles_of(catalog._conn, ids)
         else:
             lookup = catalog.articles_of
-        dropped = os.geteuid() == 0
-        if dropped:
+        if args.drop_page_cache:
             os.sync()
             Path("/proc/sys/vm/drop_caches").write_text("3\n")
-        first = "first 200 (OS cache dropped)" if dropped else "first 200"
+        first = "first 200 (OS cache dropped)" if args.drop_page_cache else "first 200"
         for label in (first, "next 200", "third 200"):
             times = []
             for _ in range(200):
@@ -94,11 +101,11 @@ def main() -> None:
                 start = time.perf_counter()
                 lookup(ids)
                 times.append((time.perf_counter() - start) * 1000)
-            times.sort()
-            print(f"{label}: p50 {times[100]:.2f} ms, p95 {times[190]:.2f} ms")
+            print(
+                f"{label}: p50 {percentile(times, 50):.2f} ms, p95 {percentile(times, 95):.2f} ms"
+            )
         catalog.close()
-    flag = " --without-covering-index" if args.without_covering_index else ""
-    print(f"reproduce: .venv/bin/python bench/bench_catalog.py --records {args.records}{flag}")
+    print("reproduce: " + reproduce_command("bench.bench_catalog"))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Measures (a) short questions embedded one at a time, as the bot does (ms per que
 (b) ~400-token chunks embedded in one call (texts/s), (c) chunks of mixed length as a chunker
 makes them, the cosine agreement of the two (minimum over each set), and the hash embedder.
 
-    .venv/bin/python bench/bench_embedder.py [--questions 200] [--chunks 200] [--threads N]
+    .venv/bin/python -m bench.bench_embedder [--questions 200] [--chunks 200] [--threads N]
         [--no-fuse]
 
 Curator runs the fused model when it can build it (needs the onnx and sympy packages once) or
@@ -18,19 +18,16 @@ import os
 import platform
 import random
 import statistics
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from knowledge.embeddings.base import Embedder  # noqa: E402
-from knowledge.embeddings.hash import HashEmbedder  # noqa: E402
-from knowledge.embeddings.onnx import (  # noqa: E402
+from bench.measure import percentile, reproduce_command
+from knowledge.embeddings.base import Embedder
+from knowledge.embeddings.hash import HashEmbedder
+from knowledge.embeddings.onnx import (
     DEFAULT_MAX_BATCH_TOKENS,
     DEFAULT_MODEL_DIR,
     OnnxMiniLMEmbedder,
@@ -38,6 +35,8 @@ from knowledge.embeddings.onnx import (  # noqa: E402
     load_tokenizer,
     missing_model_files,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SUBJECTS = [
     "attention",
@@ -122,10 +121,6 @@ def throughput(vectorise: Vectorise, texts: list[str], rounds: int) -> tuple[flo
     return len(texts) / best, vectors
 
 
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q))
-
-
 def min_cosine(a: np.ndarray, b: np.ndarray) -> float:
     a = a / np.linalg.norm(a, axis=1, keepdims=True)
     b = b / np.linalg.norm(b, axis=1, keepdims=True)
@@ -149,7 +144,7 @@ def main() -> int:
     parser.add_argument("--no-fuse", action="store_true", help="run the plain, unfused model")
     args = parser.parse_args()
 
-    print("reproduce: .venv/bin/python bench/bench_embedder.py " + " ".join(sys.argv[1:]))
+    print("reproduce: " + reproduce_command("bench.bench_embedder"))
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     import onnxruntime
 

@@ -7,8 +7,8 @@ with the local fake OpenAI server (tests/support/fake_openai.py, in its own proc
 every chat request after `--latency` seconds. Latency is measured from the question's arrival
 to its final Answer, queue wait included.
 
-    .venv/bin/python bench/bench_load.py                              # bursts + 600 s soak
-    .venv/bin/python bench/bench_load.py --soak-seconds 60 --json out.json
+    .venv/bin/python -m bench.bench_load                              # bursts + 600 s soak
+    .venv/bin/python -m bench.bench_load --soak-seconds 60 --json out.json
 
 Bursts: `--bursts` questions arrive at the same instant, once with the bot's defaults
 (CURATOR_DISCORD__MAX_CONCURRENT / MAX_QUEUE) and once with a queue long enough for all of them.
@@ -32,14 +32,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench.measure import current_rss_mib, percentile, reproduce_command
+from bot.discord.limits import AnswerSlots, RateLimitedError
+from knowledge.answers.service import AnswerService
+from knowledge.index import KnowledgeIndex
+from knowledge.models import Answer
+from knowledge.settings import Settings, load_settings
 
-from bot.discord.limits import AnswerSlots, RateLimitedError  # noqa: E402
-from knowledge.answers.service import AnswerService  # noqa: E402
-from knowledge.index import KnowledgeIndex  # noqa: E402
-from knowledge.models import Answer  # noqa: E402
-from knowledge.settings import Settings, load_settings  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SAMPLE_DIR = ROOT / "knowledge" / "sample"
 QUESTIONS_FILE = ROOT / "bench" / "data" / "sample_questions.tsv"
@@ -57,22 +57,6 @@ print(server.base_url, flush=True)
 sys.stdin.read()
 server.stop()
 """
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1))))
-    return ordered[rank]
-
-
-def rss_mib() -> float:
-    """Resident memory of this process, from /proc (Linux)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def answerable_questions() -> list[str]:
@@ -176,9 +160,9 @@ async def soak(
 
     async def sampler() -> None:
         while time.monotonic() < deadline:
-            samples.append((round(time.monotonic() - started, 1), round(rss_mib(), 1)))
+            samples.append((round(time.monotonic() - started, 1), round(current_rss_mib(), 1)))
             await asyncio.sleep(sample_every)
-        samples.append((round(time.monotonic() - started, 1), round(rss_mib(), 1)))
+        samples.append((round(time.monotonic() - started, 1), round(current_rss_mib(), 1)))
 
     await asyncio.gather(sampler(), *(member(k) for k in range(clients)))
     result.wall_s = round(time.monotonic() - started, 1)
@@ -305,6 +289,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     print(f"errors: {failed}")
+    print("reproduce: " + reproduce_command("bench.bench_load"))
     sys.exit(1 if failed else 0)
 
 

@@ -1,11 +1,14 @@
 """Scale benchmark: ingest and search synthetic corpora of 10k to 1M records.
 
-    .venv/bin/python bench/bench_scale.py --sizes 10000,100000 --queries 200 --out docs/
+    .venv/bin/python -m bench.bench_scale --sizes 10000,100000 --queries 200 \
+        [--figures scale.json] [--plot scale.png] [--markdown]
 
 For each size, one child process builds the index (hash embedder, embedded Chroma, BM25) and a
 second, fresh one opens it and searches, as the bot does after a restart, so each peak RSS
-belongs to one job. Prints a table, rewrites the "## Scale" section of docs/benchmarks.md
-(sizes measured earlier are kept unless remeasured) and draws docs/scale.png.
+belongs to one job. Prints the tables and the command that reproduces them. It never edits the
+docs: --figures keeps the raw figures in a JSON file (sizes measured earlier are kept unless
+remeasured, so a 1M run can be added later), --plot draws the charts, and --markdown prints the
+whole "## Scale" section for a person to paste into docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import os
 import platform
 import pstats
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -31,16 +33,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from bench.measure import current_rss_mib, peak_rss_mib, percentile, reproduce_command
+from bench.synthetic import CorpusSpec, SyntheticCorpus
+from knowledge.embeddings.hash import HashEmbedder
+from knowledge.index import KnowledgeIndex, SearchMode
+from knowledge.settings import Settings, load_settings
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
-from bench.synthetic import CorpusSpec, SyntheticCorpus  # noqa: E402
-from knowledge.embeddings.hash import HashEmbedder  # noqa: E402
-from knowledge.index import KnowledgeIndex, SearchMode  # noqa: E402
-from knowledge.settings import Settings, load_settings  # noqa: E402
 
 MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "bm25")
 GOAL_P95_MS = 100.0
@@ -49,18 +50,6 @@ DATA_MARK = "scale-data:"
 
 
 # -- measuring -------------------------------------------------------------------------------
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def current_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def disk_mb(folder: Path) -> float:
@@ -148,7 +137,7 @@ def child_ingest(
     corpus = corpus_for(size)
     articles = list(corpus)
     generated_s = time.perf_counter() - started
-    rss_corpus = current_rss_mb()
+    rss_corpus = current_rss_mib()
 
     index = KnowledgeIndex(bench_settings(data_dir, chroma_port), embedder=HashEmbedder(384))
     watch = Stopwatch()
@@ -186,7 +175,7 @@ def child_ingest(
             "other": round(ingest_s - bm25_s - sum(parts.values()), 2),
         },
         "corpus_rss_mb": round(rss_corpus, 1),
-        "ingest_peak_rss_mb": round(peak_rss_mb(), 1),
+        "ingest_peak_rss_mb": round(peak_rss_mib(), 1),
     }
 
 
@@ -197,14 +186,14 @@ def child_search(
     corpus = corpus_for(size)
     asked = corpus.queries(queries)
     index = KnowledgeIndex(bench_settings(data_dir, chroma_port), embedder=HashEmbedder(384))
-    rss_before = current_rss_mb()
+    rss_before = current_rss_mib()
     start = time.perf_counter()
     # Each store loads on first use: BM25 arrays, then Chroma's HNSW, so RSS splits by part.
     index.lexical.search(asked[0][0], 1)
-    rss_bm25 = current_rss_mb()
+    rss_bm25 = current_rss_mib()
     index.search(asked[0][0], mode="hybrid")
     cold_ms = (time.perf_counter() - start) * 1000
-    rss_loaded = current_rss_mb()
+    rss_loaded = current_rss_mib()
 
     result: dict[str, Any] = {
         "size": size,
@@ -236,8 +225,8 @@ def child_search(
                 latencies.append((time.perf_counter() - start) * 1000)
                 found += any(h.article_id == article_id for h in hits)
         figures: dict[str, Any] = {
-            "p50_ms": round(float(np.percentile(latencies, 50)), 2),
-            "p95_ms": round(float(np.percentile(latencies, 95)), 2),
+            "p50_ms": round(percentile(latencies, 50), 2),
+            "p95_ms": round(percentile(latencies, 95), 2),
             "mean_ms": round(float(np.mean(latencies)), 2),
             "source_in_top_k": round(found / len(asked), 3),
         }
@@ -248,7 +237,7 @@ def child_search(
             figures["mean_parts_ms"] = {k: round(v, 2) for k, v in parts.items()}
         watch.unwrap()
         result["modes"][mode] = figures
-    result["search_peak_rss_mb"] = round(peak_rss_mb(), 1)
+    result["search_peak_rss_mb"] = round(peak_rss_mib(), 1)
     index.close()
     return result
 
@@ -257,9 +246,9 @@ def child_search(
 
 
 def run_child(args: list[str], timeout: float | None) -> dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), *args]
+    cmd = [sys.executable, "-m", "bench.bench_scale", *args]
     done = subprocess.run(
-        cmd, stdout=subprocess.PIPE, stderr=None, text=True, timeout=timeout, check=False
+        cmd, stdout=subprocess.PIPE, stderr=None, text=True, timeout=timeout, check=False, cwd=ROOT
     )
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed with exit code {done.returncode}")
@@ -541,28 +530,28 @@ def write_plot(rows: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def read_previous(doc: Path) -> tuple[dict[int, dict[str, Any]], dict[str, Any] | None]:
-    """Figures stored in the section by an earlier run, by size, and that run's machine."""
-    if not doc.exists():
+def read_previous(source: Path) -> tuple[dict[int, dict[str, Any]], dict[str, Any] | None]:
+    """Figures of an earlier run, by size, and that run's machine: from a --figures JSON file,
+    or from the data comment of a pasted "## Scale" section (e.g. docs/benchmarks.md)."""
+    if not source.exists():
         return {}, None
-    found = re.search(r"<!-- " + DATA_MARK + r" (.*?) -->", doc.read_text(encoding="utf-8"), re.S)
-    if not found:
-        return {}, None
+    text = source.read_text(encoding="utf-8")
+    if source.suffix != ".json":
+        found = re.search(r"<!-- " + DATA_MARK + r" (.*?) -->", text, re.S)
+        if not found:
+            return {}, None
+        text = found.group(1)
     try:
-        data = json.loads(found.group(1))
+        data = json.loads(text)
         return {int(r["size"]): r for r in data["rows"]}, data.get("machine")
     except (ValueError, KeyError, TypeError):
         return {}, None
 
 
-def replace_section(text: str, section: str) -> str:
-    """Swap the "## Scale" section (up to the next level-2 heading) for `section`."""
-    pattern = re.compile(r"^## Scale\s*$.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(text):
-        return pattern.sub(lambda _: section, text, count=1)
-    if not text.strip():
-        text = "# Benchmarks\n\n"
-    return text.rstrip("\n") + "\n\n" + section
+def write_figures(path: Path, rows: list[dict[str, Any]], host: dict[str, Any]) -> None:
+    """The raw figures as JSON, as `read_previous` reads them back."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"machine": host, "rows": rows}, indent=1) + "\n", encoding="utf-8")
 
 
 def _wrap(text: str) -> str:
@@ -607,7 +596,7 @@ def render_section(
         + "\n"
         + _wrap(
             "To time each step of a search on a data dir kept with `--keep --work DIR` "
-            "(for instance after changing one of them): `.venv/bin/python bench/bench_search.py "
+            "(for instance after changing one of them): `.venv/bin/python -m bench.bench_search "
             "--data DIR/scale-100000 --synthetic 100000`."
         )
         + "\n\n### Where one machine stops\n\n"
@@ -622,8 +611,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000",
                         help="records per corpus, comma separated")  # fmt: skip
     parser.add_argument("--queries", type=int, default=200, help="queries per mode")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs",
-                        help="folder of benchmarks.md and scale.png")  # fmt: skip
+    parser.add_argument("--figures", type=Path, default=None,
+                        help="JSON file of raw figures: sizes in it are kept unless remeasured, "
+                        "then it is rewritten with them all")  # fmt: skip
+    parser.add_argument("--plot", type=Path, default=None, help="draw the charts to this PNG")
+    parser.add_argument("--markdown", action="store_true",
+                        help='also print the "## Scale" section to paste')  # fmt: skip
     parser.add_argument("--work", type=Path, default=None,
                         help="where data dirs are built (default: a temp dir)")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the data dirs afterwards")
@@ -631,7 +624,7 @@ def main() -> None:
     parser.add_argument("--notes", type=Path, default=None,
                         help="markdown appended to the 'Where one machine stops' text")  # fmt: skip
     parser.add_argument("--render-only", action="store_true",
-                        help="redraw from the figures stored in benchmarks.md")  # fmt: skip
+                        help="print (and plot) the --figures file without measuring")  # fmt: skip
     parser.add_argument("--child", choices=["ingest", "search"], help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -649,34 +642,37 @@ def main() -> None:
         sys.stdout.write(json.dumps(figures) + "\n")
         return
 
+    if args.render_only and args.figures is None:
+        parser.error("--render-only needs --figures FILE from an earlier run")
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    doc = args.out / "benchmarks.md"
-    rows_by_size, previous_host = read_previous(doc)
+    rows_by_size, previous_host = read_previous(args.figures) if args.figures else ({}, None)
     host = machine()
     if args.render_only:
         host = previous_host or host
     else:
         rows_by_size.update(measure_all(sizes, args))
     if not rows_by_size:
-        sys.exit(f"no figures to render: {doc} holds no scale data yet")
+        sys.exit(f"no figures to show: {args.figures} holds no scale data yet")
     rows = [rows_by_size[s] for s in sorted(rows_by_size)]
     all_sizes = ",".join(str(s) for s in sorted(rows_by_size))
-    command = (
-        f".venv/bin/python bench/bench_scale.py --sizes {all_sizes} "
-        f"--queries {rows[-1].get('queries', args.queries)} --out {args.out}"
+    command = reproduce_command(
+        "bench.bench_scale",
+        ["--sizes", all_sizes, "--queries", str(rows[-1].get("queries", args.queries))],
     )
     notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
-    print(f"\n{command}\n")
+    print()
     print(results_table(rows))
     print(parts_tables(rows))
     print(limits_text(rows))
-    text = doc.read_text(encoding="utf-8") if doc.exists() else ""
-    args.out.mkdir(parents=True, exist_ok=True)
-    doc.write_text(
-        replace_section(text, render_section(rows, host, command, notes)), encoding="utf-8"
-    )
-    write_plot(rows, args.out / "scale.png")
-    print(f"\nwrote {doc} and {args.out / 'scale.png'}")
+    if args.markdown:
+        print("\n" + render_section(rows, host, command, notes))
+    if args.figures and not args.render_only:
+        write_figures(args.figures, rows, host)
+        print(f"figures kept in {args.figures}")
+    if args.plot:
+        write_plot(rows, args.plot)
+        print(f"charts drawn in {args.plot}")
+    print(f"reproduce: {command}")
 
 
 def measure_all(sizes: list[int], args: argparse.Namespace) -> dict[int, dict[str, Any]]:

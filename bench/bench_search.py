@@ -1,7 +1,7 @@
 """Where one search spends its time, step by step, on an existing data dir.
 
-    .venv/bin/python bench/bench_scale.py --sizes 100000 --work /tmp/scale --keep
-    .venv/bin/python bench/bench_search.py --data /tmp/scale/scale-100000 --synthetic 100000
+    .venv/bin/python -m bench.bench_scale --sizes 100000 --work /tmp/scale --keep
+    .venv/bin/python -m bench.bench_search --data /tmp/scale/scale-100000 --synthetic 100000
 
 Times, over the same queries: the whole `KnowledgeIndex.search` per mode, then each step of the
 hybrid path on its own (query embedding, the Chroma query as the store makes it and with
@@ -22,18 +22,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from bench.bench_scale import bench_settings
+from bench.measure import percentile, reproduce_command
+from bench.synthetic import CorpusSpec, SyntheticCorpus
+from knowledge.embeddings.hash import HashEmbedder
+from knowledge.index import KnowledgeIndex
+from knowledge.models import Chunk
+from knowledge.settings import load_settings
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
-from bench.bench_scale import bench_settings  # noqa: E402
-from bench.synthetic import CorpusSpec, SyntheticCorpus  # noqa: E402
-from knowledge.embeddings.hash import HashEmbedder  # noqa: E402
-from knowledge.index import KnowledgeIndex  # noqa: E402
-from knowledge.models import Chunk  # noqa: E402
-from knowledge.settings import load_settings  # noqa: E402
 
 
 def timed(label: str, queries: list[str], step: Callable[[str], object]) -> dict[str, Any]:
@@ -47,8 +46,8 @@ def timed(label: str, queries: list[str], step: Callable[[str], object]) -> dict
         times.append((time.perf_counter() - start) * 1000)
     return {
         "step": label,
-        "p50": float(np.percentile(times, 50)),
-        "p95": float(np.percentile(times, 95)),
+        "p50": percentile(times, 50),
+        "p95": percentile(times, 95),
         "mean": float(np.mean(times)),
     }
 
@@ -165,6 +164,7 @@ def main() -> None:
         pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(20)
         print(text.getvalue())
     index.close()
+    print("reproduce: " + reproduce_command("bench.bench_search"))
 
 
 if __name__ == "__main__":

@@ -1,47 +1,28 @@
 """The same scale benchmark with the vectors in a `chroma run` server instead of in-process.
 
-    .venv/bin/python bench/bench_server.py --sizes 10000,100000 --queries 200
+    .venv/bin/python -m bench.bench_server --sizes 10000,100000 --queries 200
 
 For each size it starts a Chroma server on 127.0.0.1 (its own folder, a free port), ingests the
 synthetic corpus of bench/bench_scale.py through it and searches it from a fresh process, exactly
 as bench_scale does in-process, and reads the server's peak memory. It prints a table beside the
-embedded figures stored in docs/benchmarks.md (when that size was measured there), to paste under
-"Where one machine stops".
+embedded figures of a bench_scale run (read from docs/benchmarks.md, or from a --figures file
+with --embedded) when that size was measured there, to paste under "Where one machine stops".
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench.bench_scale import disk_mb, read_previous, run_child
+from bench.measure import peak_rss_mib_of_group, reproduce_command
+from tests.support.chroma_server import ChromaServer
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.bench_scale import disk_mb, read_previous, run_child  # noqa: E402
-from tests.support.chroma_server import ChromaServer  # noqa: E402
-
-
-def peak_rss_mb(server: ChromaServer) -> float:
-    """Peak resident memory (VmHWM) over the server's process group."""
-    assert server.process is not None
-    peak = 0.0
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            text = status.read_text()
-            if os.getpgid(int(status.parent.name)) != server.process.pid:
-                continue
-        except (OSError, ProcessLookupError):
-            continue
-        for line in text.splitlines():
-            if line.startswith("VmHWM:"):
-                peak = max(peak, int(line.split()[1]) / 1024)
-    return peak
 
 
 def measure(size: int, queries: int, work: Path) -> dict[str, Any]:
@@ -58,7 +39,8 @@ def measure(size: int, queries: int, work: Path) -> dict[str, Any]:
         sys.stderr.write(f"[{size}] ingested in {ingest['ingest_s']} s; searching...\n")
         search = run_child(["--child", "search", "--size", str(size), "--data", str(data_dir),
                             "--queries", str(queries), *port], None)  # fmt: skip
-        server_peak = peak_rss_mb(server)
+        assert server.process is not None
+        server_peak = peak_rss_mib_of_group(server.process.pid)
     finally:
         server.stop()
     return {
@@ -85,10 +67,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="records, comma separated")
     parser.add_argument("--queries", type=int, default=200, help="queries per mode")
-    parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md",
-                        help="where the embedded figures are read from")  # fmt: skip
+    parser.add_argument("--embedded", type=Path, default=ROOT / "docs" / "benchmarks.md",
+                        help="in-process figures to show beside: a bench_scale --figures JSON "
+                        "file, or a page holding its pasted section")  # fmt: skip
     args = parser.parse_args()
-    embedded, _ = read_previous(args.doc)
+    embedded, _ = read_previous(args.embedded)
     lines = [
         "| records | vectors | ingest | hybrid p50 / p95 | dense p50 / p95 "
         "| bot process peak RSS (search) | Chroma server peak RSS | disk |",
@@ -103,8 +86,7 @@ def main() -> None:
             disk = f"{r['disk_bot_mb']:,.0f} + {r['disk_server_mb']:,.0f} MiB"
             lines.append(row("server", r, f"{r['server_peak_rss_mb']:,.0f} MiB", disk))
     print("\n".join(lines))
-    print(f"\nreproduce: .venv/bin/python bench/bench_server.py --sizes {args.sizes} "
-          f"--queries {args.queries}")  # fmt: skip
+    print("\nreproduce: " + reproduce_command("bench.bench_server"))
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ unanswerable questions refused. The threshold chosen is the highest one that ref
 `--max-false-refusals` of the answerable questions (default 2%): wrongly refusing a question
 the articles answer costs more than letting the model say "not covered" itself.
 
-    .venv/bin/python bench/calibrate_refusal.py --embedder hash
-    .venv/bin/python bench/calibrate_refusal.py --embedder onnx
+    .venv/bin/python -m bench.calibrate_refusal --embedder hash
+    .venv/bin/python -m bench.calibrate_refusal --embedder onnx
 """
 
 from __future__ import annotations
@@ -17,27 +17,26 @@ import argparse
 import json
 import math
 import statistics
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from knowledge.answers.refusal import (  # noqa: E402
+from bench.measure import reproduce_command
+from knowledge.answers.refusal import (
     CALIBRATED_MIN_RELEVANCE,
     COVERAGE_PASSAGES,
     RetrievalStrength,
     assess,
     embedder_family,
 )
-from knowledge.answers.terms import WORD, key_terms, stems  # noqa: E402
-from knowledge.embeddings.base import Embedder  # noqa: E402
-from knowledge.index import KnowledgeIndex  # noqa: E402
-from knowledge.models import Article, Hit  # noqa: E402
-from knowledge.settings import load_settings  # noqa: E402
+from knowledge.answers.terms import WORD, key_terms, stems
+from knowledge.embeddings.base import Embedder
+from knowledge.index import KnowledgeIndex
+from knowledge.models import Article, Hit
+from knowledge.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
 
 XQUAD = ROOT.parent / "shared" / "eval" / "xquad-en" / "xquad.en.json"
 UNANSWERABLE = ROOT / "bench" / "data" / "unanswerable_xquad.tsv"
@@ -171,6 +170,7 @@ def main() -> None:
     parser.add_argument("--max-false-refusals", type=float, default=0.02)
     parser.add_argument("--data-dir", type=Path, default=ROOT / "bench" / "out")
     args = parser.parse_args()
+    print("reproduce: " + reproduce_command("bench.calibrate_refusal"))
 
     embedder = make_embedder(args.embedder)
     check_sample(embedder, args.data_dir / f"sample-{args.embedder}")
