@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from knowledge.settings import Settings
 from knowledge.state import StateDB
@@ -15,53 +16,126 @@ if TYPE_CHECKING:
     from knowledge.feedback import FeedbackStore
     from knowledge.index import KnowledgeIndex
 
+_Part = TypeVar("_Part")
+
 
 class Services:
-    """Lazily built services: a CLI command pays only for what it uses."""
+    """The parts a front end uses, each built on first use (a CLI command pays only for what it
+    uses) unless it was handed in (tests and tools pass stand-ins or shared instances).
 
-    def __init__(self, settings: Settings) -> None:
+    Services owns its parts, given or built: `aclose()` closes every one that exists, once.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        state: StateDB | None = None,
+        index: KnowledgeIndex | None = None,
+        answers: AnswerService | None = None,
+        digests: DigestService | None = None,
+        digest_history: DigestHistory | None = None,
+        feedback: FeedbackStore | None = None,
+    ) -> None:
         self.settings = settings
+        self._state = state
+        self._index = index
+        self._answers = answers
+        self._digests = digests
+        self._digest_history = digest_history
+        self._feedback = feedback
+        # Re-entrant: building the answers builds the index. The bot builds parts in worker
+        # threads (warm-up, reindex) while the event loop may ask for them too.
+        self._lock = threading.RLock()
+        self._closed = False
 
-    @cached_property
+    def _get(self, current: _Part | None, build: Callable[[], _Part]) -> _Part:
+        if current is not None:
+            return current
+        if self._closed:
+            raise RuntimeError("these services are closed")
+        return build()
+
+    @property
     def state(self) -> StateDB:
-        return StateDB(self.settings.data_dir / "state.sqlite3")
+        """The SQLite state database (digest history, feedback)."""
+        with self._lock:
+            self._state = self._get(
+                self._state, lambda: StateDB(self.settings.data_dir / "state.sqlite3")
+            )
+            return self._state
 
-    @cached_property
+    @property
     def index(self) -> KnowledgeIndex:
+        """The knowledge index (catalog, vectors, BM25)."""
         from knowledge.index import KnowledgeIndex
 
-        return KnowledgeIndex(self.settings)
+        with self._lock:
+            self._index = self._get(self._index, lambda: KnowledgeIndex(self.settings))
+            return self._index
 
-    @cached_property
+    @property
     def answers(self) -> AnswerService:
+        """Answers to questions, over the index."""
         from knowledge.answers.service import AnswerService
 
-        return AnswerService(self.settings, self.index)
+        with self._lock:
+            self._answers = self._get(
+                self._answers, lambda: AnswerService(self.settings, self.index)
+            )
+            return self._answers
 
-    @cached_property
+    @property
     def digests(self) -> DigestService:
+        """Digests of what was curated, over the index."""
         from knowledge.digest.engine import DigestService
 
-        return DigestService(self.settings, self.index)
+        with self._lock:
+            self._digests = self._get(
+                self._digests, lambda: DigestService(self.settings, self.index)
+            )
+            return self._digests
 
-    @cached_property
+    @property
     def digest_history(self) -> DigestHistory:
+        """Which digests were posted, in the state database."""
         from knowledge.digest.history import DigestHistory
 
-        return DigestHistory(self.state)
+        with self._lock:
+            self._digest_history = self._get(
+                self._digest_history, lambda: DigestHistory(self.state)
+            )
+            return self._digest_history
 
-    @cached_property
+    @property
     def feedback(self) -> FeedbackStore:
+        """Answer feedback, in the state database."""
         from knowledge.feedback import FeedbackStore
 
-        return FeedbackStore(self.state)
+        with self._lock:
+            self._feedback = self._get(self._feedback, lambda: FeedbackStore(self.state))
+            return self._feedback
 
-    def close(self) -> None:
-        if "index" in self.__dict__:
-            self.index.close()
-        if "state" in self.__dict__:
-            self.state.close()
+    async def aclose(self) -> None:
+        """Close every part that exists: the LLM clients (on this event loop, which their
+        connections belong to), then the index and the state database. Safe to call more than
+        once; nothing is built by closing."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            answers, digests = self._answers, self._digests
+            index, state = self._index, self._state
+        if answers is not None:
+            await answers.aclose()
+        if digests is not None:
+            await digests.aclose()
+        if index is not None:
+            index.close()
+        if state is not None:
+            state.close()
 
 
 def build_services(settings: Settings) -> Services:
+    """The services for `settings`, each built on first use."""
     return Services(settings)

@@ -292,9 +292,7 @@ async def hostile_bot(hostile_settings: Settings) -> AsyncIterator[CuratorBot]:
     bot = await start_bot(hostile_settings, services)
     yield bot
     await dpytest.empty_queue()
-    if "answers" in services.__dict__:
-        await services.answers.aclose()
-    services.close()
+    await services.aclose()
 
 
 def leaked(text: str) -> list[str]:

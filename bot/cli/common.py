@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections.abc import Iterator
@@ -34,7 +35,7 @@ def services_or_exit() -> Iterator[Services]:
         err_console.print(f"[red]error:[/red] {exc.user_message}")
         raise typer.Exit(1) from exc
     finally:
-        services.close()
+        asyncio.run(services.aclose())
 
 
 def print_json(payload: Any) -> None:

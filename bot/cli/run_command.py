@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import discord
@@ -61,7 +62,8 @@ def run_bot(settings: Settings) -> None:
             "to use slash commands only."
         ) from exc
     finally:
-        services.close()
+        # The bot closed them when it stopped; this covers a failure before it started.
+        asyncio.run(services.aclose())
 
 
 def register(app: typer.Typer) -> None:

@@ -129,9 +129,8 @@ class CuratorBot(commands.Bot):
         return synced
 
     async def close(self) -> None:
-        # The answer service holds an async HTTP client; it must close on this event loop.
-        if "answers" in self.services.__dict__:
-            await self.services.answers.aclose()
+        # The services hold async HTTP clients; they must close on this event loop.
+        await self.services.aclose()
         await super().close()
 
     async def on_message(self, message: discord.Message, /) -> None:

@@ -14,13 +14,6 @@ from knowledge.settings import EmbeddingSettings, LLMSettings
 
 log = logging.getLogger(__name__)
 
-# The fallback warning is said once per process, not once per index or per command.
-_fallback_warned = False
-# One download at a time: a timed-out download keeps running, and a second one would write
-# the same archive.
-_download_lock = threading.Lock()
-_download_thread: _ModelDownload | None = None
-
 
 def create_embedder(embeddings: EmbeddingSettings, llm: LLMSettings) -> Embedder:
     """The embedder for `embeddings.provider`; raises EmbedderUnavailableError naming the fix."""
@@ -45,11 +38,9 @@ def chroma_model_dir() -> Path:
 
 
 def _warn_fallback(reason: str) -> None:
-    global _fallback_warned
-    if _fallback_warned:
+    if not PROCESS_CACHE.first_fallback():
         log.debug("embeddings: still using the hash embedder (%s)", reason)
         return
-    _fallback_warned = True
     log.warning(
         "embeddings: all-MiniLM-L6-v2 not available (%s); using the deterministic hash "
         "embedder — dense search quality is reduced",
@@ -100,7 +91,7 @@ def _download_model(model_dir: Path, timeout: float) -> None:
         raise EmbedderUnavailableError(
             f"{problem} and downloading is off (CURATOR_EMBEDDINGS__DOWNLOAD_TIMEOUT=0). " + REMEDY
         )
-    thread = _start_download()
+    thread = PROCESS_CACHE.start_download()
     thread.join(timeout)
     if thread.is_alive():
         raise EmbedderUnavailableError(
@@ -135,12 +126,40 @@ class _ModelDownload(threading.Thread):
             self.error = exc
 
 
-def _start_download() -> _ModelDownload:
-    """The running download, or a new one when none is running."""
-    global _download_thread
-    with _download_lock:
-        if _download_thread is None or not _download_thread.is_alive():
-            log.info("embeddings: downloading all-MiniLM-L6-v2 with Chroma's downloader")
-            _download_thread = _ModelDownload()
-            _download_thread.start()
-        return _download_thread
+class ProcessCache:
+    """What every embedder built in this process shares, kept on purpose for the process's life.
+
+    The fallback warning is said once per process, not once per index or per command; and one
+    model download runs at a time, because a timed-out download keeps running and a second one
+    would write the same archive. Tests start a fresh 'process' with `clear()`.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._fallback_warned = False
+        self.download: _ModelDownload | None = None
+
+    def first_fallback(self) -> bool:
+        """True the first time this process falls back to the hash embedder, then False."""
+        with self._lock:
+            first, self._fallback_warned = not self._fallback_warned, True
+            return first
+
+    def start_download(self) -> _ModelDownload:
+        """The running download, or a new one when none is running."""
+        with self._lock:
+            if self.download is None or not self.download.is_alive():
+                log.info("embeddings: downloading all-MiniLM-L6-v2 with Chroma's downloader")
+                self.download = _ModelDownload()
+                self.download.start()
+            return self.download
+
+    def clear(self) -> None:
+        """Forget the warning and the download, as a new process would (for tests)."""
+        with self._lock:
+            self._fallback_warned = False
+            self.download = None
+
+
+#: The one ProcessCache: a cache by design (see the class).
+PROCESS_CACHE = ProcessCache()

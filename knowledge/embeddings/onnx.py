@@ -17,8 +17,9 @@ from knowledge.embeddings.onnx_fusion import DEFAULT_CACHE_DIR, ensure_fused_mod
 from knowledge.errors import EmbedderUnavailableError
 
 log = logging.getLogger(__name__)
-#: Model files whose fusion failed and was reported, so the INFO line appears once each.
-_unfused_reported: set[Path] = set()
+#: A cache by design, for the process's life: model files whose fusion failed and was reported,
+#: so the INFO line appears once each however many embedders open them.
+UNFUSED_REPORTED_CACHE: set[Path] = set()
 
 #: Where Chroma's ONNXMiniLM_L6_V2 keeps (and downloads) the model.
 DEFAULT_MODEL_DIR = Path.home() / ".cache" / "chroma" / "onnx_models" / "all-MiniLM-L6-v2" / "onnx"
@@ -168,8 +169,8 @@ class OnnxMiniLMEmbedder(Embedder):
             path = ensure_fused_model(plain, cache_dir)
             session = self._open_session(path)
         except Exception as exc:  # any failure only costs speed: the plain model still works
-            if plain not in _unfused_reported:
-                _unfused_reported.add(plain)
+            if plain not in UNFUSED_REPORTED_CACHE:
+                UNFUSED_REPORTED_CACHE.add(plain)
                 log.info("running %s unfused (slower, same vectors): %s", plain, exc)
             return None
         self.model_path = path

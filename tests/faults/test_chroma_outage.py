@@ -152,9 +152,7 @@ async def bot(settings: Settings) -> AsyncIterator[CuratorBot]:
     bot = await start_bot(settings, services)
     yield bot
     await dpytest.empty_queue()
-    if "answers" in services.__dict__:
-        await services.answers.aclose()
-    services.close()
+    await services.aclose()
 
 
 async def ask(bot: CuratorBot) -> discord.Message:

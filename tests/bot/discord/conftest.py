@@ -74,10 +74,10 @@ def settings(
 
 
 @pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
+async def services(settings: Settings) -> AsyncIterator[Services]:
     services = Services(settings)
     yield services
-    services.close()
+    await services.aclose()
 
 
 class FakeClock:
@@ -113,8 +113,7 @@ async def bot(settings: Settings, services: Services) -> AsyncIterator[CuratorBo
     bot = await start_bot(settings, services)
     yield bot
     await dpytest.empty_queue()
-    if "answers" in services.__dict__:
-        await services.answers.aclose()
+    await services.aclose()
 
 
 @pytest.fixture

@@ -126,10 +126,9 @@ def build_digest_bot(
 ) -> DigestBot:
     """A bot (no token, no gateway) whose digest reads `articles` and posts to a fake channel."""
     settings = make_settings(tmp_path, channel_id=channel_id, **digest)
-    services = Services(settings)
     source = FakeArticleSource(articles)
-    # The real service over a fake index: cached_property lets a test provide the instance.
-    services.__dict__["digests"] = DigestService(settings, source)
+    # The real service over a fake index, handed to Services as its digests part.
+    services = Services(settings, digests=DigestService(settings, source))
     bot = create_bot(settings, services)
     channel = text_channel()
     bot.get_channel = lambda cid: channel if cid == CHANNEL_ID else None  # type: ignore[method-assign]

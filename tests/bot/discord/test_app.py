@@ -33,12 +33,14 @@ def test_intents_are_minimal(settings: Settings) -> None:
     assert slash_only.value == discord.Intents(guilds=True).value
 
 
-def test_create_bot_needs_no_token(settings: Settings) -> None:
-    bot = create_bot(settings, Services(settings))
+async def test_create_bot_needs_no_token(settings: Settings) -> None:
+    services = Services(settings)
+    bot = create_bot(settings, services)
     assert bot.settings is settings
     assert bot.allowed_mentions is not None
     assert bot.allowed_mentions.to_dict() == discord.AllowedMentions.none().to_dict()
     assert isinstance(bot.tree, CuratorTree)
+    await services.aclose()
 
 
 async def test_cogs_and_commands_are_registered(bot: CuratorBot) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, cast
 from unittest.mock import AsyncMock
 
 import discord
@@ -19,13 +20,17 @@ from bot.discord.cogs.feedback import FeedbackCog
 from knowledge.answers.service import AnswerService
 from knowledge.errors import IndexBusyError
 from knowledge.feedback import AnswerRecord
+from knowledge.index import KnowledgeIndex
 from knowledge.models import IngestFailure, IngestReport, SearchFilters, Turn
+from knowledge.services import Services
+from knowledge.settings import Settings
 from tests.bot.discord.conftest import (
     FakeInteraction,
     custom_ids,
     give_role,
     latest,
     make_role,
+    start_bot,
     stored_message,
     text_channel_at,
 )
@@ -192,9 +197,16 @@ async def test_reindex_by_an_admin_reports_counts(bot: CuratorBot) -> None:
     assert "**Failed** 0" in (embed.description or "")
 
 
-def replace_index(bot: CuratorBot, index: object) -> None:
-    """Swap the lazily built index for a stand-in (Services caches it in its __dict__)."""
-    bot.services.__dict__["index"] = index
+@asynccontextmanager
+async def bot_with_index(settings: Settings, index: object) -> AsyncIterator[CuratorBot]:
+    """A bot whose services were built with `index`, a stand-in for KnowledgeIndex."""
+    services = Services(settings, index=cast(KnowledgeIndex, index))
+    bot = await start_bot(settings, services)
+    try:
+        yield bot
+    finally:
+        await dpytest.empty_queue()
+        await services.aclose()
 
 
 class BlockingIndex:
@@ -217,33 +229,31 @@ class BlockingIndex:
 
 
 async def test_second_reindex_while_one_runs_is_told_so_and_failures_are_listed(
-    bot: CuratorBot,
+    settings: Settings,
 ) -> None:
-    _, _, admin = await roles(bot)
     failures = [IngestFailure(path="/src/broken.md", reason="missing title")]
     blocking = BlockingIndex(IngestReport(added=1, failed=failures))
-    replace_index(bot, blocking)
-    admin_cog = cog(bot, AdminCog)
-    first = interaction(bot, admin)
+    async with bot_with_index(settings, blocking) as bot:
+        _, _, admin = await roles(bot)
+        admin_cog = cog(bot, AdminCog)
+        first = interaction(bot, admin)
 
-    running = asyncio.create_task(admin_cog.reindex.callback(admin_cog, first.mock, False))
-    await asyncio.to_thread(blocking.started.wait, 10)
-    second = interaction(bot, admin)
-    await admin_cog.reindex.callback(admin_cog, second.mock, False)
-    blocking.release.set()
-    await running
+        running = asyncio.create_task(admin_cog.reindex.callback(admin_cog, first.mock, False))
+        await asyncio.to_thread(blocking.started.wait, 10)
+        second = interaction(bot, admin)
+        await admin_cog.reindex.callback(admin_cog, second.mock, False)
+        blocking.release.set()
+        await running
 
-    assert len(second.ephemeral_texts) == 1
-    assert second.ephemeral_texts[0].startswith("A reindex is already running")
-    status = await latest(text_channel_at(), dpytest.get_message())
-    description = status.embeds[0].description or ""
-    assert "**Failed** 1" in description and "/src/broken.md" in description
-    assert "missing title" in description
+        assert len(second.ephemeral_texts) == 1
+        assert second.ephemeral_texts[0].startswith("A reindex is already running")
+        status = await latest(text_channel_at(), dpytest.get_message())
+        description = status.embeds[0].description or ""
+        assert "**Failed** 1" in description and "/src/broken.md" in description
+        assert "missing title" in description
 
 
-async def test_reindex_blocked_by_another_process_says_so(bot: CuratorBot) -> None:
-    _, _, admin = await roles(bot)
-
+async def test_reindex_blocked_by_another_process_says_so(settings: Settings) -> None:
     class BusyIndex:
         def reindex(self, dry_run: bool = False, progress: Any = None) -> IngestReport:
             raise IndexBusyError("Another reindex is running (started from the CLI).")
@@ -251,14 +261,15 @@ async def test_reindex_blocked_by_another_process_says_so(bot: CuratorBot) -> No
         def close(self) -> None:
             pass
 
-    replace_index(bot, BusyIndex())
-    admin_cog = cog(bot, AdminCog)
+    async with bot_with_index(settings, BusyIndex()) as bot:
+        _, _, admin = await roles(bot)
+        admin_cog = cog(bot, AdminCog)
 
-    await admin_cog.reindex.callback(admin_cog, interaction(bot, admin).mock, False)
+        await admin_cog.reindex.callback(admin_cog, interaction(bot, admin).mock, False)
 
-    status = await latest(text_channel_at(), dpytest.get_message())
-    assert status.content == "Another reindex is running (started from the CLI)."
-    assert not admin_cog.runner.running
+        status = await latest(text_channel_at(), dpytest.get_message())
+        assert status.content == "Another reindex is running (started from the CLI)."
+        assert not admin_cog.runner.running
 
 
 # -- /feedback report ----------------------------------------------------------------------

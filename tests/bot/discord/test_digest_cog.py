@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from unittest.mock import AsyncMock
@@ -30,10 +30,10 @@ DAY_BEFORE_NINE = utc(2026, 11, 23, 8, 0)
 
 
 @pytest.fixture
-def digest_bot(tmp_path: Path) -> Iterator[DigestBot]:
+async def digest_bot(tmp_path: Path) -> AsyncIterator[DigestBot]:
     built = build_digest_bot(tmp_path, day_articles())
     yield built
-    built.services.close()
+    await built.services.aclose()
 
 
 async def run_digest(built: DigestBot, inter: Any, **options: Any) -> None:
@@ -161,7 +161,7 @@ async def test_no_channel_configured_is_explained(tmp_path: Path) -> None:
         assert preview_view(preview) is None
         assert "CURATOR_DIGEST__CHANNEL_ID" in replies(preview)[0]
     finally:
-        built.services.close()
+        await built.services.aclose()
 
 
 async def test_default_date_is_the_latest_digest_due(digest_bot: DigestBot) -> None:
@@ -208,9 +208,9 @@ async def test_loading_the_cog_catches_up_the_missed_digest_once(tmp_path: Path)
         await asyncio.sleep(0.2)
         await again.bot.remove_cog(again.cog.qualified_name)
         again.channel.send.assert_not_awaited()
-        again.services.close()
+        await again.services.aclose()
     finally:
-        built.services.close()
+        await built.services.aclose()
 
 
 async def test_no_channel_means_no_schedule(tmp_path: Path) -> None:
@@ -220,4 +220,4 @@ async def test_no_channel_means_no_schedule(tmp_path: Path) -> None:
         assert built.cog._schedule is None
         await built.bot.remove_cog(built.cog.qualified_name)
     finally:
-        built.services.close()
+        await built.services.aclose()

@@ -71,8 +71,7 @@ async def test_feedback_buttons_work_after_a_restart_and_ask_for_a_reason(
     helpful_id, not_helpful_id = custom_ids(old_message)
     answer_id = helpful_id.rsplit(":", 1)[1]
     # Restart: the old bot and its services go away; a new bot opens the same data dir.
-    await services.answers.aclose()
-    services.close()
+    await services.aclose()
     restarted_services = Services(settings)
     restarted = await start_bot(settings, restarted_services)
     config = dpytest.get_config()
@@ -116,7 +115,7 @@ async def test_feedback_buttons_work_after_a_restart_and_ask_for_a_reason(
     assert record.question == "How does LoRA fine-tune a model cheaply?"
     assert "low-rank updates [1]" in record.answer_text and record.chunk_ids
     assert record.guild_id is not None
-    restarted_services.close()
+    await restarted_services.aclose()
 
 
 async def test_clicking_a_button_of_an_unknown_answer_says_so(bot: CuratorBot) -> None:

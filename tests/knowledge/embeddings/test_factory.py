@@ -29,8 +29,7 @@ FALLBACK = "using the deterministic hash embedder"
 @pytest.fixture(autouse=True)
 def fresh_factory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A new 'process' for the once-only warning, and Chroma's cache moved into tmp_path."""
-    monkeypatch.setattr(factory, "_fallback_warned", False)
-    monkeypatch.setattr(factory, "_download_thread", None)
+    factory.PROCESS_CACHE.clear()
     monkeypatch.setattr(ONNXMiniLM_L6_V2, "DOWNLOAD_PATH", tmp_path / "chroma-cache")
     # Any download a test did not arrange goes to a closed port, never to the internet.
     monkeypatch.setattr(
@@ -78,7 +77,7 @@ def test_auto_with_download_off_does_not_try_to_download(
 ) -> None:
     embedder = create_embedder(settings(provider="auto", download_timeout=0), LLMSettings())
     assert isinstance(embedder, HashEmbedder)
-    assert factory._download_thread is None
+    assert factory.PROCESS_CACHE.download is None
     [warning] = fallback_warnings(caplog)
     assert "downloading is off" in warning
 
@@ -209,7 +208,7 @@ def test_a_slow_download_does_not_hold_start_up(
         assert "did not finish within 0.2 s" in warning
     finally:
         # Let the background download end while the URL still points at the test server.
-        thread = factory._download_thread
+        thread = factory.PROCESS_CACHE.download
         assert thread is not None
         thread.join(10)
         server.close()
