@@ -138,9 +138,12 @@ class KnowledgeIndex:
                 record = self._adopt_legacy()
             configured = self._configured(record)
             prefix = self.settings.chroma.collection_prefix
-            if record is not None and record.embedder != configured.name:
-                if self.builds.articles(record.collection) == 0:
-                    record = None  # nothing worth serving while re-embedding
+            if (
+                record is not None
+                and record.embedder != configured.name
+                and self.builds.articles(record.collection) == 0
+            ):
+                record = None  # nothing worth serving while re-embedding
             if record is None or record.embedder == configured.name:
                 collection = (
                     record.collection if record else collection_name(prefix, configured.name)
