@@ -211,18 +211,26 @@ class VectorStore:
             ) from exc
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        collection = self._get()
-        try:
-            return fn(collection, *args, **kwargs)
-        except StoreUnavailableError:
-            raise
-        except Exception as exc:
-            # A server restart invalidates the handle; reopen on the next call.
-            if self.settings.host:
-                self._collection = None
-            raise StoreUnavailableError(
-                f"The vector store at {self.location} failed to {what}: {exc}"
-            ) from exc
+        # A server restarted on another volume no longer knows the handle's collection: reopen
+        # it (get_or_create) and try once more; every call here is idempotent.
+        from chromadb.errors import NotFoundError
+
+        attempts = 2 if self.settings.host else 1
+        for attempt in range(attempts):
+            collection = self._get()
+            try:
+                return fn(collection, *args, **kwargs)
+            except StoreUnavailableError:
+                raise
+            except Exception as exc:
+                if self.settings.host:
+                    self._collection = None
+                if attempt + 1 < attempts and isinstance(exc, NotFoundError):
+                    continue
+                raise StoreUnavailableError(
+                    f"The vector store at {self.location} failed to {what}: {exc}"
+                ) from exc
+        raise AssertionError("unreachable")
 
     def upsert(self, chunks: Sequence[Chunk], vectors: Vectors) -> None:
         """Write records (vectors and filterable metadata) in as few calls as possible."""
