@@ -29,15 +29,22 @@ class BuildRecord:
     model: str = ""
 
 
-def catalog_articles(path: Path) -> int:
-    """Articles in the catalog file at `path`, read-only; 0 when absent or unreadable."""
+def catalog_counts(path: Path) -> tuple[int, int]:
+    """(articles, records) in the catalog file at `path`, read-only; zeros when absent."""
     if not path.exists():
-        return 0
+        return 0, 0
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as db:
-            return int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
+            articles = int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
+            records = int(db.execute("SELECT count(*) FROM records").fetchone()[0])
     except sqlite3.Error:
-        return 0
+        return 0, 0
+    return articles, records
+
+
+def catalog_articles(path: Path) -> int:
+    """Articles in the catalog file at `path`, read-only; 0 when absent or unreadable."""
+    return catalog_counts(path)[0]
 
 
 class BuildRegistry:

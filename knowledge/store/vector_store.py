@@ -149,8 +149,11 @@ class VectorStore:
         data_dir: Path,
         embedder_name: str,
         collection: str | None = None,
+        create: bool = True,
     ) -> None:
         self.settings = settings
+        #: False: never create the collection (a read-only look, as doctor takes).
+        self.create = create
         self.name = collection or collection_name(settings.collection_prefix, embedder_name)
         self.location = settings.server_url or str(data_dir / "chroma")
         self._data_dir = data_dir
@@ -197,6 +200,8 @@ class VectorStore:
                 path.mkdir(parents=True, exist_ok=True)
                 client = chromadb.PersistentClient(path=str(path), settings=client_settings)
             self._client = client
+            if not self.create:
+                return client.get_collection(self.name, embedding_function=None)
             return client.get_or_create_collection(
                 self.name,
                 embedding_function=None,
@@ -293,6 +298,15 @@ class VectorStore:
     def ping(self) -> None:
         """Raise StoreUnavailableError unless the store answers."""
         self.count()
+
+    def probe_query(self) -> bool:
+        """Run one real nearest-neighbour query (with a stored vector); False when empty."""
+        got = self._call("read vectors", lambda c: c.get(limit=1, include=["embeddings"]))
+        embeddings = got.get("embeddings")
+        if embeddings is None or len(embeddings) == 0:
+            return False
+        vector = np.asarray(embeddings[0], dtype=np.float32)
+        return bool(self.query(vector, 1))
 
     # -- consistency with the catalog -------------------------------------------------------
 
