@@ -38,3 +38,7 @@ class IndexBusyError(CuratorError):
 
 class EmbedderUnavailableError(CuratorError):
     """The configured embedder cannot be loaded."""
+
+
+class StoreBusyError(StoreUnavailableError):
+    """Another process holds the embedded vector store."""

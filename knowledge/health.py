@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import json
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -201,26 +205,185 @@ def _check_chroma_server(chroma: ChromaSettings, timeout: float) -> Check:
 
 
 def _check_chroma_embedded(path: Path) -> Check:
+    # Opened by the store check, in a child process: a damaged store can crash its opener.
     if not path.exists():
         return Check("chroma", "ok", f"in-process store {path} is created by the first reindex")
-    try:
-        import chromadb
-        from chromadb.config import Settings as ChromaClientSettings
-
-        client = chromadb.PersistentClient(
-            path=str(path), settings=ChromaClientSettings(anonymized_telemetry=False)
-        )
-        client.heartbeat()
-        collections = len(client.list_collections())
-    except Exception as exc:  # any failure to open means the store is unusable
+    if not path.is_dir():
         return Check(
             "chroma",
             "fail",
-            f"the in-process store {path} cannot be opened ({type(exc).__name__}: {exc})",
-            "Check the folder's permissions, or restore it from a backup and run "
-            "`curator reindex`.",
+            f"the in-process store {path} is not a folder",
+            "Move the file aside; the first reindex creates the store.",
         )
-    return Check("chroma", "ok", f"in-process store {path} opens ({collections} collections)")
+    return Check("chroma", "ok", f"in-process store {path} (opened by the store check)")
+
+
+# -- index and vector store -------------------------------------------------------------------
+
+#: The store probe may take this long (opening a large embedded store reads its files).
+PROBE_TIMEOUT = 120.0
+
+
+def _configured_embedder_name(embeddings: EmbeddingSettings, built_with: str | None) -> str:
+    """The embedder start-up would build, by name, without loading it."""
+    from knowledge.embeddings.factory import configured_name
+    from knowledge.embeddings.onnx import OnnxMiniLMEmbedder, missing_model_files
+
+    name = configured_name(embeddings, built_with)
+    if name is not None:
+        return name
+    # auto: the model when its files are there (a download is not counted on).
+    available = not missing_model_files(_model_dir(embeddings))
+    return OnnxMiniLMEmbedder.name if available else f"hash-{embeddings.hash_dim}"
+
+
+@dataclass(frozen=True)
+class ServedIndex:
+    """Which collection start-up would serve, and what the catalog beside it holds."""
+
+    collection: str
+    built_with: str
+    configured: str
+    articles: int
+    records: int
+    others: list[tuple[str, int]]
+
+
+def served_index(settings: Settings) -> ServedIndex:
+    """What KnowledgeIndex would serve, read from the data dir without writing to it."""
+    from knowledge.store.builds import BuildRegistry, catalog_counts
+    from knowledge.store.vector_store import collection_name
+
+    prefix = settings.chroma.collection_prefix
+    builds = BuildRegistry(settings.data_dir.expanduser(), prefix)
+    record = builds.read()
+    if record is None:
+        names = [f"hash-{settings.embeddings.hash_dim}", "minilm-l6-v2"]
+        if settings.embeddings.provider == "openai":
+            from knowledge.embeddings.openai import embedder_name
+
+            names.insert(0, embedder_name(settings.embeddings.model))
+        record = builds.adopt_legacy(names)
+    configured = _configured_embedder_name(settings.embeddings, record.embedder if record else None)
+    if record is not None and (
+        record.embedder == configured or builds.articles(record.collection) > 0
+    ):
+        collection, built_with = record.collection, record.embedder
+    else:
+        collection, built_with = collection_name(prefix, configured), configured
+    articles, records = catalog_counts(builds.folder(collection) / "catalog.sqlite3")
+    return ServedIndex(
+        collection=collection,
+        built_with=built_with,
+        configured=configured,
+        articles=articles,
+        records=records,
+        others=builds.others_with_articles(collection),
+    )
+
+
+def check_index(served: ServedIndex) -> Check:
+    """The served collection holds the articles: never empty while another build has them."""
+    if served.articles == 0 and served.others:
+        other, count = max(served.others, key=lambda item: item[1])
+        return Check(
+            "index",
+            "fail",
+            f"the active collection {served.collection} is empty while {other} holds "
+            f"{count} articles: every question would be refused",
+            "Run `curator reindex` to index the sources with the configured embedder, or set "
+            f"CURATOR_EMBEDDINGS__PROVIDER to the embedder that built {other}; do not start the "
+            "bot on the empty collection.",
+        )
+    if served.built_with != served.configured:
+        return Check(
+            "index",
+            "warn",
+            f"{served.articles} articles built with {served.built_with}; the configured "
+            f"embedder is {served.configured}: {served.built_with} keeps answering until a "
+            "reindex re-embeds the stored text",
+            "Run `curator reindex` (or /reindex in Discord) to re-embed; no source is re-read.",
+        )
+    if served.articles == 0:
+        return Check(
+            "index",
+            "warn",
+            f"the collection {served.collection} holds no articles yet",
+            "Run `curator reindex` (set CURATOR_KNOWLEDGE__SOURCES first).",
+        )
+    return Check(
+        "index",
+        "ok",
+        f"{served.articles} articles, {served.records} records in {served.collection} "
+        f"({served.built_with})",
+    )
+
+
+def probe_command(settings: Settings, collection: str) -> list[str]:
+    """The child process that opens the store and runs one real query."""
+    request = {
+        "data_dir": str(settings.data_dir.expanduser().absolute()),
+        "chroma": settings.chroma.model_dump(mode="json"),
+        "collection": collection,
+    }
+    return [sys.executable, "-m", "knowledge.store.probe", json.dumps(request)]
+
+
+def check_store(
+    settings: Settings,
+    served: ServedIndex,
+    command: Sequence[str] | None = None,
+    timeout: float = PROBE_TIMEOUT,
+) -> Check:
+    """Open the vector store in a child process, run one query, compare vectors with records.
+
+    A store that crashes whoever opens it fails here, not in the bot."""
+    from knowledge.store.embedded_lock import current_holder
+
+    where = settings.chroma.server_url or str(settings.data_dir.expanduser() / "chroma")
+    if not settings.chroma.host:
+        if not (settings.data_dir.expanduser() / "chroma").exists():
+            return Check("store", "ok", f"{where} is created by the first reindex")
+        holder = current_holder(settings.data_dir.expanduser() / "chroma.lock")
+        if holder is not None:
+            return Check("store", "ok", f"{where} is open in {holder}; not opened a second time")
+    argv = list(command) if command is not None else probe_command(settings, served.collection)
+    rebuild = (
+        "Move the store aside (it is rebuilt from the catalog) and run "
+        "`curator reindex --rebuild`, or restore it from a backup and run `curator reindex`."
+    )
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return Check("store", "fail", f"opening {where} took over {timeout:g} s", rebuild)
+    if done.returncode < 0:
+        name = signal.Signals(-done.returncode).name
+        return Check(
+            "store",
+            "fail",
+            f"the process that opened {where} died ({name}): the bot would crash the same way",
+            rebuild,
+        )
+    try:
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return Check("store", "fail", f"the store probe failed ({tail})", rebuild)
+    if "busy" in found:
+        return Check("store", "ok", str(found["busy"]).split(":")[0] + "; not opened twice")
+    if "error" in found:
+        return Check("store", "fail", str(found["error"]), rebuild)
+    vectors = int(found["vectors"])
+    if vectors != served.records:
+        return Check(
+            "store",
+            "fail",
+            f"{served.collection}: vectors ({vectors}) ≠ records ({served.records}); dense "
+            "search would miss or misplace articles",
+            "Run `curator reindex`: it repairs the vector store from the catalog's stored text.",
+        )
+    queried = "one query answered" if found.get("queried") else "empty"
+    return Check("store", "ok", f"{where} opens: {vectors} vectors = records, {queried}")
 
 
 # -- embedder ---------------------------------------------------------------------------------
@@ -390,10 +553,19 @@ def run_checks(
     first, settings = check_settings(load)
     if settings is None:
         return [first]
+    chroma = check_chroma(settings.chroma, settings.data_dir, timeout)
+    served = served_index(settings)
+    store = (
+        check_store(settings, served)
+        if chroma.status == "ok"
+        else Check("store", "warn", "not probed: the vector store is unreachable", chroma.remedy)
+    )
     return [
         first,
         check_data_dir(settings.data_dir),
-        check_chroma(settings.chroma, settings.data_dir, timeout),
+        chroma,
+        check_index(served),
+        store,
         check_embedder(settings.embeddings, settings.llm),
         check_llm(settings.llm, timeout),
         *(check(settings) for check in front_end_checks),

@@ -13,63 +13,67 @@ from typing import Literal
 
 from knowledge.chunking import ChunkingPolicy
 from knowledge.embeddings.base import Embedder
-from knowledge.errors import ConfigError
+from knowledge.errors import ConfigError, CuratorError, EmbedderUnavailableError
 from knowledge.indexing import Indexer, Plan, Progress, exclusive_lock
 from knowledge.models import Article, Hit, IngestFailure, IngestReport, SearchFilters
 from knowledge.retrieval import limit_per_article, rrf_fuse, zscore_fuse
 from knowledge.settings import Settings
+from knowledge.store.builds import BuildRecord, BuildRegistry
 from knowledge.store.catalog import Catalog
 from knowledge.store.lexical_index import LexicalIndex
-from knowledge.store.vector_store import VectorStore
+from knowledge.store.vector_store import VectorStore, collection_name
 
 log = logging.getLogger(__name__)
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
 
 
-class KnowledgeIndex:
-    """Catalog + Chroma + BM25 for one embedder, kept in step."""
+class Build:
+    """One embedder's collection, with the catalog and BM25 index kept beside it.
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    `embedder` is None for a build kept serving while its embedder cannot be loaded here:
+    its catalog and BM25 index still answer, dense search is skipped."""
+
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None, collection: str, folder: Path
+    ) -> None:
         self.settings = settings
-        self._embedder = embedder
-        self._write_lock = threading.Lock()
-
-    # -- parts, built on first use ----------------------------------------------------------
-
-    @cached_property
-    def embedder(self) -> Embedder:
-        if self._embedder is not None:
-            return self._embedder
-        from knowledge.embeddings.factory import create_embedder
-
-        return create_embedder(self.settings.embeddings, self.settings.llm)
+        self.embedder = embedder
+        self.collection = collection
+        self.folder = folder
 
     @cached_property
     def vectors(self) -> VectorStore:
-        return VectorStore(self.settings.chroma, self.settings.data_dir, self.embedder.name)
-
-    @property
-    def index_dir(self) -> Path:
-        """Catalog and BM25 live per collection, so switching embedders never mixes them."""
-        return self.settings.data_dir / "index" / self.vectors.name
+        name = self.embedder.name if self.embedder else self.collection
+        return VectorStore(
+            self.settings.chroma, self.settings.data_dir, name, collection=self.collection
+        )
 
     @cached_property
     def catalog(self) -> Catalog:
-        return Catalog(self.index_dir / "catalog.sqlite3")
+        return Catalog(self.folder / "catalog.sqlite3")
 
     @cached_property
     def lexical(self) -> LexicalIndex:
-        return LexicalIndex(self.index_dir / "bm25")
+        return LexicalIndex(self.folder / "bm25")
+
+    def writer(self) -> Embedder:
+        """The embedder, for writing: a build without one can only be read."""
+        if self.embedder is None:
+            raise EmbedderUnavailableError(
+                f"the embedder that built {self.collection} cannot be loaded here"
+            )
+        return self.embedder
 
     @cached_property
     def policy(self) -> ChunkingPolicy:
         k = self.settings.knowledge
+        embedder = self.writer()
         return ChunkingPolicy(
             target_tokens=k.chunk_tokens,
             overlap_tokens=k.chunk_overlap,
-            count_tokens=self.embedder.count_tokens,
-            max_tokens=self.embedder.max_tokens,
+            count_tokens=embedder.count_tokens,
+            max_tokens=embedder.max_tokens,
         )
 
     @cached_property
@@ -78,10 +82,171 @@ class KnowledgeIndex:
             self.catalog,
             self.vectors,
             self.lexical,
-            self.embedder,
+            self.writer(),
             self.policy,
             batch_size=self.settings.embeddings.batch_size,
         )
+
+    def close(self) -> None:
+        if "catalog" in self.__dict__:
+            self.catalog.close()
+        if "vectors" in self.__dict__:
+            self.vectors.close()
+
+
+class KnowledgeIndex:
+    """Catalog + Chroma + BM25 of the active build, kept in step; re-embeds into a new build
+    when the configured embedder differs from the one the data was built with."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._state = threading.RLock()
+        self._active: Build | None = None
+        #: The configured embedder's build while the active one was built by another.
+        self._target: Build | None = None
+        self._retired: list[Build] = []
+        self._stamp: int | None = None
+        self.builds = BuildRegistry(settings.data_dir, settings.chroma.collection_prefix)
+
+    # -- which build serves -----------------------------------------------------------------
+
+    def _configured(self, record: BuildRecord | None) -> Embedder:
+        if self._embedder is None:
+            from knowledge.embeddings.factory import create_embedder
+
+            self._embedder = create_embedder(
+                self.settings.embeddings,
+                self.settings.llm,
+                built_with=record.embedder if record else None,
+            )
+        return self._embedder
+
+    def _build(self, embedder: Embedder | None, collection: str) -> Build:
+        return Build(self.settings, embedder, collection, self.builds.folder(collection))
+
+    def _resolve(self) -> Build:
+        """The active build, re-read when this or another process switched builds."""
+        with self._state:
+            stamp = self.builds.stamp()
+            if self._active is not None and stamp == self._stamp:
+                return self._active
+            if self._active is not None:
+                self._retired += [b for b in (self._active, self._target) if b is not None]
+            record = self.builds.read()
+            if record is None:
+                record = self._adopt_legacy()
+            configured = self._configured(record)
+            prefix = self.settings.chroma.collection_prefix
+            if (
+                record is not None
+                and record.embedder != configured.name
+                and self.builds.articles(record.collection) == 0
+            ):
+                record = None  # nothing worth serving while re-embedding
+            if record is None or record.embedder == configured.name:
+                collection = (
+                    record.collection if record else collection_name(prefix, configured.name)
+                )
+                self._active, self._target = self._build(configured, collection), None
+            else:
+                self._active = self._build(self._embedder_of(record), record.collection)
+                self._target = self._build(configured, collection_name(prefix, configured.name))
+                log.warning(
+                    "the index was built with %s and the configured embedder is %s: serving "
+                    "the %s build until the next reindex re-embeds its stored text",
+                    record.embedder,
+                    configured.name,
+                    record.embedder,
+                )
+            self._stamp = self.builds.stamp()
+            return self._active
+
+    def _adopt_legacy(self) -> BuildRecord | None:
+        """Keep serving an index written before builds were recorded."""
+        names = [f"hash-{self.settings.embeddings.hash_dim}", "minilm-l6-v2"]
+        if self._embedder is not None:
+            names.insert(0, self._embedder.name)
+        elif self.settings.embeddings.provider == "openai":
+            from knowledge.embeddings.openai import embedder_name
+
+            names.insert(0, embedder_name(self.settings.embeddings.model))
+        record = self.builds.adopt_legacy(names)
+        if record is not None:
+            if record.embedder.startswith("openai-"):
+                record = BuildRecord(record.embedder, record.collection, self._openai_model())
+            self.builds.write(record)
+        return record
+
+    def _openai_model(self) -> str:
+        return self.settings.embeddings.model
+
+    def _embedder_of(self, record: BuildRecord) -> Embedder | None:
+        from knowledge.embeddings.factory import embedder_named
+
+        try:
+            return embedder_named(
+                record.embedder, record.model, self.settings.embeddings, self.settings.llm
+            )
+        except EmbedderUnavailableError as exc:
+            log.warning(
+                "%s built the index and cannot be loaded (%s): searching it by BM25 only "
+                "until the next reindex re-embeds it",
+                record.embedder,
+                exc,
+            )
+            return None
+
+    def _record(self, build: Build) -> BuildRecord:
+        embedder = build.writer()
+        model = self._openai_model() if embedder.name.startswith("openai-") else ""
+        return BuildRecord(embedder.name, build.collection, model)
+
+    @property
+    def reembed_pending(self) -> tuple[str, str] | None:
+        """(built with, configured) while the data still has to be re-embedded, else None."""
+        active = self._resolve()
+        if self._target is None:
+            return None
+        return (active.embedder.name if active.embedder else active.collection), (
+            self._target.writer().name
+        )
+
+    # -- parts of the active build ----------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedder of the served build (the configured one when that cannot be loaded)."""
+        active = self._resolve()
+        if active.embedder is not None:
+            return active.embedder
+        assert self._target is not None  # a build without embedder is only ever kept serving
+        return self._target.writer()
+
+    @property
+    def vectors(self) -> VectorStore:
+        return self._resolve().vectors
+
+    @property
+    def index_dir(self) -> Path:
+        """Catalog and BM25 live per collection, so switching embedders never mixes them."""
+        return self._resolve().folder
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._resolve().catalog
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        return self._resolve().lexical
+
+    @property
+    def policy(self) -> ChunkingPolicy:
+        return self._resolve().policy
+
+    @property
+    def indexer(self) -> Indexer:
+        return self._resolve().indexer
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -89,14 +254,36 @@ class KnowledgeIndex:
         """Add or update the articles found in `sources`; nothing is removed."""
         return self._run(sources, remove_missing=False, dry_run=False, progress=progress)
 
-    def reindex(self, dry_run: bool = False, progress: Progress | None = None) -> IngestReport:
-        """Bring the index in line with the configured sources, removing articles gone from them."""
+    def reindex(
+        self, dry_run: bool = False, progress: Progress | None = None, rebuild: bool = False
+    ) -> IngestReport:
+        """Bring the index in line with the configured sources, removing articles gone from them.
+
+        Also re-embeds the stored text first when the embedder changed, repairs the vector store
+        from the catalog, and with `rebuild` re-embeds every record from the stored text."""
         sources = self.settings.knowledge.sources
         if not sources:
             raise ConfigError(
                 "No sources to reindex: set CURATOR_KNOWLEDGE__SOURCES to paths or URLs."
             )
-        return self._run(sources, remove_missing=True, dry_run=dry_run, progress=progress)
+        return self._run(
+            sources, remove_missing=True, dry_run=dry_run, progress=progress, rebuild=rebuild
+        )
+
+    def rebuild(self, progress: Progress | None = None) -> IngestReport:
+        """Re-embed every stored record from the catalog's text into a fresh collection."""
+        report = IngestReport()
+        with self._locked():
+            self._reembed_locked(progress)
+            report.repaired = self.indexer.reconcile(progress, rebuild=True).repaired
+            self.indexer.rebuild_lexical(progress)
+        return report
+
+    def reembed(self, progress: Progress | None = None) -> int:
+        """Re-embed the served build's stored text with the configured embedder and switch to
+        it (searches keep using the old build until then); returns the articles re-embedded."""
+        with self._locked():
+            return self._reembed_locked(progress)
 
     def add_articles(
         self, articles: Sequence[Article], progress: Progress | None = None
@@ -104,8 +291,10 @@ class KnowledgeIndex:
         """Index already-built articles (evaluation corpora, benchmarks)."""
         report = IngestReport()
         with self._locked():
+            self._reembed_locked(progress)
             plan = self.indexer.plan(articles, [], remove_missing=False)
             self.indexer.apply(plan, report, progress)
+            self._record_active()
         return report
 
     def _run(
@@ -114,6 +303,7 @@ class KnowledgeIndex:
         remove_missing: bool,
         dry_run: bool,
         progress: Progress | None,
+        rebuild: bool = False,
     ) -> IngestReport:
         from knowledge.loaders import load_sources
 
@@ -127,20 +317,77 @@ class KnowledgeIndex:
             skipped=list(loaded.skipped),
         )
         if dry_run:
-            plan = self.indexer.plan(loaded.articles, report.failed, remove_missing)
+            self._resolve()
+            build = self._target or self._active
+            assert build is not None
+            plan = build.indexer.plan(loaded.articles, report.failed, remove_missing)
             return self._dry_report(plan, report)
         with self._locked():
+            self._reembed_locked(progress)
+            report.repaired = self.indexer.reconcile(progress, rebuild=rebuild).repaired
             plan = self.indexer.plan(loaded.articles, report.failed, remove_missing)
             nothing_to_do = not (plan.added or plan.updated or plan.removed or plan.orphans)
-            if nothing_to_do and not self.indexer.lexical_is_dirty():
+            if nothing_to_do and not self.indexer.lexical_is_dirty() and not rebuild:
                 report.unchanged = plan.unchanged
+                self._record_active()
                 return report
             self.indexer.apply(plan, report, progress)
+            self._record_active()
         log.info(
             "index updated",
-            extra={"added": report.added, "updated": report.updated, "removed": report.removed},
+            extra={
+                "added": report.added,
+                "updated": report.updated,
+                "removed": report.removed,
+                "repaired": report.repaired,
+            },
         )
         return report
+
+    def _record_active(self) -> None:
+        """Pin the embedder once the index holds articles, so `auto` keeps it."""
+        if self.builds.read() is None and self.catalog.article_count() > 0:
+            self.builds.write(self._record(self._resolve()))
+            with self._state:
+                self._stamp = self.builds.stamp()
+
+    def _reembed_locked(self, progress: Progress | None) -> int:
+        """With the reindex lock held: fill the configured build from the served one's stored
+        text, check it holds every article, then make it the active build."""
+        source = self._resolve()
+        target = self._target
+        if target is None:
+            return 0
+        articles = source.catalog.list_articles()
+        log.info(
+            "re-embedding the stored articles for the new embedder",
+            extra={"articles": len(articles), "into": target.collection},
+        )
+
+        def relay(stage: str, done: int, total: int) -> None:
+            if progress:
+                progress("reembed" if stage == "embed" else stage, done, total)
+
+        # A re-embed cut short earlier resumes: what the target already holds is kept.
+        target.indexer.reconcile(relay)
+        plan = target.indexer.plan(articles, [], remove_missing=True)
+        target.indexer.apply(plan, IngestReport(), relay)
+        held = target.catalog.article_count()
+        if held != len(articles):
+            raise CuratorError(
+                f"Re-embedding stopped short: {target.collection} holds {held} of "
+                f"{len(articles)} articles; the old index stays in use. Run the reindex again."
+            )
+        self.builds.write(self._record(target))
+        with self._state:
+            self._retired.append(source)
+            self._active, self._target = target, None
+            self._stamp = self.builds.stamp()
+        log.warning(
+            "switched to the re-embedded index",
+            extra={"articles": held, "collection": target.collection},
+        )
+        return held
 
     @staticmethod
     def _dry_report(plan: Plan, report: IngestReport) -> IngestReport:
@@ -172,30 +419,32 @@ class KnowledgeIndex:
         per_article = r.per_article if per_article is None else per_article
         n = max(r.candidates, k * 3)
 
+        build = self._resolve()
         dense = []
-        if mode != "bm25":
-            dense = self.vectors.query(self.embedder.embed_query(query), n, filters)
-        lexical = [] if mode == "dense" else self.lexical.search(query, n, filters)
+        if mode != "bm25" and build.embedder is not None:
+            dense = build.vectors.query(build.embedder.embed_query(query), n, filters)
+        lexical = [] if mode == "dense" else build.lexical.search(query, n, filters)
 
         ids = list(dict.fromkeys([m.id for m in dense] + [m.id for m in lexical]))
-        article_of = self.catalog.articles_of(ids)
+        article_of = build.catalog.articles_of(ids)
         # Chroma may hold vectors of an uncommitted version only for pending articles
         # (see indexing.py); the catalog is the record of truth for everything else.
-        pending = self.catalog.pending()
+        pending = build.catalog.pending()
         dense_ok = [
             (m.id, m.similarity)
             for m in dense
             if m.id in article_of and article_of[m.id] not in pending
         ]
         lexical_ok = [(m.id, m.score) for m in lexical if m.id in article_of]
-        weight = self.embedder.fusion_weight if r.dense_weight is None else r.dense_weight
+        fusion_weight = build.embedder.fusion_weight if build.embedder else 0.0
+        weight = fusion_weight if r.dense_weight is None else r.dense_weight
         if r.fusion == "rrf":
             weights = (weight * 2, (1.0 - weight) * 2)
             fused = rrf_fuse(dense_ok, lexical_ok, article_of, rrf_k=r.rrf_k, weights=weights)
         else:
             fused = zscore_fuse(dense_ok, lexical_ok, article_of, dense_weight=weight)
         top = limit_per_article(fused, k, per_article)
-        chunks = self.catalog.chunks_by_id([c.id for c in top])
+        chunks = build.catalog.chunks_by_id([c.id for c in top])
         return [
             Hit(
                 rank=i,
@@ -213,6 +462,7 @@ class KnowledgeIndex:
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[Article]:
+        """Articles by curated time, newest first; `since` inclusive, `until` exclusive."""
         return self.catalog.list_articles(topic=topic, since=since, until=until)
 
     def get_article(self, article_id: str) -> Article | None:
@@ -222,20 +472,31 @@ class KnowledgeIndex:
         return [t for t, _ in self.catalog.topics()]
 
     def stats(self) -> dict[str, object]:
+        """Counts and locations of the served build; `vectors_match` is False when the vector
+        store does not hold exactly one vector per catalog record."""
+        build = self._resolve()
+        records = build.catalog.record_count()
+        vectors = build.vectors.count()
+        pending = self.reembed_pending
         return {
-            "articles": self.catalog.article_count(),
-            "records": self.catalog.record_count(),
-            "vectors": self.vectors.count(),
-            "lexical_records": len(self.lexical),
-            "embedder": self.embedder.name,
-            "collection": self.vectors.name,
-            "store_mode": self.vectors.mode,
-            "store_location": self.vectors.location,
+            "articles": build.catalog.article_count(),
+            "records": records,
+            "vectors": vectors,
+            "vectors_match": vectors == records,
+            "lexical_records": len(build.lexical),
+            "embedder": build.embedder.name if build.embedder else "(unavailable)",
+            "reembed_pending": f"{pending[0]} → {pending[1]}" if pending else "",
+            "collection": build.vectors.name,
+            "store_mode": build.vectors.mode,
+            "store_location": build.vectors.location,
             "data_dir": str(self.settings.data_dir),
         }
 
     def close(self) -> None:
-        if "catalog" in self.__dict__:
-            self.catalog.close()
-        if "vectors" in self.__dict__:
-            self.vectors.close()
+        with self._state:
+            builds = [*self._retired, self._active, self._target]
+            self._active = self._target = None
+            self._retired = []
+        for build in builds:
+            if build is not None:
+                build.close()

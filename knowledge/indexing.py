@@ -29,6 +29,7 @@ from knowledge.embeddings.base import Embedder
 from knowledge.errors import CuratorError, IndexBusyError
 from knowledge.models import Article, Chunk, IngestFailure, IngestReport
 from knowledge.store.catalog import Catalog
+from knowledge.store.consistency import Repair, invalidate, mark_consistent, reconcile
 from knowledge.store.lexical_index import LexicalIndex
 from knowledge.store.vector_store import VectorStore
 
@@ -143,10 +144,16 @@ class Indexer:
             ]
         return Plan(added, updated, unchanged, removed, hashes, orphans)
 
+    def reconcile(self, progress: Progress | None = None, rebuild: bool = False) -> Repair:
+        """Check the vector store against the catalog and repair it from the stored text."""
+        return reconcile(self.catalog, self.vectors, self.embedder, progress, rebuild=rebuild)
+
     def apply(self, plan: Plan, report: IngestReport, progress: Progress | None = None) -> None:
         """Carry out a plan; counts land in `report` as each step completes."""
         changed = plan.added + plan.updated
         self.catalog.set_meta("bm25_dirty", "1")
+        if changed or plan.removed or plan.orphans:
+            invalidate(self.catalog)
         # Articles left pending by a killed run may hold vectors of a version never committed.
         leftovers = self.catalog.pending()
         done = 0
@@ -169,6 +176,8 @@ class Indexer:
             report.removed += len(plan.removed)
             if progress:
                 progress("remove", len(plan.removed), len(plan.removed))
+        if changed or plan.removed or plan.orphans:
+            mark_consistent(self.catalog, self.vectors)
         self.rebuild_lexical(progress)
 
     def rebuild_lexical(self, progress: Progress | None = None) -> None:

@@ -143,6 +143,10 @@ class IngestReport(BaseModel):
     updated: int = 0
     unchanged: int = 0
     removed: int = 0
+    repaired: int = Field(
+        default=0,
+        description="Vector store records re-embedded or deleted to match the catalog.",
+    )
     failed: list[IngestFailure] = Field(default_factory=list)
     skipped: list[str] = Field(
         default_factory=list, description="Files of an unsupported type found in directories."
@@ -154,6 +158,7 @@ class IngestReport(BaseModel):
             "updated": self.updated,
             "unchanged": self.unchanged,
             "removed": self.removed,
+            "repaired": self.repaired,
             "failed": [f.model_dump() for f in self.failed],
         }
 

@@ -26,7 +26,14 @@ from knowledge.index import KnowledgeIndex, SearchMode
 from knowledge.indexing import Progress as ProgressFn
 from knowledge.models import Hit, IngestReport, SearchFilters
 
-_STAGES = {"load": "Reading sources", "embed": "Embedding", "remove": "Removing", "bm25": "BM25"}
+_STAGES = {
+    "load": "Reading sources",
+    "embed": "Embedding",
+    "remove": "Removing",
+    "bm25": "BM25",
+    "reembed": "Re-embedding stored text (embedder changed)",
+    "repair": "Checking vectors against the catalog",
+}
 
 
 def parse_day(value: str | None, option: str) -> date | None:
@@ -71,6 +78,7 @@ def _show_report(report: IngestReport, as_json: bool, dry_run: bool = False) -> 
     console.print(
         f"[bold]{title}:[/bold] {report.added} added, {report.updated} updated, "
         f"{report.unchanged} unchanged, {report.removed} removed, {len(report.failed)} failed"
+        + (f", {report.repaired} vectors repaired" if report.repaired else "")
     )
     for failure in report.failed:
         console.print(f"  [red]✗[/red] {failure.path}: {failure.reason}")
@@ -93,10 +101,17 @@ def ingest(
 def reindex(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would change.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    rebuild: Annotated[
+        bool,
+        typer.Option("--rebuild", help="Re-embed every record from the stored text first."),
+    ] = False,
 ) -> None:
     """Re-read the configured sources: add, update and remove to match them."""
     with services_or_exit() as services, progress_bar(not as_json) as progress:
-        report = services.index.reindex(dry_run=dry_run, progress=progress)
+        if rebuild and not services.settings.knowledge.sources:
+            report = services.index.rebuild(progress=progress)
+        else:
+            report = services.index.reindex(dry_run=dry_run, progress=progress, rebuild=rebuild)
     _show_report(report, as_json, dry_run=dry_run)
 
 
@@ -182,6 +197,11 @@ def stats(
     for key, value in figures.items():
         table.add_row(key.replace("_", " "), str(value))
     console.print(table)
+    if not figures.get("vectors_match", True):
+        err_console.print(
+            f"[yellow]vectors ({figures['vectors']}) ≠ records ({figures['records']}):[/yellow] "
+            "run `curator reindex` to repair the vector store from the catalog."
+        )
 
 
 def articles(

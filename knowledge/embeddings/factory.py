@@ -15,19 +15,66 @@ from knowledge.settings import EmbeddingSettings, LLMSettings
 log = logging.getLogger(__name__)
 
 
-def create_embedder(embeddings: EmbeddingSettings, llm: LLMSettings) -> Embedder:
-    """The embedder for `embeddings.provider`; raises EmbedderUnavailableError naming the fix."""
+def create_embedder(
+    embeddings: EmbeddingSettings, llm: LLMSettings, built_with: str | None = None
+) -> Embedder:
+    """The embedder for `embeddings.provider`; raises EmbedderUnavailableError naming the fix.
+
+    Under `auto`, `built_with` (the name of the embedder that built the index) is kept while it
+    is available, so a model appearing later never moves the index to an empty collection."""
     if embeddings.provider == "hash":
         return HashEmbedder(dim=embeddings.hash_dim)
     if embeddings.provider == "openai":
         return _openai_embedder(embeddings, llm)
     if embeddings.provider == "onnx":
         return _onnx_embedder(embeddings)
+    dim = hash_dim_of(built_with)
+    if dim is not None:
+        return HashEmbedder(dim=dim)
     try:
         return _onnx_embedder(embeddings)
     except EmbedderUnavailableError as exc:
         _warn_fallback(str(exc))
         return HashEmbedder(dim=embeddings.hash_dim)
+
+
+def hash_dim_of(name: str | None) -> int | None:
+    """The dimension in a hash embedder's name (`hash-384`), or None for other names."""
+    if not name or not name.startswith("hash-"):
+        return None
+    tail = name.removeprefix("hash-")
+    return int(tail) if tail.isdigit() and 16 <= int(tail) <= 4096 else None
+
+
+def configured_name(embeddings: EmbeddingSettings, built_with: str | None = None) -> str | None:
+    """The name of the embedder create_embedder would build, without building it; None when
+    that depends on whether the model loads (`auto` with no hash build to keep)."""
+    if embeddings.provider == "hash":
+        return f"hash-{embeddings.hash_dim}"
+    if embeddings.provider == "onnx":
+        return OnnxMiniLMEmbedder.name
+    if embeddings.provider == "openai":
+        from knowledge.embeddings.openai import embedder_name
+
+        return embedder_name(embeddings.model)
+    dim = hash_dim_of(built_with)
+    return f"hash-{dim}" if dim is not None else None
+
+
+def embedder_named(
+    name: str, model: str, embeddings: EmbeddingSettings, llm: LLMSettings
+) -> Embedder:
+    """The embedder that built a collection, to keep serving it (query vectors only).
+
+    Raises EmbedderUnavailableError when it cannot be had here (model gone, no endpoint)."""
+    dim = hash_dim_of(name)
+    if dim is not None:
+        return HashEmbedder(dim=dim)
+    if name == OnnxMiniLMEmbedder.name:
+        return _onnx_embedder(embeddings)
+    if name.startswith("openai-") and model:
+        return _openai_embedder(embeddings.model_copy(update={"model": model}), llm)
+    raise EmbedderUnavailableError(f"the embedder {name!r} that built the index is not known here")
 
 
 def chroma_model_dir() -> Path:

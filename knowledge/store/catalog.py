@@ -17,6 +17,7 @@ from pathlib import Path
 
 from knowledge.errors import CuratorError
 from knowledge.models import Article, Chunk
+from knowledge.store.filter_keys import filter_key
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -153,11 +154,11 @@ class Catalog:
         sql += " ORDER BY curated_ts IS NULL, curated_ts DESC, title"
         with self._lock:
             rows = self._conn.execute(sql, args).fetchall()
-        wanted = topic.casefold() if topic else None
+        wanted = filter_key(topic) if topic else None
         return [
             Article.model_validate_json(card)
             for card, topics in rows
-            if wanted is None or wanted in (t.casefold() for t in json.loads(topics))
+            if wanted is None or wanted in (filter_key(t) for t in json.loads(topics))
         ]
 
     def topics(self) -> list[tuple[str, int]]:

@@ -24,6 +24,7 @@ import Stemmer
 
 from knowledge.errors import CuratorError
 from knowledge.models import Chunk, SearchFilters, date_to_number
+from knowledge.store.filter_keys import filter_key
 
 log = logging.getLogger(__name__)
 # bm25s sets its own logger to DEBUG, which would print through any root handler.
@@ -96,9 +97,9 @@ class LexicalIndex:
             ids.append(chunk.id)
             corpus.append(tokenize(lexical_text(chunk)))
             curated.append(chunk.curated)
-            sources.append(source_codes.setdefault(chunk.source.casefold(), len(source_codes)))
+            sources.append(source_codes.setdefault(filter_key(chunk.source), len(source_codes)))
             for t in chunk.topics:
-                topics.setdefault(t.casefold(), []).append(i)
+                topics.setdefault(filter_key(t), []).append(i)
 
         tmp = self.folder.with_name(self.folder.name + ".tmp")
         try:
@@ -183,13 +184,13 @@ class LexicalIndex:
     def _mask(self, filters: SearchFilters) -> npt.NDArray[np.float32]:
         keep = np.ones(len(self._ids), dtype=bool)
         if filters.topic:
-            members = self._topics.get(filters.topic.casefold())
+            members = self._topics.get(filter_key(filters.topic))
             topic_mask = np.zeros(len(self._ids), dtype=bool)
             if members is not None:
                 topic_mask[members] = True
             keep &= topic_mask
         if filters.source:
-            code = self._source_codes.get(filters.source.casefold(), -1)
+            code = self._source_codes.get(filter_key(filters.source), -1)
             keep &= self._sources == code
         if filters.since:
             keep &= self._curated >= date_to_number(filters.since)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,14 +17,34 @@ from knowledge.embeddings.base import Vectors
 from knowledge.errors import StoreUnavailableError
 from knowledge.models import Chunk, SearchFilters, date_to_number
 from knowledge.settings import ChromaSettings
+from knowledge.store.embedded_lock import EmbeddedStoreLock
+from knowledge.store.filter_keys import filter_key, topic_key
 
 log = logging.getLogger(__name__)
 
 _UPSERT_BATCH = 1000
 
 
+#: Chroma accepts 3-63 characters, starting and ending with a letter or digit.
+_MAX_NAME = 63
+_DIGEST = 8
+
+
 def collection_name(prefix: str, embedder_name: str) -> str:
-    """A valid Chroma name that says which vector space the collection holds."""
+    """A Chroma-valid name saying which vector space the collection holds.
+
+    `<prefix>-<readable part of the embedder name>-<8 hex of sha256(full name)>`: the readable
+    part is cut to fit 63 characters, and the hash keeps models that share a long common
+    beginning (or differ only in characters Chroma refuses) apart."""
+    digest = hashlib.sha256(embedder_name.encode()).hexdigest()[:_DIGEST]
+    room = _MAX_NAME - len(prefix) - len(digest) - 2
+    slug = re.sub(r"[^a-zA-Z0-9_-]+", "-", embedder_name)[: max(room, 0)]
+    slug = re.sub(r"[^a-zA-Z0-9]+$", "", re.sub(r"^[^a-zA-Z0-9]+", "", slug))
+    return f"{prefix}-{slug}-{digest}" if slug else f"{prefix}-{digest}"
+
+
+def legacy_collection_name(prefix: str, embedder_name: str) -> str:
+    """The name releases before collection names carried a hash used (to adopt their data)."""
     slug = re.sub(r"[^a-zA-Z0-9_-]+", "-", embedder_name).strip("-_") or "default"
     return f"{prefix}-{slug}"[:60]
 
@@ -47,19 +68,23 @@ def bound_requests(client: Any, seconds: float) -> bool:
     return True
 
 
-def topic_key(topic: str) -> str:
-    """Metadata key flagging a topic; Chroma filters scalars, not list members."""
-    return "t_" + re.sub(r"[^a-z0-9]+", "_", topic.casefold()).strip("_")
+def text_hash(chunk: Chunk) -> str:
+    """What a record's vector was computed from, as 16 hex: stored with the vector so a store
+    restored from an older backup is told apart from the catalog's records."""
+    return hashlib.sha256(chunk.embedding_text().encode()).hexdigest()[:16]
 
 
 def chunk_metadata(chunk: Chunk) -> dict[str, str | int | bool]:
+    """Filterable fields of a record, plus `h` (its text hash)."""
     meta: dict[str, str | int | bool] = {
+        "h": text_hash(chunk),
         "article_id": chunk.article_id,
         "kind": chunk.kind,
         "position": chunk.position,
         "title": chunk.title,
         "url": chunk.url,
         "source": chunk.source,
+        "source_key": filter_key(chunk.source),
         "author": chunk.author,
         "published": chunk.published,
         "curated": chunk.curated,
@@ -79,12 +104,34 @@ def where_clause(filters: SearchFilters | None) -> dict[str, Any] | None:
     if filters.topic:
         terms.append({topic_key(filters.topic): True})
     if filters.source:
-        terms.append({"source": filters.source})
+        terms.append({"source_key": filter_key(filters.source)})
     if filters.since:
         terms.append({"curated": {"$gte": date_to_number(filters.since)}})
     if filters.until:
         terms.append({"curated": {"$lte": date_to_number(filters.until)}})
     return terms[0] if len(terms) == 1 else {"$and": terms}
+
+
+#: Collection metadata keys: a token changed on every completed write (compared with the
+#: catalog's copy) and the FILTER_SCHEMA the records' metadata follows.
+EPOCH_KEY = "curator_epoch"
+SCHEMA_KEY = "curator_filter_schema"
+
+
+def forget_embedded_client(path: Path) -> None:
+    """Drop chromadb's cached in-process client for `path`.
+
+    chromadb keeps one client per folder for the life of the process; once this process lets
+    the store go, another may write it, and a cached client would keep serving its old view."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    system = SharedSystemClient._identifier_to_system.pop(str(path), None)
+    SharedSystemClient._identifier_to_refcount.pop(str(path), None)
+    if system is not None:
+        try:
+            system.stop()
+        except Exception as exc:  # stopping is tidying up; the lock is released regardless
+            log.debug("stopping the chromadb client for %s failed: %s", path, exc)
 
 
 @dataclass(frozen=True)
@@ -96,12 +143,23 @@ class DenseMatch:
 class VectorStore:
     """The Chroma collection of one embedder."""
 
-    def __init__(self, settings: ChromaSettings, data_dir: Path, embedder_name: str) -> None:
+    def __init__(
+        self,
+        settings: ChromaSettings,
+        data_dir: Path,
+        embedder_name: str,
+        collection: str | None = None,
+        create: bool = True,
+    ) -> None:
         self.settings = settings
-        self.name = collection_name(settings.collection_prefix, embedder_name)
+        #: False: never create the collection (a read-only look, as doctor takes).
+        self.create = create
+        self.name = collection or collection_name(settings.collection_prefix, embedder_name)
         self.location = settings.server_url or str(data_dir / "chroma")
         self._data_dir = data_dir
         self._collection: Any = None
+        self._client: Any = None
+        self._lock: EmbeddedStoreLock | None = None
 
     @property
     def mode(self) -> str:
@@ -133,13 +191,24 @@ class VectorStore:
                 bound_requests(client, self.settings.timeout)
             else:
                 path = self._data_dir / "chroma"
+                if self._lock is None:
+                    # Two processes writing one embedded store damage it: hold it alone.
+                    self._lock = EmbeddedStoreLock.acquire(
+                        self._data_dir / "chroma.lock",
+                        on_last_release=lambda: forget_embedded_client(path),
+                    )
                 path.mkdir(parents=True, exist_ok=True)
                 client = chromadb.PersistentClient(path=str(path), settings=client_settings)
+            self._client = client
+            if not self.create:
+                return client.get_collection(self.name, embedding_function=None)
             return client.get_or_create_collection(
                 self.name,
                 embedding_function=None,
                 configuration={"hnsw": {"space": "cosine"}},
             )
+        except StoreUnavailableError:
+            raise
         except Exception as exc:
             problem = "cannot be reached" if self.settings.host else "cannot be opened"
             raise StoreUnavailableError(
@@ -147,18 +216,26 @@ class VectorStore:
             ) from exc
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        collection = self._get()
-        try:
-            return fn(collection, *args, **kwargs)
-        except StoreUnavailableError:
-            raise
-        except Exception as exc:
-            # A server restart invalidates the handle; reopen on the next call.
-            if self.settings.host:
-                self._collection = None
-            raise StoreUnavailableError(
-                f"The vector store at {self.location} failed to {what}: {exc}"
-            ) from exc
+        # A server restarted on another volume no longer knows the handle's collection: reopen
+        # it (get_or_create) and try once more; every call here is idempotent.
+        from chromadb.errors import NotFoundError
+
+        attempts = 2 if self.settings.host else 1
+        for attempt in range(attempts):
+            collection = self._get()
+            try:
+                return fn(collection, *args, **kwargs)
+            except StoreUnavailableError:
+                raise
+            except Exception as exc:
+                if self.settings.host:
+                    self._collection = None
+                if attempt + 1 < attempts and isinstance(exc, NotFoundError):
+                    continue
+                raise StoreUnavailableError(
+                    f"The vector store at {self.location} failed to {what}: {exc}"
+                ) from exc
+        raise AssertionError("unreachable")
 
     def upsert(self, chunks: Sequence[Chunk], vectors: Vectors) -> None:
         """Write records (vectors and filterable metadata) in as few calls as possible."""
@@ -222,5 +299,96 @@ class VectorStore:
         """Raise StoreUnavailableError unless the store answers."""
         self.count()
 
+    def probe_query(self) -> bool:
+        """Run one real nearest-neighbour query (with a stored vector); False when empty."""
+        got = self._call("read vectors", lambda c: c.get(limit=1, include=["embeddings"]))
+        embeddings = got.get("embeddings")
+        if embeddings is None or len(embeddings) == 0:
+            return False
+        vector = np.asarray(embeddings[0], dtype=np.float32)
+        return bool(self.query(vector, 1))
+
+    # -- consistency with the catalog -------------------------------------------------------
+
+    @property
+    def collection_id(self) -> str:
+        """Chroma's id of the collection: a new one whenever the collection was recreated."""
+        return str(self._get().id)
+
+    def marks(self) -> tuple[str | None, int | None]:
+        """(epoch, filter schema) as last written with `set_marks`, None when never set."""
+        meta = self._call("read collection metadata", lambda c: c.metadata) or {}
+        epoch = meta.get(EPOCH_KEY)
+        schema = meta.get(SCHEMA_KEY)
+        return (
+            str(epoch) if epoch is not None else None,
+            int(schema) if schema is not None else None,
+        )
+
+    def set_marks(self, epoch: str, schema: int) -> None:
+        """Record the epoch and filter schema in the collection's own metadata."""
+        self._call(
+            "write collection metadata",
+            lambda c: c.modify(metadata={EPOCH_KEY: epoch, SCHEMA_KEY: schema}),
+        )
+        self._collection = None  # reopen: the handle caches the old metadata
+
+    def hashes_of(self, ids: Sequence[str]) -> dict[str, str]:
+        """id -> stored text hash ('' when the record has none) for the ids the store holds."""
+        got = self._call("read vectors", lambda c: c.get(ids=list(ids), include=["metadatas"]))
+        return {
+            i: str((m or {}).get("h", ""))
+            for i, m in zip(got["ids"], got["metadatas"] or [], strict=False)
+        }
+
+    def article_ids_of(self, ids: Sequence[str]) -> dict[str, str]:
+        """id -> article id stored with it, for the ids the store holds."""
+        got = self._call("read vectors", lambda c: c.get(ids=list(ids), include=["metadatas"]))
+        return {
+            i: str((m or {}).get("article_id", ""))
+            for i, m in zip(got["ids"], got["metadatas"] or [], strict=False)
+        }
+
+    def iter_ids(self, batch: int = 5000) -> Iterator[list[str]]:
+        """Every id in the store, `batch` at a time."""
+        offset = 0
+        while True:
+            got = self._call(
+                "list vectors",
+                lambda c, o=offset: c.get(include=[], limit=batch, offset=o),
+            )
+            ids = list(got["ids"])
+            if not ids:
+                return
+            yield ids
+            offset += len(ids)
+
+    def update_metadata(self, chunks: Sequence[Chunk]) -> None:
+        """Rewrite the filter metadata of stored records without touching their vectors."""
+        for start in range(0, len(chunks), _UPSERT_BATCH):
+            batch = chunks[start : start + _UPSERT_BATCH]
+            self._call(
+                "update metadata",
+                lambda c, b=batch: c.update(
+                    ids=[x.id for x in b], metadatas=[chunk_metadata(x) for x in b]
+                ),
+            )
+
+    def reset(self) -> None:
+        """Drop the collection and start an empty one (for a rebuild from the catalog)."""
+        self._get()
+        client = self._client
+        try:
+            client.delete_collection(self.name)
+        except Exception as exc:
+            raise StoreUnavailableError(
+                f"The vector store at {self.location} failed to drop {self.name}: {exc}"
+            ) from exc
+        self._collection = None
+
     def close(self) -> None:
         self._collection = None
+        self._client = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None

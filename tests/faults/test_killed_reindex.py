@@ -16,6 +16,7 @@ import pytest
 
 from knowledge.index import KnowledgeIndex
 from knowledge.settings import load_settings
+from knowledge.store.vector_store import collection_name
 from tests.faults.conftest import curator_env, generated_cards, run_curator
 
 pytestmark = pytest.mark.slow
@@ -51,7 +52,7 @@ def test_a_reindex_killed_mid_way_is_completed_by_the_next_run(tmp_path: Path) -
     generated_cards(cards, CARDS)
     data = tmp_path / "data"
     env = curator_env(data, cards)
-    catalog = data / "index" / "curator-hash-384" / "catalog.sqlite3"
+    catalog = data / "index" / collection_name("curator", "hash-384") / "catalog.sqlite3"
 
     first = subprocess.Popen(
         REINDEX,

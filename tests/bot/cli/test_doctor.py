@@ -11,6 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli.app import app
+from knowledge.index import KnowledgeIndex
+from knowledge.settings import load_settings
+from tests.conftest import SAMPLE_DIR
 from tests.knowledge.test_health import API_KEY, TOKEN, ModelsEndpoint
 
 runner = CliRunner()
@@ -25,12 +28,20 @@ def endpoint() -> Iterator[ModelsEndpoint]:
 
 @pytest.fixture
 def healthy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, endpoint: ModelsEndpoint) -> None:
-    """Everything in order: a data dir, the hash embedder, an LLM endpoint, a token."""
+    """Everything in order: an indexed data dir, the hash embedder, an LLM endpoint, a token."""
     monkeypatch.setenv("CURATOR_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("CURATOR_EMBEDDINGS__PROVIDER", "hash")
     monkeypatch.setenv("CURATOR_LLM__BASE_URL", endpoint.base_url)
     monkeypatch.setenv("CURATOR_LLM__API_KEY", API_KEY)
     monkeypatch.setenv("CURATOR_DISCORD__TOKEN", TOKEN)
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        embeddings={"provider": "hash"},
+        knowledge={"sources": [str(SAMPLE_DIR)]},
+    )
+    index = KnowledgeIndex(settings)
+    index.reindex()
+    index.close()
 
 
 def doctor(*args: str) -> tuple[int, str]:
@@ -43,8 +54,8 @@ def doctor(*args: str) -> tuple[int, str]:
 def test_a_healthy_set_up_is_safe_to_start(healthy: None) -> None:
     code, output = doctor("--run")
     assert code == 0, output
-    assert output.count("ok ") == 6
-    for name in ("settings", "data dir", "chroma", "embedder", "llm", "discord token"):
+    assert output.count("ok ") == 8
+    for name in ("settings", "data dir", "chroma", "index", "store", "embedder", "llm", "token"):
         assert name in output
     assert "Safe to start." in output
 
@@ -68,7 +79,8 @@ def test_without_an_llm_and_token_the_cli_is_still_safe_with_warnings(
     assert code == 0, output
     assert "extractive answers only" in output
     assert "→ Set CURATOR_DISCORD__TOKEN" in output
-    assert "Safe to start, 2 warnings." in output
+    assert "holds no articles yet" in output
+    assert "Safe to start, 3 warnings." in output
 
 
 def test_for_run_a_missing_token_makes_it_unsafe(
@@ -80,6 +92,17 @@ def test_for_run_a_missing_token_makes_it_unsafe(
     assert code == 1
     assert "fail discord token" in output and "`curator run` cannot log in" in output
     assert "Not safe to start: 1 failed" in output
+
+
+def test_vectors_missing_from_the_store_make_it_unsafe(healthy: None, tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "data", embeddings={"provider": "hash"})
+    index = KnowledgeIndex(settings)
+    index.vectors.reset()  # the store lost every vector; the catalog still has the records
+    index.close()
+    code, output = doctor()
+    assert code == 1
+    assert "fail store" in output and "vectors (0) ≠ records" in output
+    assert "repairs the vector store from the catalog" in output
 
 
 def test_an_invalid_setting_exits_1_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

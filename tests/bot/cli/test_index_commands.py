@@ -36,7 +36,7 @@ def test_ingest_json_counts_articles(env: Path) -> None:
     assert payload["added"] == 3 and payload["updated"] == 0 and payload["removed"] == 0
     assert payload["unchanged"] == 0
     assert [f["path"] for f in payload["failed"]] == [str(env / "broken.md")]
-    assert set(payload) == {"added", "updated", "unchanged", "removed", "failed"}
+    assert set(payload) == {"added", "updated", "unchanged", "removed", "repaired", "failed"}
 
 
 def test_reindex_dry_run_then_real(env: Path) -> None:
@@ -102,3 +102,26 @@ def test_stats_and_articles(env: Path) -> None:
     assert [a["title"] for a in listed] == ["How glaciers carve valleys", "Baking sourdough bread"]
     table = runner.invoke(app, ["articles", "--topic", "cooking"])
     assert "Baking sourdough bread" in table.stdout
+
+
+def test_reindex_rebuild_re_embeds_from_stored_text_and_stats_flag_a_short_store(
+    env: Path, tmp_path: Path
+) -> None:
+    run_json("reindex", "--json")
+    stats = run_json("stats", "--json")
+    assert stats["vectors_match"] is True and stats["vectors"] == stats["records"]
+
+    from knowledge.index import KnowledgeIndex
+
+    index = KnowledgeIndex(get_settings())
+    index.vectors.reset()  # the store lost its vectors; the catalog kept the records
+    index.close()
+    result = runner.invoke(app, ["stats"])
+    said = " ".join(result.output.split())
+    assert f"vectors (0) ≠ records ({stats['records']})" in said
+    assert "run `curator reindex` to repair" in said
+
+    report = run_json("reindex", "--rebuild", "--json")
+    assert report["repaired"] == stats["records"] and report["unchanged"] == 3
+    again = run_json("stats", "--json")
+    assert again["vectors_match"] is True and again["vectors"] == stats["records"]

@@ -1,0 +1,120 @@
+"""Which collection the index serves, and which embedder built it.
+
+`data/index/<prefix>.active.json` names the active build: its embedder and its collection (the
+Chroma collection and the folder under data/index holding its catalog and BM25 index). Start-up
+reads it to keep serving that build; when the configured embedder differs, the index re-embeds
+the build's stored text into a new collection and only then rewrites this file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from knowledge.errors import CuratorError
+from knowledge.store.vector_store import legacy_collection_name
+
+
+@dataclass(frozen=True)
+class BuildRecord:
+    """One build: the embedder's name, its collection, and (openai) the model it called."""
+
+    embedder: str
+    collection: str
+    model: str = ""
+
+
+def catalog_counts(path: Path) -> tuple[int, int]:
+    """(articles, records) in the catalog file at `path`, read-only; zeros when absent."""
+    if not path.exists():
+        return 0, 0
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as db:
+            articles = int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
+            records = int(db.execute("SELECT count(*) FROM records").fetchone()[0])
+    except sqlite3.Error:
+        return 0, 0
+    return articles, records
+
+
+def catalog_articles(path: Path) -> int:
+    """Articles in the catalog file at `path`, read-only; 0 when absent or unreadable."""
+    return catalog_counts(path)[0]
+
+
+class BuildRegistry:
+    """The active build of one collection prefix in one data dir."""
+
+    def __init__(self, data_dir: Path, prefix: str) -> None:
+        self.root = data_dir / "index"
+        self.prefix = prefix
+        self.path = self.root / f"{prefix}.active.json"
+
+    def folder(self, collection: str) -> Path:
+        """Where a build's catalog and BM25 index live."""
+        return self.root / collection
+
+    def articles(self, collection: str) -> int:
+        """Articles the build's catalog holds (0 when it has none or does not exist)."""
+        return catalog_articles(self.folder(collection) / "catalog.sqlite3")
+
+    def read(self) -> BuildRecord | None:
+        """The recorded active build, or None when nothing was recorded (or it is unreadable)."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return BuildRecord(
+                embedder=str(data["embedder"]),
+                collection=str(data["collection"]),
+                model=str(data.get("model", "")),
+            )
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError):
+            # A damaged record must not take the index down: the folders still say enough.
+            return None
+
+    def write(self, record: BuildRecord) -> None:
+        """Make `record` the active build, atomically (readers see the old or the new one)."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            handle, temp = tempfile.mkstemp(dir=self.root, prefix=".active-", suffix=".json")
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump(asdict(record), out)
+            os.replace(temp, self.path)
+        except OSError as exc:
+            raise CuratorError(
+                f"Cannot record the active index in {self.path}: {exc.strerror or exc}"
+            ) from exc
+
+    def stamp(self) -> int | None:
+        """Changes whenever the record is rewritten (by this or another process)."""
+        try:
+            return self.path.stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def adopt_legacy(self, embedder_names: list[str]) -> BuildRecord | None:
+        """A build of a release without this record, named the old way and holding articles."""
+        for name in embedder_names:
+            collection = legacy_collection_name(self.prefix, name)
+            if self.articles(collection) > 0:
+                return BuildRecord(embedder=name, collection=collection)
+        return None
+
+    def others_with_articles(self, collection: str) -> list[tuple[str, int]]:
+        """Other builds of this prefix that hold articles: (collection, articles)."""
+        found = []
+        if not self.root.is_dir():
+            return found
+        for folder in sorted(self.root.iterdir()):
+            if folder.name == collection or not folder.name.startswith(f"{self.prefix}-"):
+                continue
+            count = catalog_articles(folder / "catalog.sqlite3")
+            if count:
+                found.append((folder.name, count))
+        return found

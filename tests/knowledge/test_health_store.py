@@ -1,0 +1,107 @@
+"""`curator doctor` checks the index and the vector store as the bot would meet them: an empty
+active collection beside a full one, vectors ≠ records, and a store that crashes its opener."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from knowledge.health import check_index, check_store, probe_command, run_checks, served_index
+from knowledge.index import KnowledgeIndex
+from knowledge.settings import Settings, load_settings
+from knowledge.store.builds import BuildRecord, BuildRegistry
+from knowledge.store.vector_store import collection_name
+from tests.faults.conftest import generated_cards
+from tests.knowledge.embeddings.tiny_encoder import write_tiny_encoder
+
+
+def make_settings(root: Path, **embeddings: object) -> Settings:
+    return load_settings(
+        data_dir=root / "data",
+        embeddings=embeddings or {"provider": "hash"},
+        knowledge={"sources": [str(root / "cards")]},
+    )
+
+
+@pytest.fixture
+def indexed(tmp_path: Path) -> Settings:
+    """12 cards indexed with the hash embedder; the index closed again."""
+    generated_cards(tmp_path / "cards", 12)
+    settings = make_settings(tmp_path)
+    index = KnowledgeIndex(settings)
+    index.reindex()
+    index.close()
+    return settings
+
+
+def test_a_healthy_store_passes_with_one_real_query(indexed: Settings) -> None:
+    served = served_index(indexed)
+    assert check_index(served).status == "ok"
+    check = check_store(indexed, served)
+    assert check.status == "ok", check
+    assert "vectors = records" in check.detail and "one query answered" in check.detail
+
+
+def test_vectors_missing_from_the_store_fail_with_the_counts(indexed: Settings) -> None:
+    index = KnowledgeIndex(indexed)
+    ids = index.vectors._get().get(include=[], limit=5)["ids"]
+    index.vectors.delete(ids)
+    records = index.stats()["records"]
+    index.close()
+    checks = run_checks(load=lambda: indexed)
+    store = next(c for c in checks if c.name == "store")
+    assert store.status == "fail"
+    assert f"vectors ({records - 5}) ≠ records ({records})" in store.detail
+    assert "curator reindex" in store.remedy
+
+
+def test_a_store_that_crashes_whoever_opens_it_fails_the_check(indexed: Settings) -> None:
+    served = served_index(indexed)
+    # The real probe, with opening the store made to die the way a damaged HNSW file does.
+    crash = (
+        "import os, signal, sys; from knowledge.store import vector_store as v; "
+        "v.VectorStore._open = lambda self: os.kill(os.getpid(), signal.SIGSEGV); "
+        "from knowledge.store.probe import main; sys.exit(main(sys.argv))"
+    )
+    real = probe_command(indexed, served.collection)
+    check = check_store(indexed, served, command=[sys.executable, "-c", crash, real[-1]])
+    assert check.status == "fail"
+    assert "died (SIGSEGV)" in check.detail and "--rebuild" in check.remedy
+
+
+def test_an_empty_active_collection_beside_a_full_one_fails(
+    indexed: Settings, tmp_path: Path
+) -> None:
+    model = write_tiny_encoder(tmp_path / "model")
+    settings = make_settings(tmp_path, provider="onnx", model_dir=str(model))
+    # What releases before recorded builds did: serve the new embedder's empty collection.
+    BuildRegistry(settings.data_dir, "curator").write(
+        BuildRecord("minilm-l6-v2", collection_name("curator", "minilm-l6-v2"))
+    )
+    check = check_index(served_index(settings))
+    assert check.status == "fail"
+    assert "is empty while" in check.detail and "12 articles" in check.detail
+    assert "curator reindex" in check.remedy
+
+
+def test_a_pending_re_embed_is_a_warning_naming_both_embedders(
+    indexed: Settings, tmp_path: Path
+) -> None:
+    model = write_tiny_encoder(tmp_path / "model")
+    settings = make_settings(tmp_path, provider="onnx", model_dir=str(model))
+    check = check_index(served_index(settings))
+    assert check.status == "warn"
+    assert "built with hash-384" in check.detail and "minilm-l6-v2" in check.detail
+
+
+def test_the_probe_prints_counts_as_json(indexed: Settings) -> None:
+    import subprocess
+
+    served = served_index(indexed)
+    done = subprocess.run(
+        probe_command(indexed, served.collection), capture_output=True, text=True, check=True
+    )
+    assert json.loads(done.stdout) == {"vectors": served.records, "queried": True}
