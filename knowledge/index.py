@@ -70,6 +70,7 @@ class KnowledgeIndex:
             overlap_tokens=k.chunk_overlap,
             count_tokens=self.embedder.count_tokens,
             max_tokens=self.embedder.max_tokens,
+            max_bytes=self.embedder.max_input_bytes,
         )
 
     @cached_property
