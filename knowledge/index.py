@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from knowledge.chunking import ChunkingPolicy
 from knowledge.embeddings.base import Embedder
@@ -21,6 +21,9 @@ from knowledge.settings import Settings
 from knowledge.store.catalog import Catalog
 from knowledge.store.lexical_index import LexicalIndex
 from knowledge.store.vector_store import VectorStore
+
+if TYPE_CHECKING:
+    from knowledge.loaders import LoadResult
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +107,7 @@ class KnowledgeIndex:
     ) -> IngestReport:
         """Index already-built articles (evaluation corpora, benchmarks)."""
         report = IngestReport()
-        with self._locked():
+        with self.lock():
             plan = self.indexer.plan(articles, [], remove_missing=False)
             self.indexer.apply(plan, report, progress)
         return report
@@ -116,21 +119,15 @@ class KnowledgeIndex:
         dry_run: bool,
         progress: Progress | None,
     ) -> IngestReport:
-        from knowledge.loaders import load_sources
-
-        if progress:
-            progress("load", 0, len(sources))
-        loaded = load_sources(list(sources), self.settings.knowledge)
-        if progress:
-            progress("load", len(sources), len(sources))
-        report = IngestReport(
-            failed=[IngestFailure(path=f.path, reason=f.reason) for f in loaded.failures],
-            skipped=list(loaded.skipped),
-        )
         if dry_run:
+            loaded = self._load(sources, progress)
+            report = self._load_report(loaded)
             plan = self.indexer.plan(loaded.articles, report.failed, remove_missing)
             return self._dry_report(plan, report)
-        with self._locked():
+        # Held while reading sources too, so a scheduled refresh and a reindex never overlap.
+        with self.lock():
+            loaded = self._load(sources, progress)
+            report = self._load_report(loaded)
             plan = self.indexer.plan(loaded.articles, report.failed, remove_missing)
             nothing_to_do = not (plan.added or plan.updated or plan.removed or plan.orphans)
             if nothing_to_do and not self.indexer.lexical_is_dirty():
@@ -143,6 +140,23 @@ class KnowledgeIndex:
         )
         return report
 
+    def _load(self, sources: Sequence[str], progress: Progress | None) -> LoadResult:
+        from knowledge.loaders import load_sources
+
+        if progress:
+            progress("load", 0, len(sources))
+        loaded = load_sources(list(sources), self.settings.knowledge)
+        if progress:
+            progress("load", len(sources), len(sources))
+        return loaded
+
+    @staticmethod
+    def _load_report(loaded: LoadResult) -> IngestReport:
+        return IngestReport(
+            failed=[IngestFailure(path=f.path, reason=f.reason) for f in loaded.failures],
+            skipped=list(loaded.skipped),
+        )
+
     @staticmethod
     def _dry_report(plan: Plan, report: IngestReport) -> IngestReport:
         report.added = len(plan.added)
@@ -151,7 +165,8 @@ class KnowledgeIndex:
         report.removed = len(plan.removed)
         return report
 
-    def _locked(self) -> AbstractContextManager[None]:
+    def lock(self) -> AbstractContextManager[None]:
+        """The reindex lock every write holds (ingest, reindex, refresh); IndexBusyError if taken."""
         return exclusive_lock(self.settings.data_dir / "reindex.lock")
 
     # -- reading ----------------------------------------------------------------------------
