@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
 from knowledge.digest.window import next_digest_time
-from knowledge.errors import CuratorError, IndexBusyError
+from knowledge.errors import ConfigError, CuratorError, IndexBusyError
 from knowledge.loaders import load_sources
 from knowledge.loaders.conditional import (
     ConditionalRequests,
@@ -268,3 +268,33 @@ def next_refresh_at(
         if last_run < before_digest < due:
             due = before_digest
     return due
+
+
+def run_on_schedule(
+    refresher: Refresher,
+    settings: Settings,
+    on_outcome: Callable[[RefreshOutcome], None],
+    *,
+    now: Callable[[], datetime] = utc_now,
+    sleep: Callable[[float], None] = time.sleep,
+    max_sleep_s: float = 60.0,
+) -> None:
+    """Refresh whenever `next_refresh_at` says, forever (the caller stops it, e.g. Ctrl-C).
+
+    Raises ConfigError when refresh is off (refresh_minutes 0 or no sources): there would be
+    nothing to wait for.
+    """
+    last_run: datetime | None = None
+    while True:
+        due = next_refresh_at(now(), last_run, settings)
+        if due is None:
+            raise ConfigError(
+                "Scheduled refresh is off: set CURATOR_KNOWLEDGE__SOURCES to the paths and URLs "
+                "to watch, and CURATOR_KNOWLEDGE__REFRESH_MINUTES to how often (not 0)."
+            )
+        wait = (due - now()).total_seconds()
+        if wait > 0:
+            sleep(min(wait, max_sleep_s))
+            continue
+        last_run = now()
+        on_outcome(refresher.run())
