@@ -166,7 +166,7 @@ class KnowledgeIndex:
         return report
 
     def lock(self) -> AbstractContextManager[None]:
-        """The reindex lock every write holds (ingest, reindex, refresh); IndexBusyError if taken."""
+        """The lock every write holds (ingest, reindex, refresh); IndexBusyError when taken."""
         return exclusive_lock(self.settings.data_dir / "reindex.lock")
 
     # -- reading ----------------------------------------------------------------------------
