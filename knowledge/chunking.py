@@ -1,8 +1,15 @@
 """Article -> Chunks: one summary record, then body chunks sized to the embedder's window.
 
-Chunks are cut on headings first, then paragraphs, then sentences, and packed up to a token
-budget with a small overlap. The budget counts the title/heading prefix the embedder reads too,
-because all-MiniLM-L6-v2 silently drops everything past 256 word pieces.
+Chunks are cut on headings first, then paragraphs and fenced code blocks, then sentences (Latin,
+CJK and Indic marks), then words, and as a last resort by tokens, so text without spaces
+(Chinese, Japanese, Thai, a long URL or base64 line) fits too. Pieces are packed up to a token
+budget with a small overlap. The budget counts the title/heading prefix the embedder reads,
+because all-MiniLM-L6-v2 silently drops everything past 256 word pieces. Embedders without a
+local tokenizer also give a hard byte cap (`max_bytes`): byte-level BPE never makes more tokens
+than bytes, so no input can exceed the provider's limit whatever the estimate says.
+
+Markdown code fences are respected: a `#` line inside a fence is not a heading, and a fenced block
+too big for one chunk is split between lines, each part closed and reopened with its fence.
 """
 
 from __future__ import annotations
@@ -12,15 +19,43 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from knowledge.models import Article, Chunk, RecordKind, date_to_number
+from knowledge.tokens import utf8_size
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
 # CLS and SEP take two of the model's positions; keep a few more for tokenizer drift.
 _SPECIAL_TOKEN_MARGIN = 6
+#: Fewest tokens a piece may be given, however long the prefix.
+_MIN_BUDGET = 32
+#: Longest characters-per-token any tokenizer reaches; bounds the search for a hard cut.
+_MAX_CHARS_PER_TOKEN = 24
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$", re.MULTILINE)
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_HEADING_LINE = re.compile(r"^ {0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
+_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+_SENTENCE_END = re.compile(
+    # Latin script: an end mark, closing quotes, then a space and a capital or a digit.
+    r"[.!?][\"'’”)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])"
+    # CJK: the full-width marks end a sentence whatever follows; no space comes after them.
+    r"|[。！？｡．][」』）〕】〉》”’\"')\]]*"
+    # Devanagari danda, Arabic and Urdu marks.
+    r"|[।॥؟۔](?=\s)"
+)
+_BREAK_AFTER = re.compile(r"[\s,;:、，；：]")
 
 TokenCounter = Callable[[str], int]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much text one piece may hold: tokens, and UTF-8 bytes when the embedder caps them."""
+
+    tokens: int
+    count: TokenCounter
+    bytes: int | None = None
+
+    def fits(self, text: str) -> bool:
+        if self.bytes is not None and utf8_size(text) > self.bytes:
+            return False
+        return self.count(text) <= self.tokens
 
 
 @dataclass(frozen=True)
@@ -31,10 +66,15 @@ class ChunkingPolicy:
     overlap_tokens: int
     count_tokens: TokenCounter
     max_tokens: int | None = None
+    #: Hard cap on one embedded input (prefix included), in UTF-8 bytes; None: no cap.
+    max_bytes: int | None = None
 
     @property
     def fingerprint(self) -> str:
-        return f"v{CHUNKER_VERSION}:{self.target_tokens}:{self.overlap_tokens}:{self.max_tokens}"
+        return (
+            f"v{CHUNKER_VERSION}:{self.target_tokens}:{self.overlap_tokens}:{self.max_tokens}"
+            f":{self.max_bytes}"
+        )
 
     def budget_for(self, prefix: str) -> int:
         """Tokens left for text once the embedder has read `prefix`."""
@@ -42,7 +82,13 @@ class ChunkingPolicy:
         if self.max_tokens is not None:
             room = self.max_tokens - self.count_tokens(prefix) - _SPECIAL_TOKEN_MARGIN
             budget = min(budget, room)
-        return max(budget, 32)
+        return max(budget, _MIN_BUDGET)
+
+    def bytes_for(self, prefix: str) -> int | None:
+        """UTF-8 bytes left for text after `prefix` and its newline, or None without a cap."""
+        if self.max_bytes is None:
+            return None
+        return max(self.max_bytes - utf8_size(prefix) - 1, _MIN_BUDGET)
 
 
 def summary_text(article: Article) -> str:
@@ -59,73 +105,235 @@ def summary_text(article: Article) -> str:
     return "\n\n".join(parts)
 
 
+def _closes(line: str, fence: str) -> bool:
+    """Whether `line` closes a block opened by `fence` (same character, at least as long)."""
+    stripped = line.strip()
+    return (
+        len(line) - len(line.lstrip(" ")) <= 3
+        and len(stripped) >= len(fence)
+        and set(stripped) == {fence[0]}
+    )
+
+
 def split_sections(markdown: str) -> list[tuple[str, str]]:
-    """Split text on markdown headings into (heading, text) pairs; text before any heading is ''."""
+    """Split text on markdown headings into (heading, text) pairs; text before any heading is ''.
+
+    Lines inside a fenced code block are never headings.
+    """
     sections: list[tuple[str, str]] = []
-    last_end = 0
     heading = ""
-    for match in _HEADING.finditer(markdown):
-        text = markdown[last_end : match.start()].strip()
+    lines: list[str] = []
+    fence: str | None = None
+
+    def flush() -> None:
+        text = "\n".join(lines).strip()
         if text:
             sections.append((heading, text))
-        heading = match.group(2).strip()
-        last_end = match.end()
-    tail = markdown[last_end:].strip()
-    if tail:
-        sections.append((heading, tail))
+        lines.clear()
+
+    for line in markdown.splitlines():
+        if fence is None:
+            if opened := _FENCE_OPEN.match(line):
+                fence = opened.group(1)
+            elif match := _HEADING_LINE.match(line):
+                flush()
+                heading = match.group(2).strip()
+                continue
+        elif _closes(line, fence):
+            fence = None
+        lines.append(line)
+    flush()
     return sections
 
 
 def split_sentences(paragraph: str) -> list[str]:
-    """Sentences of a paragraph; good enough for English prose, never loses text."""
-    parts = [p.strip() for p in _SENTENCE_END.split(paragraph)]
-    return [p for p in parts if p]
+    """Sentences of a paragraph, ended by Latin, CJK or Indic marks; never loses text."""
+    sentences: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(paragraph):
+        sentence = paragraph[start : match.end()].strip()
+        if sentence:
+            sentences.append(sentence)
+        start = match.end()
+    tail = paragraph[start:].strip()
+    if tail:
+        sentences.append(tail)
+    return sentences
 
 
-def _pieces(text: str, budget: int, count: TokenCounter) -> Iterator[str]:
-    """Paragraphs, or sentences of over-long paragraphs, or word runs of over-long sentences."""
-    for paragraph in re.split(r"\n\s*\n", text):
-        paragraph = paragraph.strip()
-        if not paragraph:
+def _blocks(text: str) -> Iterator[tuple[bool, str]]:
+    """(is_code, block): fenced code blocks whole (closed if the text never closes them), and
+    paragraphs of the prose between them."""
+    prose: list[str] = []
+    code: list[str] = []
+    fence: str | None = None
+
+    def paragraphs() -> Iterator[tuple[bool, str]]:
+        for paragraph in re.split(r"\n\s*\n", "\n".join(prose)):
+            if paragraph.strip():
+                yield False, paragraph.strip()
+        prose.clear()
+
+    for line in text.split("\n"):
+        if fence is None:
+            if opened := _FENCE_OPEN.match(line):
+                yield from paragraphs()
+                fence = opened.group(1)
+                code.append(line)
+            else:
+                prose.append(line)
             continue
-        if count(paragraph) <= budget:
-            yield paragraph
+        code.append(line)
+        if _closes(line, fence):
+            yield True, "\n".join(code)
+            code, fence = [], None
+    if fence is not None:
+        yield True, "\n".join([*code, fence])
+    yield from paragraphs()
+
+
+def hard_cut(text: str, budget: Budget) -> list[str]:
+    """Cut `text` into the longest prefixes that fit, preferring a space or punctuation break."""
+    parts: list[str] = []
+    rest = text.strip()
+    limit = budget.tokens * _MAX_CHARS_PER_TOKEN
+    if budget.bytes is not None:
+        limit = min(limit, budget.bytes)
+    while rest:
+        if len(rest) <= limit and budget.fits(rest):
+            parts.append(rest)
+            break
+        # Largest n such that rest[:n] fits (fitting is monotone in the prefix length).
+        low, high = 1, min(len(rest), limit)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if budget.fits(rest[:middle]):
+                low = middle
+            else:
+                high = middle - 1
+        cut = low
+        breaks = [m.end() for m in _BREAK_AFTER.finditer(rest, cut // 2, cut)]
+        if breaks:
+            cut = breaks[-1]
+        piece = rest[:cut].strip()
+        if piece:
+            parts.append(piece)
+        rest = rest[cut:].strip()
+    return parts
+
+
+def _word_runs(sentence: str, budget: Budget) -> Iterator[str]:
+    """Runs of whole words that fit; a word that does not fit alone is cut by tokens."""
+    run: list[str] = []
+    used = 0
+    for word in sentence.split():
+        size = budget.count(word)
+        if run and used + size > budget.tokens:
+            yield from _fitted(" ".join(run), budget)
+            run, used = [], 0
+        run.append(word)
+        used += size
+    if run:
+        yield from _fitted(" ".join(run), budget)
+
+
+def _fitted(text: str, budget: Budget) -> Iterator[str]:
+    """`text` itself when it fits, else its hard cuts (counts of words may not add up)."""
+    if budget.fits(text):
+        yield text
+    else:
+        yield from hard_cut(text, budget)
+
+
+def _split_code(block: str, budget: Budget) -> Iterator[str]:
+    """A fenced block too big for one piece, split between lines; every part keeps its fence."""
+    lines = block.split("\n")
+    opener, closer, inner = lines[0], lines[-1], lines[1:-1]
+    wrap = budget.count(f"{opener}\n\n{closer}")
+    inner_budget = Budget(
+        tokens=max(budget.tokens - wrap, 1),
+        count=budget.count,
+        bytes=None if budget.bytes is None else budget.bytes - utf8_size(opener + closer) - 2,
+    )
+    part: list[str] = []
+    for line in inner:
+        candidate = [*part, line]
+        if inner_budget.fits("\n".join(candidate)):
+            part = candidate
             continue
-        for sentence in split_sentences(paragraph):
-            if count(sentence) <= budget:
-                yield sentence
-                continue
-            words = sentence.split()
-            step = max(8, len(words) * budget // max(count(sentence), 1))
-            for i in range(0, len(words), step):
-                yield " ".join(words[i : i + step])
+        if part:
+            yield "\n".join([opener, *part, closer])
+        if inner_budget.fits(line):
+            part = [line]
+        else:
+            # One line longer than a chunk (minified code, a data URL): cut it by tokens.
+            for cut in hard_cut(line, inner_budget):
+                yield "\n".join([opener, cut, closer])
+            part = []
+    if part:
+        yield "\n".join([opener, *part, closer])
 
 
-def pack(text: str, budget: int, overlap: int, count: TokenCounter) -> list[str]:
-    """Greedily pack pieces into chunks of at most `budget` tokens, carrying a small overlap."""
+def _pieces(text: str, budget: Budget) -> Iterator[str]:
+    """Paragraphs and code blocks, or the sentences, word runs and token cuts of long ones."""
+    for is_code, block in _blocks(text):
+        if budget.fits(block):
+            yield block
+        elif is_code:
+            yield from _split_code(block, budget)
+        else:
+            for sentence in split_sentences(block):
+                if budget.fits(sentence):
+                    yield sentence
+                else:
+                    yield from _word_runs(sentence, budget)
+
+
+def _is_code(piece: str) -> bool:
+    return _FENCE_OPEN.match(piece) is not None
+
+
+def pack(
+    text: str, budget: int, overlap: int, count: TokenCounter, max_bytes: int | None = None
+) -> list[str]:
+    """Greedily pack pieces into chunks of at most `budget` tokens (and `max_bytes` UTF-8 bytes),
+    carrying a small overlap of whole sentences from the previous chunk."""
+    limit = Budget(tokens=budget, count=count, bytes=max_bytes)
     chunks: list[str] = []
     current: list[str] = []
     used = 0
-    for piece in _pieces(text, budget, count):
+    used_bytes = 0
+    for piece in _pieces(text, limit):
         size = count(piece)
-        if current and used + size > budget:
+        size_bytes = utf8_size(piece) + 2  # and the blank line that joins it
+        too_big = max_bytes is not None and used_bytes + size_bytes > max_bytes
+        if current and (used + size > budget or too_big):
             chunks.append("\n\n".join(current))
-            # Carry trailing sentences of the last chunk forward, within the overlap budget.
-            carried: list[str] = []
-            carried_size = 0
-            for sentence in reversed(split_sentences(current[-1])):
-                s = count(sentence)
-                if carried_size + s > overlap or carried_size + s + size > budget:
-                    break
-                carried.insert(0, sentence)
-                carried_size += s
+            carried = [] if _is_code(current[-1]) else _carry(current[-1], overlap, size, limit)
+            if max_bytes is not None and utf8_size(" ".join(carried)) + size_bytes > max_bytes:
+                carried = []  # Overlap is a nicety: drop it rather than break the byte cap.
             current = [" ".join(carried)] if carried else []
-            used = carried_size
+            used = count(current[0]) if current else 0
+            used_bytes = utf8_size(current[0]) + 2 if current else 0
         current.append(piece)
         used += size
+        used_bytes += size_bytes
     if current:
         chunks.append("\n\n".join(current))
     return chunks
+
+
+def _carry(previous: str, overlap: int, next_size: int, limit: Budget) -> list[str]:
+    """Trailing sentences of `previous` within the overlap, leaving room for the next piece."""
+    carried: list[str] = []
+    carried_size = 0
+    for sentence in reversed(split_sentences(previous)):
+        s = limit.count(sentence)
+        if carried_size + s > overlap or carried_size + s + next_size > limit.tokens:
+            break
+        carried.insert(0, sentence)
+        carried_size += s
+    return carried
 
 
 def record_id(article_id: str, position: int) -> str:
@@ -163,7 +371,8 @@ def chunk_article(article: Article, policy: ChunkingPolicy) -> list[Chunk]:
     summary = summary_text(article)
     if summary:
         budget = policy.budget_for(article.title)
-        for piece in pack(summary, budget, 0, policy.count_tokens):
+        max_bytes = policy.bytes_for(article.title)
+        for piece in pack(summary, budget, 0, policy.count_tokens, max_bytes):
             add("summary", "", piece)
 
     body_sections = [(name, text) for name, text in article.sections.items() if text.strip()]
@@ -171,7 +380,8 @@ def chunk_article(article: Article, policy: ChunkingPolicy) -> list[Chunk]:
     for heading, text in body_sections:
         prefix = f"{article.title} — {heading}" if heading else article.title
         budget = policy.budget_for(prefix)
-        for piece in pack(text, budget, policy.overlap_tokens, policy.count_tokens):
+        max_bytes = policy.bytes_for(prefix)
+        for piece in pack(text, budget, policy.overlap_tokens, policy.count_tokens, max_bytes):
             add("chunk", heading, piece)
 
     if not records:

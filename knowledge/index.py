@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from knowledge.chunking import ChunkingPolicy
 from knowledge.embeddings.base import Embedder
@@ -22,6 +22,9 @@ from knowledge.store.builds import BuildRecord, BuildRegistry
 from knowledge.store.catalog import Catalog
 from knowledge.store.lexical_index import LexicalIndex
 from knowledge.store.vector_store import VectorStore, collection_name
+
+if TYPE_CHECKING:
+    from knowledge.loaders import LoadResult
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,7 @@ class Build:
             overlap_tokens=k.chunk_overlap,
             count_tokens=embedder.count_tokens,
             max_tokens=embedder.max_tokens,
+            max_bytes=embedder.max_input_bytes,
         )
 
     @cached_property
@@ -273,7 +277,7 @@ class KnowledgeIndex:
     def rebuild(self, progress: Progress | None = None) -> IngestReport:
         """Re-embed every stored record from the catalog's text into a fresh collection."""
         report = IngestReport()
-        with self._locked():
+        with self.lock():
             self._reembed_locked(progress)
             report.repaired = self.indexer.reconcile(progress, rebuild=True).repaired
             self.indexer.rebuild_lexical(progress)
@@ -282,7 +286,7 @@ class KnowledgeIndex:
     def reembed(self, progress: Progress | None = None) -> int:
         """Re-embed the served build's stored text with the configured embedder and switch to
         it (searches keep using the old build until then); returns the articles re-embedded."""
-        with self._locked():
+        with self.lock():
             return self._reembed_locked(progress)
 
     def add_articles(
@@ -290,7 +294,7 @@ class KnowledgeIndex:
     ) -> IngestReport:
         """Index already-built articles (evaluation corpora, benchmarks)."""
         report = IngestReport()
-        with self._locked():
+        with self.lock():
             self._reembed_locked(progress)
             plan = self.indexer.plan(articles, [], remove_missing=False)
             self.indexer.apply(plan, report, progress)
@@ -305,26 +309,20 @@ class KnowledgeIndex:
         progress: Progress | None,
         rebuild: bool = False,
     ) -> IngestReport:
-        from knowledge.loaders import load_sources
-
-        if progress:
-            progress("load", 0, len(sources))
-        loaded = load_sources(list(sources), self.settings.knowledge)
-        if progress:
-            progress("load", len(sources), len(sources))
-        report = IngestReport(
-            failed=[IngestFailure(path=f.path, reason=f.reason) for f in loaded.failures],
-            skipped=list(loaded.skipped),
-        )
         if dry_run:
             self._resolve()
             build = self._target or self._active
             assert build is not None
+            loaded = self._load(sources, progress)
+            report = self._load_report(loaded)
             plan = build.indexer.plan(loaded.articles, report.failed, remove_missing)
             return self._dry_report(plan, report)
-        with self._locked():
-            self._reembed_locked(progress)
-            report.repaired = self.indexer.reconcile(progress, rebuild=rebuild).repaired
+        # Held while reading sources too, so a scheduled refresh and a reindex never overlap.
+        with self.lock():
+            repaired = self.heal_locked(progress, rebuild=rebuild)
+            loaded = self._load(sources, progress)
+            report = self._load_report(loaded)
+            report.repaired = repaired
             plan = self.indexer.plan(loaded.articles, report.failed, remove_missing)
             nothing_to_do = not (plan.added or plan.updated or plan.removed or plan.orphans)
             if nothing_to_do and not self.indexer.lexical_is_dirty() and not rebuild:
@@ -343,6 +341,12 @@ class KnowledgeIndex:
             },
         )
         return report
+
+    def heal_locked(self, progress: Progress | None = None, rebuild: bool = False) -> int:
+        """With the lock held: finish a pending embedder switch, then repair the vector store
+        from the catalog (re-embedding what it lacks or holds stale); returns records repaired."""
+        self._reembed_locked(progress)
+        return self.indexer.reconcile(progress, rebuild=rebuild).repaired
 
     def _record_active(self) -> None:
         """Pin the embedder once the index holds articles, so `auto` keeps it."""
@@ -389,6 +393,23 @@ class KnowledgeIndex:
         )
         return held
 
+    def _load(self, sources: Sequence[str], progress: Progress | None) -> LoadResult:
+        from knowledge.loaders import load_sources
+
+        if progress:
+            progress("load", 0, len(sources))
+        loaded = load_sources(list(sources), self.settings.knowledge)
+        if progress:
+            progress("load", len(sources), len(sources))
+        return loaded
+
+    @staticmethod
+    def _load_report(loaded: LoadResult) -> IngestReport:
+        return IngestReport(
+            failed=[IngestFailure(path=f.path, reason=f.reason) for f in loaded.failures],
+            skipped=list(loaded.skipped),
+        )
+
     @staticmethod
     def _dry_report(plan: Plan, report: IngestReport) -> IngestReport:
         report.added = len(plan.added)
@@ -397,7 +418,8 @@ class KnowledgeIndex:
         report.removed = len(plan.removed)
         return report
 
-    def _locked(self) -> AbstractContextManager[None]:
+    def lock(self) -> AbstractContextManager[None]:
+        """The lock every write holds (ingest, reindex, refresh); IndexBusyError when taken."""
         return exclusive_lock(self.settings.data_dir / "reindex.lock")
 
     # -- reading ----------------------------------------------------------------------------

@@ -155,6 +155,13 @@ class KnowledgeSettings(SettingsGroup):
         default=400, ge=64, le=2000, description="Target chunk size in tokens (capped by embedder)."
     )
     chunk_overlap: int = Field(default=40, ge=0, le=200, description="Token overlap of chunks.")
+    refresh_minutes: int = Field(
+        default=60,
+        ge=0,
+        le=7 * 24 * 60,
+        description="Minutes between scheduled re-reads of the sources by the bot and "
+        "`curator reindex --watch`, also run right before each daily digest (0: off).",
+    )
 
     _split = field_validator("sources", mode="before")(_split_list)
 
@@ -244,6 +251,10 @@ class DiscordSettings(SettingsGroup):
     )
     gaps_channel_id: DiscordId | None = Field(
         default=None, description="Channel where unanswered questions are posted for moderators."
+    )
+    log_channel_id: int | None = Field(
+        default=None,
+        description="Admin channel where scheduled refreshes that changed or failed are reported.",
     )
 
     _split = field_validator("channels", "guilds", mode="before")(_split_list)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -25,6 +28,7 @@ from bot.cli.common import console, err_console, print_json, services_or_exit
 from knowledge.index import KnowledgeIndex, SearchMode
 from knowledge.indexing import Progress as ProgressFn
 from knowledge.models import Hit, IngestReport, SearchFilters
+from knowledge.refresh import Refresher, RefreshOutcome, run_on_schedule
 
 _STAGES = {
     "load": "Reading sources",
@@ -105,14 +109,74 @@ def reindex(
         bool,
         typer.Option("--rebuild", help="Re-embed every record from the stored text first."),
     ] = False,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Keep running: refresh every CURATOR_KNOWLEDGE__REFRESH_MINUTES (unchanged "
+            "feeds and pages cost one small request), as the bot does. Ctrl-C stops.",
+        ),
+    ] = False,
 ) -> None:
     """Re-read the configured sources: add, update and remove to match them."""
+    if watch:
+        if dry_run:
+            raise typer.BadParameter(
+                "--watch changes the index; drop --dry-run", param_hint="--watch"
+            )
+        _watch(as_json)
+        return
     with services_or_exit() as services, progress_bar(not as_json) as progress:
         if rebuild and not services.settings.knowledge.sources:
             report = services.index.rebuild(progress=progress)
         else:
             report = services.index.reindex(dry_run=dry_run, progress=progress, rebuild=rebuild)
     _show_report(report, as_json, dry_run=dry_run)
+
+
+def _watch(as_json: bool) -> None:
+    """`reindex --watch`: one line (or JSON line) per refresh until Ctrl-C."""
+    with services_or_exit() as services:
+        refresher = Refresher(services.index, services.state)
+        minutes = services.settings.knowledge.refresh_minutes
+        if not as_json:
+            err_console.print(
+                f"[dim]Refreshing every {minutes} min; Ctrl-C stops.[/dim]"
+                if minutes
+                else "[dim]Refresh is off.[/dim]"
+            )
+        try:
+            run_on_schedule(
+                refresher,
+                services.settings,
+                partial(_show_refresh, as_json),
+                now=_now,
+                sleep=_sleep,
+            )
+        except KeyboardInterrupt:
+            if not as_json:
+                err_console.print("[dim]Stopped.[/dim]")
+
+
+# The watch loop's clock and sleep, looked up at call time so tests can move time.
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def _show_refresh(as_json: bool, outcome: RefreshOutcome) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(outcome.as_json(), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        return
+    stamp = outcome.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    style = "red" if outcome.failed else ("green" if outcome.changed else "dim")
+    console.print(f"[{style}]{stamp} {escape(outcome.summary())}[/{style}]")
+    for failure in outcome.report.failed:
+        console.print(f"  [red]✗[/red] {escape(failure.path)}: {escape(failure.reason)}")
 
 
 def _hits_table(query: str, hits: list[Hit]) -> Table:

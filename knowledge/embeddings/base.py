@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from knowledge.tokens import estimate_tokens
+
 Vectors = npt.NDArray[np.float32]
 
 
@@ -20,6 +22,9 @@ class Embedder(ABC):
     dim: int
     #: Most word pieces the model reads, or None when input length does not matter.
     max_tokens: int | None = None
+    #: Largest input in UTF-8 bytes, for providers whose tokenizer is not local: byte-level BPE
+    #: never makes more tokens than bytes, so a cap at the token limit keeps inputs under it.
+    max_input_bytes: int | None = None
     #: Weight of this embedder's ranking when fused with BM25 (measured on xquad-en: see
     #: docs/benchmarks.md). A weak embedder gets less say than a learned one.
     fusion_weight: float = 0.5
@@ -33,6 +38,5 @@ class Embedder(ABC):
         return self.embed([text])[0]
 
     def count_tokens(self, text: str) -> int:
-        """Approximate word pieces in `text`, used to size chunks to `max_tokens`."""
-        # ~1.3 word pieces per English word is what BERT tokenizers give on prose.
-        return int(len(text.split()) * 1.3) + 1
+        """Approximate word pieces in `text` (any script), used to size chunks."""
+        return estimate_tokens(text)

@@ -28,6 +28,8 @@ class OpenAIEmbedder(Embedder):
     """Calls `embeddings.create` in batches; vectors come back L2-normalised float32."""
 
     max_tokens = None
+    #: OpenAI's embedding models read at most 8,191 tokens of one input.
+    max_input_bytes = 8191
 
     def __init__(
         self,

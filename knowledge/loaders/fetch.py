@@ -10,6 +10,7 @@ from urllib.parse import urljoin
 import httpx
 
 from knowledge.errors import SourceError
+from knowledge.loaders.conditional import active_conditional_requests
 from knowledge.loaders.files import too_large
 from knowledge.loaders.guard import (
     HostLookupError,
@@ -49,9 +50,15 @@ def fetch(
     allow_private: bool,
     resolve: Resolver = resolve_host,
 ) -> FetchedDocument:
-    """GET `url`, following at most MAX_REDIRECTS redirects; SourceError names `url` on failure."""
+    """GET `url`, following at most MAX_REDIRECTS redirects; SourceError names `url` on failure.
+
+    Inside `conditional_requests(...)` (a refresh) the request carries the URL's validators, and
+    a 304 raises NotModifiedError before any body is read.
+    """
     deadline = time.monotonic() + timeout
     current = url
+    conditional = active_conditional_requests()
+    extra_headers = conditional.request_headers(url) if conditional else {}
     for hop in range(MAX_REDIRECTS + 1):
         if time.monotonic() > deadline:
             raise SourceError(url, f"timed out after {timeout:g} s")
@@ -71,8 +78,10 @@ def fetch(
             trust_env=False,
             headers=_HEADERS,
         ) as client:
-            response = _send(client, url, current, addresses, timeout)
+            response = _send(client, url, current, addresses, timeout, extra_headers)
             try:
+                if response.status_code == 304 and conditional is not None:
+                    raise conditional.not_modified_for(url)
                 location = response.headers.get("location")
                 if response.status_code in _REDIRECTS and location:
                     log.debug("redirect %s -> %s", current, location)
@@ -89,23 +98,32 @@ def fetch(
                 response.close()
         content_type = response.headers.get("content-type", "")
         media_type = content_type.split(";", 1)[0].strip().lower()
+        if conditional is not None:
+            conditional.accept(url, response.headers, media_type, body)
         return FetchedDocument(current, media_type, response.charset_encoding, body)
     raise SourceError(url, f"too many redirects (more than {MAX_REDIRECTS})")
 
 
 def _send(
-    client: httpx.Client, origin: str, url: str, addresses: list[IPAddress], timeout: float
+    client: httpx.Client,
+    origin: str,
+    url: str,
+    addresses: list[IPAddress],
+    timeout: float,
+    headers: dict[str, str],
 ) -> httpx.Response:
     """Open a streamed response, connecting to the checked addresses when there are some."""
     try:
         if not addresses:
-            return client.send(client.build_request("GET", url), stream=True)
-        return _send_pinned(client, url, addresses)
+            return client.send(client.build_request("GET", url, headers=headers), stream=True)
+        return _send_pinned(client, url, addresses, headers)
     except httpx.HTTPError as exc:
         raise SourceError(origin, _describe(exc, timeout)) from None
 
 
-def _send_pinned(client: httpx.Client, url: str, addresses: list[IPAddress]) -> httpx.Response:
+def _send_pinned(
+    client: httpx.Client, url: str, addresses: list[IPAddress], headers: dict[str, str]
+) -> httpx.Response:
     target = httpx.URL(url)
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
     for index, address in enumerate(addresses):
@@ -114,7 +132,7 @@ def _send_pinned(client: httpx.Client, url: str, addresses: list[IPAddress]) -> 
         request = client.build_request(
             "GET",
             target.copy_with(host=str(address)),
-            headers={"Host": target.netloc.decode("ascii")},
+            headers={**headers, "Host": target.netloc.decode("ascii")},
             extensions=extensions,
         )
         try:

@@ -21,10 +21,13 @@ def server_vector(text: str) -> list[float]:
 
 @dataclass
 class EmbeddingsServer:
-    """Records requests; `status` makes it fail, `drop_last` makes it return too few rows."""
+    """Records requests; `status` makes it fail, `drop_last` makes it return too few rows;
+    `max_input_tokens` rejects longer inputs as OpenAI does (tokens counted as UTF-8 bytes, at
+    least what any byte-level BPE tokenizer makes of a text)."""
 
     status: int = 200
     drop_last: bool = False
+    max_input_tokens: int | None = None
     requests: list[dict[str, object]] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
     port: int = 0
@@ -68,6 +71,16 @@ def start(state: EmbeddingsServer) -> ThreadingHTTPServer:
             if any(text == "" for text in inputs):
                 # OpenAI rejects empty strings too.
                 error = {"message": "'$.input' is invalid", "type": "invalid_request_error"}
+                self._reply(400, {"error": error})
+                return
+            limit = state.max_input_tokens
+            too_long = [t for t in inputs if limit is not None and len(t.encode()) > limit]
+            if too_long:
+                error = {
+                    "message": f"This model's maximum context length is {limit} tokens, however "
+                    f"you requested {len(too_long[0].encode())} tokens. Please reduce your input.",
+                    "type": "invalid_request_error",
+                }
                 self._reply(400, {"error": error})
                 return
             rows = [

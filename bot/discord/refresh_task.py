@@ -1,0 +1,178 @@
+"""The scheduled refresh in the bot: re-read the sources on a timer and tell the admins.
+
+`RefreshSchedule` wakes when `next_refresh_at` says (every CURATOR_KNOWLEDGE__REFRESH_MINUTES
+and right before the daily digest), runs `Refresher.run` off the event loop, and posts a
+refresh that changed something or failed to CURATOR_DISCORD__LOG_CHANNEL_ID. A source that
+keeps failing is posted once, not every hour; it is posted again if it fails differently.
+`RefreshCog` starts and stops the schedule with the bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import commands
+from discord.utils import escape_markdown
+
+from knowledge.refresh import Refresher, RefreshOutcome, next_refresh_at, utc_now
+from knowledge.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.discord.app import CuratorBot
+
+log = logging.getLogger(__name__)
+
+ChannelResolver = Callable[[int], Awaitable[discord.abc.Messageable | None]]
+Clock = Callable[[], dt.datetime]
+Sleep = Callable[[float], Awaitable[None]]
+
+#: Failures listed in one report; the rest are counted.
+MAX_LISTED = 10
+_DISCORD_LIMIT = 2000
+
+
+def render_refresh(outcome: RefreshOutcome) -> str:
+    """The admin channel message for one refresh: counts, then each failed source."""
+    lines = [f"**Scheduled refresh** — {escape_markdown(outcome.summary())}"]
+    failures = [(f.path, f.reason) for f in outcome.report.failed]
+    for path, reason in failures[:MAX_LISTED]:
+        shown = path.replace("`", "'")
+        lines.append(f"• `{shown}`: {escape_markdown(reason)}")
+    if len(failures) > MAX_LISTED:
+        lines.append(f"… and {len(failures) - MAX_LISTED} more (see the bot's log)")
+    text = "\n".join(lines)
+    if len(text) > _DISCORD_LIMIT:
+        text = text[: _DISCORD_LIMIT - 1] + "…"
+    return text
+
+
+class RefreshSchedule:
+    """Runs refreshes when due and reports them; one at a time, until cancelled."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        refresher: Callable[[], Refresher],
+        resolve_channel: ChannelResolver,
+        *,
+        clock: Clock = utc_now,
+        sleep: Sleep = asyncio.sleep,
+        max_sleep_s: float = 900.0,
+        startup_delay_s: float = 60.0,
+    ) -> None:
+        self.settings = settings
+        self._refresher = refresher
+        self.resolve_channel = resolve_channel
+        self.clock = clock
+        self.sleep = sleep
+        # Waking at least this often keeps the schedule right after a suspend or clock change.
+        self.max_sleep_s = max_sleep_s
+        # The first refresh waits for the bot to connect and warm up its index.
+        self.startup_delay_s = startup_delay_s
+        self.last_run: dt.datetime | None = None
+        self._reported: frozenset[tuple[str, str]] = frozenset()
+
+    @property
+    def enabled(self) -> bool:
+        return next_refresh_at(self.clock(), None, self.settings) is not None
+
+    async def run_once(self) -> RefreshOutcome:
+        """Refresh now (in a worker thread) and report the outcome."""
+        self.last_run = self.clock()
+        refresher = await asyncio.to_thread(self._refresher)
+        outcome = await asyncio.to_thread(refresher.run)
+        await self.report(outcome)
+        return outcome
+
+    async def report(self, outcome: RefreshOutcome) -> bool:
+        """Post `outcome` to the log channel when it changed something or failed anew."""
+        failures = {(f.path, f.reason) for f in outcome.report.failed}
+        if outcome.error:
+            failures.add(("", outcome.error))
+        fresh_failures = failures - self._reported
+        self._reported = frozenset(failures)
+        channel_id = self.settings.discord.log_channel_id
+        if channel_id is None or not (outcome.changed or fresh_failures):
+            return False
+        channel = await self.resolve_channel(channel_id)
+        if channel is None:
+            log.warning(
+                "cannot post the refresh report: channel %s (CURATOR_DISCORD__LOG_CHANNEL_ID) "
+                "is unknown or not a text channel",
+                channel_id,
+            )
+            return False
+        try:
+            await channel.send(
+                render_refresh(outcome), allowed_mentions=discord.AllowedMentions.none()
+            )
+        except discord.HTTPException as exc:
+            log.warning("cannot post the refresh report in <#%s>: %s", channel_id, exc)
+            return False
+        return True
+
+    async def run_forever(self) -> None:
+        """Refresh whenever due until cancelled; a failed round is logged and the next one runs."""
+        if self.startup_delay_s > 0:
+            await self.sleep(self.startup_delay_s)
+        while True:
+            due = next_refresh_at(self.clock(), self.last_run, self.settings)
+            if due is None:
+                return
+            wait = (due - self.clock()).total_seconds()
+            if wait > 0:
+                await self.sleep(min(wait, self.max_sleep_s))
+                continue
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("the scheduled refresh failed")
+
+
+class RefreshCog(commands.Cog):
+    """Starts the refresh schedule with the bot and stops it on shutdown."""
+
+    def __init__(self, bot: CuratorBot) -> None:
+        self.bot = bot
+        self._refresher: Refresher | None = None
+        self.schedule = RefreshSchedule(bot.settings, self.refresher, self.log_channel)
+        self._task: asyncio.Task[None] | None = None
+
+    def refresher(self) -> Refresher:
+        """Built on first use, in a worker thread: opening the index may take a while."""
+        if self._refresher is None:
+            services = self.bot.services
+            self._refresher = Refresher(services.index, services.state)
+        return self._refresher
+
+    async def log_channel(self, channel_id: int) -> discord.abc.Messageable | None:
+        channel: object = self.bot.get_channel(channel_id)
+        if channel is None:
+            try:
+                channel = await self.bot.fetch_channel(channel_id)
+            except discord.HTTPException as exc:
+                log.warning("log channel %s unavailable: %s", channel_id, exc)
+                return None
+        return channel if isinstance(channel, discord.abc.Messageable) else None
+
+    async def cog_load(self) -> None:
+        if not self.schedule.enabled:
+            log.info(
+                "scheduled refresh is off (CURATOR_KNOWLEDGE__REFRESH_MINUTES is 0 or "
+                "CURATOR_KNOWLEDGE__SOURCES is empty)"
+            )
+            return
+        self._task = asyncio.create_task(self.schedule.run_forever(), name="source-refresh")
+
+    async def cog_unload(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

@@ -1,0 +1,203 @@
+"""The bot's scheduled refresh: new feed entries arrive by themselves and admins hear about it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from unittest.mock import AsyncMock, MagicMock
+
+import discord
+import pytest
+
+from bot.discord.refresh_task import RefreshCog, RefreshSchedule, render_refresh
+from knowledge.index import KnowledgeIndex
+from knowledge.models import IngestFailure, IngestReport
+from knowledge.refresh import Refresher, RefreshOutcome
+from knowledge.services import Services
+from knowledge.settings import Settings, load_settings
+from tests.bot.discord.conftest import start_bot
+from tests.support.feed_server import Entry, FeedServer, rss, running_feed_server
+
+FEED = "/feed.xml"
+LOG_CHANNEL = 4242
+
+
+def entry(n: int) -> Entry:
+    return Entry(
+        title=f"Weekly note {n}",
+        link=f"https://journal.example/weekly/{n}",
+        text=f"Weekly note {n} is about evaluation set number {n}.",
+    )
+
+
+class Clock:
+    """Wall-clock time that only moves when the schedule sleeps; stops after `stop_after`."""
+
+    def __init__(self, stop_after: int) -> None:
+        self.now = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+        self.sleeps: list[float] = []
+        self.stop_after = stop_after
+        self.on_sleep: list[Any] = []
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        if len(self.sleeps) > self.stop_after:
+            raise asyncio.CancelledError
+        self.now += timedelta(seconds=seconds)
+        for hook in self.on_sleep:
+            hook()
+
+
+def log_channel() -> MagicMock:
+    channel = MagicMock(spec_set=discord.TextChannel)
+    channel.send = AsyncMock()
+    return channel
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with running_feed_server() as running:
+        running.put(FEED, rss([entry(1), entry(2)]))
+        yield running
+
+
+@pytest.fixture
+def refresh_settings(tmp_path: Path, server: FeedServer) -> Settings:
+    return load_settings(
+        data_dir=tmp_path / "data",
+        embeddings={"provider": "hash"},
+        knowledge={
+            "sources": [server.url(FEED)],
+            "allow_private_urls": True,
+            "refresh_minutes": 60,
+        },
+        discord={"log_channel_id": LOG_CHANNEL},
+    )
+
+
+@pytest.fixture
+def services(refresh_settings: Settings) -> Iterator[Services]:
+    services = Services(refresh_settings)
+    yield services
+    services.close()
+
+
+def schedule_for(
+    services: Services, channel: MagicMock | None, clock: Clock, **kwargs: Any
+) -> RefreshSchedule:
+    refresher = Refresher(services.index, services.state)
+
+    async def resolve(channel_id: int) -> Any:
+        assert channel_id == LOG_CHANNEL
+        return channel
+
+    return RefreshSchedule(
+        services.settings,
+        lambda: refresher,
+        resolve,
+        clock=clock,
+        sleep=clock.sleep,
+        **kwargs,
+    )
+
+
+def sent_texts(channel: MagicMock) -> list[str]:
+    return [call.args[0] for call in channel.send.await_args_list]
+
+
+async def test_new_entries_arrive_hourly_and_admins_are_told(
+    server: FeedServer, services: Services
+) -> None:
+    channel = log_channel()
+    clock = Clock(stop_after=3)
+    schedule = schedule_for(services, channel, clock, max_sleep_s=7200)
+    # After the first hour's sleep, the feed gets a new entry.
+    clock.on_sleep.append(
+        lambda: (
+            server.put(FEED, rss([entry(1), entry(2), entry(3)]))
+            if clock.now >= datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+            else None
+        )
+    )
+    with pytest.raises(asyncio.CancelledError):
+        await schedule.run_forever()
+    # Start-up delay, then refreshes at 6:01, 7:01 (new entry), 8:01 (unchanged: 304).
+    assert clock.sleeps == [60, 3600, 3600, 3600]
+    index: KnowledgeIndex = services.index
+    assert {a.title for a in index.list_articles()} == {entry(n).title for n in (1, 2, 3)}
+    texts = sent_texts(channel)
+    assert len(texts) == 2, "the unchanged refresh is not reported"
+    assert "2 added" in texts[0] and "1 added" in texts[1]
+    assert server.statuses(FEED)[-1] == 304
+    for call in channel.send.await_args_list:
+        allowed = call.kwargs["allowed_mentions"]
+        assert allowed.to_dict() == discord.AllowedMentions.none().to_dict()
+
+
+async def test_a_failing_source_is_reported_once_and_keeps_its_articles(
+    server: FeedServer, services: Services
+) -> None:
+    channel = log_channel()
+    schedule = schedule_for(services, channel, Clock(stop_after=0))
+    await schedule.run_once()
+    server.documents[FEED].status = 503
+    first = await schedule.run_once()
+    second = await schedule.run_once()
+    assert first.failed and second.failed
+    texts = sent_texts(channel)
+    assert len(texts) == 2, "a source that keeps failing is reported once"
+    assert "503" in texts[1] and server.url(FEED) in texts[1]
+    assert services.index.catalog.article_count() == 2
+
+
+async def test_without_a_log_channel_refreshes_still_run(
+    server: FeedServer, services: Services
+) -> None:
+    services.settings.discord.log_channel_id = None
+    schedule = schedule_for(services, None, Clock(stop_after=0))
+    outcome = await schedule.run_once()
+    assert outcome.report.added == 2
+    assert await schedule.report(outcome) is False
+
+
+async def test_refresh_off_at_zero_minutes(services: Services) -> None:
+    services.settings.knowledge.refresh_minutes = 0
+    clock = Clock(stop_after=5)
+    schedule = schedule_for(services, log_channel(), clock, startup_delay_s=0)
+    assert not schedule.enabled
+    await schedule.run_forever()  # returns at once: nothing is scheduled
+    assert clock.sleeps == []
+
+
+def test_report_lists_failures_and_fits_one_message() -> None:
+    failures = [
+        IngestFailure(path=f"https://feeds.example/{i}.xml", reason="HTTP 503 *Service*")
+        for i in range(40)
+    ]
+    outcome = RefreshOutcome(
+        started_at=datetime(2026, 3, 2, tzinfo=UTC),
+        seconds=1.5,
+        report=IngestReport(added=1, unchanged=9, failed=failures),
+    )
+    text = render_refresh(outcome)
+    assert len(text) <= 2000
+    assert "1 added" in text and "40 failed" in text
+    assert "… and 30 more" in text
+    assert "\\*Service\\*" in text
+
+
+async def test_the_bot_starts_the_schedule_and_stops_it(
+    refresh_settings: Settings, services: Services
+) -> None:
+    bot = await start_bot(refresh_settings, services)
+    cog = bot.get_cog("RefreshCog")
+    assert isinstance(cog, RefreshCog)
+    assert cog._task is not None and not cog._task.done()
+    await bot.remove_cog("RefreshCog")
+    assert cog._task is None
