@@ -12,6 +12,11 @@ from pydantic import BaseModel, Field
 
 RecordKind = Literal["summary", "chunk"]
 
+#: Part of every article's content hash. Bump it when the loaders make different text of the same
+#: source (e.g. a new normalisation), so the next reindex re-chunks and re-embeds every article.
+#: 2: NFKC, format/control characters and terminal escapes removed at ingest.
+ARTICLE_FORMAT_VERSION = "2"
+
 
 def article_id_for(url: str) -> str:
     """Stable id of an article: derived from its canonical URL."""
@@ -60,7 +65,8 @@ class Article(BaseModel):
 
     def content_hash(self) -> str:
         """Hash of everything indexed, so an unchanged card is never re-embedded."""
-        payload = self.model_dump(mode="json", exclude={"origin"})
+        payload: dict[str, object] = self.model_dump(mode="json", exclude={"origin"})
+        payload["format_version"] = ARTICLE_FORMAT_VERSION
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
         return hashlib.sha256(blob).hexdigest()
 

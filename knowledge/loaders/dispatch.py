@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING
 
 from knowledge.errors import SourceError
 from knowledge.loaders.feeds import load_feed_file
+from knowledge.loaders.fields import FieldError
 from knowledge.loaders.markdown import load_markdown
 from knowledge.loaders.records import load_json, load_jsonl
 from knowledge.loaders.result import LoadResult, SourceBatch
+from knowledge.loaders.safe_text import clean_article
 from knowledge.loaders.walk import is_url, walk_files
 from knowledge.loaders.web import load_url
 from knowledge.models import IngestFailure
@@ -117,7 +119,12 @@ class _BatchLoading:
     def take(self, batch: SourceBatch) -> None:
         """Keep the batch's articles, failing any whose url an earlier one already has."""
         self.result.failures.extend(batch.failures)
-        for where, article in batch.entries:
+        for where, loaded in batch.entries:
+            try:
+                article = clean_article(loaded)
+            except FieldError as exc:
+                self.fail(where, str(exc))
+                continue
             first = self.first_seen.get(article.url)
             if first is not None:
                 self.fail(where, f"duplicate url {article.url}: already loaded from {first}")

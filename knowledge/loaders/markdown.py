@@ -18,7 +18,20 @@ _YAML = YAMLHandler()
 
 
 class _CardLoader(yaml.SafeLoader):
-    """Safe YAML that leaves timestamps as text, so a bad date is reported by field name."""
+    """Safe YAML that leaves timestamps as text and refuses aliases.
+
+    Timestamps stay text so a bad date is reported by field name. Aliases (`*name`) are refused
+    outright: a card has no use for them, and nested aliases expand a few hundred bytes into
+    billions of values (the "billion laughs") as soon as anything walks or prints the result.
+    """
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in front matter", event.start_mark
+            )
+        return super().compose_node(parent, index)
 
 
 _CardLoader.add_constructor(
@@ -71,6 +84,8 @@ def _front_matter(text: str, origin: str) -> tuple[dict[str, object], str]:
     except yaml.YAMLError as exc:
         problem = _yaml_problem(exc, skipped_lines)
         raise SourceError(origin, f"broken YAML front matter: {problem}") from None
+    except RecursionError:
+        raise SourceError(origin, "broken YAML front matter: nested too deeply") from None
     if meta is None:
         return {}, content
     if not isinstance(meta, dict):
