@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Sequence
@@ -25,6 +26,8 @@ from knowledge.store.vector_store import VectorStore
 log = logging.getLogger(__name__)
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
+#: Catalog meta key: URL sources that answered with a feed, so an HTML answer is refused later.
+_FEEDS_KEY = "feed_urls"
 
 
 class KnowledgeIndex:
@@ -119,17 +122,24 @@ class KnowledgeIndex:
 
         if progress:
             progress("load", 0, len(sources))
-        loaded = load_sources(list(sources), self.settings.knowledge)
+        known_feeds = self._known_feeds()
+        loaded = load_sources(list(sources), self.settings.knowledge, known_feeds=known_feeds)
         if progress:
             progress("load", len(sources), len(sources))
         report = IngestReport(
             failed=[IngestFailure(path=f.path, reason=f.reason) for f in loaded.failures],
             skipped=list(loaded.skipped),
+            warnings=list(loaded.warnings),
+            paired=list(loaded.paired),
         )
+
         if dry_run:
             plan = self.indexer.plan(loaded.articles, report.failed, remove_missing)
             return self._dry_report(plan, report)
         with self._locked():
+            if set(loaded.feeds) - known_feeds:
+                feeds = sorted(known_feeds | set(loaded.feeds))
+                self.catalog.set_meta(_FEEDS_KEY, json.dumps(feeds))
             plan = self.indexer.plan(loaded.articles, report.failed, remove_missing)
             nothing_to_do = not (plan.added or plan.updated or plan.removed or plan.orphans)
             if nothing_to_do and not self.indexer.lexical_is_dirty():
@@ -141,6 +151,11 @@ class KnowledgeIndex:
             extra={"added": report.added, "updated": report.updated, "removed": report.removed},
         )
         return report
+
+    def _known_feeds(self) -> set[str]:
+        """URL sources that served a feed and still have articles in the index."""
+        remembered = set(json.loads(self.catalog.get_meta(_FEEDS_KEY) or "[]"))
+        return remembered & set(self.catalog.origins().values())
 
     @staticmethod
     def _dry_report(plan: Plan, report: IngestReport) -> IngestReport:

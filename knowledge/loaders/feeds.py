@@ -61,7 +61,7 @@ def parse_feed(data: bytes, origin: str, base_url: str | None = None) -> SourceB
     if not entries:
         raise SourceError(origin, "the feed has no entries")
     feed_title = _plain(parsed.feed.get("title_detail")) or parsed.feed.get("title", "")
-    batch = SourceBatch()
+    batch = SourceBatch(is_feed=True)
     for number, entry in enumerate(entries, start=1):
         where = f"{origin}[#{number}]"
         try:
