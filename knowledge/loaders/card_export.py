@@ -9,7 +9,8 @@
     Key insights / Principles / Method / In practice / Topics
     <text, possibly empty>
     Best for: Role one, Role two
-    Related on Site … / Open in Site → / Editorial summary … by Site. Original article published by P.
+    Related on Site …  /  Open in Site →
+    Editorial summary … curation by Site. Original article published by Publisher.
 
 A file is a card export by its content, not its name: a title line and at least two of the
 section headings above, each on a line of its own. The site's footer is dropped from the text;
