@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -100,6 +101,11 @@ def reindex(
     _show_report(report, as_json, dry_run=dry_run)
 
 
+def linked_title(title: str, url: str) -> str:
+    """Rich markup for a title, a terminal hyperlink only when the article has a URL."""
+    return f"[link={url}]{escape(title)}[/link]" if url else escape(title)
+
+
 def _hits_table(query: str, hits: list[Hit]) -> Table:
     table = Table(title=f"Results for {query!r}", show_lines=False)
     table.add_column("#", justify="right")
@@ -111,7 +117,7 @@ def _hits_table(query: str, hits: list[Hit]) -> Table:
         c = hit.chunk
         snippet = " ".join(c.text.split())[:160]
         table.add_row(
-            str(hit.rank), f"{hit.score:.4f}", f"[link={c.url}]{c.title}[/link]", c.kind, snippet
+            str(hit.rank), f"{hit.score:.4f}", linked_title(c.title, c.url), c.kind, snippet
         )
     return table
 
@@ -216,7 +222,7 @@ def articles(
     table.add_column("topics")
     for a in found:
         curated = a.curated.strftime("%Y-%m-%d") if a.curated else "—"
-        table.add_row(curated, f"[link={a.url}]{a.title}[/link]", a.source, ", ".join(a.topics))
+        table.add_row(curated, linked_title(a.title, a.url), a.source, ", ".join(a.topics))
     console.print(table)
 
 

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from knowledge.errors import SourceError
-from knowledge.loaders.fields import FieldError, checked_url, parse_when
+from knowledge.loaders.fields import FieldError, checked_url, is_date_only, parse_when
 from knowledge.loaders.sections import bullet_items
 from knowledge.models import Article
 
@@ -117,7 +117,7 @@ def parse_card_export(text: str, origin: str) -> CardExport:
             curator=credits.get("curator", ""),
             published=parse_when(meta["published"], "Published") if "published" in meta else None,
             curated=parse_when(meta["curated"], "Curated") if "curated" in meta else None,
-            curated_is_date=_is_date_only(meta.get("curated", "")),
+            curated_is_date=is_date_only(meta, "curated"),
             topics=_topics(meta.get("field", ""), texts.get("topics", "")),
             depth=_depth(meta.get("depth", ""))[0],
             length=_depth(meta.get("depth", ""))[1],
@@ -166,10 +166,6 @@ def _metadata(line: str, warnings: list[str]) -> dict[str, str]:
 def _url(meta: dict[str, str]) -> str:
     value = meta.get("url") or meta.get("link") or ""
     return checked_url(value, "URL") if value else ""
-
-
-def _is_date_only(value: str) -> bool:
-    return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()))
 
 
 def _topics(field_value: str, topics_section: str) -> list[str]:
