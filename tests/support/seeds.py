@@ -12,7 +12,7 @@ ARTICLE = "article-evolving-role-of-the-ml-engineer.txt"
 
 
 def seeds_dir() -> Path:
-    """`../shared/seeds` beside the checkout (or beside the folder of worktrees); skips if absent."""
+    """`../shared/seeds` beside the checkout (or beside the worktrees folder); skips if absent."""
     for base in (REPO.parent, REPO.parent.parent):
         folder = base / "shared" / "seeds"
         if (folder / CARD).is_file() and (folder / ARTICLE).is_file():
