@@ -74,7 +74,14 @@ def _show_report(report: IngestReport, as_json: bool, dry_run: bool = False) -> 
         f"{report.unchanged} unchanged, {report.removed} removed, {len(report.failed)} failed"
     )
     for failure in report.failed:
-        console.print(f"  [red]✗[/red] {failure.path}: {failure.reason}")
+        console.print(f"  [red]✗[/red] {escape(failure.path)}: {escape(failure.reason)}")
+    for warning in report.warnings:
+        console.print(f"  [yellow]![/yellow] {escape(warning.path)}: {escape(warning.message)}")
+    for pairing in report.paired:
+        console.print(
+            f"  [green]⇄[/green] paired by {pairing.by}: {escape(pairing.card)} + "
+            f"{escape(pairing.article)} → {escape(pairing.title)}"
+        )
     if report.skipped:
         console.print(f"  [dim]skipped {len(report.skipped)} unsupported file(s):[/dim]")
         for path in report.skipped:
