@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Sequence
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
+#: Catalog meta key: URL sources that answered with a feed, so an HTML answer is refused later.
+_FEEDS_KEY = "feed_urls"
 
 
 class Build:
@@ -313,14 +316,15 @@ class KnowledgeIndex:
             self._resolve()
             build = self._target or self._active
             assert build is not None
-            loaded = self._load(sources, progress)
+            loaded = self.read_sources(sources, progress)
             report = self._load_report(loaded)
             plan = build.indexer.plan(loaded.articles, report.failed, remove_missing)
             return self._dry_report(plan, report)
         # Held while reading sources too, so a scheduled refresh and a reindex never overlap.
         with self.lock():
             repaired = self.heal_locked(progress, rebuild=rebuild)
-            loaded = self._load(sources, progress)
+            loaded = self.read_sources(sources, progress)
+            self.remember_feeds(loaded)
             report = self._load_report(loaded)
             report.repaired = repaired
             plan = self.indexer.plan(loaded.articles, report.failed, remove_missing)
@@ -393,12 +397,15 @@ class KnowledgeIndex:
         )
         return held
 
-    def _load(self, sources: Sequence[str], progress: Progress | None) -> LoadResult:
+    def read_sources(self, sources: Sequence[str], progress: Progress | None = None) -> LoadResult:
+        """Load `sources` (paths and URLs); a URL that served a feed before must serve one
+        again, so a maintenance page never replaces a feed's articles."""
         from knowledge.loaders import load_sources
 
         if progress:
             progress("load", 0, len(sources))
-        loaded = load_sources(list(sources), self.settings.knowledge)
+        known_feeds = self._known_feeds()
+        loaded = load_sources(list(sources), self.settings.knowledge, known_feeds=known_feeds)
         if progress:
             progress("load", len(sources), len(sources))
         return loaded
@@ -408,7 +415,21 @@ class KnowledgeIndex:
         return IngestReport(
             failed=[IngestFailure(path=f.path, reason=f.reason) for f in loaded.failures],
             skipped=list(loaded.skipped),
+            warnings=list(loaded.warnings),
+            paired=list(loaded.paired),
         )
+
+    def remember_feeds(self, loaded: LoadResult) -> None:
+        """Record the URL sources that served a feed (with the lock held)."""
+        known_feeds = self._known_feeds()
+        if set(loaded.feeds) - known_feeds:
+            feeds = sorted(known_feeds | set(loaded.feeds))
+            self.catalog.set_meta(_FEEDS_KEY, json.dumps(feeds))
+
+    def _known_feeds(self) -> set[str]:
+        """URL sources that served a feed and still have articles in the index."""
+        remembered = set(json.loads(self.catalog.get_meta(_FEEDS_KEY) or "[]"))
+        return remembered & set(self.catalog.origins().values())
 
     @staticmethod
     def _dry_report(plan: Plan, report: IngestReport) -> IngestReport:

@@ -19,9 +19,10 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from knowledge.chunking import ChunkingPolicy, chunk_article
@@ -110,14 +111,50 @@ class Indexer:
         blob = f"{article.content_hash()}|{self.policy.fingerprint}|{self.embedder.name}"
         return hashlib.sha256(blob.encode()).hexdigest()
 
+    def dated(
+        self, articles: Sequence[Article], existing: Collection[str], now: datetime
+    ) -> list[Article]:
+        """Every article with a curated date: its own, else when the index first saw it.
+
+        First seen means first: an article already indexed keeps the date it was given then
+        (also when a version with a link replaces one without).
+        """
+        result: list[Article] = []
+        for article in articles:
+            if article.curated is None:
+                earlier = self._first_dated(article, existing)
+                if earlier is not None:
+                    update = {
+                        "curated": earlier.curated,
+                        "curated_is_date": earlier.curated_is_date,
+                    }
+                else:
+                    update = {"curated": now, "curated_is_date": False}
+                article = article.model_copy(update=update)
+            result.append(article)
+        return result
+
+    def _first_dated(self, article: Article, existing: Collection[str]) -> Article | None:
+        """The indexed version of `article` (with or without its link) that has a curated date."""
+        for aid in dict.fromkeys((article.id, article.unlinked_id)):
+            if aid in existing:
+                earlier = self.catalog.get_article(aid)
+                if earlier is not None and earlier.curated is not None:
+                    return earlier
+        return None
+
     def plan(
         self,
         articles: Sequence[Article],
         failures: Sequence[IngestFailure],
         remove_missing: bool,
+        now: datetime | None = None,
     ) -> Plan:
+        """What a run over `articles` would change; undated articles get their first-seen time."""
         existing = self.catalog.hashes()
         pending = self.catalog.pending()
+        moment = (now or datetime.now(UTC)).replace(microsecond=0)
+        articles = self.dated(articles, existing, moment)
         added: list[Article] = []
         updated: list[Article] = []
         unchanged = 0
@@ -132,15 +169,24 @@ class Indexer:
                 updated.append(article)
             else:
                 unchanged += 1
-        removed: list[str] = []
+        # A version with a link replaces the one indexed without (same title and publisher).
+        removed: list[str] = sorted(
+            {
+                a.unlinked_id
+                for a in articles
+                if a.url and a.unlinked_id in existing and a.unlinked_id not in hashes
+            }
+        )
         orphans: list[str] = []
         if remove_missing:
             orphans = sorted(pending - set(hashes) - set(existing))
             origins = self.catalog.origins()
-            removed = [
+            removed += [
                 aid
                 for aid in existing
-                if aid not in hashes and not _protected(origins.get(aid, ""), failures)
+                if aid not in hashes
+                and aid not in removed
+                and not _protected(origins.get(aid, ""), failures)
             ]
         return Plan(added, updated, unchanged, removed, hashes, orphans)
 

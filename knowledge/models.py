@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Literal
@@ -12,10 +13,28 @@ from pydantic import BaseModel, Field
 
 RecordKind = Literal["summary", "chunk"]
 
+#: Part of every article's content hash. Bump it when the loaders make different text of the same
+#: source (e.g. a new normalisation), so the next reindex re-chunks and re-embeds every article.
+#: 2: NFKC, format/control characters and terminal escapes removed at ingest.
+ARTICLE_FORMAT_VERSION = "2"
+
 
 def article_id_for(url: str) -> str:
     """Stable id of an article: derived from its canonical URL."""
     return hashlib.sha1(url.strip().encode("utf-8")).hexdigest()[:16]
+
+
+def title_key(text: str) -> str:
+    """A title (or publisher) compared loosely: case, punctuation, quotes and spacing ignored."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    kept = (ch if ch.isalnum() else " " for ch in folded)
+    return " ".join("".join(kept).split())
+
+
+def unlinked_article_id(title: str, publisher: str) -> str:
+    """Stable id of an article without a URL: its normalised title and publisher."""
+    key = f"no-link:{title_key(title)}|{title_key(publisher)}"
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
 
 def date_to_number(value: date | datetime | None) -> int:
@@ -36,13 +55,21 @@ class Article(BaseModel):
     """One curated article card: the editorial fields plus the original text."""
 
     title: str
-    url: str
-    source: str = ""
+    url: str = Field(
+        default="", description="The original article's URL; '' when the source gave none."
+    )
+    source: str = Field(default="", description="The publisher of the original article.")
     author: str = ""
+    curator: str = Field(default="", description="Who curated the card, e.g. the curation site.")
     published: datetime | None = None
     curated: datetime | None = None
+    curated_is_date: bool = Field(
+        default=False,
+        description="`curated` was given as a calendar date (stored as its midnight UTC).",
+    )
     topics: list[str] = Field(default_factory=list)
     depth: str = ""
+    length: str = Field(default="", description="Reading length from a card export: short, long…")
     best_for: list[str] = Field(default_factory=list)
     summary: str = ""
     key_takeaway: str = ""
@@ -56,11 +83,20 @@ class Article(BaseModel):
 
     @property
     def id(self) -> str:
-        return article_id_for(self.url)
+        """From the URL; from the normalised title and publisher when there is no URL."""
+        if self.url:
+            return article_id_for(self.url)
+        return unlinked_article_id(self.title, self.source)
+
+    @property
+    def unlinked_id(self) -> str:
+        """The id this article has (or would have) without its URL."""
+        return unlinked_article_id(self.title, self.source)
 
     def content_hash(self) -> str:
         """Hash of everything indexed, so an unchanged card is never re-embedded."""
-        payload = self.model_dump(mode="json", exclude={"origin"})
+        payload: dict[str, object] = self.model_dump(mode="json", exclude={"origin"})
+        payload["format_version"] = ARTICLE_FORMAT_VERSION
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
         return hashlib.sha256(blob).hexdigest()
 
@@ -136,6 +172,22 @@ class IngestFailure(BaseModel):
     reason: str
 
 
+class IngestWarning(BaseModel):
+    """Something an ingest accepted but a person should know about."""
+
+    path: str
+    message: str
+
+
+class Pairing(BaseModel):
+    """A card export and its original article's text, indexed as one article."""
+
+    title: str
+    card: str = Field(description="Where the card was read from.")
+    article: str = Field(description="Where the original article's text was read from.")
+    by: Literal["title", "manifest"] = Field(description="Matched by title or named in pairs.yaml.")
+
+
 class IngestReport(BaseModel):
     """What an ingest or reindex did, counted in articles."""
 
@@ -151,6 +203,8 @@ class IngestReport(BaseModel):
     skipped: list[str] = Field(
         default_factory=list, description="Files of an unsupported type found in directories."
     )
+    warnings: list[IngestWarning] = Field(default_factory=list)
+    paired: list[Pairing] = Field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -160,6 +214,8 @@ class IngestReport(BaseModel):
             "removed": self.removed,
             "repaired": self.repaired,
             "failed": [f.model_dump() for f in self.failed],
+            "warnings": [w.model_dump() for w in self.warnings],
+            "paired": [p.model_dump() for p in self.paired],
         }
 
 

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, cast
 
 from knowledge.digest.window import next_digest_time
 from knowledge.errors import ConfigError, CuratorError, IndexBusyError
-from knowledge.loaders import load_sources
 from knowledge.loaders.conditional import (
     ConditionalRequests,
     SourceKind,
@@ -218,7 +217,8 @@ class Refresher:
                 known[url] = Validators(kind="feed")
         session = ConditionalRequests(known)
         with conditional_requests(session):
-            loaded = load_sources(list(sources), index.settings.knowledge)
+            loaded = index.read_sources(sources)
+        index.remember_feeds(loaded)
         report = outcome.report
         report.repaired = repaired
         report.failed = [

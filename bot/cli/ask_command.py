@@ -55,6 +55,10 @@ def _citation_lines(citations: list[Citation]) -> list[str]:
     lines = []
     for c in citations:
         source = f" — {escape(c.source)}" if c.source else ""
+        if not c.url:
+            # No link to the original: named by title and publisher, nothing to click.
+            lines.append(f"  [bold][{c.n}][/bold] {escape(c.title)}{source}")
+            continue
         lines.append(f"  [bold][{c.n}][/bold] [link={c.url}]{escape(c.title)}[/link]{source}")
         lines.append(f"      [blue]{escape(c.url)}[/blue]")
     return lines

@@ -85,7 +85,14 @@ def _show_report(report: IngestReport, as_json: bool, dry_run: bool = False) -> 
         + (f", {report.repaired} vectors repaired" if report.repaired else "")
     )
     for failure in report.failed:
-        console.print(f"  [red]✗[/red] {failure.path}: {failure.reason}")
+        console.print(f"  [red]✗[/red] {escape(failure.path)}: {escape(failure.reason)}")
+    for warning in report.warnings:
+        console.print(f"  [yellow]![/yellow] {escape(warning.path)}: {escape(warning.message)}")
+    for pairing in report.paired:
+        console.print(
+            f"  [green]⇄[/green] paired by {pairing.by}: {escape(pairing.card)} + "
+            f"{escape(pairing.article)} → {escape(pairing.title)}"
+        )
     if report.skipped:
         console.print(f"  [dim]skipped {len(report.skipped)} unsupported file(s):[/dim]")
         for path in report.skipped:
@@ -179,6 +186,11 @@ def _show_refresh(as_json: bool, outcome: RefreshOutcome) -> None:
         console.print(f"  [red]✗[/red] {escape(failure.path)}: {escape(failure.reason)}")
 
 
+def linked_title(title: str, url: str) -> str:
+    """Rich markup for a title, a terminal hyperlink only when the article has a URL."""
+    return f"[link={url}]{escape(title)}[/link]" if url else escape(title)
+
+
 def _hits_table(query: str, hits: list[Hit]) -> Table:
     table = Table(title=f"Results for {query!r}", show_lines=False)
     table.add_column("#", justify="right")
@@ -190,7 +202,7 @@ def _hits_table(query: str, hits: list[Hit]) -> Table:
         c = hit.chunk
         snippet = " ".join(c.text.split())[:160]
         table.add_row(
-            str(hit.rank), f"{hit.score:.4f}", f"[link={c.url}]{c.title}[/link]", c.kind, snippet
+            str(hit.rank), f"{hit.score:.4f}", linked_title(c.title, c.url), c.kind, snippet
         )
     return table
 
@@ -300,7 +312,7 @@ def articles(
     table.add_column("topics")
     for a in found:
         curated = a.curated.strftime("%Y-%m-%d") if a.curated else "—"
-        table.add_row(curated, f"[link={a.url}]{a.title}[/link]", a.source, ", ".join(a.topics))
+        table.add_row(curated, linked_title(a.title, a.url), a.source, ", ".join(a.topics))
     console.print(table)
 
 

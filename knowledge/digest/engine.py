@@ -61,14 +61,14 @@ class DigestService:
         """The digest of a date, a range, or (default) the latest digest time at or before now."""
         window = self.window(date=date, since=since, until=until, now=now)
         started = time.perf_counter()
+        # Wide enough for calendar-date cards in any zone; `lists` then decides each card.
         found = await asyncio.to_thread(
-            self.index.list_articles, since=window.start_utc, until=window.end_utc
+            self.index.list_articles, since=window.query_start_utc, until=window.query_end_utc
         )
-        # The index filters already; this guards a source that is looser about bounds.
         articles = [
             a
             for a in found
-            if a.curated is not None and window.contains(to_utc_datetime(a.curated))
+            if a.curated is not None and window.lists(to_utc_datetime(a.curated), a.curated_is_date)
         ]
         sections = group_by_topic(articles)
         count = sum(len(s.articles) for s in sections)
@@ -78,7 +78,7 @@ class DigestService:
         if count and self.llm is not None:
             try:
                 written = await write_llm_intro(
-                    self.llm, sections, {a.url: a for a in articles}, window
+                    self.llm, sections, {a.id: a for a in articles}, window
                 )
             except LLMUnavailableError as exc:
                 log.warning("LLM unavailable for the digest intro, using the template: %s", exc)

@@ -49,12 +49,12 @@ def group_by_topic(articles: Sequence[Article]) -> list[DigestSection]:
     """
     buckets: dict[str, list[Article]] = {}
     spellings: dict[str, Counter[str]] = {}
-    seen_urls: set[str] = set()
+    seen_ids: set[str] = set()
     for article in articles:
         # An index may hold the same card twice under different origins; list it once.
-        if article.url in seen_urls:
+        if article.id in seen_ids:
             continue
-        seen_urls.add(article.url)
+        seen_ids.add(article.id)
         topic = primary_topic(article)
         buckets.setdefault(topic.casefold(), []).append(article)
         spellings.setdefault(topic.casefold(), Counter())[topic] += 1
@@ -78,7 +78,7 @@ def group_by_topic(articles: Sequence[Article]) -> list[DigestSection]:
             entries.append(
                 DigestEntry(
                     n=n,
-                    title=" ".join(article.title.split()) or article.url,
+                    title=" ".join(article.title.split()) or article.url or "(untitled)",
                     url=article.url,
                     source=article.source.strip(),
                     takeaway=one_line_takeaway(article),

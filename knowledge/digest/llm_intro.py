@@ -46,7 +46,7 @@ def format_cards(
         for entry in section.articles:
             if len(blocks) >= limit:
                 break
-            blocks.append(_card(entry, section.topic, articles.get(entry.url)))
+            blocks.append(_card(entry, section.topic, articles.get(entry.article_id)))
     return "\n\n".join(blocks)
 
 

@@ -56,7 +56,9 @@ def render_markdown(digest: Digest) -> str:
     for section in digest.sections:
         lines += [f"## {section.topic}", ""]
         for entry in section.articles:
-            link = f"[{markdown_link_text(entry.title)}]({markdown_link_target(entry.url)})"
+            label = markdown_link_text(entry.title)
+            # An article without a URL is named, never linked: no empty or made-up link.
+            link = f"[{label}]({markdown_link_target(entry.url)})" if entry.url else label
             head = f"- {entry_marker(digest, entry)}**{link}**"
             if entry.source:
                 head += f" — {entry.source}"
@@ -87,7 +89,8 @@ def render_text(digest: Digest) -> str:
                 lines.append(f"    {entry.takeaway}")
             if entry.best_for:
                 lines.append(f"    Best for: {', '.join(entry.best_for)}")
-            lines.append(f"    {entry.url}")
+            if entry.url:
+                lines.append(f"    {entry.url}")
     return "\n".join(lines) + "\n"
 
 

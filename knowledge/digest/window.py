@@ -6,6 +6,12 @@ chose "since the previous digest time" over "the 24 hours before": consecutive d
 tile the timeline exactly, so across a DST change no article is listed twice (fall back) or
 skipped (spring forward). The price is that a DST day's window is 23 or 25 hours long.
 
+Some cards are curated on a calendar date with no time ("curated: 2026-11-20"). Such a date is
+a day, not the instant midnight UTC, so it is placed by days in every timezone:
+- a range digest (`--since D1 --until D2`) lists the cards dated D1 to D2, inclusive;
+- the daily digest of D lists the cards dated D-1: the first digest due after that day ended.
+Each dated card thus appears in exactly one daily digest, whatever CURATOR_DIGEST__TIMEZONE is.
+
 All arithmetic is done in UTC: Python compares two datetimes that share a tzinfo by wall clock,
 which is wrong around a DST change.
 """
@@ -34,6 +40,9 @@ class DigestWindow:
     #: The calendar days a range digest was asked for (both inclusive); the window's days otherwise.
     first_day: dt.date
     last_day: dt.date
+    #: Cards curated on a calendar date (no time) are listed when that date is in this range.
+    dates_from: dt.date
+    dates_to: dt.date
 
     @property
     def start_utc(self) -> datetime:
@@ -52,6 +61,23 @@ class DigestWindow:
         """Whether an aware `moment` falls within [start, end)."""
         utc = moment.astimezone(UTC)
         return self.start_utc <= utc < self.end_utc
+
+    def lists(self, curated: datetime, is_date: bool) -> bool:
+        """Whether a card curated at `curated` (a calendar date if `is_date`) belongs here."""
+        if is_date:
+            return self.dates_from <= curated.astimezone(UTC).date() <= self.dates_to
+        return self.contains(curated)
+
+    @property
+    def query_start_utc(self) -> datetime:
+        """Earliest stored curated time this window can list (calendar dates are midnight UTC)."""
+        return min(self.start_utc, datetime.combine(self.dates_from, time.min, tzinfo=UTC))
+
+    @property
+    def query_end_utc(self) -> datetime:
+        """Exclusive end of the stored curated times this window can list."""
+        after = datetime.combine(self.dates_to + _ONE_DAY, time.min, tzinfo=UTC)
+        return max(self.end_utc, after)
 
 
 def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
@@ -74,7 +100,14 @@ def daily_window(day: date, settings: DigestSettings) -> DigestWindow:
     start = digest_instant(day - _ONE_DAY, settings)
     end = digest_instant(day, settings)
     return DigestWindow(
-        date=day, start=start, end=end, daily=True, first_day=start.date(), last_day=end.date()
+        date=day,
+        start=start,
+        end=end,
+        daily=True,
+        first_day=start.date(),
+        last_day=end.date(),
+        dates_from=day - _ONE_DAY,
+        dates_to=day - _ONE_DAY,
     )
 
 
@@ -106,7 +139,14 @@ def range_window(since: date, until: date, settings: DigestSettings) -> DigestWi
     start = local_instant(since, time.min, zone)
     end = local_instant(until + _ONE_DAY, time.min, zone)
     return DigestWindow(
-        date=until, start=start, end=end, daily=False, first_day=since, last_day=until
+        date=until,
+        start=start,
+        end=end,
+        daily=False,
+        first_day=since,
+        last_day=until,
+        dates_from=since,
+        dates_to=until,
     )
 
 

@@ -6,6 +6,7 @@ import io
 import time
 from calendar import timegm
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,13 +62,18 @@ def parse_feed(data: bytes, origin: str, base_url: str | None = None) -> SourceB
     if not entries:
         raise SourceError(origin, "the feed has no entries")
     feed_title = _plain(parsed.feed.get("title_detail")) or parsed.feed.get("title", "")
-    batch = SourceBatch()
+    batch = SourceBatch(is_feed=True)
     for number, entry in enumerate(entries, start=1):
         where = f"{origin}[#{number}]"
         try:
-            batch.add(where, entry_to_article(entry, feed_title, origin))
+            article = entry_to_article(entry, feed_title, origin)
         except FieldError as exc:
             batch.fail(where, str(exc))
+            continue
+        unread = _unread_date(entry)
+        if unread:
+            batch.warn(where, f"cannot read the date {unread!r}: curated when first seen instead")
+        batch.add(where, article)
     return batch
 
 
@@ -88,12 +94,15 @@ def entry_to_article(entry: Any, feed_title: str, origin: str) -> Article:
         content, summary = summary, ""
     elif summary and content.startswith(summary[:200]):
         summary = ""
+    published = _entry_date(entry)
     return Article(
         title=title,
         url=url,
         source=" ".join(feed_title.split()),
         author=" ".join((entry.get("author") or "").split()),
-        published=_entry_date(entry),
+        published=published,
+        # Curated when the feed published it; undated entries get the time first seen (index).
+        curated=published,
         topics=_tags(entry),
         summary=summary,
         body=content,
@@ -111,11 +120,41 @@ def _plain(detail: Any) -> str:
 
 
 def _entry_date(entry: Any) -> datetime | None:
-    stamp: time.struct_time | None = entry.get("published_parsed") or entry.get("updated_parsed")
-    if not stamp:
+    """The entry's published (else updated) date, in UTC; None when it has none we can read."""
+    for key in ("published", "updated"):
+        stamp: time.struct_time | None = entry.get(f"{key}_parsed")
+        if stamp:
+            # feedparser normalises dates to UTC struct_time.
+            return datetime.fromtimestamp(timegm(stamp), tz=UTC)
+        raw = entry.get(key)
+        if raw:
+            parsed = _parse_raw_date(str(raw))
+            if parsed is not None:
+                return parsed
+    return None
+
+
+def _parse_raw_date(text: str) -> datetime | None:
+    """A date feedparser gave up on: RFC 822 without a zone ("Mon, 23 Nov 2026 08:30:00") or
+    ISO 8601, a missing zone read as UTC (what RFC 822 calls -0000: "UTC, zone unknown")."""
+    text = " ".join(text.split())
+    parsed: datetime | None
+    try:
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _unread_date(entry: Any) -> str | None:
+    """The raw date text of an entry that has one but left it undated, for the report."""
+    if _entry_date(entry) is not None:
         return None
-    # feedparser normalises dates to UTC struct_time.
-    return datetime.fromtimestamp(timegm(stamp), tz=UTC)
+    raw = entry.get("published") or entry.get("updated")
+    return " ".join(str(raw).split()) if raw else None
 
 
 def _tags(entry: Any) -> list[str]:

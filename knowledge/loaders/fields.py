@@ -1,4 +1,4 @@
-"""Validation shared by every format: required title and url, dates, topics and text lists."""
+"""Validation shared by every format: required title, optional url, dates, topics, text lists."""
 
 from __future__ import annotations
 
@@ -55,11 +55,11 @@ def required_title(fields: Mapping[str, Any]) -> str:
     return title
 
 
-def required_url(fields: Mapping[str, Any]) -> str:
-    """The canonical URL of the original article: present and http(s)."""
+def optional_url(fields: Mapping[str, Any]) -> str:
+    """The canonical URL of the original article, http(s); '' when the card gives none."""
     value = fields.get("url")
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise FieldError("missing required field 'url'")
+        return ""
     if not isinstance(value, str):
         raise FieldError(f"'url' must be text, not {_type_name(value)}")
     return checked_url(value.strip(), "url")
@@ -84,6 +84,22 @@ def when_field(fields: Mapping[str, Any], *names: str) -> datetime | None:
         if value is not None and value != "":
             return parse_when(value, name)
     return None
+
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def is_date_only(fields: Mapping[str, Any], *names: str) -> bool:
+    """Whether the first of `names` that is set holds a calendar date (YYYY-MM-DD), no time."""
+    for name in names:
+        value = fields.get(name)
+        if value is not None and value != "":
+            if isinstance(value, datetime):
+                return False
+            if isinstance(value, date):
+                return True
+            return isinstance(value, str) and bool(_DATE_ONLY.fullmatch(value.strip()))
+    return False
 
 
 def parse_when(value: object, name: str) -> datetime:
@@ -156,11 +172,12 @@ def common_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     """The Article fields every format shares, validated; `published_at`/`curated_at` also work."""
     return {
         "title": required_title(fields),
-        "url": required_url(fields),
+        "url": optional_url(fields),
         "source": text_field(fields, "source"),
         "author": text_field(fields, "author"),
         "published": when_field(fields, "published", "published_at"),
         "curated": when_field(fields, "curated", "curated_at"),
+        "curated_is_date": is_date_only(fields, "curated", "curated_at"),
         "topics": topics_field(fields),
         "depth": text_field(fields, "depth").lower(),
         "best_for": list_field(fields, "best_for"),

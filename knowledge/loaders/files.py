@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from knowledge.errors import SourceError
 
@@ -24,18 +27,39 @@ def too_large(size: int | None, limit: int) -> str:
     return f"too large ({shown}over the {human_size(limit)} limit set by {SIZE_SETTING})"
 
 
-def read_limited(path: Path, limit: int, *, hint: str = "") -> bytes:
-    """The bytes of `path`, refusing files over `limit` bytes and files with no content."""
-    name = str(path)
+def open_regular(path: Path) -> BinaryIO:
+    """`path` opened for reading if it is a regular file; SourceError otherwise.
+
+    Opened non-blocking first: opening a named pipe for reading would otherwise wait for a writer
+    forever, before there is any chance to look at what the file is.
+    """
     try:
-        size = path.stat().st_size
-        if size > limit:
-            raise SourceError(name, too_large(size, limit) + hint)
-        with path.open("rb") as handle:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise SourceError(str(path), f"cannot read the file: {exc.strerror or exc}") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SourceError(str(path), "not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_limited(path: Path, limit: int, *, hint: str = "") -> bytes:
+    """The bytes of `path`, refusing files over `limit` bytes, files with no content and
+    anything that is not a regular file (pipes, devices)."""
+    name = str(path)
+    with open_regular(path) as handle:
+        try:
+            size = os.fstat(handle.fileno()).st_size
+            if size > limit:
+                raise SourceError(name, too_large(size, limit) + hint)
             # The file may have grown since stat(): never read more than the limit allows.
             data = handle.read(limit + 1)
-    except OSError as exc:
-        raise SourceError(name, f"cannot read the file: {exc.strerror or exc}") from exc
+        except OSError as exc:
+            raise SourceError(name, f"cannot read the file: {exc.strerror or exc}") from exc
     if len(data) > limit:
         raise SourceError(name, too_large(None, limit) + hint)
     if not data.strip():

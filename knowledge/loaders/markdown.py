@@ -8,6 +8,7 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from knowledge.errors import SourceError
+from knowledge.loaders.card_export import looks_like_card_export, parse_card_export
 from knowledge.loaders.fields import FieldError, common_fields
 from knowledge.loaders.files import decode_utf8, read_limited
 from knowledge.loaders.result import SourceBatch
@@ -17,22 +18,41 @@ from knowledge.models import Article
 _YAML = YAMLHandler()
 
 
-class _CardLoader(yaml.SafeLoader):
-    """Safe YAML that leaves timestamps as text, so a bad date is reported by field name."""
+class StrictYAMLLoader(yaml.SafeLoader):
+    """Safe YAML that leaves timestamps as text and refuses aliases.
+
+    Timestamps stay text so a bad date is reported by field name. Aliases (`*name`) are refused
+    outright: a card has no use for them, and nested aliases expand a few hundred bytes into
+    billions of values (the "billion laughs") as soon as anything walks or prints the result.
+    """
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in front matter", event.start_mark
+            )
+        return super().compose_node(parent, index)
 
 
-_CardLoader.add_constructor(
+StrictYAMLLoader.add_constructor(
     "tag:yaml.org,2002:timestamp",
     lambda loader, node: loader.construct_scalar(node),
 )
 
 
 def load_markdown(path: Path, max_bytes: int) -> SourceBatch:
-    """The one card held by a Markdown file."""
+    """The one card held by a Markdown file: front matter, or a card export's plain layout."""
     name = str(path)
     text = decode_utf8(read_limited(path, max_bytes), name)
     batch = SourceBatch()
-    batch.add(name, parse_card(text, name))
+    if not _YAML.detect(text.lstrip()) and looks_like_card_export(text):
+        card = parse_card_export(text, name)
+        for warning in card.warnings:
+            batch.warn(name, warning)
+        batch.add(name, card.article, role="card")
+    else:
+        batch.add(name, parse_card(text, name))
     return batch
 
 
@@ -67,10 +87,12 @@ def _front_matter(text: str, origin: str) -> tuple[dict[str, object], str]:
     except ValueError:
         return {}, text
     try:
-        meta = yaml.load(raw, Loader=_CardLoader)
+        meta = yaml.load(raw, Loader=StrictYAMLLoader)
     except yaml.YAMLError as exc:
         problem = _yaml_problem(exc, skipped_lines)
         raise SourceError(origin, f"broken YAML front matter: {problem}") from None
+    except RecursionError:
+        raise SourceError(origin, "broken YAML front matter: nested too deeply") from None
     if meta is None:
         return {}, content
     if not isinstance(meta, dict):

@@ -15,7 +15,7 @@ from knowledge.loaders.fields import (
     list_field,
     sections_field,
 )
-from knowledge.loaders.files import decode_utf8, read_limited, too_large
+from knowledge.loaders.files import decode_utf8, open_regular, read_limited, too_large
 from knowledge.loaders.result import SourceBatch
 from knowledge.models import Article
 
@@ -43,6 +43,11 @@ def _add_record(batch: SourceBatch, record: object, where: str, origin: str) -> 
         batch.add(where, record_to_article(record, origin))
     except FieldError as exc:
         batch.fail(where, str(exc))
+    except RecursionError:
+        batch.fail(where, "a field is nested too deeply to read")
+    except ValueError as exc:
+        # E.g. pydantic refusing a value the field checks let through: this record only.
+        batch.fail(where, f"unusable record: {type(exc).__name__}: {str(exc).splitlines()[0]}")
 
 
 def load_json(path: Path, max_bytes: int) -> SourceBatch:
@@ -55,6 +60,10 @@ def load_json(path: Path, max_bytes: int) -> SourceBatch:
         raise SourceError(
             name, f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise SourceError(name, "invalid JSON: nested too deeply to read") from None
+    except ValueError as exc:
+        raise SourceError(name, f"invalid JSON: {exc}") from None
     batch = SourceBatch()
     if isinstance(data, dict):
         _add_record(batch, data, name, name)
@@ -76,7 +85,7 @@ def load_jsonl(path: Path, max_bytes: int) -> SourceBatch:
     batch = SourceBatch()
     seen_record = False
     try:
-        with path.open("rb") as handle:
+        with open_regular(path) as handle:
             for number, raw in _lines(handle, max_bytes):
                 where = f"{name}:line {number}"
                 if raw is None:
@@ -104,6 +113,13 @@ def _add_line(batch: SourceBatch, raw: bytes, where: str, origin: str) -> None:
         record = json.loads(text)
     except json.JSONDecodeError as exc:
         batch.fail(where, f"invalid JSON: {exc.msg} at column {exc.colno}")
+        return
+    except RecursionError:
+        batch.fail(where, "invalid JSON: nested too deeply to read")
+        return
+    except ValueError as exc:
+        # E.g. an integer literal longer than Python agrees to convert (int_max_str_digits).
+        batch.fail(where, f"invalid JSON: {exc}")
         return
     _add_record(batch, record, where, origin)
 

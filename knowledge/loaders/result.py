@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from knowledge.models import Article, IngestFailure
+from knowledge.models import Article, IngestFailure, IngestWarning, Pairing
 
 
 class LoadResult(BaseModel):
@@ -17,6 +18,16 @@ class LoadResult(BaseModel):
     skipped: list[str] = Field(
         default_factory=list, description="Files of an unsupported type found in directories."
     )
+    warnings: list[IngestWarning] = Field(default_factory=list)
+    paired: list[Pairing] = Field(default_factory=list)
+    feeds: list[str] = Field(
+        default_factory=list, description="URL sources that answered with a feed this time."
+    )
+
+
+#: What an entry is to pairing: a card export (editorial fields, no original text), an
+#: original article's text (no editorial fields), or a complete article.
+Role = Literal["article", "card", "text"]
 
 
 @dataclass
@@ -29,10 +40,18 @@ class SourceBatch:
 
     entries: list[tuple[str, Article]] = field(default_factory=list)
     failures: list[IngestFailure] = field(default_factory=list)
+    warnings: list[IngestWarning] = field(default_factory=list)
+    roles: list[Role] = field(default_factory=list)
+    is_feed: bool = False
 
-    def add(self, where: str, article: Article) -> None:
+    def add(self, where: str, article: Article, role: Role = "article") -> None:
         """Record one article read from `where`."""
         self.entries.append((where, article))
+        self.roles.append(role)
+
+    def warn(self, where: str, message: str) -> None:
+        """Record something accepted that a person should know about."""
+        self.warnings.append(IngestWarning(path=where, message=message))
 
     def fail(self, where: str, reason: str) -> None:
         """Record one record or entry that could not be used."""

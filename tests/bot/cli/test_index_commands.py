@@ -31,12 +31,21 @@ def run_json(*args: str) -> Any:
 
 
 def test_ingest_json_counts_articles(env: Path) -> None:
-    (env / "broken.md").write_text("---\ntitle: no url\n---\ntext", encoding="utf-8")
+    (env / "broken.md").write_text("---\nurl: https://example.com/x\n---\ntext", encoding="utf-8")
     payload = run_json("ingest", str(env), "--json")
     assert payload["added"] == 3 and payload["updated"] == 0 and payload["removed"] == 0
     assert payload["unchanged"] == 0
     assert [f["path"] for f in payload["failed"]] == [str(env / "broken.md")]
-    assert set(payload) == {"added", "updated", "unchanged", "removed", "repaired", "failed"}
+    assert set(payload) == {
+        "added",
+        "updated",
+        "unchanged",
+        "removed",
+        "repaired",
+        "failed",
+        "warnings",
+        "paired",
+    }
 
 
 def test_reindex_dry_run_then_real(env: Path) -> None:

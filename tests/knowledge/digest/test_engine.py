@@ -74,8 +74,9 @@ async def test_default_window_is_the_latest_digest_time(settings: Settings) -> N
     after_nine = await DigestService(settings, source).build(now=utc(2026, 11, 23, 9, 0))
     assert before_nine.date == date(2026, 11, 22)
     assert after_nine.date == DAY and after_nine.article_count == 5
-    # The index was asked for exactly the window, in UTC.
-    assert source.calls[-1] == (utc(2026, 11, 22, 9, 0), utc(2026, 11, 23, 9, 0))
+    # The index was asked for the window in UTC, widened to the whole calendar day (22 Nov)
+    # whose date-only cards this digest lists.
+    assert source.calls[-1] == (utc(2026, 11, 22, 0, 0), utc(2026, 11, 23, 9, 0))
 
 
 async def test_range_digest(settings: Settings) -> None:

@@ -32,12 +32,12 @@ def test_directories_are_walked_sorted_skipping_hidden_and_listing_unsupported(
     write("z-feed.rss", RSS_FEED)
     write(".hidden.md", _card("hidden"))
     write(".git/config.md", _card("git"))
-    write("notes.txt", "not a card")
+    write("notes.csv", "not,a,card")
     write("sub/image.PNG", b"\x89PNG")
     result = load_sources([str(tmp_path)], KnowledgeSettings())
     titles = [a.title for a in result.articles]
     assert titles == ["a", "b", "c", "d", "e", "Chunking for Retrieval", "Evals First"]
-    assert result.skipped == [str(tmp_path / "notes.txt"), str(tmp_path / "sub" / "image.PNG")]
+    assert result.skipped == [str(tmp_path / "notes.csv"), str(tmp_path / "sub" / "image.PNG")]
     assert [f.path for f in result.failures] == [f"{tmp_path / 'z-feed.rss'}[#3]"]
 
 
@@ -50,14 +50,14 @@ def test_missing_paths_unsupported_files_and_empty_sources_fail_by_name(
     tmp_path: Path, write: Write
 ) -> None:
     good = write("good.md", _card("good"))
-    text = write("notes.txt", "hello")
+    text = write("notes.csv", "hello")
     missing = tmp_path / "nowhere" / "card.md"
     result = load_sources([str(missing), str(text), "  ", str(good)], KnowledgeSettings())
     assert [a.title for a in result.articles] == ["good"]
     reasons = {f.path: f.reason for f in result.failures}
     assert reasons[str(missing)] == "no such file or directory"
     assert reasons[str(text)] == (
-        "unsupported file type .txt (expected " + ", ".join(SUPPORTED_EXTENSIONS) + ")"
+        "unsupported file type .csv (expected " + ", ".join(SUPPORTED_EXTENSIONS) + ")"
     )
     assert reasons["'  '"] == "empty source"
 

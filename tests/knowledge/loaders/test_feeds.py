@@ -103,3 +103,38 @@ def test_feed_content_is_never_taken_as_a_file_name(write: Write) -> None:
     [failure] = load_sources([str(pointer)], KnowledgeSettings()).failures
     assert failure.path == str(pointer)
     assert failure.reason.startswith("not an RSS or Atom feed")
+
+
+DATED_FEED = """<?xml version="1.0"?>
+<rss version="2.0"><channel><title>Dates</title>
+<item><title>Zoned</title><link>https://d.example/zoned</link>
+  <pubDate>Mon, 23 Nov 2026 08:30:00 +0100</pubDate></item>
+<item><title>No zone</title><link>https://d.example/nozone</link>
+  <pubDate>Mon, 23 Nov 2026 08:30:00</pubDate></item>
+<item><title>Updated only</title><link>https://d.example/updated</link>
+  <atom:updated xmlns:atom="http://www.w3.org/2005/Atom">2026-11-21T10:00:00Z</atom:updated></item>
+<item><title>Undated</title><link>https://d.example/undated</link></item>
+<item><title>Nonsense</title><link>https://d.example/nonsense</link>
+  <pubDate>sometime next week</pubDate></item>
+</channel></rss>
+"""
+
+
+def test_feed_entries_are_curated_when_published_and_undated_ones_are_left_to_the_index(
+    write: Write,
+) -> None:
+    path = write("dates.rss", DATED_FEED)
+    result = load_sources([str(path)], KnowledgeSettings())
+    curated = {a.title: a.curated for a in result.articles}
+    assert curated["Zoned"] == datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
+    # RFC 822 with a weekday and no zone: feedparser gives up; read as UTC.
+    assert curated["No zone"] == datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    assert curated["Updated only"] == datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+    # No date, or one nobody can read: the index dates them when first seen.
+    assert curated["Undated"] is None and curated["Nonsense"] is None
+    assert [(w.path, w.message) for w in result.warnings] == [
+        (
+            f"{path}[#5]",
+            "cannot read the date 'sometime next week': curated when first seen instead",
+        )
+    ]

@@ -11,8 +11,8 @@ from knowledge.loaders.fields import (
     FieldError,
     common_fields,
     list_field,
+    optional_url,
     parse_when,
-    required_url,
     topics_field,
 )
 
@@ -70,8 +70,6 @@ def test_text_lists_accept_one_item_per_line_with_bullets() -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({}, "missing required field 'url'"),
-        ({"url": "   "}, "missing required field 'url'"),
         ({"url": "ftp://example.com/paper"}, "must be an http(s) URL"),
         ({"url": "example.com/paper"}, "must be an http(s) URL"),
         ({"url": "https://"}, "must be an http(s) URL"),
@@ -79,9 +77,13 @@ def test_text_lists_accept_one_item_per_line_with_bullets() -> None:
         ({"url": 42}, "'url' must be text"),
     ],
 )
-def test_url_must_be_present_and_http(fields: dict[str, object], message: str) -> None:
+def test_url_must_be_http(fields: dict[str, object], message: str) -> None:
     with pytest.raises(FieldError, match=re.escape(message)):
-        required_url(fields)
+        optional_url(fields)
+
+
+def test_url_may_be_absent() -> None:
+    assert optional_url({}) == optional_url({"url": "   "}) == ""
 
 
 def test_common_fields_accept_record_style_date_names() -> None:

@@ -155,7 +155,6 @@ GOOD = card_text(title="Good card", url="https://example.com/good")
         ),
         ("---\ntitle: Tab\n\turl: x\n---\n", "broken YAML front matter"),
         (card_text(url="https://example.com/x"), "missing required field 'title'"),
-        (card_text(title="No url"), "missing required field 'url'"),
         (card_text(title="Ftp", url="ftp://example.com/x"), "'url' must be an http(s) URL"),
         (card_text(title="Relative", url="/papers/x"), "'url' must be an http(s) URL"),
         (
