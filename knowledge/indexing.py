@@ -32,6 +32,7 @@ from knowledge.models import Article, Chunk, IngestFailure, IngestReport
 from knowledge.store.catalog import Catalog
 from knowledge.store.consistency import Repair, invalidate, mark_consistent, reconcile
 from knowledge.store.lexical_index import LexicalIndex
+from knowledge.store.sentence_store import SentenceStore
 from knowledge.store.vector_store import VectorStore
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,8 @@ class Indexer:
         self.embedder = embedder
         self.policy = policy
         self.batch_size = batch_size
+        # Hook (answers): sentence vectors for extractive answers, beside the catalog.
+        self.sentences = SentenceStore.in_dir(catalog.path.parent)
 
     def content_hash(self, article: Article) -> str:
         """Changes when the card or the chunking does, so either triggers re-embedding."""
@@ -219,6 +222,7 @@ class Indexer:
         if plan.removed:
             self.vectors.delete_articles(plan.removed)
             self.catalog.remove_articles(plan.removed)
+            self.sentences.remove_articles(plan.removed)  # hook (answers)
             report.removed += len(plan.removed)
             if progress:
                 progress("remove", len(plan.removed), len(plan.removed))
@@ -279,3 +283,9 @@ class Indexer:
             self.catalog.commit_article(article, hashes[article.id], cs, now)
         remaining = pending - set(ids)
         self.catalog.set_meta("pending", json.dumps(sorted(remaining)))
+        # Hook (answers): sentence vectors of the committed chunks, for extractive answers; a
+        # chunk without them is embedded at question time instead, so a failure here is no loss.
+        try:
+            self.sentences.write(chunks, self.embedder)
+        except Exception:
+            log.warning("sentence vectors not stored for this batch", exc_info=True)

@@ -51,16 +51,22 @@ def answer_body(answer: Answer) -> str:
     return answer.text
 
 
-def _citation_lines(citations: list[Citation]) -> list[str]:
+def _citation_lines(citations: list[Citation], takeaways: bool = False) -> list[str]:
+    """Two lines per article (title, publisher and curated date; its URL), and its takeaway."""
     lines = []
     for c in citations:
-        source = f" — {escape(c.source)}" if c.source else ""
-        if not c.url:
+        about = [escape(c.source)] if c.source else []
+        if c.curated is not None:
+            about.append(f"curated {c.curated.date().isoformat()}")
+        details = f" — {' · '.join(about)}" if about else ""
+        if c.url:
+            lines.append(f"  [bold][{c.n}][/bold] [link={c.url}]{escape(c.title)}[/link]{details}")
+            lines.append(f"      [blue]{escape(c.url)}[/blue]")
+        else:
             # No link to the original: named by title and publisher, nothing to click.
-            lines.append(f"  [bold][{c.n}][/bold] {escape(c.title)}{source}")
-            continue
-        lines.append(f"  [bold][{c.n}][/bold] [link={c.url}]{escape(c.title)}[/link]{source}")
-        lines.append(f"      [blue]{escape(c.url)}[/blue]")
+            lines.append(f"  [bold][{c.n}][/bold] {escape(c.title)}{details}")
+        if takeaways and c.key_takeaway:
+            lines.append(f"      [dim]{escape(c.key_takeaway)}[/dim]")
     return lines
 
 
@@ -78,7 +84,8 @@ def render_footer(answer: Answer) -> None:
         console.print("[dim]Extractive answer: quoted from the articles, no language model.[/dim]")
     if answer.citations:
         console.print("\n[bold]Sources:[/bold]")
-        for line in _citation_lines(answer.citations):
+        # An extractive answer already lists the takeaways of the articles it quotes.
+        for line in _citation_lines(answer.citations, takeaways=answer.mode == "llm"):
             console.print(line)
 
 

@@ -1,66 +1,76 @@
-"""Answers without a language model: the passages' best sentences, quoted with their [n]."""
+"""Answers without a language model: the passages' best sentences, quoted with their article's [n].
+
+What is quoted are units (knowledge/sentences.py): a whole sentence, with the one before it when
+it opens with a pronoun or connective. Their vectors are computed at ingest time and read from the
+sentence store, so a question costs one query embedding and a dot product; units of chunks the
+store lacks are embedded here instead.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from knowledge.answers.prompt import Source
 from knowledge.answers.terms import WORD, key_terms, stems
-from knowledge.embeddings.base import Embedder
-from knowledge.models import Article
+from knowledge.embeddings.base import Embedder, Vectors
+from knowledge.models import Article, Chunk, Hit
+from knowledge.sentences import MAX_CHARS, Unit, quotable_units, split_pieces
 
 log = logging.getLogger(__name__)
 
 EXTRACTIVE_LABEL = "From the curated articles (quoted passages, no AI summary):"
 
-# Sentences end at . ! ? followed by space. Source files wrap lines inside sentences, so a line
-# break ends a piece only before a blank line, a list item or a heading.
-_SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s+")
-_LIST_MARK = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|#+)\s+")
-_BLOCK_BREAK = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*+•]|\d+[.)]|#+)\s)")
-_MIN_CHARS = 25
-_ENDINGS = frozenset('.!?…。！？:;"”’)*')
-_MAX_CHARS = 400
+#: chunks -> {chunk id: (units, dim) vectors} for those stored at their current text.
+StoredVectors = Callable[[Sequence[Chunk]], Mapping[str, Vectors]]
+
+# A quote from an article not quoted yet must score within this much of the best quote: an
+# article that only brushes the question adds noise (and a takeaway) rather than an answer.
+_OTHER_ARTICLE_MARGIN = 0.25
+# Word overlap above this share makes a takeaway a repeat of a quote.
+_REPEAT_OVERLAP = 0.6
+_SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
 class Candidate:
+    """One quotable unit of a retrieved passage, with the article source it is cited by."""
+
     source: Source
-    sentence: str
+    hit: Hit
+    unit: Unit
+
+    @property
+    def text(self) -> str:
+        return self.unit.text
 
 
-def _whole(sentence: str) -> bool:
-    # Chunks overlap and are cut by token count, so their first and last "sentences" are often
-    # fragments: a sentence must start like one (not lower-case) and end with punctuation.
-    return not sentence[0].islower() and sentence[-1] in _ENDINGS
+def _fold(text: str) -> str:
+    return _SPACE.sub(" ", text.casefold()).strip()
 
 
-def candidate_sentences(sources: Sequence[Source]) -> list[Candidate]:
-    """Whole sentences of the passages worth quoting: not too short, not repeated."""
+def passages_in_rank_order(sources: Sequence[Source], limit: int) -> list[tuple[Source, Hit]]:
+    """The `limit` best-ranked passages over all articles, each with its article's source."""
+    pairs = [(source, hit) for source in sources for hit in source.hits]
+    pairs.sort(key=lambda pair: pair[1].rank)
+    return pairs[:limit]
+
+
+def candidate_units(passages: Sequence[tuple[Source, Hit]]) -> list[Candidate]:
+    """Every unit of the passages, in passage order, without repeats (chunks overlap)."""
     seen: set[str] = set()
     out: list[Candidate] = []
-    for source in sources:
-        pieces = (
-            piece
-            for block in _BLOCK_BREAK.split(source.hit.chunk.text)
-            for piece in _SENTENCE_END.split(" ".join(_LIST_MARK.sub("", block).split()))
-        )
-        for piece in pieces:
-            sentence = piece.strip()
-            if len(sentence) < _MIN_CHARS or not _whole(sentence):
-                continue
-            if len(sentence) > _MAX_CHARS:
-                sentence = sentence[:_MAX_CHARS].rsplit(" ", 1)[0] + " …"
-            key = sentence.lower()
+    for source, hit in passages:
+        for unit in quotable_units(hit.chunk.text):
+            key = _fold(unit.text)
             if key in seen:
                 continue
             seen.add(key)
-            out.append(Candidate(source, sentence))
+            out.append(Candidate(source, hit, unit))
     return out
 
 
@@ -68,21 +78,49 @@ def _lexical_scores(question: str, candidates: Sequence[Candidate]) -> list[floa
     wanted = stems(key_terms(question))
     if not wanted:
         return [0.0] * len(candidates)
-    return [len(stems(WORD.findall(c.sentence)) & wanted) / len(wanted) for c in candidates]
+    return [len(stems(WORD.findall(c.text)) & wanted) / len(wanted) for c in candidates]
 
 
-def rank_sentences(
-    question: str, candidates: Sequence[Candidate], embedder: Embedder | None
+def _unit_vectors(
+    candidates: Sequence[Candidate], embedder: Embedder, stored: StoredVectors | None
+) -> Vectors:
+    """One row per candidate: from the store when it has the chunk, else embedded now."""
+    chunks = list({c.hit.chunk.id: c.hit.chunk for c in candidates}.values())
+    found: dict[str, Vectors] = {}
+    if stored is not None:
+        try:
+            found = dict(stored(chunks))
+        except Exception:
+            log.warning("reading stored sentence vectors failed", exc_info=True)
+    rows: dict[tuple[str, str], Vectors] = {}
+    for chunk in chunks:
+        matrix = found.get(chunk.id)
+        units = quotable_units(chunk.text) if matrix is not None else []
+        if matrix is not None and len(matrix) == len(units):
+            rows.update({(chunk.id, u.text): matrix[i] for i, u in enumerate(units)})
+    missing = [(c.hit.chunk.id, c.text) for c in candidates if (c.hit.chunk.id, c.text) not in rows]
+    if missing:
+        log.debug("embedding %d units at question time", len(missing))
+        vectors = embedder.embed([text for _, text in missing])
+        rows.update(zip(missing, vectors, strict=True))
+    return np.stack([rows[(c.hit.chunk.id, c.text)] for c in candidates])
+
+
+def rank_units(
+    question: str,
+    candidates: Sequence[Candidate],
+    embedder: Embedder | None,
+    stored: StoredVectors | None = None,
 ) -> list[float]:
-    """Similarity of each sentence to the question: cosine plus the share of the question's
-    words it contains (cosine alone favours short sentences that share one common word)."""
+    """Similarity of each unit to the question: cosine plus the share of the question's words
+    it contains (cosine alone favours short sentences that share one common word)."""
     if not candidates:
         return []
     overlap = _lexical_scores(question, candidates)
     if embedder is not None:
         try:
-            vectors = embedder.embed([question] + [c.sentence for c in candidates])
-            cosines = np.asarray(vectors[1:] @ vectors[0], dtype=np.float32)
+            query = embedder.embed_query(question)
+            cosines = _unit_vectors(candidates, embedder, stored) @ query
             return [float(c) + o for c, o in zip(cosines, overlap, strict=True)]
         except Exception:
             # This is the path of last resort: it must answer even when the embedder cannot.
@@ -90,45 +128,113 @@ def rank_sentences(
     return overlap
 
 
-def extractive_answer(
-    question: str,
-    sources: Sequence[Source],
-    embedder: Embedder | None,
-    get_article: Callable[[str], Article | None],
-    max_sentences: int = 3,
-    max_passages: int = 4,
-) -> str:
-    """Quoted best sentences with [n], then each cited article's key takeaway; never raises."""
-    pool = list(sources[:max_passages])
-    candidates = candidate_sentences(pool)
-    scores = rank_sentences(question, candidates, embedder)
-    # Ties go to the better-ranked passage, so the order is stable.
-    order = sorted(range(len(candidates)), key=lambda i: (-scores[i], candidates[i].source.n))
-    chosen = [candidates[i] for i in order[:max_sentences]]
-    if not chosen and pool:
-        # Passages with no full sentence (lists, headings): quote the best one's start.
-        text = " ".join(pool[0].hit.chunk.text.split())
-        short = text[:_MAX_CHARS].rsplit(" ", 1)[0] + " …" if len(text) > _MAX_CHARS else text
-        chosen = [Candidate(pool[0], short)]
+def _said_before(text: str, previous: Sequence[str]) -> bool:
+    folded = _fold(text)
+    return any(folded in p for p in previous)
 
-    lines = [EXTRACTIVE_LABEL, ""]
-    lines += [f"- {c.sentence} [{c.source.n}]" for c in chosen]
 
-    takeaways: list[str] = []
-    seen_articles: set[str] = set()
-    for c in chosen:
-        article_id = c.source.hit.article_id
-        if article_id in seen_articles:
+def choose_quotes(
+    candidates: Sequence[Candidate],
+    scores: Sequence[float],
+    max_quotes: int,
+    previous: Sequence[str] = (),
+) -> list[Candidate]:
+    """The best units: no sentence twice, no quote an earlier answer gave, no weak article."""
+    order = sorted(
+        range(len(candidates)),
+        key=lambda i: (-scores[i], candidates[i].source.n, candidates[i].unit.last),
+    )
+    folded_previous = [_fold(p) for p in previous]
+    fresh = [i for i in order if not _said_before(candidates[i].text, folded_previous)]
+    # A follow-up whose passages hold nothing new still answers, with what is best.
+    order = fresh or order
+    chosen: list[Candidate] = []
+    used_sentences: set[str] = set()
+    quoted_articles: set[str] = set()
+    best = scores[order[0]] if order else 0.0
+    for i in order:
+        candidate = candidates[i]
+        sentences = {_fold(s) for s in split_pieces(candidate.text)}
+        if sentences & used_sentences:
             continue
-        seen_articles.add(article_id)
+        new_article = candidate.source.article_id not in quoted_articles
+        if chosen and new_article and scores[i] < best - _OTHER_ARTICLE_MARGIN:
+            continue
+        chosen.append(candidate)
+        used_sentences |= sentences
+        quoted_articles.add(candidate.source.article_id)
+        if len(chosen) == max_quotes:
+            break
+    return chosen
+
+
+def _repeats(takeaway: str, quotes: Sequence[str]) -> bool:
+    """Whether a takeaway says what a quote already says (containment or heavy word overlap)."""
+    folded = _fold(takeaway)
+    words = set(WORD.findall(folded))
+    for quote in quotes:
+        q = _fold(quote)
+        if folded in q or q in folded:
+            return True
+        quote_words = set(WORD.findall(q))
+        if words and len(words & quote_words) / len(words) >= _REPEAT_OVERLAP:
+            return True
+    return False
+
+
+def _takeaways(
+    chosen: Sequence[Candidate], get_article: Callable[[str], Article | None]
+) -> list[str]:
+    lines: list[str] = []
+    quotes = [c.text for c in chosen]
+    seen: set[str] = set()
+    for c in chosen:
+        article_id = c.source.article_id
+        if article_id in seen:
+            continue
+        seen.add(article_id)
         try:
             article = get_article(article_id)
         except Exception:
             log.warning("could not read article %s for its takeaway", article_id, exc_info=True)
             article = None
-        if article is not None and article.key_takeaway.strip():
-            takeaway = " ".join(article.key_takeaway.split())
-            takeaways.append(f"- {article.title}: {takeaway} [{c.source.n}]")
+        if article is None or not article.key_takeaway.strip():
+            continue
+        takeaway = " ".join(article.key_takeaway.split())
+        if not _repeats(takeaway, quotes):
+            lines.append(f"- {article.title}: {takeaway} [{c.source.n}]")
+    return lines
+
+
+def extractive_answer(
+    question: str,
+    sources: Sequence[Source],
+    embedder: Embedder | None,
+    get_article: Callable[[str], Article | None],
+    stored: StoredVectors | None = None,
+    previous: Sequence[str] = (),
+    max_quotes: int = 3,
+    max_passages: int = 5,
+) -> str:
+    """Quoted best units with their article's [n], then those articles' key takeaways.
+
+    `previous` holds earlier answers of the conversation: their quotes are not given again.
+    Never raises.
+    """
+    passages = passages_in_rank_order(sources, max_passages)
+    candidates = candidate_units(passages)
+    scores = rank_units(question, candidates, embedder, stored)
+    chosen = choose_quotes(candidates, scores, max_quotes, previous)
+    lines = [EXTRACTIVE_LABEL, ""]
+    if chosen:
+        lines += [f"- {c.text} [{c.source.n}]" for c in chosen]
+    elif passages:
+        # Passages with no whole sentence (lists, headings): quote the best one's start.
+        source, hit = passages[0]
+        text = " ".join(split_pieces(hit.chunk.text))
+        short = text[:MAX_CHARS].rsplit(" ", 1)[0] + " …" if len(text) > MAX_CHARS else text
+        lines.append(f"- {short} [{source.n}]")
+    takeaways = _takeaways(chosen, get_article)
     if takeaways:
         lines += ["", "Key takeaways:", *takeaways]
     return "\n".join(lines)

@@ -19,8 +19,10 @@ from knowledge.answers.prompt import Source, build_messages, number_sources
 from knowledge.answers.question import clean_question
 from knowledge.answers.refusal import RefusalPolicy, RetrievalStrength, assess
 from knowledge.embeddings.base import Embedder
+from knowledge.index import KnowledgeIndex
 from knowledge.models import Answer, Article, Citation, Hit, SearchFilters, Timings, Turn
 from knowledge.settings import Settings
+from knowledge.store.sentence_store import SentenceStore
 
 log = logging.getLogger(__name__)
 
@@ -261,15 +263,33 @@ class AnswerService:
             timings=self._timings(prep, None),
         )
 
+    @cached_property
+    def sentence_store(self) -> SentenceStore | None:
+        """Sentence vectors written at ingest; None for an index that keeps none."""
+        if isinstance(self.index, KnowledgeIndex):
+            return SentenceStore.in_dir(self.index.index_dir)
+        return None
+
     async def _extractive(self, prep: _Prepared, started: float) -> Answer:
+        store = self.sentence_store
         raw = await asyncio.to_thread(
             extractive_answer,
             prep.query,
             prep.sources,
             self._embedder_or_none(),
             self.index.get_article,
+            stored=store.vectors_for if store is not None else None,
+            previous=[t.content for t in prep.history if t.role == "assistant"],
         )
         return self._validated(prep, raw, "extractive", started)
+
+    def _article(self, article_id: str) -> Article | None:
+        """The article card behind a citation (curated date, key takeaway), None if unreadable."""
+        try:
+            return self.index.get_article(article_id)
+        except Exception:
+            log.warning("could not read article %s for its citation", article_id, exc_info=True)
+            return None
 
     def _embedder_or_none(self) -> Embedder | None:
         try:
@@ -296,7 +316,10 @@ class AnswerService:
     def _validated(self, prep: _Prepared, raw: str, mode: AnswerMode, started: float) -> Answer:
         result = validate_citations(raw, [s.n for s in prep.sources])
         by_number = {s.n: s for s in prep.sources}
-        citations = [by_number[n].citation(i) for i, n in enumerate(result.used, start=1)]
+        citations = [
+            by_number[n].citation(i, self._article(by_number[n].article_id))
+            for i, n in enumerate(result.used, start=1)
+        ]
         notices = list(prep.notices)
         if result.uncited:
             notices.append(UNCITED_NOTICE)

@@ -73,7 +73,19 @@ def test_ask_json_with_llm_has_the_documented_shape(with_llm: FakeOpenAI) -> Non
     citations = payload["citations"]
     assert isinstance(citations, list) and len(citations) == 1
     assert citations[0]["n"] == 1 and citations[0]["url"].startswith("http")
-    assert set(citations[0]) == {"n", "title", "url", "source", "article_id", "chunk_id", "passage"}
+    assert set(citations[0]) == {
+        "n",
+        "title",
+        "url",
+        "source",
+        "article_id",
+        "chunk_id",
+        "passage",
+        "passages",
+        "curated",
+        "key_takeaway",
+    }
+    assert citations[0]["passage"] == citations[0]["passages"][0]
     assert set(payload["timings"]) == {"retrieve_ms", "generate_ms", "total_ms"}
     assert len(with_llm.chat_requests) == 1
 
@@ -83,6 +95,24 @@ def test_ask_json_without_llm_is_extractive(env: Path) -> None:
     assert payload["mode"] == "extractive" and payload["refused"] is False
     assert payload["citations"] and "[1]" in str(payload["text"])
     assert any(c["title"] == "Attention Is All You Need" for c in payload["citations"])
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        QUESTION,
+        "How should I evaluate a retrieval-augmented generation system?",
+        "How does LoRA reduce the number of trainable parameters?",
+    ],
+)
+def test_ask_sources_list_each_article_once(env: Path, question: str) -> None:
+    payload = _json(question, "--json")
+    urls = [c["url"] for c in payload["citations"]]
+    assert urls and len(urls) == len(set(urls))
+    result = runner.invoke(app, ["ask", question, "--no-stream"])
+    assert result.exit_code == 0, result.output
+    sources = result.stdout.split("Sources:")[1]
+    assert all(sources.count(url) == 1 for url in urls)
 
 
 def test_ask_refuses_a_question_the_articles_do_not_cover(with_llm: FakeOpenAI) -> None:
@@ -103,6 +133,9 @@ def test_ask_prints_numbered_sources_with_links(with_llm: FakeOpenAI) -> None:
     assert "Heads look at different subspaces [1][2]." in result.stdout
     assert "Sources:" in result.stdout and "[1]" in result.stdout and "[2]" in result.stdout
     assert "https://" in result.stdout
+    # Each source names its publisher and when it was curated.
+    assert "arXiv" in result.stdout.split("Sources:")[1]
+    assert "curated 20" in result.stdout
 
 
 def test_ask_streams_and_ends_with_the_validated_answer(with_llm: FakeOpenAI) -> None:

@@ -33,19 +33,25 @@ async def _collect(service: AnswerService, question: str, **kwargs: object) -> l
 async def test_cited_answer_keeps_its_citations(
     service: AnswerService, fake_openai: FakeOpenAI
 ) -> None:
-    fake_openai.script(Reply("Keep small promises [1]. Leaders admit mistakes [2]."))
+    fake_openai.script(Reply("Keep small promises [1]. Leaders admit mistakes [1]."))
     answer = await service.answer(TRUST_Q)
 
     assert answer.mode == "llm" and not answer.refused and not answer.uncited
-    assert answer.text == "Keep small promises [1]. Leaders admit mistakes [2]."
-    assert [c.n for c in answer.citations] == [1, 2]
-    assert all(c.title == "How teams build trust" for c in answer.citations)
-    assert all(c.url == "https://articles.example/trust" for c in answer.citations)
-    assert answer.citations[0].passage and answer.citations[0].chunk_id
+    assert answer.text == "Keep small promises [1]. Leaders admit mistakes [1]."
+    [trust] = answer.citations
+    assert trust.n == 1 and trust.title == "How teams build trust"
+    assert trust.url == "https://articles.example/trust"
+    # Both retrieved passages of the article sit under its one number; the best one first.
+    assert len(trust.passages) == 2 and trust.passage == trust.passages[0]
+    assert trust.chunk_id and trust.source == "Example Review"
+    assert trust.key_takeaway == "Trust grows from small promises kept, not from grand gestures."
+    assert trust.curated is not None and trust.curated.date().isoformat() == "2024-03-05"
     assert answer.timings.total_ms >= answer.timings.generate_ms > 0
     # The model saw the question and the numbered, fenced sources.
     prompt = fake_openai.chat_requests[0].prompt_text
     assert TRUST_Q in prompt and '<source n="1">' in prompt and "</source>" in prompt
+    # One numbered source per article, each holding all of its passages.
+    assert prompt.count('<source n="') == 4 and "Passage 2:" in prompt
     assert fake_openai.chat_requests[0].json["model"] == "test-model"
 
 
@@ -67,15 +73,26 @@ async def test_markers_are_renumbered_by_first_use(
     fake_openai.script(Reply("First [3]. Second [1, 3]. Third [2-3]."))
     answer = await service.answer(TRUST_Q)
     assert answer.text == "First [1]. Second [1][2]. Third [1][3]."
-    hits = await _hits(service, TRUST_Q)
-    assert [c.chunk_id for c in answer.citations] == [hits[2], hits[0], hits[1]]
+    articles = await _articles(service, TRUST_Q)
+    assert [c.article_id for c in answer.citations] == [articles[2], articles[0], articles[1]]
 
 
-async def _hits(service: AnswerService, query: str) -> list[str]:
+async def _articles(service: AnswerService, query: str) -> list[str]:
+    """Article ids in the order of their best hit: the numbers the prompt gives them."""
     import asyncio
 
     found = await asyncio.to_thread(service.index.search, query)
-    return [h.chunk.id for h in found]
+    return list(dict.fromkeys(h.article_id for h in found))
+
+
+async def test_sources_list_each_article_once_in_both_modes(
+    service: AnswerService, offline_service: AnswerService, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script(Reply("Promises [1]. Mistakes [1]. Written decisions [2]."))
+    for answer in (await service.answer(TRUST_Q), await offline_service.answer(TRUST_Q)):
+        ids = [c.article_id for c in answer.citations]
+        assert ids and len(ids) == len(set(ids)), answer.mode
+        assert [c.n for c in answer.citations] == list(range(1, len(ids) + 1))
 
 
 async def test_answer_without_citations_is_flagged(
@@ -251,8 +268,8 @@ async def test_without_llm_the_answer_is_extractive_with_takeaways(
 
     assert answer.mode == "extractive" and not answer.refused and not answer.uncited
     assert answer.text.startswith(EXTRACTIVE_LABEL)
-    assert "Key takeaways:" in answer.text
-    assert "memory consolidation happens at night" in answer.text
+    # The card's takeaway is quoted (it is in the summary record), so it is not repeated.
+    assert answer.text.count("memory consolidation happens at night") == 1
     assert _titles(answer)[0] == "Sleep and memory"
     # Every quoted line carries a marker that points at a listed citation.
     quoted = [line for line in answer.text.splitlines() if line.startswith("- ")]
