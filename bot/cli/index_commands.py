@@ -20,8 +20,17 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
-from bot.cli.common import console, err_console, print_json, services_or_exit
+from bot.cli.common import (
+    console,
+    err_console,
+    linked,
+    markup_safe,
+    print_json,
+    services_or_exit,
+    terminal_text,
+)
 from knowledge.index import KnowledgeIndex, SearchMode
 from knowledge.indexing import Progress as ProgressFn
 from knowledge.models import Hit, IngestReport, SearchFilters
@@ -73,11 +82,11 @@ def _show_report(report: IngestReport, as_json: bool, dry_run: bool = False) -> 
         f"{report.unchanged} unchanged, {report.removed} removed, {len(report.failed)} failed"
     )
     for failure in report.failed:
-        console.print(f"  [red]✗[/red] {failure.path}: {failure.reason}")
+        console.print(f"  [red]✗[/red] {markup_safe(failure.path)}: {markup_safe(failure.reason)}")
     if report.skipped:
         console.print(f"  [dim]skipped {len(report.skipped)} unsupported file(s):[/dim]")
         for path in report.skipped:
-            console.print(f"    [dim]{path}[/dim]")
+            console.print(f"    [dim]{markup_safe(path)}[/dim]")
 
 
 def ingest(
@@ -101,7 +110,8 @@ def reindex(
 
 
 def _hits_table(query: str, hits: list[Hit]) -> Table:
-    table = Table(title=f"Results for {query!r}", show_lines=False)
+    # Cells are Text, never markup: titles, URLs and passages are untrusted article text.
+    table = Table(title=Text(f"Results for {terminal_text(query)!r}"), show_lines=False)
     table.add_column("#", justify="right")
     table.add_column("score", justify="right")
     table.add_column("article")
@@ -109,9 +119,9 @@ def _hits_table(query: str, hits: list[Hit]) -> Table:
     table.add_column("passage", overflow="fold")
     for hit in hits:
         c = hit.chunk
-        snippet = " ".join(c.text.split())[:160]
+        snippet = " ".join(terminal_text(c.text).split())[:160]
         table.add_row(
-            str(hit.rank), f"{hit.score:.4f}", f"[link={c.url}]{c.title}[/link]", c.kind, snippet
+            str(hit.rank), f"{hit.score:.4f}", linked(c.title, c.url), c.kind, Text(snippet)
         )
     return table
 
@@ -180,7 +190,7 @@ def stats(
         return
     table = Table(show_header=False)
     for key, value in figures.items():
-        table.add_row(key.replace("_", " "), str(value))
+        table.add_row(key.replace("_", " "), Text(terminal_text(value)))
     console.print(table)
 
 
@@ -216,7 +226,12 @@ def articles(
     table.add_column("topics")
     for a in found:
         curated = a.curated.strftime("%Y-%m-%d") if a.curated else "—"
-        table.add_row(curated, f"[link={a.url}]{a.title}[/link]", a.source, ", ".join(a.topics))
+        table.add_row(
+            curated,
+            linked(a.title, a.url),
+            Text(terminal_text(a.source)),
+            Text(terminal_text(", ".join(a.topics))),
+        )
     console.print(table)
 
 
