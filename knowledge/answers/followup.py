@@ -113,7 +113,7 @@ async def rewrite_followup(
         return Rewrite(question, "none")
     if llm is None:
         return Rewrite(_without_model(question, history, foreign), "heuristic")
-    from knowledge.answers.llm import LLMUnavailableError
+    from knowledge.answers.llm import LLMUnavailableError, ReplyLimitError
 
     messages = [
         {"role": "system", "content": REWRITE_PROMPT.format(language=COLLECTION_LANGUAGE)},
@@ -121,6 +121,9 @@ async def rewrite_followup(
     ]
     try:
         reply = await llm.complete(messages, max_tokens=REWRITE_MAX_TOKENS)
+    except ReplyLimitError as exc:
+        # A rambling model: its first line may still be the query; the limits are the answer's.
+        reply = exc.partial
     except LLMUnavailableError:
         # The caller skips the model for the rest of this request, keeping the time bounded.
         return Rewrite(_without_model(question, history, foreign), "heuristic", llm_failed=True)

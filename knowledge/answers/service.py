@@ -15,7 +15,7 @@ from knowledge.answers.extractive import extractive_answer
 from knowledge.answers.followup import rewrite_followup
 from knowledge.answers.guard import FRAGMENT_CHARS, recites_instructions
 from knowledge.answers.language import in_collection_language
-from knowledge.answers.llm import LLMClient, LLMUnavailableError
+from knowledge.answers.llm import LLMClient, LLMUnavailableError, ReplyLimitError
 from knowledge.answers.notices import refusal_text
 from knowledge.answers.prompt import Source, build_messages, number_sources
 from knowledge.answers.question import clean_question
@@ -130,6 +130,8 @@ class AnswerService:
         messages = build_messages(prep.question, prep.sources, prep.history)
         try:
             text = await self.llm.complete(messages)
+        except ReplyLimitError as exc:
+            return await self._stopped(prep, exc, started)
         except LLMUnavailableError as exc:
             return await self._fallback(prep, exc, started)
         if recites_instructions(text):
@@ -168,6 +170,12 @@ class AnswerService:
                     yield await self._withheld(prep, started)
                     return
                 yield delta
+        except ReplyLimitError as exc:
+            stopped = await self._stopped(prep, exc, started)
+            if not text:
+                yield stopped.text
+            yield stopped
+            return
         except LLMUnavailableError as exc:
             fallback = await self._fallback(prep, exc, started)
             if not text:
@@ -317,6 +325,19 @@ class AnswerService:
         log.warning("LLM failed, answering extractively: %s", exc)
         prep.notices.append(NoticeCode.LLM_UNAVAILABLE)
         return await self._extractive(prep, started)
+
+    async def _stopped(self, prep: _Prepared, exc: ReplyLimitError, started: float) -> Answer:
+        """A reply stopped at the deadline or size cap: what arrived, validated as usual."""
+        log.warning("LLM reply stopped at its %s limit after %d chars", exc.limit, len(exc.partial))
+        limit = (
+            NoticeCode.REPLY_TIME_LIMIT if exc.limit == "deadline" else NoticeCode.REPLY_SIZE_LIMIT
+        )
+        prep.notices.append(limit)
+        if not exc.partial.strip():
+            return await self._extractive(prep, started)
+        if recites_instructions(exc.partial):
+            return await self._withheld(prep, started)
+        return self._finish_llm(prep, exc.partial, started)
 
     async def _withheld(self, prep: _Prepared, started: float) -> Answer:
         # Reciting its instructions means an article (or the question) steered the model: none
