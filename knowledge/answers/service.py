@@ -15,6 +15,7 @@ from knowledge.answers.extractive import extractive_answer
 from knowledge.answers.followup import rewrite_followup
 from knowledge.answers.guard import FRAGMENT_CHARS, recites_instructions
 from knowledge.answers.language import in_collection_language
+from knowledge.answers.links import defuse_masked_links
 from knowledge.answers.llm import LLMClient, LLMUnavailableError, ReplyLimitError
 from knowledge.answers.notices import refusal_text
 from knowledge.answers.prompt import Source, build_messages, number_sources
@@ -361,12 +362,17 @@ class AnswerService:
         by_number = {s.n: s for s in prep.sources}
         citations = [by_number[n].citation(i) for i, n in enumerate(result.used, start=1)]
         notices = list(prep.notices)
+        # Article text reaches members in both modes: no link may show one address and go to
+        # another.
+        safe = defuse_masked_links(result.text)
+        if safe.rewritten:
+            notices.append(NoticeCode.LINKS_REWRITTEN)
         if result.uncited:
             notices.append(NoticeCode.UNCITED)
         if result.removed:
             log.info("removed invalid citations", extra={"removed": result.removed})
         answer = Answer(
-            text=result.text,
+            text=safe.text,
             citations=citations,
             refused=False,
             mode=mode,
