@@ -228,6 +228,24 @@ class RefusalReason(StrEnum):
     NOT_IN_LANGUAGE = "not_in_language"
 
 
+# Refusals that tell moderators the collection lacks something; a filter that matched nothing
+# or a question in a language the collection cannot be searched in says nothing about content.
+GAP_REASONS = frozenset({RefusalReason.NOT_COVERED, RefusalReason.LLM_DECLINED})
+
+
+class NoticeCode(StrEnum):
+    """Something a member should know about an answer; front ends word it themselves."""
+
+    QUESTION_TRUNCATED = "question_truncated"
+    LLM_UNAVAILABLE = "llm_unavailable"
+    LLM_WITHHELD = "llm_withheld"
+    UNCITED = "uncited"
+    REPLY_TIME_LIMIT = "reply_time_limit"
+    REPLY_SIZE_LIMIT = "reply_size_limit"
+    DROP_FILTERS = "drop_filters"
+    LINKS_REWRITTEN = "links_rewritten"
+
+
 class Citation(BaseModel):
     """One numbered source of an answer: one article, with the passages that were used."""
 
@@ -266,19 +284,27 @@ class Answer(BaseModel):
     closest: list[Citation] = Field(
         default_factory=list, description="Nearest articles offered when refusing."
     )
-    notices: list[str] = Field(default_factory=list, description="E.g. 'question truncated'.")
+    notices: list[NoticeCode] = Field(
+        default_factory=list, description="What the member should know, as codes."
+    )
     question: str = ""
+
+    @property
+    def is_gap(self) -> bool:
+        """True when the refusal shows the collection lacks the topic (worth a moderator's look)."""
+        return self.refused and self.refusal in GAP_REASONS
 
     def as_json(self) -> dict[str, object]:
         return {
             "text": self.text,
             "citations": [c.model_dump() for c in self.citations],
             "refused": self.refused,
+            "refusal": self.refusal.value if self.refusal else None,
             "mode": self.mode,
             "timings": self.timings.model_dump(),
             "uncited": self.uncited,
             "closest": [c.model_dump() for c in self.closest],
-            "notices": self.notices,
+            "notices": [n.value for n in self.notices],
         }
 
 

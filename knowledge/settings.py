@@ -203,6 +203,16 @@ class LLMSettings(SettingsGroup):
     )
     timeout: float = Field(default=30.0, gt=0, le=3600, description="Seconds for one LLM request.")
     retries: int = Field(default=2, ge=0, le=10, description="Retries on 429/5xx/timeouts.")
+    reply_deadline: float = Field(
+        default=60.0,
+        gt=0,
+        description="Most seconds one whole reply may take, streamed or not; then it stops.",
+    )
+    max_reply_chars: int = Field(
+        default=8_000,
+        ge=200,
+        description="Longest reply kept, in characters; the model is stopped beyond it.",
+    )
 
     @property
     def configured(self) -> bool:

@@ -8,12 +8,18 @@ from typing import Annotated
 import typer
 from rich.live import Live
 from rich.markdown import Markdown
-from rich.markup import escape
+from rich.text import Text
 
-from bot.cli.common import console, print_json, services_or_exit
+from bot.cli.common import console, linked, print_json, services_or_exit, terminal_text
 from bot.cli.index_commands import parse_day
+from knowledge.answers.notices import notice_text
 from knowledge.answers.service import AnswerService
-from knowledge.models import Answer, Citation, SearchFilters
+from knowledge.models import Answer, Citation, RefusalReason, SearchFilters
+
+# What a refusal's list of articles is, by reason.
+_CLOSEST_HEADINGS = {
+    RefusalReason.NO_MATCH_FOR_FILTERS: "Without the filters, these articles match:",
+}
 
 
 async def _collect(service: AnswerService, question: str, filters: SearchFilters) -> Answer:
@@ -35,7 +41,7 @@ async def _stream(service: AnswerService, question: str, filters: SearchFilters)
                     live.update(Markdown(answer_body(item)))
                 else:
                     text += item
-                    live.update(Markdown(text))
+                    live.update(Markdown(terminal_text(text)))
     finally:
         await service.aclose()
     assert final is not None, "AnswerService.stream always ends with an Answer"
@@ -45,38 +51,44 @@ async def _stream(service: AnswerService, question: str, filters: SearchFilters)
 
 
 def answer_body(answer: Answer) -> str:
-    """The text to show; a refusal's plain list of titles gives way to the linked one below."""
-    if answer.refused and answer.closest:
-        return answer.text.split("Closest articles:")[0].strip()
-    return answer.text
+    """The answer's text as Markdown source (never read as rich markup), with anything that
+    would drive the terminal removed; a refusal's closest articles are not in its text."""
+    return terminal_text(answer.text)
 
 
-def _citation_lines(citations: list[Citation], takeaways: bool = False) -> list[str]:
-    """Two lines per article (title, publisher and curated date; its URL), and its takeaway."""
+def _citation_lines(citations: list[Citation], takeaways: bool = False) -> list[Text]:
+    """Per article: number, title (a hyperlink when it has a URL), publisher and curated date;
+    its URL on the next line when it has one; its key takeaway when asked."""
     lines = []
     for c in citations:
-        about = [escape(c.source)] if c.source else []
+        line = Text("  ")
+        line.append(f"[{c.n}]", style="bold")
+        line.append(" ")
+        line.append_text(linked(c.title, c.url))
+        about = [terminal_text(c.source)] if c.source else []
         if c.curated is not None:
             about.append(f"curated {c.curated.date().isoformat()}")
-        details = f" — {' · '.join(about)}" if about else ""
+        if about:
+            line.append(" — " + " · ".join(about))
+        lines.append(line)
+        # No link to the original: named by title and publisher, nothing to click.
         if c.url:
-            lines.append(f"  [bold][{c.n}][/bold] [link={c.url}]{escape(c.title)}[/link]{details}")
-            lines.append(f"      [blue]{escape(c.url)}[/blue]")
-        else:
-            # No link to the original: named by title and publisher, nothing to click.
-            lines.append(f"  [bold][{c.n}][/bold] {escape(c.title)}{details}")
+            lines.append(Text("      ").append_text(linked(c.url, c.url, style="blue")))
         if takeaways and c.key_takeaway:
-            lines.append(f"      [dim]{escape(c.key_takeaway)}[/dim]")
+            lines.append(Text("      " + terminal_text(c.key_takeaway), style="dim"))
     return lines
 
 
 def render_footer(answer: Answer) -> None:
-    """Mode, notices and the numbered sources (or the closest articles of a refusal)."""
+    """Notices, mode and the numbered sources (or the articles a refusal offers instead)."""
     for notice in answer.notices:
-        console.print(f"[yellow]! {escape(notice)}[/yellow]")
+        console.print(Text(f"! {notice_text(notice)}", style="yellow"))
     if answer.refused:
         if answer.closest:
-            console.print("\n[bold]Closest articles:[/bold]")
+            heading = "Closest articles:"
+            if answer.refusal is not None:
+                heading = _CLOSEST_HEADINGS.get(answer.refusal, heading)
+            console.print(Text(f"\n{heading}", style="bold"))
             for line in _citation_lines(answer.closest):
                 console.print(line)
         return

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.style import Style
+from rich.text import Text
 
 from knowledge.errors import ConfigError, CuratorError
 from knowledge.services import Services, build_services
@@ -26,16 +30,41 @@ def services_or_exit() -> Iterator[Services]:
     try:
         settings = get_settings()
     except ConfigError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {markup_safe(exc)}")
         raise typer.Exit(2) from exc
     services = build_services(settings)
     try:
         yield services
     except CuratorError as exc:
-        err_console.print(f"[red]error:[/red] {exc.user_message}")
+        err_console.print(f"[red]error:[/red] {markup_safe(exc.user_message)}")
         raise typer.Exit(1) from exc
     finally:
         asyncio.run(services.aclose())
+
+
+def terminal_text(value: object) -> str:
+    """`value` as plain text a terminal shows as is: control, format and bidi characters
+    (escape sequences, zero-width and direction overrides from articles) removed."""
+    return "".join(
+        ch
+        for ch in str(value)
+        if ch in "\n\t" or unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co"}
+    )
+
+
+def markup_safe(value: object) -> str:
+    """Untrusted text to embed in rich markup: cleaned, with its own [tags] escaped."""
+    return escape(terminal_text(value))
+
+
+def linked(label: object, url: str, style: str = "") -> Text:
+    """`label` as a terminal hyperlink to `url` (plain when the URL is not http/https); no
+    markup is parsed in either, so a title holding "[/b]" prints as written."""
+    text = Text(terminal_text(label), style=style)
+    target = terminal_text(url)
+    if target.startswith(("http://", "https://")):
+        text.stylize(Style(link=target))
+    return text
 
 
 def print_json(payload: Any) -> None:

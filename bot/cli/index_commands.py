@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -23,8 +22,17 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
-from bot.cli.common import console, err_console, print_json, services_or_exit
+from bot.cli.common import (
+    console,
+    err_console,
+    linked,
+    markup_safe,
+    print_json,
+    services_or_exit,
+    terminal_text,
+)
 from knowledge.index import KnowledgeIndex, SearchMode
 from knowledge.indexing import Progress as ProgressFn
 from knowledge.models import Hit, IngestReport, SearchFilters
@@ -85,18 +93,20 @@ def _show_report(report: IngestReport, as_json: bool, dry_run: bool = False) -> 
         + (f", {report.repaired} vectors repaired" if report.repaired else "")
     )
     for failure in report.failed:
-        console.print(f"  [red]✗[/red] {escape(failure.path)}: {escape(failure.reason)}")
+        console.print(f"  [red]✗[/red] {markup_safe(failure.path)}: {markup_safe(failure.reason)}")
     for warning in report.warnings:
-        console.print(f"  [yellow]![/yellow] {escape(warning.path)}: {escape(warning.message)}")
+        console.print(
+            f"  [yellow]![/yellow] {markup_safe(warning.path)}: {markup_safe(warning.message)}"
+        )
     for pairing in report.paired:
         console.print(
-            f"  [green]⇄[/green] paired by {pairing.by}: {escape(pairing.card)} + "
-            f"{escape(pairing.article)} → {escape(pairing.title)}"
+            f"  [green]⇄[/green] paired by {pairing.by}: {markup_safe(pairing.card)} + "
+            f"{markup_safe(pairing.article)} → {markup_safe(pairing.title)}"
         )
     if report.skipped:
         console.print(f"  [dim]skipped {len(report.skipped)} unsupported file(s):[/dim]")
         for path in report.skipped:
-            console.print(f"    [dim]{path}[/dim]")
+            console.print(f"    [dim]{markup_safe(path)}[/dim]")
 
 
 def ingest(
@@ -181,18 +191,14 @@ def _show_refresh(as_json: bool, outcome: RefreshOutcome) -> None:
         return
     stamp = outcome.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
     style = "red" if outcome.failed else ("green" if outcome.changed else "dim")
-    console.print(f"[{style}]{stamp} {escape(outcome.summary())}[/{style}]")
+    console.print(f"[{style}]{stamp} {markup_safe(outcome.summary())}[/{style}]")
     for failure in outcome.report.failed:
-        console.print(f"  [red]✗[/red] {escape(failure.path)}: {escape(failure.reason)}")
-
-
-def linked_title(title: str, url: str) -> str:
-    """Rich markup for a title, a terminal hyperlink only when the article has a URL."""
-    return f"[link={url}]{escape(title)}[/link]" if url else escape(title)
+        console.print(f"  [red]✗[/red] {markup_safe(failure.path)}: {markup_safe(failure.reason)}")
 
 
 def _hits_table(query: str, hits: list[Hit]) -> Table:
-    table = Table(title=f"Results for {query!r}", show_lines=False)
+    # Cells are Text, never markup: titles, URLs and passages are untrusted article text.
+    table = Table(title=Text(f"Results for {terminal_text(query)!r}"), show_lines=False)
     table.add_column("#", justify="right")
     table.add_column("score", justify="right")
     table.add_column("article")
@@ -200,9 +206,9 @@ def _hits_table(query: str, hits: list[Hit]) -> Table:
     table.add_column("passage", overflow="fold")
     for hit in hits:
         c = hit.chunk
-        snippet = " ".join(c.text.split())[:160]
+        snippet = " ".join(terminal_text(c.text).split())[:160]
         table.add_row(
-            str(hit.rank), f"{hit.score:.4f}", linked_title(c.title, c.url), c.kind, snippet
+            str(hit.rank), f"{hit.score:.4f}", linked(c.title, c.url), c.kind, Text(snippet)
         )
     return table
 
@@ -271,7 +277,7 @@ def stats(
         return
     table = Table(show_header=False)
     for key, value in figures.items():
-        table.add_row(key.replace("_", " "), str(value))
+        table.add_row(key.replace("_", " "), Text(terminal_text(value)))
     console.print(table)
     if not figures.get("vectors_match", True):
         err_console.print(
@@ -312,7 +318,12 @@ def articles(
     table.add_column("topics")
     for a in found:
         curated = a.curated.strftime("%Y-%m-%d") if a.curated else "—"
-        table.add_row(curated, linked_title(a.title, a.url), a.source, ", ".join(a.topics))
+        table.add_row(
+            curated,
+            linked(a.title, a.url),
+            Text(terminal_text(a.source)),
+            Text(terminal_text(", ".join(a.topics))),
+        )
     console.print(table)
 
 

@@ -239,7 +239,7 @@ class AskFlow:
         # The answer is on screen: what follows must never replace it with an error.
         try:
             await replier.after_answer(post, request.question)
-            if answer.refused:
+            if answer.is_gap:
                 await self._post_gap(request, answer)
         except Exception:
             log.exception("follow-up work after answer %s failed", answer_id)
@@ -269,7 +269,9 @@ class AskFlow:
                     question=request.question,
                     guild_id=request.guild_id,
                     user_hash=user_hash,
-                    refused=answer.refused,
+                    # The log's refusals are the moderators' content gaps: a filter that
+                    # matched nothing is not one.
+                    refused=answer.is_gap,
                     mode=answer.mode,
                     latency_ms=elapsed * 1000,
                     answer_id=answer_id,

@@ -19,8 +19,9 @@ from bot.discord.split import (
     split_markdown,
     truncate,
 )
+from knowledge.answers.notices import notice_text
 from knowledge.feedback import FeedbackReport
-from knowledge.models import Answer, Citation, IngestReport
+from knowledge.models import Answer, Citation, IngestReport, NoticeCode, RefusalReason
 
 THINKING = "…thinking"
 CURSOR = " ▌"
@@ -126,9 +127,9 @@ def render_answer(
     seconds = answer.timings.total_ms / 1000 if answer.timings.total_ms else (elapsed_s or 0.0)
     parts = [answer.text.strip()]
     # The answer service usually explains a missing citation in a notice already.
-    if answer.uncited and not any("cite" in notice.lower() for notice in answer.notices):
+    if answer.uncited and NoticeCode.UNCITED not in answer.notices:
         parts.append(UNCITED_WARNING)
-    parts.extend(f"*{notice}*" for notice in answer.notices)
+    parts.extend(f"*{notice_text(notice)}*" for notice in answer.notices)
     embeds = _text_embeds(question or answer.question, "\n\n".join(parts), ANSWER_COLOUR)
     if answer.citations:
         lines = [source_line(c) for c in sorted(answer.citations, key=lambda c: c.n)]
@@ -138,33 +139,30 @@ def render_answer(
     return _finish(embeds, f"{mode} · {format_seconds(seconds)}{flag}")
 
 
-def _refusal_lead(text: str, closest: Sequence[Citation]) -> str:
-    """The refusal text without its own plain list of closest titles (shown as links instead)."""
-    if not closest:
-        return text.strip()
-    titles = [c.title for c in closest]
-    kept = [
-        line
-        for line in text.splitlines()
-        if not (line.startswith("- ") and any(line[2:].startswith(t) for t in titles))
-    ]
-    lead = "\n".join(kept).strip()
-    marker = "Closest articles:"
-    return lead[: -len(marker)].rstrip() if lead.endswith(marker) else lead
+# By refusal reason: the footer, and the name of the list of articles offered instead.
+_REFUSAL_FOOTERS = {
+    RefusalReason.NO_MATCH_FOR_FILTERS: "Nothing matches the filters",
+    RefusalReason.NOT_IN_LANGUAGE: "Question not in the collection's language",
+}
+_CLOSEST_NAMES = {RefusalReason.NO_MATCH_FOR_FILTERS: "Matching without the filters"}
 
 
 def render_refusal(
     answer: Answer, question: str = "", elapsed_s: float | None = None
 ) -> list[OutgoingMessage]:
-    """The honest 'not covered' reply, offering the closest articles when there are any."""
+    """The honest refusal, worded by its reason, offering the closest articles when there are
+    any (the service keeps them out of the text)."""
     seconds = answer.timings.total_ms / 1000 if answer.timings.total_ms else (elapsed_s or 0.0)
-    parts = [_refusal_lead(answer.text, answer.closest) or DEFAULT_REFUSAL]
-    parts.extend(f"*{notice}*" for notice in answer.notices)
+    parts = [answer.text.strip() or DEFAULT_REFUSAL]
+    parts.extend(f"*{notice_text(notice)}*" for notice in answer.notices)
     embeds = _text_embeds(question or answer.question, "\n\n".join(parts), REFUSED_COLOUR)
+    reason = answer.refusal or RefusalReason.NOT_COVERED
     if answer.closest:
+        name = _CLOSEST_NAMES.get(reason, "Closest articles")
         lines = [source_line(c, numbered=False) for c in answer.closest]
-        embeds = embeds[:-1] + _fields_embeds(embeds[-1], "Closest articles", lines, REFUSED_COLOUR)
-    return _finish(embeds, f"Not covered by the collection · {format_seconds(seconds)}")
+        embeds = embeds[:-1] + _fields_embeds(embeds[-1], name, lines, REFUSED_COLOUR)
+    footer = _REFUSAL_FOOTERS.get(reason, "Not covered by the collection")
+    return _finish(embeds, f"{footer} · {format_seconds(seconds)}")
 
 
 def render_progress(text: str) -> str:

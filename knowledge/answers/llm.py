@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Any, Literal
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from knowledge.errors import CuratorError
 from knowledge.settings import LLMSettings
@@ -17,6 +18,10 @@ log = logging.getLogger(__name__)
 # Local servers (Ollama, llama.cpp, vLLM) ignore the key, but the SDK insists on one.
 KEYLESS_PLACEHOLDER = "not-needed"
 UNREADABLE = "The language model sent a reply that could not be read."
+# A non-streamed reply is read as bytes up to this many per allowed character (JSON escapes
+# take up to six) plus room for the envelope, so a huge body is never held in memory.
+_BYTES_PER_CHAR = 6
+_ENVELOPE_BYTES = 64 * 1024
 
 
 class LLMUnavailableError(CuratorError):
@@ -25,6 +30,16 @@ class LLMUnavailableError(CuratorError):
     def __init__(self, message: str, partial: str = "") -> None:
         super().__init__(message)
         self.partial = partial
+
+
+class ReplyLimitError(LLMUnavailableError):
+    """The reply ran past the overall deadline or the size cap; `partial` is what arrived
+    (cut at the cap). A subclass, so callers that only fall back keep working."""
+
+    def __init__(self, limit: Literal["deadline", "size"], partial: str = "") -> None:
+        what = "took too long" if limit == "deadline" else "was too long"
+        super().__init__(f"The language model's answer {what} and was stopped.", partial)
+        self.limit = limit
 
 
 class LLMClient:
@@ -51,31 +66,49 @@ class LLMClient:
 
     @property
     def deadline(self) -> float:
-        """Most seconds one call may take, retries and back-off included."""
-        return self.settings.timeout * (self.settings.retries + 1)
+        """Most seconds one call may take, retries and back-off included, within the overall
+        reply deadline."""
+        per_call = self.settings.timeout * (self.settings.retries + 1)
+        return min(per_call, self.settings.reply_deadline)
 
     def _request(self, messages: list[dict[str, str]], max_tokens: int | None) -> dict[str, Any]:
         return {
             "model": self.settings.model,
             "messages": messages,
             "temperature": self.settings.temperature,
-            "max_tokens": max_tokens or self.settings.max_tokens,
+            "max_tokens": min(max_tokens or self.settings.max_tokens, self.settings.max_tokens),
         }
+
+    async def _read_bounded(self, request: dict[str, Any]) -> ChatCompletion:
+        """One non-streamed completion, its body read up to the size cap."""
+        limit = self.settings.max_reply_chars * _BYTES_PER_CHAR + _ENVELOPE_BYTES
+        body = bytearray()
+        async with self._client.chat.completions.with_streaming_response.create(
+            **request
+        ) as response:
+            async for block in response.iter_bytes():
+                body += block
+                if len(body) > limit:
+                    # A JSON body cut anywhere cannot be read: nothing of it is usable.
+                    raise ReplyLimitError("size")
+        return ChatCompletion.model_validate_json(bytes(body))
 
     async def complete(
         self, messages: list[dict[str, str]], *, max_tokens: int | None = None
     ) -> str:
-        """The model's whole reply; raises LLMUnavailableError when it cannot be had in time."""
+        """The model's whole reply; raises LLMUnavailableError when it cannot be had in time,
+        ReplyLimitError (partial empty) when its body is past the size cap. A reply within the
+        cap in bytes but longer than `max_reply_chars` is cut there."""
         try:
             async with asyncio.timeout(self.deadline):
-                result = await self._client.chat.completions.create(
-                    **self._request(messages, max_tokens)
-                )
+                result = await self._read_bounded(self._request(messages, max_tokens))
             content = result.choices[0].message.content if result.choices else None
         except TimeoutError as exc:
             raise LLMUnavailableError(
                 f"The language model did not answer within {self.deadline:g} seconds."
             ) from exc
+        except ReplyLimitError:
+            raise
         except openai.APIError as exc:
             raise LLMUnavailableError(_describe(exc)) from exc
         except Exception as exc:
@@ -84,13 +117,23 @@ class LLMClient:
             raise LLMUnavailableError(UNREADABLE) from exc
         if not content or not content.strip():
             raise LLMUnavailableError("The language model returned an empty answer.")
+        if len(content) > self.settings.max_reply_chars:
+            raise ReplyLimitError("size", content[: self.settings.max_reply_chars])
         return content
 
     async def stream(self, messages: list[dict[str, str]]) -> AsyncGenerator[str, None]:
-        """Text deltas as they arrive; a broken or truncated stream raises LLMUnavailableError."""
+        """Text deltas as they arrive; a broken or truncated stream raises LLMUnavailableError,
+        one that runs past `reply_deadline` or `max_reply_chars` stops there and raises
+        ReplyLimitError after the last delta allowed."""
         received: list[str] = []
+        size = 0
+        cap = self.settings.max_reply_chars
         finished = False
         response: Any = None
+        loop = asyncio.get_running_loop()
+        # One deadline for the whole reply, however steadily deltas keep coming. The timeouts
+        # wrap each await only: a timeout around a `yield` would fire in the caller's code.
+        ends_at = loop.time() + self.settings.reply_deadline
         try:
             # The SDK retries only the opening request; once text flows a failure is final.
             async with asyncio.timeout(self.deadline):
@@ -100,17 +143,32 @@ class LLMClient:
             iterator = aiter(response)
             while True:
                 # Between two chunks the model gets one request timeout, not the whole budget.
-                async with asyncio.timeout(self.settings.timeout):
-                    try:
+                wait = min(self.settings.timeout, ends_at - loop.time())
+                if wait <= 0:
+                    raise ReplyLimitError("deadline", "".join(received))
+                try:
+                    async with asyncio.timeout(wait):
                         chunk = await anext(iterator)
-                    except StopAsyncIteration:
-                        break
+                except StopAsyncIteration:
+                    break
+                except TimeoutError as exc:
+                    if loop.time() >= ends_at - 0.01:
+                        raise ReplyLimitError("deadline", "".join(received)) from exc
+                    raise
                 for choice in chunk.choices:
                     if choice.delta and choice.delta.content:
-                        received.append(choice.delta.content)
-                        yield choice.delta.content
+                        delta = choice.delta.content[: cap - size]
+                        size += len(delta)
+                        received.append(delta)
+                        if delta:
+                            yield delta
+                        if size >= cap:
+                            raise ReplyLimitError("size", "".join(received))
                     if choice.finish_reason:
                         finished = True
+        except ReplyLimitError:
+            log.warning("language model reply stopped at its limit", exc_info=False)
+            raise
         except TimeoutError as exc:
             raise LLMUnavailableError(
                 "The language model stopped answering.", partial="".join(received)

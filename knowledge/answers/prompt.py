@@ -7,6 +7,7 @@ number, so an answer never lists the same article under two numbers.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -103,7 +104,11 @@ def _date(value: int) -> str:
 
 
 def _defang(text: str) -> str:
-    return _DELIMITER.sub("[tag removed]", text)
+    # Matched on NFKC text without format characters, so full-width (＜source＞) and
+    # zero-width-joined (<\u200bsource>) variants of the delimiters are caught too.
+    normal = unicodedata.normalize("NFKC", text)
+    normal = "".join(ch for ch in normal if unicodedata.category(ch) != "Cf")
+    return _DELIMITER.sub("[tag removed]", normal)
 
 
 def format_source(source: Source) -> str:

@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from knowledge.errors import InputError
+from knowledge.models import NoticeCode
 
 _WHITESPACE = re.compile(r"\s+")
 
@@ -16,7 +17,7 @@ class CleanQuestion:
     """The question as it will be used, and what was done to it."""
 
     text: str
-    notices: list[str] = field(default_factory=list)
+    notices: list[NoticeCode] = field(default_factory=list)
 
 
 def _printable(ch: str) -> bool:
@@ -31,16 +32,13 @@ def clean_question(raw: str, max_chars: int) -> CleanQuestion:
     text = _WHITESPACE.sub(" ", text).strip()
     if not text:
         raise InputError("Please ask a question: the message was empty.")
-    notices: list[str] = []
+    notices: list[NoticeCode] = []
     if len(text) > max_chars:
         cut = text[:max_chars]
         # Cut at a word boundary when one is near, so the last word is not half a word.
         space = cut.rfind(" ")
         if space > max_chars * 0.8:
             cut = cut[:space]
-        notices.append(
-            f"Your question was {len(text):,} characters long; only the first "
-            f"{len(cut):,} were used."
-        )
+        notices.append(NoticeCode.QUESTION_TRUNCATED)
         text = cut.rstrip()
     return CleanQuestion(text=text, notices=notices)

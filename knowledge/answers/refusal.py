@@ -1,7 +1,9 @@
-"""Deciding, from retrieval signals alone, that the curated articles do not cover a question."""
+"""Deciding that the curated articles do not cover a question: from retrieval signals before
+the model is called, and from what the model replies after."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -79,3 +81,35 @@ class RefusalPolicy:
     def should_refuse(self, strength: RetrievalStrength | None) -> bool:
         """True when retrieval is too weak to answer from."""
         return strength is None or strength.relevance < self.min_relevance
+
+
+# How a model says the sources do not answer, in the languages members are likely to ask in
+# (it answers in the question's language). Only read when the reply cites nothing: a cited
+# answer that notes one missing detail is still an answer.
+_DECLINE = re.compile(
+    r"\b(?:"
+    # English
+    r"(?:do|does|did)(?: not|n't) (?:cover|answer|address|contain|mention|discuss|include|say"
+    r"|provide|explain|describe)"
+    r"|(?:not|isn't|is not|aren't|are not) (?:covered|mentioned|addressed|discussed)"
+    r"|no (?:relevant )?information|(?:cannot|can't|unable to) (?:answer|find)"
+    r"|there is nothing"
+    # French
+    r"|ne (?:couvren?t|traiten?t|mentionnen?t|contiennen?t|abordent|parlent|fournissen?t"
+    r"|répond(?:ent)?|disent)(?: \w+)? pas|aucune information|pas couverts?"
+    # Spanish and Portuguese
+    r"|no (?:cubren?|tratan?|mencionan?|contienen?|abordan?|hablan?|responden?)"
+    r"|(?:ninguna|sin) información|no hay información"
+    r"|não (?:cobrem?|tratam?|mencionam?|contêm|abordam?)|nenhuma informação"
+    # German and Italian
+    r"|nicht abgedeckt|keine informationen|nicht behandelt|nicht erwähnt"
+    r"|non (?:coprono|trattano|menzionano|contengono)|nessuna informazione"
+    r")\b",
+    re.IGNORECASE,
+)
+
+
+def declines(reply: str) -> bool:
+    """True when an (uncited) model reply says the sources do not answer the question."""
+    flat = " ".join(reply.replace("’", "'").split())
+    return bool(_DECLINE.search(flat))

@@ -14,13 +14,26 @@ from knowledge.answers.citations import validate_citations
 from knowledge.answers.extractive import extractive_answer
 from knowledge.answers.followup import rewrite_followup
 from knowledge.answers.guard import FRAGMENT_CHARS, recites_instructions
-from knowledge.answers.llm import LLMClient, LLMUnavailableError
+from knowledge.answers.language import in_collection_language
+from knowledge.answers.links import defuse_masked_links
+from knowledge.answers.llm import LLMClient, LLMUnavailableError, ReplyLimitError
+from knowledge.answers.notices import refusal_text
 from knowledge.answers.prompt import Source, build_messages, number_sources
 from knowledge.answers.question import clean_question
-from knowledge.answers.refusal import RefusalPolicy, RetrievalStrength, assess
+from knowledge.answers.refusal import RefusalPolicy, RetrievalStrength, assess, declines
 from knowledge.embeddings.base import Embedder
 from knowledge.index import KnowledgeIndex
-from knowledge.models import Answer, Article, Citation, Hit, SearchFilters, Timings, Turn
+from knowledge.models import (
+    Answer,
+    Article,
+    Citation,
+    Hit,
+    NoticeCode,
+    RefusalReason,
+    SearchFilters,
+    Timings,
+    Turn,
+)
 from knowledge.settings import Settings
 from knowledge.store.sentence_store import SentenceStore
 
@@ -28,11 +41,6 @@ log = logging.getLogger(__name__)
 
 AnswerMode = Literal["llm", "extractive"]
 MAX_CLOSEST = 3
-UNCITED_NOTICE = "This answer cites none of the curated articles; treat it with care."
-WITHHELD_NOTICE = (
-    "The language model's reply repeated its own instructions, so it was withheld; "
-    "showing quoted passages instead."
-)
 
 
 class SearchableIndex(Protocol):
@@ -61,9 +69,13 @@ class _Prepared:
     history: list[Turn]
     filters: SearchFilters | None
     sources: list[Source]
-    notices: list[str] = field(default_factory=list)
+    notices: list[NoticeCode] = field(default_factory=list)
     strength: RetrievalStrength | None = None
     llm_failed: bool = False
+    # The question is not in the collection's language and no model translated it.
+    untranslated: bool = False
+    # Set when the filters hid what an unfiltered search finds: its sources, to offer instead.
+    unfiltered: list[Source] | None = None
     started: float = 0.0
     retrieve_ms: float = 0.0
 
@@ -72,23 +84,18 @@ def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 2)
 
 
-def _describe_filters(filters: SearchFilters | None) -> str:
-    if filters is None or filters.is_empty():
-        return ""
-    parts = []
-    if filters.topic:
-        parts.append(f"topic '{filters.topic}'")
-    if filters.source:
-        parts.append(f"source '{filters.source}'")
-    if filters.since:
-        parts.append(f"since {filters.since.isoformat()}")
-    if filters.until:
-        parts.append(f"until {filters.until.isoformat()}")
-    return ", ".join(parts)
-
-
-def _closest_line(citation: Citation) -> str:
-    return f"- {citation.title}" + (f" ({citation.source})" if citation.source else "")
+def _closest(sources: Sequence[Source]) -> list[Citation]:
+    """The first MAX_CLOSEST articles of `sources`, each once, numbered 1..n."""
+    closest: list[Citation] = []
+    seen: set[str] = set()
+    for source in sources:
+        if source.hit.article_id in seen:
+            continue
+        seen.add(source.hit.article_id)
+        closest.append(source.citation(len(closest) + 1))
+        if len(closest) == MAX_CLOSEST:
+            break
+    return closest
 
 
 class AnswerService:
@@ -126,6 +133,8 @@ class AnswerService:
         messages = build_messages(prep.question, prep.sources, prep.history)
         try:
             text = await self.llm.complete(messages)
+        except ReplyLimitError as exc:
+            return await self._stopped(prep, exc, started)
         except LLMUnavailableError as exc:
             return await self._fallback(prep, exc, started)
         if recites_instructions(text):
@@ -164,6 +173,12 @@ class AnswerService:
                     yield await self._withheld(prep, started)
                     return
                 yield delta
+        except ReplyLimitError as exc:
+            stopped = await self._stopped(prep, exc, started)
+            if not text:
+                yield stopped.text
+            yield stopped
+            return
         except LLMUnavailableError as exc:
             fallback = await self._fallback(prep, exc, started)
             if not text:
@@ -189,7 +204,8 @@ class AnswerService:
         clean = clean_question(question, self.settings.answers.max_question_chars)
         keep = self.settings.answers.history_turns
         turns = [t for t in history if t.content.strip()][-keep:] if keep else []
-        rewrite = await rewrite_followup(clean.text, turns, self.llm)
+        foreign = not in_collection_language(clean.text)
+        rewrite = await rewrite_followup(clean.text, turns, self.llm, foreign=foreign)
         hits = await asyncio.to_thread(self.index.search, rewrite.query, filters=filters)
         prep = _Prepared(
             question=clean.text,
@@ -200,9 +216,16 @@ class AnswerService:
             notices=list(clean.notices),
             strength=assess(rewrite.query, hits) if hits else None,
             llm_failed=rewrite.llm_failed,
+            untranslated=foreign and not rewrite.translated,
             started=started,
             retrieve_ms=_ms(started),
         )
+        if (
+            filters is not None
+            and not filters.is_empty()
+            and self.refusal.should_refuse(prep.strength)
+        ):
+            await self._check_without_filters(prep)
         log.info(
             "retrieved",
             extra={
@@ -214,16 +237,30 @@ class AnswerService:
         )
         return prep
 
+    async def _check_without_filters(self, prep: _Prepared) -> None:
+        """When filtered retrieval is too weak, see whether the filters are what hid the answer."""
+        hits = await asyncio.to_thread(self.index.search, prep.query)
+        strength = assess(prep.query, hits) if hits else None
+        if not prep.sources or not self.refusal.should_refuse(strength):
+            # Nothing passed the filters at all, or something relevant exists outside them:
+            # either way the filters, not the collection, are why there is no answer.
+            prep.unfiltered = number_sources(hits) if hits else []
+
+    def _refusal_reason(self, prep: _Prepared) -> RefusalReason:
+        if prep.unfiltered is not None:
+            return RefusalReason.NO_MATCH_FOR_FILTERS
+        if prep.untranslated:
+            return RefusalReason.NOT_IN_LANGUAGE
+        return RefusalReason.NOT_COVERED
+
     async def _without_llm(self, prep: _Prepared) -> Answer | None:
         """The refusal or extractive Answer when the model is not to be called, else None."""
         if self.refusal.should_refuse(prep.strength):
-            return self._refusal(prep)
+            return self._refusal(prep, self._refusal_reason(prep))
         if self.llm is None:
             return await self._extractive(prep, time.perf_counter())
         if prep.llm_failed:
-            prep.notices.append(
-                "The language model is not answering right now; showing quoted passages instead."
-            )
+            prep.notices.append(NoticeCode.LLM_UNAVAILABLE)
             return await self._extractive(prep, time.perf_counter())
         return None
 
@@ -233,34 +270,41 @@ class AnswerService:
             retrieve_ms=prep.retrieve_ms, generate_ms=generate, total_ms=_ms(prep.started)
         )
 
-    def _refusal(self, prep: _Prepared) -> Answer:
-        closest: list[Citation] = []
-        seen: set[str] = set()
-        for source in prep.sources:
-            if source.hit.article_id in seen:
-                continue
-            seen.add(source.hit.article_id)
-            closest.append(source.citation(len(closest) + 1))
-            if len(closest) == MAX_CLOSEST:
-                break
-        scope = _describe_filters(prep.filters)
-        if not prep.sources and scope:
-            text = f"No curated article matches those filters ({scope})."
-        elif not prep.sources:
-            text = "The curated articles don't cover this yet, so I won't guess."
+    def _refusal(
+        self,
+        prep: _Prepared,
+        reason: RefusalReason,
+        text: str = "",
+        mode: AnswerMode = "extractive",
+        started: float | None = None,
+    ) -> Answer:
+        """A refused Answer: the reason, its lead sentence, and the closest articles to offer."""
+        notices = list(prep.notices)
+        if reason is RefusalReason.NO_MATCH_FOR_FILTERS:
+            # What the whole collection has on it: what dropping the filters would give.
+            closest = _closest(prep.unfiltered or [])
+            notices.append(NoticeCode.DROP_FILTERS)
+        elif reason is RefusalReason.NOT_IN_LANGUAGE:
+            closest = []
         else:
-            text = "The curated articles don't cover this, so I won't guess. Closest articles:\n"
-            text += "\n".join(_closest_line(c) for c in closest)
-        log.info("refused", extra={"relevance": prep.strength.relevance if prep.strength else None})
+            closest = _closest(prep.sources)
+        log.info(
+            "refused",
+            extra={
+                "reason": reason.value,
+                "relevance": prep.strength.relevance if prep.strength else None,
+            },
+        )
         return Answer(
-            text=text,
+            text=text or refusal_text(reason, prep.filters),
             refused=True,
-            # The model was not called, whatever is configured.
-            mode="extractive",
+            refusal=reason,
+            # "extractive" unless the model was called and declined.
+            mode=mode,
             closest=closest,
-            notices=prep.notices,
+            notices=notices,
             question=prep.question,
-            timings=self._timings(prep, None),
+            timings=self._timings(prep, started),
         )
 
     @cached_property
@@ -300,18 +344,38 @@ class AnswerService:
 
     async def _fallback(self, prep: _Prepared, exc: LLMUnavailableError, started: float) -> Answer:
         log.warning("LLM failed, answering extractively: %s", exc)
-        prep.notices.append(f"{exc.user_message} Showing quoted passages instead.")
+        prep.notices.append(NoticeCode.LLM_UNAVAILABLE)
         return await self._extractive(prep, started)
+
+    async def _stopped(self, prep: _Prepared, exc: ReplyLimitError, started: float) -> Answer:
+        """A reply stopped at the deadline or size cap: what arrived, validated as usual."""
+        log.warning("LLM reply stopped at its %s limit after %d chars", exc.limit, len(exc.partial))
+        limit = (
+            NoticeCode.REPLY_TIME_LIMIT if exc.limit == "deadline" else NoticeCode.REPLY_SIZE_LIMIT
+        )
+        prep.notices.append(limit)
+        if not exc.partial.strip():
+            return await self._extractive(prep, started)
+        if recites_instructions(exc.partial):
+            return await self._withheld(prep, started)
+        return self._finish_llm(prep, exc.partial, started)
 
     async def _withheld(self, prep: _Prepared, started: float) -> Answer:
         # Reciting its instructions means an article (or the question) steered the model: none
         # of its reply can be trusted, so the member gets the quoted passages instead.
         log.warning("LLM reply recited the system prompt; answering extractively")
-        prep.notices.append(WITHHELD_NOTICE)
+        prep.notices.append(NoticeCode.LLM_WITHHELD)
         return await self._extractive(prep, started)
 
     def _finish_llm(self, prep: _Prepared, text: str, started: float) -> Answer:
-        return self._validated(prep, text, "llm", started)
+        answer = self._validated(prep, text, "llm", started)
+        if answer.uncited and declines(answer.text):
+            # The model read the sources and found no answer: a refusal (and a content gap),
+            # in its own words, which are in the member's language.
+            return self._refusal(
+                prep, RefusalReason.LLM_DECLINED, answer.text.strip(), "llm", started
+            )
+        return answer
 
     def _validated(self, prep: _Prepared, raw: str, mode: AnswerMode, started: float) -> Answer:
         result = validate_citations(raw, [s.n for s in prep.sources])
@@ -321,12 +385,17 @@ class AnswerService:
             for i, n in enumerate(result.used, start=1)
         ]
         notices = list(prep.notices)
+        # Article text reaches members in both modes: no link may show one address and go to
+        # another.
+        safe = defuse_masked_links(result.text)
+        if safe.rewritten:
+            notices.append(NoticeCode.LINKS_REWRITTEN)
         if result.uncited:
-            notices.append(UNCITED_NOTICE)
+            notices.append(NoticeCode.UNCITED)
         if result.removed:
             log.info("removed invalid citations", extra={"removed": result.removed})
         answer = Answer(
-            text=result.text,
+            text=safe.text,
             citations=citations,
             refused=False,
             mode=mode,

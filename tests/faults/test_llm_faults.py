@@ -11,7 +11,7 @@ import pytest
 
 from knowledge.answers.service import AnswerService
 from knowledge.index import KnowledgeIndex
-from knowledge.models import Answer
+from knowledge.models import Answer, NoticeCode
 from knowledge.settings import Settings, load_settings
 from tests.support.cards import zebra_corpus
 from tests.support.chroma_server import free_port
@@ -56,7 +56,7 @@ def assert_extractive_fallback(answer: Answer, took: float) -> None:
     assert answer.mode == "extractive" and not answer.refused
     assert answer.citations and answer.citations[0].title == "Why zebras have stripes"
     assert "horseflies" in answer.text.lower() or "stripes" in answer.text.lower()
-    assert any("quoted passages instead" in n for n in answer.notices), answer.notices
+    assert NoticeCode.LLM_UNAVAILABLE in answer.notices, answer.notices
 
 
 FAILURES: dict[str, Fail | Reply | Hang] = {

@@ -30,6 +30,8 @@ forgets to script a call sees a failure rather than a made-up answer):
 - ``CutStream(text, after=N)``: sends N chunks of the stream, then drops the connection
   (``abort=True``), ends the body without ``[DONE]`` (``abort=False``) or goes silent
   (``stall=True``).
+- ``Endless(delta, every=0.5)``: a stream that sends ``delta`` every ``every`` seconds and never
+  finishes (until ``seconds`` or shutdown).
 - ``Hang(seconds)``: accepts the request and never answers (until ``seconds`` or shutdown).
 - ``Raw(body, status=200)``: exactly this body, e.g. malformed JSON or a broken SSE stream.
 - any behaviour takes ``delay=`` seconds to wait before answering.
@@ -97,6 +99,16 @@ class CutStream:
 
 
 @dataclass
+class Endless:
+    """Stream `delta` every `every` seconds and never finish (until `seconds` or shutdown)."""
+
+    delta: str = "more "
+    every: float = 0.5
+    seconds: float = 120.0
+    delay: float = 0.0
+
+
+@dataclass
 class Hang:
     """Accept the request and send nothing for `seconds` (or until the server stops)."""
 
@@ -114,7 +126,7 @@ class Raw:
     delay: float = 0.0
 
 
-Behaviour = Reply | Fail | CutStream | Hang | Raw
+Behaviour = Reply | Fail | CutStream | Hang | Raw | Endless
 Scripted = Behaviour | str | Callable[["RecordedRequest"], "Behaviour | str"]
 
 
@@ -316,7 +328,7 @@ class FakeOpenAI:
     def _next(self, queue: deque[Scripted], default: Scripted, req: RecordedRequest) -> Behaviour:
         with self._lock:
             item = queue.popleft() if queue else default
-        if callable(item) and not isinstance(item, Reply | Fail | CutStream | Hang | Raw):
+        if callable(item) and not isinstance(item, Reply | Fail | CutStream | Hang | Raw | Endless):
             item = item(req)
         if isinstance(item, str):
             return Reply(item)
@@ -362,7 +374,7 @@ class FakeOpenAI:
         self._counter += 1
         ident = f"chatcmpl-fake-{self._counter}"
         model = str(req.json.get("model", "fake-model")) if isinstance(req.json, dict) else ""
-        if isinstance(behaviour, CutStream):
+        if isinstance(behaviour, CutStream | Endless):
             return await self._stream(request, ident, model, behaviour)
         if req.streamed:
             return await self._stream(request, ident, model, behaviour)
@@ -395,7 +407,7 @@ class FakeOpenAI:
         return web.Response(status=499)
 
     async def _stream(
-        self, request: web.Request, ident: str, model: str, behaviour: Reply | CutStream
+        self, request: web.Request, ident: str, model: str, behaviour: Reply | CutStream | Endless
     ) -> web.StreamResponse:
         response = web.StreamResponse(
             status=200, headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
@@ -413,6 +425,16 @@ class FakeOpenAI:
             await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
 
         await send({"role": "assistant", "content": ""}, None)
+        if isinstance(behaviour, Endless):
+            assert self._stopping is not None
+            ends = time.monotonic() + behaviour.seconds
+            try:
+                while time.monotonic() < ends and not self._stopping.is_set():
+                    await send({"content": behaviour.delta}, None)
+                    await asyncio.sleep(behaviour.every)
+            except (ConnectionResetError, RuntimeError):
+                pass  # the client hung up, as it should
+            return self._drop(request)
         pieces = _chunks(behaviour.text, behaviour.chunk_chars)
         if isinstance(behaviour, CutStream):
             for piece in pieces[: behaviour.after]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ def test_ask_json_with_llm_has_the_documented_shape(with_llm: FakeOpenAI) -> Non
     with_llm.script(Reply("Several heads attend to different positions at once [1]. Made up [42]."))
     payload = _json(QUESTION, "--json")
 
-    assert {"text", "citations", "refused", "mode", "timings"} <= set(payload)
+    assert {"text", "citations", "refused", "refusal", "mode", "timings", "notices"} <= set(payload)
     assert payload["mode"] == "llm" and payload["refused"] is False
     assert payload["text"] == "Several heads attend to different positions at once [1]. Made up."
     citations = payload["citations"]
@@ -156,3 +157,72 @@ def test_ask_empty_question_is_a_clear_error(env: Path) -> None:
 def test_ask_bad_since_names_the_option(env: Path) -> None:
     result = runner.invoke(app, ["ask", QUESTION, "--since", "yesterday"])
     assert result.exit_code == 2 and "--since" in result.output
+
+
+# -- every refusal reason, as data in --json and in words on the terminal --------------------
+
+
+def test_ask_not_covered_is_reported_as_such(env: Path) -> None:
+    payload = _json("What is the best recipe for Neapolitan pizza dough?", "--json")
+    assert payload["refusal"] == "not_covered" and payload["closest"]
+    result = runner.invoke(app, ["ask", "What is the best recipe for Neapolitan pizza dough?"])
+    assert "don't cover" in result.stdout and "Closest articles:" in result.stdout
+
+
+def test_ask_since_tomorrow_offers_to_drop_the_filter(env: Path) -> None:
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    payload = _json(QUESTION, "--since", tomorrow, "--json")
+    assert payload["refusal"] == "no_match_for_filters"
+    assert payload["notices"] == ["drop_filters"]
+    assert payload["closest"][0]["title"] == "Attention Is All You Need"
+
+    result = runner.invoke(app, ["ask", QUESTION, "--since", tomorrow, "--no-stream"])
+    assert result.exit_code == 0, result.output
+    assert f"since {tomorrow}" in result.stdout
+    assert "without the filters" in result.stdout.lower()
+    assert "Without the filters, these articles match:" in result.stdout
+
+
+def test_ask_llm_declining_is_a_refusal(with_llm: FakeOpenAI) -> None:
+    with_llm.script(Reply("The curated articles do not cover this question."))
+    payload = _json(QUESTION, "--json")
+    assert payload["refused"] is True and payload["refusal"] == "llm_declined"
+    assert payload["mode"] == "llm" and payload["closest"]
+
+
+def test_ask_streamed_decline_prints_the_refusal(with_llm: FakeOpenAI) -> None:
+    with_llm.script(Reply("The sources do not answer this.", chunk_chars=4))
+    result = runner.invoke(app, ["ask", QUESTION])
+    assert result.exit_code == 0, result.output
+    assert "Closest articles:" in result.stdout and "Sources:" not in result.stdout
+
+
+def test_ask_in_another_language_without_llm_says_which_language_it_needs(env: Path) -> None:
+    payload = _json("Quelle est la meilleure recette de la paella ?", "--json")
+    assert payload["refusal"] == "not_in_language"
+    result = runner.invoke(app, ["ask", "Quelle est la meilleure recette de la paella ?"])
+    assert "only search questions written in English" in result.stdout
+
+
+FRENCH = "Pourquoi le Transformer utilise-t-il l'attention multi-têtes ?"
+
+
+def test_french_question_over_the_sample_without_llm(env: Path) -> None:
+    payload = _json(FRENCH, "--json")
+    # "Transformer" and "attention" carry across languages: quoted passages from the paper.
+    assert payload["refused"] is False and payload["mode"] == "extractive"
+    assert payload["citations"][0]["title"] == "Attention Is All You Need"
+
+
+def test_french_question_over_the_sample_with_llm(with_llm: FakeOpenAI) -> None:
+    with_llm.script(
+        Reply("Why does the Transformer use multi-head attention?"),
+        Reply("Plusieurs têtes regardent des sous-espaces différents [1]."),
+    )
+    payload = _json(FRENCH, "--json")
+    assert payload["refused"] is False and payload["mode"] == "llm"
+    assert payload["text"] == "Plusieurs têtes regardent des sous-espaces différents [1]."
+    assert payload["citations"][0]["title"] == "Attention Is All You Need"
+    rewrite, generate = with_llm.chat_requests
+    assert "English" in rewrite.messages[0]["content"]
+    assert FRENCH in generate.messages[-1]["content"]

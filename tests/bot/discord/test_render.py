@@ -25,8 +25,17 @@ from bot.discord.split import (
     EMBEDS_PER_MESSAGE,
     embed_fits,
 )
+from knowledge.answers.notices import notice_text
 from knowledge.feedback import FeedbackReport, QuestionScore
-from knowledge.models import Answer, Citation, IngestFailure, IngestReport, Timings
+from knowledge.models import (
+    Answer,
+    Citation,
+    IngestFailure,
+    IngestReport,
+    NoticeCode,
+    RefusalReason,
+    Timings,
+)
 from knowledge.question_log import LoggedQuestion
 
 
@@ -120,9 +129,9 @@ def test_more_than_25_source_fields_spill_into_another_embed() -> None:
 def test_refused_answer_is_honest_and_offers_the_closest_articles() -> None:
     closest = [citation(1, "Sleep and memory"), citation(2, "How teams build trust")]
     answer = Answer(
-        text="The curated articles don't cover this, so I won't guess. Closest articles:\n"
-        "- Sleep and memory (Example Review)\n- How teams build trust (Example Review)",
+        text="The curated articles don't cover this, so I won't guess.",
         refused=True,
+        refusal=RefusalReason.NOT_COVERED,
         closest=closest,
     )
 
@@ -149,17 +158,19 @@ def test_uncited_answer_is_flagged() -> None:
 
 
 def test_uncited_flag_is_not_repeated_when_the_service_added_a_notice() -> None:
-    notice = "This answer cites none of the curated articles; treat it with care."
-    answer = Answer(text="Something.", uncited=True, notices=[notice])
+    answer = Answer(text="Something.", uncited=True, notices=[NoticeCode.UNCITED])
     [message] = render_answer(answer, "q")
     description = message.embeds[0].description or ""
-    assert description.count("cite") == 1 and notice in description
+    assert description.count("cite") == 1 and notice_text(NoticeCode.UNCITED) in description
 
 
 def test_notices_are_shown() -> None:
-    answer = Answer(text="Answer [1].", citations=[citation(1)], notices=["Question truncated."])
+    answer = Answer(
+        text="Answer [1].", citations=[citation(1)], notices=[NoticeCode.QUESTION_TRUNCATED]
+    )
     [message] = render_answer(answer, "q")
-    assert "*Question truncated.*" in (message.embeds[0].description or "")
+    text = notice_text(NoticeCode.QUESTION_TRUNCATED)
+    assert f"*{text}*" in (message.embeds[0].description or "")
 
 
 def test_source_link_escapes_markdown_and_odd_urls() -> None:

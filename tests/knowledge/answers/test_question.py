@@ -6,6 +6,7 @@ import pytest
 
 from knowledge.answers.question import clean_question
 from knowledge.errors import InputError
+from knowledge.models import NoticeCode
 
 
 @pytest.mark.parametrize("raw", ["", "   \n\t ", "\x00\x1b\x07", "\u200b\u202e"])
@@ -23,9 +24,7 @@ def test_long_question_is_cut_at_a_word_with_a_notice() -> None:
     cleaned = clean_question("word " * 100, 52)
     assert len(cleaned.text) <= 52 and not cleaned.text.endswith("wor")
     assert cleaned.text.split() == ["word"] * len(cleaned.text.split())
-    assert cleaned.notices == [
-        f"Your question was 499 characters long; only the first {len(cleaned.text)} were used."
-    ]
+    assert cleaned.notices == [NoticeCode.QUESTION_TRUNCATED]
 
 
 def test_other_scripts_are_kept() -> None:

@@ -9,10 +9,10 @@ import pytest
 
 from knowledge.answers.extractive import EXTRACTIVE_LABEL
 from knowledge.answers.guard import recites_instructions
-from knowledge.answers.service import UNCITED_NOTICE, WITHHELD_NOTICE, AnswerService
+from knowledge.answers.service import AnswerService
 from knowledge.errors import InputError
 from knowledge.index import KnowledgeIndex
-from knowledge.models import Answer, SearchFilters, Turn
+from knowledge.models import Answer, NoticeCode, RefusalReason, SearchFilters, Turn
 from tests.knowledge.answers.conftest import make_settings
 from tests.support.fake_openai import CutStream, Fail, FakeOpenAI, Hang, RecordedRequest, Reply
 
@@ -101,7 +101,7 @@ async def test_answer_without_citations_is_flagged(
     fake_openai.script(Reply("Teams build trust by being nice to each other."))
     answer = await service.answer(TRUST_Q)
     assert answer.uncited and answer.citations == []
-    assert UNCITED_NOTICE in answer.notices
+    assert NoticeCode.UNCITED in answer.notices
     assert answer.mode == "llm"
 
 
@@ -126,7 +126,7 @@ async def test_server_error_every_time_falls_back_to_extractive_in_bounded_time(
     assert answer.mode == "extractive" and not answer.refused
     assert answer.text.startswith(EXTRACTIVE_LABEL)
     assert answer.citations and "[1]" in answer.text
-    assert any("HTTP 500" in n for n in answer.notices)
+    assert answer.notices == [NoticeCode.LLM_UNAVAILABLE]
 
 
 async def test_timeout_falls_back_to_extractive(
@@ -186,7 +186,7 @@ async def test_stream_cut_in_the_middle_ends_with_an_extractive_answer(
     assert all(isinstance(i, str) for i in items[:-1])
     assert final.mode == "extractive" and final.citations
     assert final.text.startswith(EXTRACTIVE_LABEL)
-    assert any("cut off" in n or "could not be reached" in n for n in final.notices)
+    assert NoticeCode.LLM_UNAVAILABLE in final.notices
 
 
 async def test_stream_ending_without_finish_is_treated_as_cut(
@@ -196,7 +196,7 @@ async def test_stream_ending_without_finish_is_treated_as_cut(
     items = await _collect(service, TRUST_Q)
     final = items[-1]
     assert isinstance(final, Answer) and final.mode == "extractive"
-    assert any("cut off" in n for n in final.notices)
+    assert NoticeCode.LLM_UNAVAILABLE in final.notices
 
 
 async def test_stream_that_fails_before_text_yields_the_fallback_text(
@@ -228,7 +228,9 @@ async def test_uncovered_question_is_refused_without_calling_the_llm(
     assert 1 <= len(answer.closest) <= 3
     assert len({c.article_id for c in answer.closest}) == len(answer.closest)
     assert all(c.url.startswith("https://articles.example/") for c in answer.closest)
-    assert all(f"- {c.title}" in answer.text for c in answer.closest)
+    assert answer.refusal is RefusalReason.NOT_COVERED and answer.is_gap
+    # The closest articles are data, not part of the text.
+    assert all(c.title not in answer.text for c in answer.closest)
 
 
 async def test_refusal_when_filters_match_nothing(
@@ -236,6 +238,10 @@ async def test_refusal_when_filters_match_nothing(
 ) -> None:
     answer = await service.answer(TRUST_Q, filters=SearchFilters(topic="astronomy"))
     assert answer.refused and "topic 'astronomy'" in answer.text
+    assert answer.refusal is RefusalReason.NO_MATCH_FOR_FILTERS and not answer.is_gap
+    assert NoticeCode.DROP_FILTERS in answer.notices
+    # What dropping the filter would give: the trust article.
+    assert answer.closest and answer.closest[0].url.endswith("/trust")
     assert fake_openai.chat_requests == []
 
 
@@ -353,7 +359,7 @@ async def test_very_long_question_is_truncated_with_a_notice(
     answer = await service.answer(question)
     limit = service.settings.answers.max_question_chars
     assert len(answer.question) <= limit
-    assert any("characters long" in n for n in answer.notices)
+    assert NoticeCode.QUESTION_TRUNCATED in answer.notices
     assert answer.mode == "llm"
 
 
@@ -379,12 +385,16 @@ async def test_prompt_injection_in_the_question_stays_data(
     assert answer.citations
 
 
-async def test_question_in_another_language_gets_a_reply(
+async def test_question_in_another_language_is_translated_then_refused_if_not_covered(
     service: AnswerService, fake_openai: FakeOpenAI
 ) -> None:
+    fake_openai.script(Reply("best recipe for Valencian paella"))
     answer = await service.answer("¿Cuál es la mejor receta de paella valenciana?")
-    assert answer.refused and answer.text
-    assert fake_openai.chat_requests == []
+    assert answer.refused and answer.refusal is RefusalReason.NOT_COVERED
+    # Only the rewrite was asked for: the translated query found nothing to answer from.
+    [rewrite] = fake_openai.chat_requests
+    assert "English" in rewrite.messages[0]["content"]
+    assert "paella valenciana" in rewrite.prompt_text
 
 
 # -- a reply that recites the instructions ----------------------------------------------------
@@ -401,7 +411,7 @@ async def test_reply_reciting_the_system_prompt_is_withheld(
     fake_openai.always(_reciting)
     answer = await service.answer(TRUST_Q)
     assert answer.mode == "extractive" and answer.citations
-    assert WITHHELD_NOTICE in answer.notices
+    assert NoticeCode.LLM_WITHHELD in answer.notices
     assert not recites_instructions(answer.text)
 
 
@@ -411,7 +421,7 @@ async def test_streamed_recital_is_cut_short_and_withheld(
     fake_openai.always(_reciting)
     items = await _collect(service, TRUST_Q)
     final = items[-1]
-    assert isinstance(final, Answer) and WITHHELD_NOTICE in final.notices
+    assert isinstance(final, Answer) and NoticeCode.LLM_WITHHELD in final.notices
     shown = "".join(i for i in items[:-1] if isinstance(i, str))
     # The stream stopped within a few chunks of the recital starting.
     assert len(shown) < len("Sure, here are my rules:\n") + 60
