@@ -9,15 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import discord
 
 from bot.discord.errors import describe_error, reply_ephemeral
 from knowledge.feedback import MAX_REASON_CHARS, FeedbackStore, Rating
-
-if TYPE_CHECKING:
-    from bot.discord.app import CuratorBot
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +28,20 @@ def feedback_custom_id(answer_id: str, rating: Rating) -> str:
     return f"{CUSTOM_ID_PREFIX}:{code}:{answer_id}"
 
 
+class _Services(Protocol):
+    @property
+    def feedback(self) -> FeedbackStore: ...
+
+
+class _ServedClient(Protocol):
+    """What the buttons need of the bot (kept structural: this module never imports the app)."""
+
+    services: _Services
+
+
 def _feedback_store(interaction: discord.Interaction) -> FeedbackStore:
-    bot: CuratorBot = interaction.client  # type: ignore[assignment]
-    return bot.services.feedback
+    client: _ServedClient = interaction.client  # type: ignore[assignment]
+    return client.services.feedback
 
 
 class FeedbackButton(

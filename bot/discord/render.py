@@ -14,6 +14,7 @@ from bot.discord.split import (
     FIELD_VALUE_LIMIT,
     FIELDS_PER_EMBED,
     TITLE_LIMIT,
+    close_open_fence,
     group_embeds,
     split_lines,
     split_markdown,
@@ -167,15 +168,27 @@ def render_refusal(
     return _finish(embeds, f"Not covered by the collection · {format_seconds(seconds)}")
 
 
-def render_progress(text: str) -> str:
-    """The in-progress content while an answer streams: the text so far and a cursor."""
+def render_progress(text: str) -> list[str]:
+    """The in-progress messages while an answer streams: the text so far, then a cursor.
+
+    A long answer fills one message and continues in the next; a code fence still open in
+    the partial text is closed, so nothing renders as a runaway code block mid-stream.
+    """
     if not text.strip():
-        return THINKING
-    budget = CONTENT_LIMIT - len(CURSOR)
-    if len(text) > budget:
-        # Show the newest part: that is what is changing.
-        text = "…" + text[-(budget - 1) :]
-    return text + CURSOR
+        return [THINKING]
+    # Room for the cursor and for a fence closed at the end.
+    pages = split_markdown(close_open_fence(text), CONTENT_LIMIT - len(CURSOR) - 8)
+    if not pages:
+        return [THINKING]
+    last = pages[-1]
+    # A closing fence must stand alone on its line, so the cursor goes below it.
+    pages[-1] = last + ("\n" + CURSOR.strip() if last.rstrip().endswith(("```", "~~~")) else CURSOR)
+    return pages
+
+
+def render_ready(user_id: int, jump_url: str) -> str:
+    """The ping a queued member gets when their answer lands (mentions only them)."""
+    return f"<@{user_id}> your answer is ready: {jump_url}"
 
 
 def render_queued(ahead: int) -> str:
@@ -185,17 +198,25 @@ def render_queued(ahead: int) -> str:
 
 
 def render_gap(question: str, where: str, closest: Sequence[Citation]) -> list[OutgoingMessage]:
-    """A post for the moderators' content-gaps channel: a question the collection missed."""
+    """A post for the moderators' content-gaps channel: a question the collection missed.
+
+    `where` is a jump URL or a channel mention; it goes in a field, where Discord renders
+    links (a footer shows them as plain text).
+    """
     embed = discord.Embed(
         title="Question not covered by the collection",
         description=truncate(question, DESCRIPTION_LIMIT),
         colour=REFUSED_COLOUR,
     )
+    if where.startswith(("https://", "http://")):
+        embed.add_field(name="Asked in", value=f"[Jump to the question]({where})", inline=False)
+    elif where:
+        embed.add_field(name="Asked in", value=truncate(where, FIELD_VALUE_LIMIT), inline=False)
     embeds = [embed]
     if closest:
         lines = [source_line(c, numbered=False) for c in closest]
         embeds = _fields_embeds(embed, "Closest articles", lines, REFUSED_COLOUR)
-    return _finish(embeds, f"Asked in {where}" if where else "Asked by a member")
+    return _finish(embeds, "A member's question" if where else "Asked by a member")
 
 
 STAGE_LABELS = {

@@ -1,4 +1,4 @@
-"""/feedback report for moderators (the buttons under answers live in bot.discord.feedback_ui)."""
+"""/feedback report for moderators, and the feedback buttons under answers (from feedback_ui)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.errors import reply_ephemeral
+from bot.discord.feedback_ui import FeedbackButton
+from bot.discord.mentions import NO_MENTIONS
 from bot.discord.permissions import moderator_refusal
 from bot.discord.render import render_feedback_report
 
 if TYPE_CHECKING:
     from bot.discord.app import CuratorBot
-
-NO_MENTIONS = discord.AllowedMentions.none()
 
 
 class FeedbackCog(commands.Cog):
@@ -26,6 +26,13 @@ class FeedbackCog(commands.Cog):
 
     def __init__(self, bot: CuratorBot) -> None:
         self.bot = bot
+
+    async def cog_load(self) -> None:
+        # Buttons on answers posted before a restart still route here by their custom_id.
+        self.bot.add_dynamic_items(FeedbackButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(FeedbackButton)
 
     @feedback.command(
         name="report", description="Moderators: ratings, worst-rated and uncovered questions"

@@ -40,6 +40,59 @@ def sample_settings(data_dir: Path) -> Settings:
     return settings
 
 
+_dpytest_send_message = backend.FakeHttp.send_message
+
+
+async def _send_keeping_reference(
+    self: backend.FakeHttp, channel_id: int, *, params: Any
+) -> dict[str, Any]:
+    """dpytest's send_message, plus the message_reference Discord keeps on a reply, and the
+    allowed_mentions sent (kept on the stored copy, so tests can read who could be pinged)."""
+    # dpytest finds the target channel among its caller's locals, so it must be one here too.
+    channel = backend._get_higher_locs(1).get("channel")  # noqa: F841
+    data: dict[str, Any] = await _dpytest_send_message(self, channel_id, params=params)
+    payload = params.payload or {}
+    assert backend._cur_config is not None
+    for stored in backend._cur_config.messages.get(channel_id, []):
+        if int(stored["id"]) == int(data["id"]):
+            stored["allowed_mentions"] = payload.get("allowed_mentions")
+    reference = payload.get("message_reference")
+    if reference:
+        reference = {"channel_id": channel_id, **reference}
+        data["message_reference"] = reference
+        for stored in backend._cur_config.messages.get(channel_id, []):
+            if int(stored["id"]) == int(data["id"]):
+                stored["message_reference"] = reference
+        state = backend.get_state()
+        message = state._get_message(int(data["id"]))
+        if message is not None:
+            message.reference = discord.MessageReference.with_state(state, reference)
+    return data
+
+
+_dpytest_dict_from_message = factories.dict_from_message
+
+
+def _dict_keeping_reference(message: discord.Message) -> dict[str, Any]:
+    """dpytest's message dict (rebuilt on every edit), with the reply's message_reference."""
+    data: dict[str, Any] = _dpytest_dict_from_message(message)
+    reference = message.reference
+    if reference is not None and reference.message_id is not None:
+        data["message_reference"] = {
+            "message_id": reference.message_id,
+            "channel_id": reference.channel_id,
+            "guild_id": reference.guild_id,
+        }
+    return data
+
+
+@pytest.fixture(autouse=True)
+def replies_keep_their_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bot's replies point at the message they answer, as on Discord (dpytest drops it)."""
+    monkeypatch.setattr(backend.FakeHttp, "send_message", _send_keeping_reference)
+    monkeypatch.setattr(factories, "dict_from_message", _dict_keeping_reference)
+
+
 @pytest.fixture(scope="session")
 def indexed_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir holding the sample articles, indexed once per test session."""

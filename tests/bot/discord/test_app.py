@@ -22,10 +22,9 @@ from tests.bot.discord.conftest import FakeInteraction, text_channel_at
 def test_intents_are_minimal(settings: Settings) -> None:
     intents = build_intents(settings)
     assert intents.message_content and intents.guild_messages and intents.guilds
-    assert not intents.members and not intents.presences and not intents.dm_messages
-
-    settings.discord.allow_dms = True
-    assert build_intents(settings).dm_messages
+    assert not intents.members and not intents.presences
+    # DMs arrive even when they are off, so the member is told to ask in the server.
+    assert intents.dm_messages
 
     settings.discord.mention_trigger = False
     slash_only = build_intents(settings)
@@ -46,7 +45,7 @@ async def test_cogs_and_commands_are_registered(bot: CuratorBot) -> None:
     assert {"ask", "reindex", "feedback", "feedback report"} <= names
     ask = bot.tree.get_command("ask")
     assert isinstance(ask, app_commands.Command)
-    assert [p.name for p in ask.parameters] == ["question", "topic", "since"]
+    assert [p.name for p in ask.parameters] == ["question", "topic", "since", "private"]
     assert ask.get_parameter("topic").autocomplete  # type: ignore[union-attr]
 
 

@@ -171,10 +171,30 @@ def test_source_link_escapes_markdown_and_odd_urls() -> None:
 
 
 def test_progress_shows_a_marker_and_stays_within_content_limit() -> None:
-    assert render_progress("") == THINKING
-    assert render_progress("Partial answer") == "Partial answer" + CURSOR
-    long = render_progress("word " * 1_000)
-    assert len(long) <= CONTENT_LIMIT and long.endswith(CURSOR) and long.startswith("…")
+    assert render_progress("") == [THINKING]
+    assert render_progress("Partial answer") == ["Partial answer" + CURSOR]
+
+
+def test_a_long_answer_fills_the_first_message_and_continues_in_the_next() -> None:
+    text = "\n\n".join(f"Paragraph {i}: " + "word " * 60 for i in range(20))
+    pages = render_progress(text)
+    assert len(pages) >= 3
+    assert all(len(page) <= CONTENT_LIMIT for page in pages)
+    # Nothing is lost and the reading order is kept: the start is in the first message.
+    assert pages[0].startswith("Paragraph 0:") and "Paragraph 19:" in pages[-1]
+    assert pages[-1].endswith(CURSOR) and not any(p.endswith(CURSOR) for p in pages[:-1])
+
+
+def test_a_code_fence_open_mid_stream_is_closed_in_every_page() -> None:
+    partial = "Run this:\n\n```python\n" + "\n".join(f"x{i} = {i}" for i in range(400))
+    pages = render_progress(partial)
+    assert len(pages) >= 2
+    for page in pages:
+        lines = page.splitlines()
+        fences = [line for line in lines if line.startswith("```")]
+        assert len(fences) % 2 == 0, page[-80:]
+    # The cursor never sits on a closing fence's line (that would leave the fence open).
+    assert pages[-1].endswith("```\n▌")
 
 
 def test_queued_placeholder_says_how_many_are_ahead() -> None:
@@ -255,5 +275,8 @@ def test_gap_post_names_the_question_and_where() -> None:
     [message] = render_gap("What about banana bread?", "https://discord.com/x", [citation(1)])
     embed = message.embeds[0]
     assert embed.description == "What about banana bread?"
-    assert embed.footer.text == "Asked in https://discord.com/x"
+    # Footers render no links: the jump link is a field.
+    assert embed.fields[0].name == "Asked in"
+    assert embed.fields[0].value == "[Jump to the question](https://discord.com/x)"
+    assert "https://" not in (embed.footer.text or "")
     assert isinstance(embed.colour, discord.Colour)

@@ -27,8 +27,8 @@ async def test_edits_at_most_once_a_second() -> None:
     clock = FakeClock()
     edits: list[tuple[float, str]] = []
 
-    async def edit(text: str) -> None:
-        edits.append((clock(), text))
+    async def edit(pages: list[str]) -> None:
+        edits.append((clock(), pages[-1]))
 
     editor = ThrottledEditor(edit, clock=clock)
     text = ""
@@ -47,7 +47,7 @@ async def test_edits_at_most_once_a_second() -> None:
 async def test_a_failed_progress_edit_does_not_stop_the_answer() -> None:
     clock = FakeClock()
 
-    async def edit(text: str) -> None:
+    async def edit(pages: list[str]) -> None:
         raise discord.HTTPException(rate_limited_response(), "rate limited")
 
     editor = ThrottledEditor(edit, clock=clock)
@@ -74,14 +74,28 @@ async def test_collect_answer_returns_the_final_answer() -> None:
     shown: list[str] = []
     clock = FakeClock()
 
-    async def edit(text: str) -> None:
-        shown.append(text)
+    async def edit(pages: list[str]) -> None:
+        shown.extend(pages)
 
     editor = ThrottledEditor(edit, clock=clock, interval=0)
     answer = await collect_answer(_stream("Do", "ne", final), editor)
 
     assert answer is final
-    assert shown == ["Do" + CURSOR, "Done" + CURSOR]
+    # One delta late: the last stretch of text is shown by the final answer itself.
+    assert shown == ["Do" + CURSOR]
+
+
+async def test_an_answer_that_arrives_whole_is_never_shown_raw() -> None:
+    final = Answer(text="> **quoted** passage [1]", mode="extractive")
+    shown: list[list[str]] = []
+
+    async def edit(pages: list[str]) -> None:
+        shown.append(pages)
+
+    editor = ThrottledEditor(edit, clock=FakeClock(), interval=0)
+    answer = await collect_answer(_stream(final.text, final), editor)
+
+    assert answer is final and shown == []
 
 
 async def test_a_stream_without_a_final_answer_is_an_error() -> None:
