@@ -135,7 +135,7 @@ def decide(facts: MessageFacts) -> Verdict:
 
 
 def bot_role_ids(message: discord.Message, bot_id: int) -> set[int]:
-    """Ids of the bot's managed role(s) in the message's guild (Discord offers it beside the bot)."""
+    """Ids of the bot's managed role in the message's guild (Discord offers it beside the bot)."""
     ids: set[int] = set()
     guild = message.guild
     if guild is not None and guild.self_role is not None:
