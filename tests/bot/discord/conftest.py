@@ -271,6 +271,7 @@ class Sent:
     embeds: list[discord.Embed] = field(default_factory=list)
     ephemeral: bool = False
     modal: discord.ui.Modal | None = None
+    view: discord.ui.View | None = None
 
 
 class FakeInteraction:
@@ -317,6 +318,7 @@ class FakeInteraction:
                 content,
                 list(kwargs.get("embeds") or []),
                 bool(kwargs.get("ephemeral")),
+                view=kwargs.get("view"),
             )
         )
         assert_no_mentions(kwargs.get("allowed_mentions"))
@@ -335,12 +337,45 @@ class FakeInteraction:
         self, content: str | None = None, *, wait: bool = False, ephemeral: bool = False, **kw: Any
     ) -> discord.Message | None:
         assert self.done, "a follow-up needs a response or a defer first"
-        assert_no_mentions(kw.get("allowed_mentions"))
-        self.sent.append(Sent("followup", content, list(kw.get("embeds") or []), ephemeral))
+        allowed = kw.get("allowed_mentions")
+        if content and content.startswith("<@") and allowed is not None and allowed.users:
+            # The one ping the bot sends: a queued member whose answer is ready.
+            assert allowed.to_dict()["parse"] == [] and not allowed.roles
+        else:
+            assert_no_mentions(allowed)
+        self.sent.append(
+            Sent(
+                "followup",
+                content,
+                list(kw.get("embeds") or []),
+                ephemeral,
+                view=kw.get("view"),
+            )
+        )
         if ephemeral:
-            return None
+            return self._ephemeral_message() if wait else None
         message = await self.channel.send(content, **kw)
         return message if wait else None
+
+    def _ephemeral_message(self) -> discord.WebhookMessage:
+        """An ephemeral follow-up the bot can edit; its edits are recorded as 'edit'."""
+        message = MagicMock(spec_set=discord.WebhookMessage)
+        message.jump_url = "https://discord.com/channels/ephemeral"
+
+        async def edit(**kwargs: Any) -> None:
+            assert_no_mentions(kwargs.get("allowed_mentions"))
+            self.sent.append(
+                Sent(
+                    "edit",
+                    kwargs.get("content"),
+                    list(kwargs.get("embeds") or []),
+                    True,
+                    view=kwargs.get("view"),
+                )
+            )
+
+        message.edit.side_effect = edit
+        return cast(discord.WebhookMessage, message)
 
     @property
     def ephemeral_texts(self) -> list[str]:

@@ -65,6 +65,47 @@ async def test_ask_answers_publicly_with_sources_and_buttons(
     assert len(custom_ids(stored_message(channel, answer.id))) == 2
 
 
+async def test_a_private_ask_is_answered_only_to_the_member_with_working_buttons(
+    bot: CuratorBot, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script("Agents direct their own tool use [1].")
+    asking = cog(bot, AskingCog)
+    fake = interaction(bot)
+
+    await asking.ask.callback(
+        asking, fake.mock, "What separates agents from workflows?", private=True
+    )
+
+    assert fake.sent[0].kind == "defer" and fake.sent[0].ephemeral
+    assert all(s.ephemeral for s in fake.sent)
+    final = fake.sent[-1]
+    assert final.kind == "edit"
+    assert "own tool use [1]" in (final.embeds[0].description or "")
+    assert final.view is not None
+    ids = [getattr(item, "custom_id", "") for item in final.view.children]
+    assert len(ids) == 2 and ids[0].startswith("curator:fb:up:")
+    # Nothing reached the channel, and the answer can still be rated.
+    assert dpytest.verify().message().nothing()
+    answer_id = ids[0].rsplit(":", 1)[1]
+    assert bot.services.feedback.get_answer(answer_id) is not None
+
+
+async def test_titles_show_display_names_not_raw_mention_ids(
+    bot: CuratorBot, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script("Agents direct their own tool use [1].")
+    bob = dpytest.get_config().members[1]
+    asking = cog(bot, AskingCog)
+
+    await asking.ask.callback(
+        asking, interaction(bot).mock, f"What would <@{bob.id}> read about agents?"
+    )
+
+    answer = await latest(text_channel_at(), dpytest.get_message())
+    assert answer.embeds[0].title == f"What would @{bob.display_name} read about agents?"
+    assert "<@" not in (answer.embeds[0].title or "")
+
+
 async def test_ask_passes_topic_and_since_filters(
     bot: CuratorBot, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
