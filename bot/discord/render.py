@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import discord
 
+from bot.discord.reindex_changes import ReindexChanges
 from bot.discord.split import (
     CONTENT_LIMIT,
     DESCRIPTION_LIMIT,
@@ -33,6 +34,7 @@ ADMIN_COLOUR = discord.Colour.dark_teal()
 # Footers are set last, so room is kept for them while fields are packed.
 FOOTER_RESERVE = 200
 MAX_FAILURES_SHOWN = 100
+MAX_TITLES_SHOWN = 20
 
 MODE_LABELS = {"llm": "LLM", "extractive": "Extractive (no LLM)"}
 UNCITED_WARNING = (
@@ -237,34 +239,70 @@ def render_reindex_progress(stage: str, done: int, total: int, dry_run: bool) ->
     return f"🔄 {verb}: {label}…"
 
 
+def _bounded(title: str, items: Sequence[str], limit: int) -> list[str]:
+    """A bold heading and at most `limit` items, then how many more there are."""
+    if not items:
+        return []
+    lines = [f"**{title}** ({len(items)})"]
+    lines.extend(f"• {item}" for item in items[:limit])
+    if len(items) > limit:
+        lines.append(f"…and {len(items) - limit} more.")
+    return lines
+
+
 def render_reindex_report(
-    report: IngestReport, dry_run: bool, seconds: float
+    report: IngestReport,
+    dry_run: bool,
+    seconds: float,
+    changes: ReindexChanges | None = None,
 ) -> list[OutgoingMessage]:
-    """Counts and every failure, possibly over several messages."""
+    """Counts, then what was added, updated, removed and failed (each bounded, with a count)."""
     title = "Dry run: what a reindex would do" if dry_run else "Reindex finished"
     counts = (
         f"**Added** {report.added} · **Updated** {report.updated} · "
         f"**Unchanged** {report.unchanged} · **Removed** {report.removed} · "
         f"**Failed** {len(report.failed)}"
     )
-    failures = [
-        f"• `{truncate(f.path, 300)}`: {truncate(f.reason, 500)}"
-        for f in report.failed[:MAX_FAILURES_SHOWN]
-    ]
-    hidden = len(report.failed) - len(failures)
-    if hidden > 0:
-        failures.append(f"…and {hidden} more failures, listed in the bot's log.")
-    text = counts if not failures else counts + "\n\n**Failures**\n" + "\n".join(failures)
+    lines = [counts]
+    if changes is not None:
+        for heading, titles in (
+            ("Added", changes.added),
+            ("Updated", changes.updated),
+            ("Removed", changes.removed),
+        ):
+            named = [_escape_label(truncate(t, 200)) for t in titles]
+            lines.extend(["", *_bounded(heading, named, MAX_TITLES_SHOWN)] if named else [])
+    failures = [f"`{truncate(f.path, 300)}`: {truncate(f.reason, 500)}" for f in report.failed]
+    if failures:
+        lines.extend(["", *_bounded("Failures", failures, MAX_FAILURES_SHOWN)])
+        if len(failures) > MAX_FAILURES_SHOWN:
+            lines[-1] = (
+                f"…and {len(failures) - MAX_FAILURES_SHOWN} more failures, in the bot's log."
+            )
     embeds = [
         discord.Embed(description=chunk, colour=ADMIN_COLOUR)
-        for chunk in split_lines(text.split("\n"), DESCRIPTION_LIMIT)
+        for chunk in split_lines(lines, DESCRIPTION_LIMIT)
     ]
     embeds[0].title = title
     return _finish(embeds, format_seconds(seconds))
 
 
-def render_feedback_report(report: FeedbackReport) -> list[OutgoingMessage]:
-    """The moderators' summary: counts, helpful ratio, worst-rated and refused questions."""
+def _linked_question(question: str, link: str | None) -> str:
+    """A reported question, linked to its answer when the answer's message is known."""
+    label = _escape_label(truncate(question, 200))
+    if link and link.startswith("https://"):
+        return f"[{label}]({link})"
+    return label
+
+
+def render_feedback_report(
+    report: FeedbackReport, links: Mapping[str, str] | None = None
+) -> list[OutgoingMessage]:
+    """The moderators' summary: counts, helpful ratio, worst-rated and refused questions.
+
+    `links` maps answer ids to the jump URLs of their messages; each listed item links there.
+    """
+    links = links or {}
     ratio = "n/a" if report.helpful_ratio is None else f"{report.helpful_ratio:.0%}"
     days = f"{report.days:g}"
     lines = [
@@ -282,13 +320,14 @@ def render_feedback_report(report: FeedbackReport) -> list[OutgoingMessage]:
         worst = []
         for score in report.worst:
             reasons = "; ".join(truncate(r, 200) for r in score.reasons[:3])
-            line = f"• {_escape_label(truncate(score.question, 200))} — 👎 {score.not_helpful}"
-            line += f" / 👍 {score.helpful}" + (f" — “{_escape_label(reasons)}”" if reasons else "")
+            line = f"• {_linked_question(score.question, links.get(score.answer_id))}"
+            line += f" — 👎 {score.not_helpful} / 👍 {score.helpful}"
+            line += f" — “{_escape_label(reasons)}”" if reasons else ""
             worst.append(line)
         embeds = embeds[:-1] + _fields_embeds(embeds[-1], "Worst rated", worst, ADMIN_COLOUR)
     if report.refused:
         refused = [
-            f"• {_escape_label(truncate(q.question, 200))} "
+            f"• {_linked_question(q.question, links.get(q.answer_id or ''))} "
             f"({discord.utils.format_dt(q.asked_at, 'R')})"
             for q in report.refused
         ]

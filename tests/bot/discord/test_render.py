@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import discord
 
+from bot.discord.reindex_changes import ReindexChanges
 from bot.discord.render import (
     CURSOR,
     THINKING,
@@ -223,6 +224,20 @@ def test_reindex_report_says_how_many_failures_it_left_out() -> None:
     text = all_text(messages)
     assert "…and 50 more failures" in text
     assert messages[0].embeds[0].title == "Dry run: what a reindex would do"
+
+
+def test_reindex_report_names_what_changed_bounded_with_a_count() -> None:
+    changes = ReindexChanges(
+        added=[f"New article {i}" for i in range(25)], updated=["LoRA"], removed=["Old *one*"]
+    )
+    report = IngestReport(added=25, updated=1, removed=1)
+
+    text = all_text(render_reindex_report(report, dry_run=False, seconds=1, changes=changes))
+
+    assert "**Added** (25)" in text and "• New article 19" in text
+    assert "New article 20" not in text and "…and 5 more." in text
+    assert "**Updated** (1)\n• LoRA" in text
+    assert "**Removed** (1)\n• Old \\*one\\*" in text
 
 
 def test_reindex_progress_line() -> None:
