@@ -34,6 +34,7 @@ COGS: list[str] = [
     "bot.discord.cogs.admin:AdminCog",
     "bot.discord.cogs.feedback:FeedbackCog",
     "bot.discord.cogs.digest:DigestCog",
+    "bot.discord.cogs.curation:CurationCog",
 ]
 
 
