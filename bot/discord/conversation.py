@@ -28,9 +28,14 @@ def is_answer_message(message: discord.Message, bot_id: int) -> bool:
     return message.author.id == bot_id and bool(message.embeds)
 
 
+# A citation marker the bot rendered as a link: `[\[1\]](https://…)`.
+_LINKED_MARKER = re.compile(r"\[\\\[(\d+)\\\]\]\([^)\s]*\)")
+
+
 def answer_text(message: discord.Message) -> str:
-    """The text of a bot answer: its embed descriptions (sources left out)."""
-    return "\n\n".join(e.description for e in message.embeds if e.description).strip()
+    """The text of a bot answer: its embed descriptions (sources left out), markers unlinked."""
+    text = "\n\n".join(e.description for e in message.embeds if e.description).strip()
+    return _LINKED_MARKER.sub(r"[\1]", text)
 
 
 def _answer_title(message: discord.Message) -> str:

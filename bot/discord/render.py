@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -78,10 +79,46 @@ def source_link(title: str, url: str) -> str:
 
 
 def source_line(citation: Citation, numbered: bool = True) -> str:
-    """'**[n]** [Title](url) — source' for the sources list of an answer."""
+    """'**[n]** [Title](url) — publisher · curated <date>', then the card's key takeaway.
+
+    The title is a link only when the article has a web address; the date is a Discord
+    timestamp (rendered in the reader's locale), which works in fields, not in footers.
+    """
     head = f"**[{citation.n}]** " if numbered else "• "
-    tail = f" — {_escape_label(citation.source)}" if citation.source else ""
-    return f"{head}{source_link(citation.title, citation.url)}{tail}"
+    about = [_escape_label(truncate(citation.source, 100))] if citation.source else []
+    if citation.curated is not None:
+        about.append(f"curated {discord.utils.format_dt(citation.curated, 'D')}")
+    tail = f" — {' · '.join(about)}" if about else ""
+    line = f"{head}{source_link(citation.title, citation.url)}{tail}"
+    if citation.key_takeaway.strip():
+        line += f"\n  *{_escape_label(truncate(citation.key_takeaway.strip(), 300))}*"
+    return line
+
+
+# A fenced block or an inline code span: markers inside are code, not citations.
+_CODE = re.compile(r"(```.*?(?:```|$)|~~~.*?(?:~~~|$)|`[^`\n]*`)", re.DOTALL)
+_MARKER = re.compile(r"(?<![\\\]])\[(\d{1,3})\](?!\()")
+
+
+def link_markers(text: str, citations: Sequence[Citation]) -> str:
+    """`[n]` markers as links to article n (when it has a web address); code left untouched."""
+    urls = {
+        c.n: c.url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+        for c in citations
+        if c.url.startswith(("http://", "https://"))
+    }
+    if not urls:
+        return text
+
+    def link(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        return f"[\\[{n}\\]]({urls[n]})" if n in urls else match.group(0)
+
+    parts = _CODE.split(text)
+    # Even indexes are prose, odd ones the code that split kept.
+    return "".join(
+        part if index % 2 else _MARKER.sub(link, part) for index, part in enumerate(parts)
+    )
 
 
 def _fields_embeds(
@@ -127,7 +164,7 @@ def render_answer(
     if answer.refused:
         return render_refusal(answer, question, elapsed_s)
     seconds = answer.timings.total_ms / 1000 if answer.timings.total_ms else (elapsed_s or 0.0)
-    parts = [answer.text.strip()]
+    parts = [link_markers(answer.text.strip(), answer.citations)]
     # The answer service usually explains a missing citation in a notice already.
     if answer.uncited and not any("cite" in notice.lower() for notice in answer.notices):
         parts.append(UNCITED_WARNING)

@@ -64,7 +64,7 @@ async def test_ask_answers_publicly_with_sources_and_buttons(
     channel = text_channel_at()
     answer = await latest(channel, dpytest.get_message())
     embed = answer.embeds[0]
-    assert "workflows follow code paths [1]" in (embed.description or "")
+    assert "workflows follow code paths [\\[1\\]](https://" in (embed.description or "")
     assert embed.fields[0].name == "Sources" and "](https://" in (embed.fields[0].value or "")
     assert len(custom_ids(stored_message(channel, answer.id))) == 2
 
@@ -84,7 +84,7 @@ async def test_a_private_ask_is_answered_only_to_the_member_with_working_buttons
     assert all(s.ephemeral for s in fake.sent)
     final = fake.sent[-1]
     assert final.kind == "edit"
-    assert "own tool use [1]" in (final.embeds[0].description or "")
+    assert "own tool use [\\[1\\]](https://" in (final.embeds[0].description or "")
     assert final.view is not None
     ids = [getattr(item, "custom_id", "") for item in final.view.children]
     assert len(ids) == 2 and ids[0].startswith("curator:fb:up:")

@@ -41,7 +41,7 @@ async def test_mention_gets_an_answer_embed_with_linked_sources(
 
     embed = answer.embeds[0]
     assert embed.title == "How does LoRA adapt a large language model?"
-    assert "low-rank matrices instead [1]" in (embed.description or "")
+    assert "low-rank matrices instead [\\[1\\]](https://arxiv.org/" in (embed.description or "")
     sources = embed.fields[0]
     assert sources.name == "Sources"
     assert sources.value and sources.value.startswith("**[1]** [LoRA")

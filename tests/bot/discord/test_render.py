@@ -72,13 +72,54 @@ def test_answer_embed_has_text_sources_and_footer() -> None:
 
     [embed] = message.embeds
     assert embed.title == "How do teams build trust?"
-    assert embed.description == "Keep promises small [1]. Admit mistakes [2]."
+    # Each marker links to its article.
+    assert embed.description == (
+        "Keep promises small [\\[1\\]](https://example.com/articles/1). "
+        "Admit mistakes [\\[2\\]](https://example.com/articles/2)."
+    )
     assert embed.fields[0].name == "Sources"
     assert (embed.fields[0].value or "").splitlines() == [
         "**[1]** [How teams build trust](https://example.com/articles/1) — Example Review",
         "**[2]** [Article number 2](https://example.com/articles/2) — Example Review",
     ]
     assert embed.footer.text == "LLM · 2.3 s"
+
+
+def test_each_source_shows_publisher_curated_date_and_key_takeaway() -> None:
+    curated = datetime(2026, 11, 18, 16, 20, tzinfo=UTC)
+    cited = citation(1, "LoRA").model_copy(
+        update={"curated": curated, "key_takeaway": "Low-rank updates are enough."}
+    )
+    local = citation(2, "Team notes").model_copy(update={"url": "", "source": ""})
+    answer = Answer(text="Low rank [1], as the notes say [2].", citations=[cited, local])
+
+    [message] = render_answer(answer, "q")
+
+    embed = message.embeds[0]
+    assert (embed.fields[0].value or "").splitlines() == [
+        "**[1]** [LoRA](https://example.com/articles/1) — Example Review · curated "
+        f"<t:{int(curated.timestamp())}:D>",
+        "  *Low-rank updates are enough.*",
+        # No web address: the title is plain text, and its marker is not a link.
+        "**[2]** Team notes",
+    ]
+    assert embed.description == (
+        "Low rank [\\[1\\]](https://example.com/articles/1), as the notes say [2]."
+    )
+
+
+def test_markers_inside_code_are_left_alone() -> None:
+    text = (
+        "Merge the update [1]:\n\n```python\nW = W + lora_B[1] @ lora_A[0]\n```\n\n"
+        "Then read `logits[1]` as usual [1]."
+    )
+    answer = Answer(text=text, citations=[citation(1)])
+
+    description = render_answer(answer, "q")[0].embeds[0].description or ""
+
+    assert "W = W + lora_B[1] @ lora_A[0]\n```" in description
+    assert "`logits[1]`" in description
+    assert description.count("](https://example.com/articles/1)") == 2
 
 
 def test_extractive_mode_is_named_in_the_footer() -> None:

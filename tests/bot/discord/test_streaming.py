@@ -145,5 +145,5 @@ async def test_the_bot_streams_into_its_placeholder_then_shows_the_embed(
     chunks = len(long_answer) // 10 + 1
     assert len(progress) <= chunks // 3 + 1
     final = await latest(text_channel_at(), placeholder)
-    assert final.embeds and "LoRA fact 39 [1]." in (final.embeds[0].description or "")
+    assert final.embeds and "LoRA fact 39 [\\[1\\]](https://" in (final.embeds[0].description or "")
     await services.answers.aclose()
