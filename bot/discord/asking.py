@@ -166,7 +166,7 @@ class InteractionReplier:
         # Follow-ups then happen in a thread grown from the answer.
         if self.use_thread and isinstance(self.interaction.channel, discord.TextChannel):
             try:
-                await first.message.create_thread(name=truncate(question, 100))  # type: ignore[union-attr]
+                await first.message.create_thread(name=truncate(question, 100))
             except discord.HTTPException as exc:
                 log.warning("could not open a thread for an answer: %s", exc)
 

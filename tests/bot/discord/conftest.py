@@ -51,22 +51,28 @@ async def _send_keeping_reference(
     # dpytest finds the target channel among its caller's locals, so it must be one here too.
     channel = backend._get_higher_locs(1).get("channel")  # noqa: F841
     data: dict[str, Any] = await _dpytest_send_message(self, channel_id, params=params)
-    payload = params.payload or {}
+    payload: dict[str, Any] = params.payload or {}
     assert backend._cur_config is not None
-    for stored in backend._cur_config.messages.get(channel_id, []):
-        if int(stored["id"]) == int(data["id"]):
-            stored["allowed_mentions"] = payload.get("allowed_mentions")
+    stored: list[dict[str, Any]] = [
+        m
+        for m in backend._cur_config.messages.get(channel_id, [])
+        if str(m["id"]) == str(data["id"])
+    ]
+    for copy in stored:
+        copy["allowed_mentions"] = payload.get("allowed_mentions")
     reference = payload.get("message_reference")
     if reference:
         reference = {"channel_id": channel_id, **reference}
         data["message_reference"] = reference
-        for stored in backend._cur_config.messages.get(channel_id, []):
-            if int(stored["id"]) == int(data["id"]):
-                stored["message_reference"] = reference
+        for copy in stored:
+            copy["message_reference"] = reference
         state = backend.get_state()
         message = state._get_message(int(data["id"]))
         if message is not None:
-            message.reference = discord.MessageReference.with_state(state, reference)
+            message.reference = discord.MessageReference.with_state(
+                state,
+                reference,  # type: ignore[arg-type]
+            )
     return data
 
 

@@ -195,7 +195,7 @@ async def test_the_bots_managed_role_counts_as_a_mention(
     guild = dpytest.get_config().guilds[0]
     role = backend.make_role("Curator", guild)
     # Discord gives a bot's own role tags naming the bot; dpytest cannot, so set them here.
-    role.tags = discord.RoleTags({"bot_id": str(bot.user.id)})  # type: ignore[typeddict-item]
+    role.tags = discord.RoleTags({"bot_id": str(bot.user.id)})
     fake_openai.script(LORA)
 
     await dpytest.message(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 import discord.ext.test as dpytest
 
@@ -13,7 +15,8 @@ from knowledge.settings import ChannelScope
 from tests.bot.discord.conftest import FakeInteraction, text_channel_at
 
 
-def curation_cog(bot: CuratorBot) -> CurationCog:
+def curation_cog(bot: CuratorBot) -> Any:
+    """The cog, typed loosely: tests call its commands' callbacks with the cog as `self`."""
     found = bot.get_cog("CurationCog")
     assert isinstance(found, CurationCog)
     return found
