@@ -207,3 +207,20 @@ async def test_the_bots_managed_role_counts_as_a_mention(
     answer = await latest(text_channel_at(), dpytest.get_message())
     assert answer.embeds[0].title == "How does LoRA adapt a model?"
     assert "low-rank matrices" in (answer.embeds[0].description or "")
+
+
+async def test_a_mentions_title_shows_display_names(
+    bot: CuratorBot, fake_openai: FakeOpenAI
+) -> None:
+    assert bot.user is not None
+    bob = dpytest.get_config().members[1]
+    fake_openai.script(LORA)
+
+    await dpytest.message(
+        f"<@{bot.user.id}> what should <@{bob.id}> read on LoRA?",
+        text_channel_at(),
+        dpytest.get_config().members[0],
+    )
+
+    answer = await latest(text_channel_at(), dpytest.get_message())
+    assert answer.embeds[0].title == f"what should @{bob.display_name} read on LoRA?"

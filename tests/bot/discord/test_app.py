@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import logging
 import re
+from pathlib import Path
 from unittest.mock import AsyncMock, MagicMock
 
 import discord
@@ -115,3 +118,34 @@ async def test_error_handler_shows_user_messages_and_ids(
     assert any(match.group(1) in r.getMessage() and r.exc_info for r in caplog.records)
     # The handler is the tree's while the cog is loaded.
     assert bot.tree.on_error == errors.on_app_command_error
+
+
+def _imported_modules(module: str) -> set[str]:
+    """Every module a source file imports, TYPE_CHECKING blocks included."""
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_the_app_and_the_feedback_buttons_do_not_import_each_other() -> None:
+    assert "bot.discord.feedback_ui" not in _imported_modules("bot.discord.app")
+    assert "bot.discord.app" not in _imported_modules("bot.discord.feedback_ui")
+
+
+def test_no_mentions_is_defined_once() -> None:
+    spec = importlib.util.find_spec("bot.discord")
+    assert spec is not None and spec.submodule_search_locations is not None
+    package = Path(next(iter(spec.submodule_search_locations)))
+    defining = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "NO_MENTIONS = " in path.read_text(encoding="utf-8")
+    ]
+    assert defining == ["mentions.py"]
