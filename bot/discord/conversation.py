@@ -183,9 +183,25 @@ async def history_for(
         if forum and turns and earlier and earlier[0].id == channel.id and turns[0].role == "user":
             # A forum post's title is part of its question.
             turns[0] = Turn(role="user", content=f"{channel.name}\n{turns[0].content}")
-        return _lead_within(turns, max_chars)
+        return merge_user_runs(_lead_within(turns, max_chars))
     earlier = await reply_chain(message, budget)
     return cap_chars(cap_turns(turns_from_messages(earlier, bot_id), limit), max_chars)
+
+
+def merge_user_runs(turns: list[Turn]) -> list[Turn]:
+    """Consecutive member messages as one user turn, oldest first.
+
+    In a thread, members' messages between two answers are one side of the conversation; kept
+    apart, the newest chatter ("good question!") would hide the thread's opening question from
+    a follow-up such as "any article on this?".
+    """
+    merged: list[Turn] = []
+    for turn in turns:
+        if merged and turn.role == "user" and merged[-1].role == "user":
+            merged[-1] = Turn(role="user", content=f"{merged[-1].content}\n{turn.content}")
+        else:
+            merged.append(turn)
+    return merged
 
 
 def _lead_within(turns: list[Turn], max_chars: int) -> list[Turn]:

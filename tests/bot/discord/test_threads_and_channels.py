@@ -43,6 +43,17 @@ def posted_message() -> MagicMock:
     return posted
 
 
+class _Replies:
+    """The bot's replies to one message: each returns a new editable message, kept in order."""
+
+    def __init__(self) -> None:
+        self.posted: list[MagicMock] = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> MagicMock:
+        self.posted.append(posted_message())
+        return self.posted[-1]
+
+
 def message_in(
     channel: Any, author: discord.abc.User, content: str, *, message_id: int | None = None
 ) -> MagicMock:
@@ -60,9 +71,16 @@ def message_in(
     message.raw_mentions = [int(m) for m in discord.utils.re.findall(r"<@!?(\d+)>", content)]
     message.raw_role_mentions = []
     message.jump_url = f"https://discord.com/channels/1/{getattr(channel, 'id', 0)}/{message.id}"
-    message.reply = AsyncMock(side_effect=lambda *a, **k: posted_message())
+    message.reply = AsyncMock(side_effect=_Replies())
     message.add_reaction = AsyncMock()
     return message
+
+
+def placeholder_message(message: MagicMock) -> MagicMock:
+    """The message the bot's first reply to `message` returned (it is edited into the answer)."""
+    posted = message.reply.side_effect.posted
+    assert posted, "the bot did not reply"
+    return posted[0]
 
 
 def thread_of(
@@ -147,11 +165,13 @@ async def test_history_leads_with_the_starter_and_keeps_the_newest_within_bounds
 
     turns = await history_for(mention, BOT_ID, limit=4, max_chars=1_000)
 
-    assert turns[0].content == "How do I fine-tune a 7B model on one GPU?"
-    assert len(turns) <= 4
-    assert sum(len(t.content) for t in turns) <= 1_000
+    # Members' messages are one side of the conversation: one user turn, the question first.
+    [turn] = turns
+    assert turn.role == "user"
+    assert turn.content.startswith("How do I fine-tune a 7B model on one GPU?\n")
+    assert len(turn.content) <= 1_000 + 4
     # The newest messages are kept, not the oldest.
-    assert "message 11" in turns[-1].content
+    assert "message 11" in turn.content and "message 7" not in turn.content
 
 
 async def test_a_mention_in_a_members_thread_answers_the_threads_question(
@@ -170,9 +190,33 @@ async def test_a_mention_in_a_members_thread_answers_the_threads_question(
 
     question, history, _ = streamed[-1]
     assert question == "any article on this?"
-    assert history[0] == Turn(role="user", content="How can I fine-tune a big model on one GPU?")
+    assert history == [
+        Turn(role="user", content="How can I fine-tune a big model on one GPU?\ngood question")
+    ]
     [placeholder] = mention.reply.await_args_list
     assert placeholder.kwargs["allowed_mentions"].to_dict() == {"parse": []}
+
+
+async def test_without_an_llm_a_thread_mention_still_finds_the_threads_topic(
+    bot: CuratorBot, streamed: list[Any]
+) -> None:
+    assert bot.user is not None
+    # Extractive mode: the follow-up borrows the thread question's key terms.
+    bot.settings.llm.base_url = None
+    alice, bob = member(0), member(1)
+    starter = message_in(text_parent(), alice, "How can I fine-tune a big model on one small GPU?")
+    chatter = [message_in(None, bob, "good question, I wonder too")]
+    thread = thread_of(starter.channel, starter, chatter)
+    mention = message_in(thread, bob, f"<@{bot.user.id}> any article on this?")
+
+    await asking(bot).on_message(mention)
+
+    assert len(mention.reply.await_args_list) == 1
+    final = placeholder_message(mention).edit.await_args_list[-1].kwargs
+    embed = final["embeds"][0]
+    assert embed.footer.text.startswith("Extractive (no LLM)")
+    sources = embed.fields[0].value or ""
+    assert "LoRA: Low-Rank Adaptation" in sources
 
 
 async def test_a_forum_posts_title_and_opening_message_are_the_question(
