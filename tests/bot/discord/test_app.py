@@ -46,6 +46,15 @@ async def test_cogs_and_commands_are_registered(bot: CuratorBot) -> None:
     assert len(bot.cogs) == len(COGS)
     names = {c.qualified_name for c in bot.tree.walk_commands()}
     assert {"ask", "reindex", "feedback", "feedback report"} <= names
+    assert {"latest", "recommend", "article"} <= names
+    recommend = bot.tree.get_command("recommend")
+    assert isinstance(recommend, app_commands.Command)
+    # Role, depth and topic all autocomplete from what is indexed.
+    assert all(p.autocomplete for p in recommend.parameters)
+    latest = bot.tree.get_command("latest")
+    assert isinstance(latest, app_commands.Command)
+    days = next(p for p in latest.parameters if p.name == "days")
+    assert (days.min_value, days.max_value, days.required) == (1, 3650, False)
     ask = bot.tree.get_command("ask")
     assert isinstance(ask, app_commands.Command)
     assert [p.name for p in ask.parameters] == ["question", "topic", "since", "private"]
