@@ -219,6 +219,24 @@ async def test_without_an_llm_a_thread_mention_still_finds_the_threads_topic(
     assert "LoRA: Low-Rank Adaptation" in sources
 
 
+async def test_in_the_bots_thread_only_the_asker_is_answered_without_a_mention(
+    bot: CuratorBot, fake_openai: FakeOpenAI, streamed: list[Any]
+) -> None:
+    assert bot.user is not None
+    alice, bob = member(0), member(1)
+    question = message_in(text_parent(), alice, "How does LoRA save memory?")
+    thread = thread_of(question.channel, question, [], owner_id=bot.user.id)
+    fake_openai.always("It trains two small matrices [1].")
+
+    between_members = message_in(thread, bob, "did that work for you?")
+    await asking(bot).on_message(between_members)
+    assert streamed == [] and not between_members.reply.await_args_list
+
+    follow_up = message_in(thread, alice, "what about QLoRA?")
+    await asking(bot).on_message(follow_up)
+    assert [q for q, _, _ in streamed] == ["what about QLoRA?"]
+
+
 async def test_a_forum_posts_title_and_opening_message_are_the_question(
     bot: CuratorBot, fake_openai: FakeOpenAI, streamed: list[Any]
 ) -> None:
