@@ -6,7 +6,8 @@ embedded or searched. Front ends (Discord, CLI) render what these functions retu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -30,6 +31,38 @@ class ArticleSource(Protocol):
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[Article]: ...
+
+
+class CardCache:
+    """Every card, read once per `ttl` seconds: autocomplete runs on each keystroke.
+
+    Filtered reads (a topic, a period) go straight to the source; a reindex shows up in the
+    cached list within `ttl` seconds.
+    """
+
+    def __init__(
+        self, source: ArticleSource, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._source = source
+        self._ttl = ttl
+        self._clock = clock
+        self._cards: list[Article] | None = None
+        self._read_at = 0.0
+
+    def list_articles(
+        self,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Article]:
+        """The cards, newest first (the cached list when unfiltered)."""
+        if topic is not None or since is not None or until is not None:
+            return self._source.list_articles(topic=topic, since=since, until=until)
+        now = self._clock()
+        if self._cards is None or now - self._read_at >= self._ttl:
+            self._cards = self._source.list_articles()
+            self._read_at = now
+        return list(self._cards)
 
 
 @dataclass(frozen=True)

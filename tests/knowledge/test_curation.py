@@ -10,6 +10,7 @@ import pytest
 
 import knowledge
 from knowledge.curation import (
+    CardCache,
     depth_choices,
     find_article,
     latest,
@@ -19,6 +20,7 @@ from knowledge.curation import (
 )
 from knowledge.errors import InputError
 from knowledge.loaders import load_sources
+from knowledge.models import Article
 from knowledge.settings import KnowledgeSettings
 from knowledge.store.catalog import Catalog
 
@@ -97,3 +99,30 @@ def test_find_article_by_title_prefix_or_substring(catalog: Catalog) -> None:
     with pytest.raises(InputError, match="No article is titled"):
         find_article(catalog, "banana bread")
     assert title_choices(catalog, "atten") == ["Attention Is All You Need"]
+
+
+class CountingSource:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.reads = 0
+
+    def list_articles(
+        self, topic: str | None = None, since: datetime | None = None, until: datetime | None = None
+    ) -> list[Article]:
+        self.reads += 1
+        return self.catalog.list_articles(topic=topic, since=since, until=until)
+
+
+def test_card_cache_reads_the_catalog_once_per_ttl(catalog: Catalog) -> None:
+    source = CountingSource(catalog)
+    now = [0.0]
+    cards = CardCache(source, ttl=60, clock=lambda: now[0])
+
+    for typed in ("l", "lo", "lor", "lora"):
+        title_choices(cards, typed)
+    assert source.reads == 1
+    now[0] = 61
+    assert title_choices(cards, "lora") == ["LoRA: Low-Rank Adaptation of Large Language Models"]
+    assert source.reads == 2
+    # Filtered reads are never cached.
+    assert len(cards.list_articles(topic="agents")) == 3 and source.reads == 3

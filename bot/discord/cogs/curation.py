@@ -31,6 +31,14 @@ class CurationCog(commands.Cog):
 
     def __init__(self, bot: CuratorBot) -> None:
         self.bot = bot
+        self._cards: curation.CardCache | None = None
+
+    @property
+    def cards(self) -> curation.CardCache:
+        """The index's cards, re-read at most once a minute (autocomplete asks per keystroke)."""
+        if self._cards is None:
+            self._cards = curation.CardCache(self.bot.services.index, clock=self.bot.clock)
+        return self._cards
 
     def _refusal(self, interaction: discord.Interaction[Any]) -> str | None:
         channel = interaction.channel
@@ -130,7 +138,7 @@ class CurationCog(commands.Cog):
         await self._run(interaction, build, "/article")
 
     async def _complete(self, pick: Any, current: str) -> list[app_commands.Choice[str]]:
-        values = await asyncio.to_thread(pick, self.bot.services.index, current)
+        values = await asyncio.to_thread(lambda: pick(self.cards, current))
         return _choices(values)
 
     @latest.autocomplete("topic")
