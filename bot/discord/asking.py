@@ -206,8 +206,9 @@ class MessageReplier:
     async def send(self, out: OutgoingMessage, view: discord.ui.View | None = None) -> Posted:
         if self._target is None:
             self._target = await self._open_target() or self.message.channel
-            if self._target is self.message.channel:
-                return Posted(await self.message.reply(**_send_kwargs(out, view)))
+        if self._target is self.message.channel:
+            # Every part replies to the question, so a reply to any part knows who asked.
+            return Posted(await self.message.reply(**_send_kwargs(out, view)))
         return Posted(await self._target.send(**_send_kwargs(out, view)))
 
     async def after_answer(self, first: Posted, question: str) -> None:

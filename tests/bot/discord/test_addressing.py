@@ -224,3 +224,27 @@ async def test_a_mentions_title_shows_display_names(
 
     answer = await latest(text_channel_at(), dpytest.get_message())
     assert answer.embeds[0].title == f"what should @{bob.display_name} read on LoRA?"
+
+
+async def test_a_follow_up_to_the_second_part_of_a_long_answer_knows_the_asker(
+    bot: CuratorBot, fake_openai: FakeOpenAI
+) -> None:
+    assert bot.user is not None
+    paragraphs = [
+        f"Point {i}: LoRA keeps the base weights frozen. " * 12 + "[1]" for i in range(14)
+    ]
+    fake_openai.script("\n\n".join(paragraphs))
+    alice = dpytest.get_config().members[0]
+    channel = text_channel_at()
+    await dpytest.message(f"<@{bot.user.id}> Tell me all about LoRA", channel, alice)
+    parts = []
+    while not dpytest.verify().message().nothing():
+        parts.append(await latest(channel, dpytest.get_message()))
+    answer_parts = [p for p in parts if p.embeds]
+    assert len(answer_parts) >= 2, "the answer fit in one message; make it longer"
+    fake_openai.script("LoRA rank", "A small rank such as 8 is usually enough [1].")
+
+    await send_reply("and which rank should I pick?", answer_parts[-1], alice, channel)
+
+    follow = await latest(channel, dpytest.get_message())
+    assert "rank such as 8" in (follow.embeds[0].description or "")
