@@ -236,6 +236,21 @@ class AnswerSettings(SettingsGroup):
     history_turns: int = Field(default=6, ge=0, le=50, description="Earlier turns kept.")
 
 
+class ChannelScope(SettingsGroup):
+    """What questions asked in one channel (and its threads) may search."""
+
+    topic: str | None = Field(default=None, description="Only articles on this topic.")
+    source: str | None = Field(default=None, description="Only articles from this publisher.")
+
+    def label(self) -> str:
+        """'topic llm, publisher arXiv' for the notice under an answer."""
+        parts = [
+            f"topic {self.topic}" if self.topic else "",
+            f"publisher {self.source}" if self.source else "",
+        ]
+        return ", ".join(p for p in parts if p)
+
+
 class DiscordSettings(SettingsGroup):
     token: SecretStr | None = Field(default=None, description="Bot token.")
     dev_guild_id: DiscordId | None = Field(
@@ -262,12 +277,38 @@ class DiscordSettings(SettingsGroup):
     gaps_channel_id: DiscordId | None = Field(
         default=None, description="Channel where unanswered questions are posted for moderators."
     )
-    log_channel_id: int | None = Field(
+    log_channel_id: DiscordId | None = Field(
         default=None,
         description="Admin channel where scheduled refreshes that changed or failed are reported.",
     )
+    context_chars: int = Field(
+        default=4_000,
+        ge=200,
+        le=50_000,
+        description="Most characters of a thread or reply chain read as an answer's history.",
+    )
+    auto_answer_channels: Annotated[list[DiscordId], NoDecode] = Field(
+        default_factory=list,
+        description="Forum or text channel ids where new posts are answered without a mention.",
+    )
+    auto_answer_uncovered: Literal["silent", "say"] = Field(
+        default="silent",
+        description="A new post the collection does not cover: stay silent, or say so.",
+    )
+    channel_scopes: dict[DiscordId, ChannelScope] = Field(
+        default_factory=dict,
+        description='Channel id -> {"topic": ..., "source": ...}: what questions there search '
+        "(JSON object).",
+    )
+    small_talk_reaction: str = Field(
+        default="👍",
+        max_length=64,
+        description="Reaction to thanks and small talk addressed to the bot (empty: none).",
+    )
 
-    _split = field_validator("channels", "guilds", mode="before")(_split_list)
+    _split = field_validator("channels", "guilds", "auto_answer_channels", mode="before")(
+        _split_list
+    )
 
 
 class DigestSettings(SettingsGroup):

@@ -13,13 +13,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("bot", "knowledge")
 
-#: Cycles known when this test was written and being removed on another branch. The lead
-#: empties this at merge; the test fails while a listed cycle still exists, or once it is gone
-#: and still listed, so the list cannot go stale.
-KNOWN_CYCLES_TO_REMOVE: list[frozenset[str]] = [
-    frozenset({"bot.discord.app", "bot.discord.feedback_ui"}),
-]
-
 
 def module_files() -> dict[str, Path]:
     """Dotted module name -> file, for every module of the packages."""
@@ -123,7 +116,4 @@ def test_the_graph_sees_every_kind_of_import() -> None:
 
 def test_no_import_cycles_between_modules_of_bot_or_knowledge() -> None:
     found = cycles(import_graph())
-    unexpected = [sorted(c) for c in found if c not in KNOWN_CYCLES_TO_REMOVE]
-    assert not unexpected, f"import cycles: {unexpected}"
-    gone = [sorted(c) for c in KNOWN_CYCLES_TO_REMOVE if c not in found]
-    assert not gone, f"no longer a cycle: remove {gone} from KNOWN_CYCLES_TO_REMOVE"
+    assert not found, f"import cycles: {[sorted(c) for c in found]}"

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "bot.cli.run_command",
     "bot.cli.eval_command",
     "bot.cli.doctor_command",
+    "bot.cli.curation_commands",
 ]
 
 for _name in COMMAND_MODULES:

@@ -20,7 +20,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.errors import new_error_id, reply_ephemeral
-from bot.discord.feedback_ui import FeedbackButton
+from bot.discord.mentions import NO_MENTIONS
 from bot.discord.permissions import guild_allowed
 from knowledge.errors import CuratorError
 from knowledge.services import Services
@@ -35,17 +35,22 @@ COGS: list[str] = [
     "bot.discord.cogs.feedback:FeedbackCog",
     "bot.discord.cogs.digest:DigestCog",
     "bot.discord.refresh_task:RefreshCog",
+    "bot.discord.cogs.curation:CurationCog",
 ]
 
 
 def build_intents(settings: Settings) -> discord.Intents:
-    """The fewest intents that work: message content only when mentions and replies trigger."""
+    """The fewest intents that work: message content only when mentions and replies trigger.
+
+    Direct messages are received even when DMs are off, so a member who writes to the bot gets
+    a polite "ask me in the server" instead of silence (DM content needs no privileged intent).
+    """
     intents = discord.Intents.none()
     intents.guilds = True
     if settings.discord.mention_trigger:
         intents.guild_messages = True
         intents.message_content = True
-        intents.dm_messages = settings.discord.allow_dms
+        intents.dm_messages = True
     return intents
 
 
@@ -82,7 +87,7 @@ class CuratorBot(commands.Bot):
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=build_intents(settings),
-            allowed_mentions=discord.AllowedMentions.none(),
+            allowed_mentions=NO_MENTIONS,
             help_command=None,
             tree_cls=CuratorTree,
         )
@@ -96,11 +101,9 @@ class CuratorBot(commands.Bot):
         await self.sync_commands()
 
     async def load_cogs(self) -> None:
-        """Add every cog of COGS and register the persistent feedback buttons."""
+        """Add every cog of COGS (each registers its own persistent components)."""
         for spec in COGS:
             await self.add_cog(resolve_cog(spec)(self))
-        # Buttons on answers posted before a restart still route here by their custom_id.
-        self.add_dynamic_items(FeedbackButton)
 
     async def warm_up(self) -> None:
         """Open the index and the answer service off the event loop, before the first question."""

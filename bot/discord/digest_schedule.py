@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import discord
 
 from bot.discord.digest_render import render_digest
+from bot.discord.mentions import NO_MENTIONS
 from knowledge.digest.engine import DigestService
 from knowledge.digest.history import DigestHistory, DigestPost
 from knowledge.digest.models import Digest
@@ -106,7 +107,7 @@ class DigestPoster:
                 posted = await channel.send(
                     content=message.content,
                     embeds=message.embeds,
-                    allowed_mentions=discord.AllowedMentions.none(),
+                    allowed_mentions=NO_MENTIONS,
                 )
                 sent.append(posted.id)
         except (discord.HTTPException, DigestPostError) as exc:

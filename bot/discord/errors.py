@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord.mentions import NO_MENTIONS
 from bot.discord.render import render_error
 from knowledge.errors import CuratorError
 
@@ -46,11 +47,12 @@ def describe_error(exc: BaseException, context: str = "") -> str:
 
 async def reply_ephemeral(interaction: discord.Interaction, text: str) -> None:
     """Tell the member something only they see, whether or not the interaction was answered."""
-    none = discord.AllowedMentions.none()
     try:
         if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True, allowed_mentions=none)
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
         else:
-            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=none)
+            await interaction.response.send_message(
+                text, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
     except discord.HTTPException as exc:
         log.warning("could not send a reply to interaction %s: %s", interaction.id, exc)

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import discord
 
+from bot.discord.reindex_changes import ReindexChanges, changes_between, snapshot
 from bot.discord.render import render_reindex_progress
 from knowledge.errors import CuratorError
 from knowledge.models import IngestReport
@@ -105,8 +106,10 @@ class ReindexRunner:
         by = f" by <@{self.started_by}>" if self.started_by else ""
         return f"A reindex is already running (started{by} {seconds} s ago); wait for it to finish."
 
-    async def run(self, dry_run: bool, edit: Edit, user_id: int | None = None) -> IngestReport:
-        """Reindex in a worker thread, relaying progress to `edit`; the report at the end."""
+    async def run(
+        self, dry_run: bool, edit: Edit, user_id: int | None = None
+    ) -> tuple[IngestReport, ReindexChanges]:
+        """Reindex in a worker thread, relaying progress to `edit`; the report and the changes."""
         if self._started is not None:
             raise ReindexRunningError(self.busy_message())
         self._started = self._clock()
@@ -116,7 +119,9 @@ class ReindexRunner:
         )
         try:
             index = await asyncio.to_thread(lambda: self._services.index)
+            before = {} if dry_run else await asyncio.to_thread(snapshot, index)
             report = await asyncio.to_thread(index.reindex, dry_run, relay)
+            after = {} if dry_run else await asyncio.to_thread(snapshot, index)
         finally:
             await relay.close()
             self._started = None
@@ -124,4 +129,4 @@ class ReindexRunner:
         for failure in report.failed:
             log.warning("reindex failure: %s: %s", failure.path, failure.reason)
         log.info("reindex done (dry_run=%s): %s", dry_run, report.as_json())
-        return report
+        return report, changes_between(before, after)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import discord
 
+from bot.discord.reindex_changes import ReindexChanges
 from bot.discord.split import (
     CONTENT_LIMIT,
     DESCRIPTION_LIMIT,
@@ -14,6 +16,7 @@ from bot.discord.split import (
     FIELD_VALUE_LIMIT,
     FIELDS_PER_EMBED,
     TITLE_LIMIT,
+    close_open_fence,
     group_embeds,
     split_lines,
     split_markdown,
@@ -33,6 +36,7 @@ ADMIN_COLOUR = discord.Colour.dark_teal()
 # Footers are set last, so room is kept for them while fields are packed.
 FOOTER_RESERVE = 200
 MAX_FAILURES_SHOWN = 100
+MAX_TITLES_SHOWN = 20
 
 MODE_LABELS = {"llm": "LLM", "extractive": "Extractive (no LLM)"}
 UNCITED_WARNING = (
@@ -76,10 +80,46 @@ def source_link(title: str, url: str) -> str:
 
 
 def source_line(citation: Citation, numbered: bool = True) -> str:
-    """'**[n]** [Title](url) — source' for the sources list of an answer."""
+    """'**[n]** [Title](url) — publisher · curated <date>', then the card's key takeaway.
+
+    The title is a link only when the article has a web address; the date is a Discord
+    timestamp (rendered in the reader's locale), which works in fields, not in footers.
+    """
     head = f"**[{citation.n}]** " if numbered else "• "
-    tail = f" — {_escape_label(citation.source)}" if citation.source else ""
-    return f"{head}{source_link(citation.title, citation.url)}{tail}"
+    about = [_escape_label(truncate(citation.source, 100))] if citation.source else []
+    if citation.curated is not None:
+        about.append(f"curated {discord.utils.format_dt(citation.curated, 'D')}")
+    tail = f" — {' · '.join(about)}" if about else ""
+    line = f"{head}{source_link(citation.title, citation.url)}{tail}"
+    if citation.key_takeaway.strip():
+        line += f"\n  *{_escape_label(truncate(citation.key_takeaway.strip(), 300))}*"
+    return line
+
+
+# A fenced block or an inline code span: markers inside are code, not citations.
+_CODE = re.compile(r"(```.*?(?:```|$)|~~~.*?(?:~~~|$)|`[^`\n]*`)", re.DOTALL)
+_MARKER = re.compile(r"(?<![\\\]])\[(\d{1,3})\](?!\()")
+
+
+def link_markers(text: str, citations: Sequence[Citation]) -> str:
+    """`[n]` markers as links to article n (when it has a web address); code left untouched."""
+    urls = {
+        c.n: c.url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+        for c in citations
+        if c.url.startswith(("http://", "https://"))
+    }
+    if not urls:
+        return text
+
+    def link(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        return f"[\\[{n}\\]]({urls[n]})" if n in urls else match.group(0)
+
+    parts = _CODE.split(text)
+    # Even indexes are prose, odd ones the code that split kept.
+    return "".join(
+        part if index % 2 else _MARKER.sub(link, part) for index, part in enumerate(parts)
+    )
 
 
 def _fields_embeds(
@@ -125,7 +165,7 @@ def render_answer(
     if answer.refused:
         return render_refusal(answer, question, elapsed_s)
     seconds = answer.timings.total_ms / 1000 if answer.timings.total_ms else (elapsed_s or 0.0)
-    parts = [answer.text.strip()]
+    parts = [link_markers(answer.text.strip(), answer.citations)]
     # The answer service usually explains a missing citation in a notice already.
     if answer.uncited and NoticeCode.UNCITED not in answer.notices:
         parts.append(UNCITED_WARNING)
@@ -165,15 +205,27 @@ def render_refusal(
     return _finish(embeds, f"{footer} · {format_seconds(seconds)}")
 
 
-def render_progress(text: str) -> str:
-    """The in-progress content while an answer streams: the text so far and a cursor."""
+def render_progress(text: str) -> list[str]:
+    """The in-progress messages while an answer streams: the text so far, then a cursor.
+
+    A long answer fills one message and continues in the next; a code fence still open in
+    the partial text is closed, so nothing renders as a runaway code block mid-stream.
+    """
     if not text.strip():
-        return THINKING
-    budget = CONTENT_LIMIT - len(CURSOR)
-    if len(text) > budget:
-        # Show the newest part: that is what is changing.
-        text = "…" + text[-(budget - 1) :]
-    return text + CURSOR
+        return [THINKING]
+    # Room for the cursor and for a fence closed at the end.
+    pages = split_markdown(close_open_fence(text), CONTENT_LIMIT - len(CURSOR) - 8)
+    if not pages:
+        return [THINKING]
+    last = pages[-1]
+    # A closing fence must stand alone on its line, so the cursor goes below it.
+    pages[-1] = last + ("\n" + CURSOR.strip() if last.rstrip().endswith(("```", "~~~")) else CURSOR)
+    return pages
+
+
+def render_ready(user_id: int, jump_url: str) -> str:
+    """The ping a queued member gets when their answer lands (mentions only them)."""
+    return f"<@{user_id}> your answer is ready: {jump_url}"
 
 
 def render_queued(ahead: int) -> str:
@@ -183,17 +235,25 @@ def render_queued(ahead: int) -> str:
 
 
 def render_gap(question: str, where: str, closest: Sequence[Citation]) -> list[OutgoingMessage]:
-    """A post for the moderators' content-gaps channel: a question the collection missed."""
+    """A post for the moderators' content-gaps channel: a question the collection missed.
+
+    `where` is a jump URL or a channel mention; it goes in a field, where Discord renders
+    links (a footer shows them as plain text).
+    """
     embed = discord.Embed(
         title="Question not covered by the collection",
         description=truncate(question, DESCRIPTION_LIMIT),
         colour=REFUSED_COLOUR,
     )
+    if where.startswith(("https://", "http://")):
+        embed.add_field(name="Asked in", value=f"[Jump to the question]({where})", inline=False)
+    elif where:
+        embed.add_field(name="Asked in", value=truncate(where, FIELD_VALUE_LIMIT), inline=False)
     embeds = [embed]
     if closest:
         lines = [source_line(c, numbered=False) for c in closest]
         embeds = _fields_embeds(embed, "Closest articles", lines, REFUSED_COLOUR)
-    return _finish(embeds, f"Asked in {where}" if where else "Asked by a member")
+    return _finish(embeds, "A member's question" if where else "Asked by a member")
 
 
 STAGE_LABELS = {
@@ -214,34 +274,70 @@ def render_reindex_progress(stage: str, done: int, total: int, dry_run: bool) ->
     return f"🔄 {verb}: {label}…"
 
 
+def _bounded(title: str, items: Sequence[str], limit: int) -> list[str]:
+    """A bold heading and at most `limit` items, then how many more there are."""
+    if not items:
+        return []
+    lines = [f"**{title}** ({len(items)})"]
+    lines.extend(f"• {item}" for item in items[:limit])
+    if len(items) > limit:
+        lines.append(f"…and {len(items) - limit} more.")
+    return lines
+
+
 def render_reindex_report(
-    report: IngestReport, dry_run: bool, seconds: float
+    report: IngestReport,
+    dry_run: bool,
+    seconds: float,
+    changes: ReindexChanges | None = None,
 ) -> list[OutgoingMessage]:
-    """Counts and every failure, possibly over several messages."""
+    """Counts, then what was added, updated, removed and failed (each bounded, with a count)."""
     title = "Dry run: what a reindex would do" if dry_run else "Reindex finished"
     counts = (
         f"**Added** {report.added} · **Updated** {report.updated} · "
         f"**Unchanged** {report.unchanged} · **Removed** {report.removed} · "
         f"**Failed** {len(report.failed)}"
     )
-    failures = [
-        f"• `{truncate(f.path, 300)}`: {truncate(f.reason, 500)}"
-        for f in report.failed[:MAX_FAILURES_SHOWN]
-    ]
-    hidden = len(report.failed) - len(failures)
-    if hidden > 0:
-        failures.append(f"…and {hidden} more failures, listed in the bot's log.")
-    text = counts if not failures else counts + "\n\n**Failures**\n" + "\n".join(failures)
+    lines = [counts]
+    if changes is not None:
+        for heading, titles in (
+            ("Added", changes.added),
+            ("Updated", changes.updated),
+            ("Removed", changes.removed),
+        ):
+            named = [_escape_label(truncate(t, 200)) for t in titles]
+            lines.extend(["", *_bounded(heading, named, MAX_TITLES_SHOWN)] if named else [])
+    failures = [f"`{truncate(f.path, 300)}`: {truncate(f.reason, 500)}" for f in report.failed]
+    if failures:
+        lines.extend(["", *_bounded("Failures", failures, MAX_FAILURES_SHOWN)])
+        if len(failures) > MAX_FAILURES_SHOWN:
+            lines[-1] = (
+                f"…and {len(failures) - MAX_FAILURES_SHOWN} more failures, in the bot's log."
+            )
     embeds = [
         discord.Embed(description=chunk, colour=ADMIN_COLOUR)
-        for chunk in split_lines(text.split("\n"), DESCRIPTION_LIMIT)
+        for chunk in split_lines(lines, DESCRIPTION_LIMIT)
     ]
     embeds[0].title = title
     return _finish(embeds, format_seconds(seconds))
 
 
-def render_feedback_report(report: FeedbackReport) -> list[OutgoingMessage]:
-    """The moderators' summary: counts, helpful ratio, worst-rated and refused questions."""
+def _linked_question(question: str, link: str | None) -> str:
+    """A reported question, linked to its answer when the answer's message is known."""
+    label = _escape_label(truncate(question, 200))
+    if link and link.startswith("https://"):
+        return f"[{label}]({link})"
+    return label
+
+
+def render_feedback_report(
+    report: FeedbackReport, links: Mapping[str, str] | None = None
+) -> list[OutgoingMessage]:
+    """The moderators' summary: counts, helpful ratio, worst-rated and refused questions.
+
+    `links` maps answer ids to the jump URLs of their messages; each listed item links there.
+    """
+    links = links or {}
     ratio = "n/a" if report.helpful_ratio is None else f"{report.helpful_ratio:.0%}"
     days = f"{report.days:g}"
     lines = [
@@ -259,13 +355,14 @@ def render_feedback_report(report: FeedbackReport) -> list[OutgoingMessage]:
         worst = []
         for score in report.worst:
             reasons = "; ".join(truncate(r, 200) for r in score.reasons[:3])
-            line = f"• {_escape_label(truncate(score.question, 200))} — 👎 {score.not_helpful}"
-            line += f" / 👍 {score.helpful}" + (f" — “{_escape_label(reasons)}”" if reasons else "")
+            line = f"• {_linked_question(score.question, links.get(score.answer_id))}"
+            line += f" — 👎 {score.not_helpful} / 👍 {score.helpful}"
+            line += f" — “{_escape_label(reasons)}”" if reasons else ""
             worst.append(line)
         embeds = embeds[:-1] + _fields_embeds(embeds[-1], "Worst rated", worst, ADMIN_COLOUR)
     if report.refused:
         refused = [
-            f"• {_escape_label(truncate(q.question, 200))} "
+            f"• {_linked_question(q.question, links.get(q.answer_id or ''))} "
             f"({discord.utils.format_dt(q.asked_at, 'R')})"
             for q in report.refused
         ]

@@ -139,6 +139,23 @@ def split_markdown(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
     return _pack(pieces, limit, "\n\n")
 
 
+def close_open_fence(text: str) -> str:
+    """`text` with a code fence left open at its end closed, so a partial answer renders."""
+    fence: str | None = None
+    for line in text.splitlines():
+        match = _FENCE.match(line)
+        if match is None:
+            continue
+        marks = match.group("marks")
+        if fence is None:
+            fence = marks
+        elif marks[0] == fence[0] and len(marks) >= len(fence) and not match.group("info").strip():
+            fence = None
+    if fence is None:
+        return text
+    return text.rstrip("\n") + "\n" + fence
+
+
 def split_lines(lines: Sequence[str], limit: int) -> list[str]:
     """Group lines into newline-joined chunks of at most `limit`; over-long lines are split."""
     pieces: list[str] = []

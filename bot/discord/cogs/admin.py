@@ -9,14 +9,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.errors import describe_error, reply_ephemeral
+from bot.discord.mentions import NO_MENTIONS
 from bot.discord.permissions import admin_refusal
 from bot.discord.reindex import ReindexRunner
 from bot.discord.render import render_reindex_progress, render_reindex_report
 
 if TYPE_CHECKING:
     from bot.discord.app import CuratorBot
-
-NO_MENTIONS = discord.AllowedMentions.none()
 
 
 class AdminCog(commands.Cog):
@@ -36,9 +35,11 @@ class AdminCog(commands.Cog):
         if reason is not None:
             await reply_ephemeral(interaction, reason)
             return
-        await interaction.response.defer(thinking=True)
+        # Reports name server paths and failures: only the admin who asked sees them.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         status = await interaction.followup.send(
             render_reindex_progress("starting", 0, 0, dry_run),
+            ephemeral=True,
             wait=True,
             allowed_mentions=NO_MENTIONS,
         )
@@ -48,11 +49,15 @@ class AdminCog(commands.Cog):
             await status.edit(content=text, allowed_mentions=NO_MENTIONS)
 
         try:
-            report = await self.runner.run(dry_run, edit, user_id=interaction.user.id)
+            report, changes = await self.runner.run(dry_run, edit, user_id=interaction.user.id)
         except Exception as exc:
             await status.edit(content=describe_error(exc, "/reindex"), allowed_mentions=NO_MENTIONS)
             return
-        messages = render_reindex_report(report, dry_run, self.bot.clock() - started)
+        messages = render_reindex_report(
+            report, dry_run, self.bot.clock() - started, None if dry_run else changes
+        )
         await status.edit(content=None, embeds=messages[0].embeds, allowed_mentions=NO_MENTIONS)
         for out in messages[1:]:
-            await interaction.followup.send(embeds=out.embeds, allowed_mentions=NO_MENTIONS)
+            await interaction.followup.send(
+                embeds=out.embeds, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )

@@ -16,6 +16,7 @@ from discord.ext import commands
 from bot.discord.digest_render import render_digest
 from bot.discord.digest_schedule import DigestPoster, DigestScheduler, utc_now
 from bot.discord.errors import describe_error, reply_ephemeral
+from bot.discord.mentions import NO_MENTIONS
 from bot.discord.permissions import moderator_refusal
 from knowledge.digest.models import Digest
 from knowledge.digest.window import latest_digest_date
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from bot.discord.app import CuratorBot
 
 log = logging.getLogger(__name__)
-NO_MENTIONS = discord.AllowedMentions.none()
 
 
 class DigestPreviewView(discord.ui.View):

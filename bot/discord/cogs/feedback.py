@@ -1,4 +1,4 @@
-"""/feedback report for moderators (the buttons under answers live in bot.discord.feedback_ui)."""
+"""/feedback report for moderators, and the feedback buttons under answers (from feedback_ui)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,31 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord.addressing import is_small_talk
+from bot.discord.answer_links import AnswerLinks
 from bot.discord.errors import reply_ephemeral
+from bot.discord.feedback_ui import FeedbackButton
+from bot.discord.mentions import NO_MENTIONS
 from bot.discord.permissions import moderator_refusal
 from bot.discord.render import render_feedback_report
+from knowledge.feedback import FeedbackReport
 
 if TYPE_CHECKING:
     from bot.discord.app import CuratorBot
 
-NO_MENTIONS = discord.AllowedMentions.none()
+
+def without_small_talk(report: FeedbackReport) -> FeedbackReport:
+    """The report without thanks and emoji logged before the bot stopped answering them."""
+    refused = [q for q in report.refused if not is_small_talk(q.question)]
+    worst = [s for s in report.worst if not is_small_talk(s.question)]
+    dropped = len(report.refused) - len(refused)
+    return report.model_copy(
+        update={
+            "refused": refused,
+            "worst": worst,
+            "refused_count": report.refused_count - dropped,
+        }
+    )
 
 
 class FeedbackCog(commands.Cog):
@@ -26,6 +43,14 @@ class FeedbackCog(commands.Cog):
 
     def __init__(self, bot: CuratorBot) -> None:
         self.bot = bot
+        self.links = AnswerLinks(bot.services.state)
+
+    async def cog_load(self) -> None:
+        # Buttons on answers posted before a restart still route here by their custom_id.
+        self.bot.add_dynamic_items(FeedbackButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(FeedbackButton)
 
     @feedback.command(
         name="report", description="Moderators: ratings, worst-rated and uncovered questions"
@@ -41,7 +66,11 @@ class FeedbackCog(commands.Cog):
             return
         store = self.bot.services.feedback
         report = await asyncio.to_thread(store.report, days, interaction.guild_id)
-        messages = render_feedback_report(report)
+        report = without_small_talk(report)
+        answer_ids = [s.answer_id for s in report.worst]
+        answer_ids += [q.answer_id for q in report.refused if q.answer_id]
+        links = await asyncio.to_thread(self.links.get_many, answer_ids)
+        messages = render_feedback_report(report, links)
         await interaction.response.send_message(
             embeds=messages[0].embeds, ephemeral=True, allowed_mentions=NO_MENTIONS
         )

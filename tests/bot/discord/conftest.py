@@ -38,6 +38,65 @@ def sample_settings(data_dir: Path) -> Settings:
     return make_settings(data_dir)
 
 
+_dpytest_send_message = backend.FakeHttp.send_message
+
+
+async def _send_keeping_reference(
+    self: backend.FakeHttp, channel_id: int, *, params: Any
+) -> dict[str, Any]:
+    """dpytest's send_message, plus the message_reference Discord keeps on a reply, and the
+    allowed_mentions sent (kept on the stored copy, so tests can read who could be pinged)."""
+    # dpytest finds the target channel among its caller's locals, so it must be one here too.
+    channel = backend._get_higher_locs(1).get("channel")  # noqa: F841
+    data: dict[str, Any] = await _dpytest_send_message(self, channel_id, params=params)
+    payload: dict[str, Any] = params.payload or {}
+    assert backend._cur_config is not None
+    stored: list[dict[str, Any]] = [
+        m
+        for m in backend._cur_config.messages.get(channel_id, [])
+        if str(m["id"]) == str(data["id"])
+    ]
+    for copy in stored:
+        copy["allowed_mentions"] = payload.get("allowed_mentions")
+    reference = payload.get("message_reference")
+    if reference:
+        reference = {"channel_id": channel_id, **reference}
+        data["message_reference"] = reference
+        for copy in stored:
+            copy["message_reference"] = reference
+        state = backend.get_state()
+        message = state._get_message(int(data["id"]))
+        if message is not None:
+            message.reference = discord.MessageReference.with_state(
+                state,
+                reference,  # type: ignore[arg-type]
+            )
+    return data
+
+
+_dpytest_dict_from_message = factories.dict_from_message
+
+
+def _dict_keeping_reference(message: discord.Message) -> dict[str, Any]:
+    """dpytest's message dict (rebuilt on every edit), with the reply's message_reference."""
+    data: dict[str, Any] = _dpytest_dict_from_message(message)
+    reference = message.reference
+    if reference is not None and reference.message_id is not None:
+        data["message_reference"] = {
+            "message_id": reference.message_id,
+            "channel_id": reference.channel_id,
+            "guild_id": reference.guild_id,
+        }
+    return data
+
+
+@pytest.fixture(autouse=True)
+def replies_keep_their_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bot's replies point at the message they answer, as on Discord (dpytest drops it)."""
+    monkeypatch.setattr(backend.FakeHttp, "send_message", _send_keeping_reference)
+    monkeypatch.setattr(factories, "dict_from_message", _dict_keeping_reference)
+
+
 @pytest.fixture(scope="session")
 def indexed_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir holding the sample articles, indexed once per test session."""
@@ -215,6 +274,7 @@ class Sent:
     embeds: list[discord.Embed] = field(default_factory=list)
     ephemeral: bool = False
     modal: discord.ui.Modal | None = None
+    view: discord.ui.View | None = None
 
 
 class FakeInteraction:
@@ -261,6 +321,7 @@ class FakeInteraction:
                 content,
                 list(kwargs.get("embeds") or []),
                 bool(kwargs.get("ephemeral")),
+                view=kwargs.get("view"),
             )
         )
         assert_no_mentions(kwargs.get("allowed_mentions"))
@@ -279,12 +340,45 @@ class FakeInteraction:
         self, content: str | None = None, *, wait: bool = False, ephemeral: bool = False, **kw: Any
     ) -> discord.Message | None:
         assert self.done, "a follow-up needs a response or a defer first"
-        assert_no_mentions(kw.get("allowed_mentions"))
-        self.sent.append(Sent("followup", content, list(kw.get("embeds") or []), ephemeral))
+        allowed = kw.get("allowed_mentions")
+        if content and content.startswith("<@") and allowed is not None and allowed.users:
+            # The one ping the bot sends: a queued member whose answer is ready.
+            assert allowed.to_dict()["parse"] == [] and not allowed.roles
+        else:
+            assert_no_mentions(allowed)
+        self.sent.append(
+            Sent(
+                "followup",
+                content,
+                list(kw.get("embeds") or []),
+                ephemeral,
+                view=kw.get("view"),
+            )
+        )
         if ephemeral:
-            return None
+            return self._ephemeral_message() if wait else None
         message = await self.channel.send(content, **kw)
         return message if wait else None
+
+    def _ephemeral_message(self) -> discord.WebhookMessage:
+        """An ephemeral follow-up the bot can edit; its edits are recorded as 'edit'."""
+        message = MagicMock(spec_set=discord.WebhookMessage)
+        message.jump_url = "https://discord.com/channels/ephemeral"
+
+        async def edit(**kwargs: Any) -> None:
+            assert_no_mentions(kwargs.get("allowed_mentions"))
+            self.sent.append(
+                Sent(
+                    "edit",
+                    kwargs.get("content"),
+                    list(kwargs.get("embeds") or []),
+                    True,
+                    view=kwargs.get("view"),
+                )
+            )
+
+        message.edit.side_effect = edit
+        return cast(discord.WebhookMessage, message)
 
     @property
     def ephemeral_texts(self) -> list[str]:

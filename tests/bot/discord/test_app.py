@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import logging
 import re
+from pathlib import Path
 from unittest.mock import AsyncMock, MagicMock
 
 import discord
@@ -23,9 +26,9 @@ from tests.support.settings import with_overrides
 def test_intents_are_minimal(settings: Settings) -> None:
     intents = build_intents(settings)
     assert intents.message_content and intents.guild_messages and intents.guilds
-    assert not intents.members and not intents.presences and not intents.dm_messages
-
-    assert build_intents(with_overrides(settings, discord={"allow_dms": True})).dm_messages
+    assert not intents.members and not intents.presences
+    # DMs arrive even when they are off, so the member is told to ask in the server.
+    assert intents.dm_messages
 
     slash_only = build_intents(
         with_overrides(settings, discord={"allow_dms": True, "mention_trigger": False})
@@ -47,9 +50,18 @@ async def test_cogs_and_commands_are_registered(bot: CuratorBot) -> None:
     assert len(bot.cogs) == len(COGS)
     names = {c.qualified_name for c in bot.tree.walk_commands()}
     assert {"ask", "reindex", "feedback", "feedback report"} <= names
+    assert {"latest", "recommend", "article"} <= names
+    recommend = bot.tree.get_command("recommend")
+    assert isinstance(recommend, app_commands.Command)
+    # Role, depth and topic all autocomplete from what is indexed.
+    assert all(p.autocomplete for p in recommend.parameters)
+    latest = bot.tree.get_command("latest")
+    assert isinstance(latest, app_commands.Command)
+    days = next(p for p in latest.parameters if p.name == "days")
+    assert (days.min_value, days.max_value, days.required) == (1, 3650, False)
     ask = bot.tree.get_command("ask")
     assert isinstance(ask, app_commands.Command)
-    assert [p.name for p in ask.parameters] == ["question", "topic", "since"]
+    assert [p.name for p in ask.parameters] == ["question", "topic", "since", "private"]
     assert ask.get_parameter("topic").autocomplete  # type: ignore[union-attr]
 
 
@@ -119,3 +131,34 @@ async def test_error_handler_shows_user_messages_and_ids(
     assert any(match.group(1) in r.getMessage() and r.exc_info for r in caplog.records)
     # The handler is the tree's while the cog is loaded.
     assert bot.tree.on_error == errors.on_app_command_error
+
+
+def _imported_modules(module: str) -> set[str]:
+    """Every module a source file imports, TYPE_CHECKING blocks included."""
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_the_app_and_the_feedback_buttons_do_not_import_each_other() -> None:
+    assert "bot.discord.feedback_ui" not in _imported_modules("bot.discord.app")
+    assert "bot.discord.app" not in _imported_modules("bot.discord.feedback_ui")
+
+
+def test_no_mentions_is_defined_once() -> None:
+    spec = importlib.util.find_spec("bot.discord")
+    assert spec is not None and spec.submodule_search_locations is not None
+    package = Path(next(iter(spec.submodule_search_locations)))
+    defining = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "NO_MENTIONS = " in path.read_text(encoding="utf-8")
+    ]
+    assert defining == ["mentions.py"]

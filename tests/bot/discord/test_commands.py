@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, cast
 from unittest.mock import AsyncMock
 
@@ -22,9 +24,11 @@ from knowledge.errors import IndexBusyError
 from knowledge.feedback import AnswerRecord
 from knowledge.index import KnowledgeIndex
 from knowledge.models import IngestFailure, IngestReport, SearchFilters, Turn
+from knowledge.question_log import LoggedQuestion
 from knowledge.services import Services
 from knowledge.settings import Settings
 from tests.bot.discord.conftest import (
+    SAMPLE_DIR,
     FakeInteraction,
     custom_ids,
     give_role,
@@ -65,9 +69,50 @@ async def test_ask_answers_publicly_with_sources_and_buttons(
     channel = text_channel_at()
     answer = await latest(channel, dpytest.get_message())
     embed = answer.embeds[0]
-    assert "workflows follow code paths [1]" in (embed.description or "")
+    assert "workflows follow code paths [\\[1\\]](https://" in (embed.description or "")
     assert embed.fields[0].name == "Sources" and "](https://" in (embed.fields[0].value or "")
     assert len(custom_ids(stored_message(channel, answer.id))) == 2
+
+
+async def test_a_private_ask_is_answered_only_to_the_member_with_working_buttons(
+    bot: CuratorBot, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script("Agents direct their own tool use [1].")
+    asking = cog(bot, AskingCog)
+    fake = interaction(bot)
+
+    await asking.ask.callback(
+        asking, fake.mock, "What separates agents from workflows?", private=True
+    )
+
+    assert fake.sent[0].kind == "defer" and fake.sent[0].ephemeral
+    assert all(s.ephemeral for s in fake.sent)
+    final = fake.sent[-1]
+    assert final.kind == "edit"
+    assert "own tool use [\\[1\\]](https://" in (final.embeds[0].description or "")
+    assert final.view is not None
+    ids = [getattr(item, "custom_id", "") for item in final.view.children]
+    assert len(ids) == 2 and ids[0].startswith("curator:fb:up:")
+    # Nothing reached the channel, and the answer can still be rated.
+    assert dpytest.verify().message().nothing()
+    answer_id = ids[0].rsplit(":", 1)[1]
+    assert bot.services.feedback.get_answer(answer_id) is not None
+
+
+async def test_titles_show_display_names_not_raw_mention_ids(
+    bot: CuratorBot, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script("Agents direct their own tool use [1].")
+    bob = dpytest.get_config().members[1]
+    asking = cog(bot, AskingCog)
+
+    await asking.ask.callback(
+        asking, interaction(bot).mock, f"What would <@{bob.id}> read about agents?"
+    )
+
+    answer = await latest(text_channel_at(), dpytest.get_message())
+    assert answer.embeds[0].title == f"What would @{bob.display_name} read about agents?"
+    assert "<@" not in (answer.embeds[0].title or "")
 
 
 async def test_ask_passes_topic_and_since_filters(
@@ -165,7 +210,7 @@ async def test_permission_matrix(bot: CuratorBot, fake_openai: FakeOpenAI) -> No
     for who, person in {"member": member, "moderator": moderator, "admin": admin}.items():
         fake = interaction(bot, person)
         await admin_cog.reindex.callback(admin_cog, fake.mock, True)
-        outcomes[(who, "reindex")] = not fake.ephemeral_texts
+        outcomes[(who, "reindex")] = not any("Only admins" in t for t in fake.ephemeral_texts)
         fake = interaction(bot, person)
         await feedback_cog.report.callback(feedback_cog, fake.mock, 7)
         refused = any("Only moderators" in t for t in fake.ephemeral_texts)
@@ -181,17 +226,21 @@ async def test_permission_matrix(bot: CuratorBot, fake_openai: FakeOpenAI) -> No
     }
 
 
-async def test_reindex_by_an_admin_reports_counts(bot: CuratorBot) -> None:
+def final_report(fake: FakeInteraction) -> discord.Embed:
+    """The last embed the admin was shown (the status message, edited into the report)."""
+    return [s for s in fake.sent if s.embeds][-1].embeds[0]
+
+
+async def test_reindex_by_an_admin_reports_counts_only_to_the_admin(bot: CuratorBot) -> None:
     _, _, admin = await roles(bot)
     admin_cog = cog(bot, AdminCog)
     fake = interaction(bot, admin)
 
     await admin_cog.reindex.callback(admin_cog, fake.mock, False)
 
-    channel = text_channel_at()
-    status = await latest(channel, dpytest.get_message())
-    assert not status.content
-    embed = status.embeds[0]
+    assert fake.sent[0].kind == "defer" and all(s.ephemeral for s in fake.sent)
+    assert dpytest.verify().message().nothing()
+    embed = final_report(fake)
     assert embed.title == "Reindex finished"
     assert "**Unchanged** 14" in (embed.description or "")
     assert "**Failed** 0" in (embed.description or "")
@@ -209,6 +258,26 @@ async def bot_with_index(settings: Settings, index: object) -> AsyncIterator[Cur
         await services.aclose()
 
 
+async def test_reindex_lists_the_titles_it_added_updated_and_removed(
+    bot: CuratorBot, tmp_path: Path
+) -> None:
+    _, _, admin = await roles(bot)
+    sources = tmp_path / "articles"
+    shutil.copytree(SAMPLE_DIR, sources)
+    bot.settings.knowledge.sources = [str(sources)]
+    (sources / "sentence-bert.md").unlink()
+    lora = sources / "lora-low-rank-adaptation.md"
+    lora.write_text(lora.read_text().replace("## Summary\n", "## Summary\n\nRevised. "))
+    admin_cog = cog(bot, AdminCog)
+    fake = interaction(bot, admin)
+
+    await admin_cog.reindex.callback(admin_cog, fake.mock, False)
+
+    text = final_report(fake).description or ""
+    assert "**Updated** (1)\n• LoRA: Low-Rank Adaptation of Large Language Models" in text
+    assert "**Removed** (1)\n• Sentence-BERT" in text
+
+
 class BlockingIndex:
     """Stands in for KnowledgeIndex.reindex: reports progress, then waits to be released."""
 
@@ -219,6 +288,9 @@ class BlockingIndex:
 
     def close(self) -> None:
         self.release.set()
+
+    def list_articles(self) -> list[object]:
+        return []
 
     def reindex(self, dry_run: bool = False, progress: Any = None) -> IngestReport:
         self.started.set()
@@ -247,8 +319,7 @@ async def test_second_reindex_while_one_runs_is_told_so_and_failures_are_listed(
 
         assert len(second.ephemeral_texts) == 1
         assert second.ephemeral_texts[0].startswith("A reindex is already running")
-        status = await latest(text_channel_at(), dpytest.get_message())
-        description = status.embeds[0].description or ""
+        description = final_report(first).description or ""
         assert "**Failed** 1" in description and "/src/broken.md" in description
         assert "missing title" in description
 
@@ -261,14 +332,20 @@ async def test_reindex_blocked_by_another_process_says_so(settings: Settings) ->
         def close(self) -> None:
             pass
 
+        def list_articles(self) -> list[object]:
+            return []
+
     async with bot_with_index(settings, BusyIndex()) as bot:
         _, _, admin = await roles(bot)
         admin_cog = cog(bot, AdminCog)
 
-        await admin_cog.reindex.callback(admin_cog, interaction(bot, admin).mock, False)
+        fake = interaction(bot, admin)
+        await admin_cog.reindex.callback(admin_cog, fake.mock, False)
 
-        status = await latest(text_channel_at(), dpytest.get_message())
-        assert status.content == "Another reindex is running (started from the CLI)."
+        # The error replaces the admin's own status message; nothing is posted in the channel.
+        assert fake.sent[-1].kind == "edit" and fake.sent[-1].ephemeral
+        assert fake.sent[-1].content == "Another reindex is running (started from the CLI)."
+        assert dpytest.verify().message().nothing()
         assert not admin_cog.runner.running
 
 
@@ -303,6 +380,38 @@ async def test_feedback_report_for_a_moderator(bot: CuratorBot) -> None:
     assert "**Helpful** 50%" in (embed.description or "")
     worst = embed.fields[0].value or ""
     assert "How does LoRA work?" in worst and "too vague" in worst
+
+
+async def test_feedback_report_links_items_to_their_answers_and_leaves_out_small_talk(
+    bot: CuratorBot, fake_openai: FakeOpenAI
+) -> None:
+    _, moderator, _ = await roles(bot)
+    store = bot.services.feedback
+    guild_id = dpytest.get_config().guilds[0].id
+    # A thank-you logged by an older version of the bot, as a refused question.
+    store.questions.record(
+        LoggedQuestion(
+            question="thanks!", guild_id=guild_id, user_hash="x", refused=True, mode="extractive"
+        )
+    )
+    assert bot.user is not None
+    await dpytest.message(
+        f"<@{bot.user.id}> Which volcano erupted near Reykjavik yesterday?",
+        text_channel_at(),
+        dpytest.get_config().members[0],
+    )
+    refusal = await latest(text_channel_at(), dpytest.get_message())
+    feedback_cog = cog(bot, FeedbackCog)
+    fake = interaction(bot, moderator)
+
+    await feedback_cog.report.callback(feedback_cog, fake.mock, 7)
+
+    embed = fake.sent[0].embeds[0]
+    assert "**Not covered** 1" in (embed.description or "")
+    [not_covered] = [f for f in embed.fields if f.name == "Not covered"]
+    value = not_covered.value or ""
+    assert f"[Which volcano erupted near Reykjavik yesterday?]({refusal.jump_url})" in value
+    assert "thanks" not in value
 
 
 async def test_with_threads_on_an_ask_answer_opens_a_thread_for_follow_ups(

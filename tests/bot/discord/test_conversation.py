@@ -165,3 +165,19 @@ async def test_when_a_thread_cannot_be_opened_the_answer_is_a_reply() -> None:
     await replier.send(OutgoingMessage(content="…thinking"))
 
     question.reply.assert_awaited_once()
+
+
+def test_an_answers_linked_markers_come_back_as_plain_markers_in_history() -> None:
+    linked = (
+        "Low rank [\\[1\\]](https://arxiv.org/abs/2106.09685) works [\\[2\\]](https://x.org/a)."
+    )
+    answer = message(1, user(BOT, bot=True), embeds=[discord.Embed(title="Q", description=linked)])
+
+    turns = turns_from_messages([answer], BOT)
+
+    assert turns[-1] == Turn(role="assistant", content="Low rank [1] works [2].")
+
+
+def test_question_from_message_strips_the_bots_role_mention_too() -> None:
+    text = question_from_message(f"<@&77> <@{BOT}> what is LoRA?", BOT, role_ids=[77])
+    assert text == "what is LoRA?"

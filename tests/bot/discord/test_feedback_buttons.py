@@ -90,7 +90,7 @@ async def test_feedback_buttons_work_after_a_restart_and_ask_for_a_reason(
     thanks, modal = interaction_responses.payloads
     assert thanks["type"] == CHANNEL_MESSAGE
     assert thanks["data"]["flags"] == EPHEMERAL
-    assert thanks["data"]["content"] == "Thanks! Glad it helped."
+    assert thanks["data"]["content"].startswith("Thanks! Glad it helped. Your vote: 👍 Helpful.")
     assert modal["type"] == MODAL
     store = restarted_services.feedback
     ratings = {r.rating for r in store.ratings_for(answer_id)}
@@ -109,13 +109,48 @@ async def test_feedback_buttons_work_after_a_restart_and_ask_for_a_reason(
 
     reasons = [r.reason for r in store.ratings_for(answer_id) if r.rating == "not_helpful"]
     assert reasons == ["It ignored the question."]
-    assert interaction_responses.payloads[-1]["data"]["content"].startswith("Thanks")
+    submitted = interaction_responses.payloads[-1]["data"]["content"]
+    assert submitted.startswith("Thanks for the feedback. Your vote: 👎 Not helpful.")
+    assert submitted.endswith("The moderators will see your note.")
     record = store.get_answer(answer_id)
     assert record is not None
     assert record.question == "How does LoRA fine-tune a model cheaply?"
     assert "low-rank updates [1]" in record.answer_text and record.chunk_ids
     assert record.guild_id is not None
     await restarted_services.aclose()
+
+
+def _buttons(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    return [item for row in payload["data"]["components"] for item in row["components"]]
+
+
+async def test_a_second_click_shows_the_members_vote_and_lets_them_change_it(
+    bot: CuratorBot, fake_openai: FakeOpenAI, interaction_responses: RecordingAdapter
+) -> None:
+    message = await answer_with_buttons(bot, fake_openai)
+    helpful_id, not_helpful_id = custom_ids(message)
+    answer_id = helpful_id.rsplit(":", 1)[1]
+    channel = text_channel_at()
+    bob = dpytest.get_config().members[1]
+
+    for custom_id in (helpful_id, helpful_id, not_helpful_id):
+        bot._connection.parse_interaction_create(
+            component_interaction(bot, bob, channel, message, custom_id)
+        )
+        await settle()
+
+    first, second, modal = interaction_responses.payloads
+    assert first["data"]["flags"] == EPHEMERAL and second["data"]["flags"] == EPHEMERAL
+    assert second["data"]["content"].startswith("You already rated this answer 👍 Helpful.")
+    assert first["data"]["allowed_mentions"] == {"parse": []}
+    # Their vote is marked (and cannot be cast twice); the other button switches it.
+    up, down = _buttons(second)
+    assert up["label"] == "Helpful (your vote)" and up["disabled"] is True
+    assert down["label"] == "Not helpful" and not down.get("disabled")
+    assert down["custom_id"] == not_helpful_id
+    assert modal["type"] == MODAL
+    store = bot.services.feedback
+    assert [r.rating for r in store.ratings_for(answer_id)] == ["not_helpful"]
 
 
 async def test_clicking_a_button_of_an_unknown_answer_says_so(bot: CuratorBot) -> None:

@@ -12,7 +12,13 @@ from bot.discord.app import CuratorBot
 from bot.discord.limits import AnswerSlots, Cooldowns, RateLimitedError, wait_phrase
 from knowledge.services import Services
 from knowledge.settings import Settings
-from tests.bot.discord.conftest import FakeClock, latest, start_bot, text_channel_at
+from tests.bot.discord.conftest import (
+    FakeClock,
+    latest,
+    start_bot,
+    stored_message,
+    text_channel_at,
+)
 from tests.support.fake_openai import FakeOpenAI, Reply
 
 
@@ -131,4 +137,13 @@ async def test_when_the_queue_is_full_members_are_told_to_come_back(
     answered = [await latest(channel, m) for m in sent[:2]]
     assert all(m.embeds and m.embeds[0].fields[0].name == "Sources" for m in answered)
     assert len(fake_openai.chat_requests) == 2
+    # The member who waited is pinged when the answer lands, and only they can be.
+    ready = dpytest.get_message()
+    waiting = config.members[1]
+    assert ready.content == f"<@{waiting.id}> your answer is ready: {answered[1].jump_url}"
+    allowed = stored_message(channel, ready.id)["allowed_mentions"]
+    assert allowed["users"] == [str(waiting.id)] or allowed["users"] == [waiting.id]
+    assert allowed["parse"] == [] and allowed.get("roles", []) == []
+    assert not allowed.get("replied_user", False)
+    assert dpytest.verify().message().nothing()
     await services.answers.aclose()

@@ -43,6 +43,9 @@ class SlowIndex:
         self.release.wait(10)
         return IngestReport(unchanged=3)
 
+    def list_articles(self) -> list[object]:
+        return []
+
 
 class FakeServices:
     def __init__(self, index: SlowIndex) -> None:
@@ -65,6 +68,7 @@ async def test_runner_refuses_a_second_run_while_one_is_going() -> None:
     except ReindexRunningError as exc:
         assert "already running (started by <@7>" in exc.user_message
     index.release.set()
-    report = await first
+    report, changes = await first
 
     assert report.unchanged == 3 and not runner.running
+    assert changes.added == changes.updated == changes.removed == []

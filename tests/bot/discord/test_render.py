@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import discord
 
+from bot.discord.reindex_changes import ReindexChanges
 from bot.discord.render import (
     CURSOR,
     THINKING,
@@ -80,13 +81,54 @@ def test_answer_embed_has_text_sources_and_footer() -> None:
 
     [embed] = message.embeds
     assert embed.title == "How do teams build trust?"
-    assert embed.description == "Keep promises small [1]. Admit mistakes [2]."
+    # Each marker links to its article.
+    assert embed.description == (
+        "Keep promises small [\\[1\\]](https://example.com/articles/1). "
+        "Admit mistakes [\\[2\\]](https://example.com/articles/2)."
+    )
     assert embed.fields[0].name == "Sources"
     assert (embed.fields[0].value or "").splitlines() == [
         "**[1]** [How teams build trust](https://example.com/articles/1) — Example Review",
         "**[2]** [Article number 2](https://example.com/articles/2) — Example Review",
     ]
     assert embed.footer.text == "LLM · 2.3 s"
+
+
+def test_each_source_shows_publisher_curated_date_and_key_takeaway() -> None:
+    curated = datetime(2026, 11, 18, 16, 20, tzinfo=UTC)
+    cited = citation(1, "LoRA").model_copy(
+        update={"curated": curated, "key_takeaway": "Low-rank updates are enough."}
+    )
+    local = citation(2, "Team notes").model_copy(update={"url": "", "source": ""})
+    answer = Answer(text="Low rank [1], as the notes say [2].", citations=[cited, local])
+
+    [message] = render_answer(answer, "q")
+
+    embed = message.embeds[0]
+    assert (embed.fields[0].value or "").splitlines() == [
+        "**[1]** [LoRA](https://example.com/articles/1) — Example Review · curated "
+        f"<t:{int(curated.timestamp())}:D>",
+        "  *Low-rank updates are enough.*",
+        # No web address: the title is plain text, and its marker is not a link.
+        "**[2]** Team notes",
+    ]
+    assert embed.description == (
+        "Low rank [\\[1\\]](https://example.com/articles/1), as the notes say [2]."
+    )
+
+
+def test_markers_inside_code_are_left_alone() -> None:
+    text = (
+        "Merge the update [1]:\n\n```python\nW = W + lora_B[1] @ lora_A[0]\n```\n\n"
+        "Then read `logits[1]` as usual [1]."
+    )
+    answer = Answer(text=text, citations=[citation(1)])
+
+    description = render_answer(answer, "q")[0].embeds[0].description or ""
+
+    assert "W = W + lora_B[1] @ lora_A[0]\n```" in description
+    assert "`logits[1]`" in description
+    assert description.count("](https://example.com/articles/1)") == 2
 
 
 def test_extractive_mode_is_named_in_the_footer() -> None:
@@ -182,10 +224,30 @@ def test_source_link_escapes_markdown_and_odd_urls() -> None:
 
 
 def test_progress_shows_a_marker_and_stays_within_content_limit() -> None:
-    assert render_progress("") == THINKING
-    assert render_progress("Partial answer") == "Partial answer" + CURSOR
-    long = render_progress("word " * 1_000)
-    assert len(long) <= CONTENT_LIMIT and long.endswith(CURSOR) and long.startswith("…")
+    assert render_progress("") == [THINKING]
+    assert render_progress("Partial answer") == ["Partial answer" + CURSOR]
+
+
+def test_a_long_answer_fills_the_first_message_and_continues_in_the_next() -> None:
+    text = "\n\n".join(f"Paragraph {i}: " + "word " * 60 for i in range(20))
+    pages = render_progress(text)
+    assert len(pages) >= 3
+    assert all(len(page) <= CONTENT_LIMIT for page in pages)
+    # Nothing is lost and the reading order is kept: the start is in the first message.
+    assert pages[0].startswith("Paragraph 0:") and "Paragraph 19:" in pages[-1]
+    assert pages[-1].endswith(CURSOR) and not any(p.endswith(CURSOR) for p in pages[:-1])
+
+
+def test_a_code_fence_open_mid_stream_is_closed_in_every_page() -> None:
+    partial = "Run this:\n\n```python\n" + "\n".join(f"x{i} = {i}" for i in range(400))
+    pages = render_progress(partial)
+    assert len(pages) >= 2
+    for page in pages:
+        lines = page.splitlines()
+        fences = [line for line in lines if line.startswith("```")]
+        assert len(fences) % 2 == 0, page[-80:]
+    # The cursor never sits on a closing fence's line (that would leave the fence open).
+    assert pages[-1].endswith("```\n▌")
 
 
 def test_queued_placeholder_says_how_many_are_ahead() -> None:
@@ -214,6 +276,20 @@ def test_reindex_report_says_how_many_failures_it_left_out() -> None:
     text = all_text(messages)
     assert "…and 50 more failures" in text
     assert messages[0].embeds[0].title == "Dry run: what a reindex would do"
+
+
+def test_reindex_report_names_what_changed_bounded_with_a_count() -> None:
+    changes = ReindexChanges(
+        added=[f"New article {i}" for i in range(25)], updated=["LoRA"], removed=["Old *one*"]
+    )
+    report = IngestReport(added=25, updated=1, removed=1)
+
+    text = all_text(render_reindex_report(report, dry_run=False, seconds=1, changes=changes))
+
+    assert "**Added** (25)" in text and "• New article 19" in text
+    assert "New article 20" not in text and "…and 5 more." in text
+    assert "**Updated** (1)\n• LoRA" in text
+    assert "**Removed** (1)\n• Old \\*one\\*" in text
 
 
 def test_reindex_progress_line() -> None:
@@ -266,5 +342,8 @@ def test_gap_post_names_the_question_and_where() -> None:
     [message] = render_gap("What about banana bread?", "https://discord.com/x", [citation(1)])
     embed = message.embeds[0]
     assert embed.description == "What about banana bread?"
-    assert embed.footer.text == "Asked in https://discord.com/x"
+    # Footers render no links: the jump link is a field.
+    assert embed.fields[0].name == "Asked in"
+    assert embed.fields[0].value == "[Jump to the question](https://discord.com/x)"
+    assert "https://" not in (embed.footer.text or "")
     assert isinstance(embed.colour, discord.Colour)

@@ -27,8 +27,8 @@ async def test_edits_at_most_once_a_second() -> None:
     clock = FakeClock()
     edits: list[tuple[float, str]] = []
 
-    async def edit(text: str) -> None:
-        edits.append((clock(), text))
+    async def edit(pages: list[str]) -> None:
+        edits.append((clock(), pages[-1]))
 
     editor = ThrottledEditor(edit, clock=clock)
     text = ""
@@ -47,7 +47,7 @@ async def test_edits_at_most_once_a_second() -> None:
 async def test_a_failed_progress_edit_does_not_stop_the_answer() -> None:
     clock = FakeClock()
 
-    async def edit(text: str) -> None:
+    async def edit(pages: list[str]) -> None:
         raise discord.HTTPException(rate_limited_response(), "rate limited")
 
     editor = ThrottledEditor(edit, clock=clock)
@@ -74,14 +74,28 @@ async def test_collect_answer_returns_the_final_answer() -> None:
     shown: list[str] = []
     clock = FakeClock()
 
-    async def edit(text: str) -> None:
-        shown.append(text)
+    async def edit(pages: list[str]) -> None:
+        shown.extend(pages)
 
     editor = ThrottledEditor(edit, clock=clock, interval=0)
     answer = await collect_answer(_stream("Do", "ne", final), editor)
 
     assert answer is final
-    assert shown == ["Do" + CURSOR, "Done" + CURSOR]
+    # One delta late: the last stretch of text is shown by the final answer itself.
+    assert shown == ["Do" + CURSOR]
+
+
+async def test_an_answer_that_arrives_whole_is_never_shown_raw() -> None:
+    final = Answer(text="> **quoted** passage [1]", mode="extractive")
+    shown: list[list[str]] = []
+
+    async def edit(pages: list[str]) -> None:
+        shown.append(pages)
+
+    editor = ThrottledEditor(edit, clock=FakeClock(), interval=0)
+    answer = await collect_answer(_stream(final.text, final), editor)
+
+    assert answer is final and shown == []
 
 
 async def test_a_stream_without_a_final_answer_is_an_error() -> None:
@@ -131,5 +145,57 @@ async def test_the_bot_streams_into_its_placeholder_then_shows_the_embed(
     chunks = len(long_answer) // 10 + 1
     assert len(progress) <= chunks // 3 + 1
     final = await latest(text_channel_at(), placeholder)
-    assert final.embeds and "LoRA fact 39 [1]." in (final.embeds[0].description or "")
+    assert final.embeds and "LoRA fact 39 [\\[1\\]](https://" in (final.embeds[0].description or "")
+    await services.answers.aclose()
+
+
+async def test_a_long_answer_streams_into_a_second_message_with_fences_closed(
+    settings: Settings, services: Services, fake_openai: FakeOpenAI
+) -> None:
+    bot = await start_bot(settings, services, clock=TickingClock())
+    code = "\n".join(f"layer_{i} = lora_B @ lora_A  # rank 8 update, block {i}" for i in range(60))
+    long_answer = "LoRA adds a low-rank update to each layer [1]:\n\n```python\n" + code + "\n```"
+    assert len(long_answer) > 3_000
+    fake_openai.script(Reply(long_answer, chunk_chars=40))
+    edits: list[tuple[int, str]] = []
+    deleted: list[int] = []
+
+    async def on_edit(channel: Any, message: Any, fields: dict[str, Any]) -> None:
+        payload = fields["params"].payload
+        if not payload.get("embeds"):
+            edits.append((message.id, payload["content"]))
+
+    async def on_delete(channel: Any, message: Any, reason: Any = None) -> None:
+        deleted.append(message.id)
+
+    callbacks.set_callback(on_edit, "edit_message")
+    callbacks.set_callback(on_delete, "delete_message")
+    config = dpytest.get_config()
+    assert bot.user is not None
+    try:
+        await dpytest.message(
+            f"<@{bot.user.id}> Show me LoRA in code", config.channels[0], config.members[0]
+        )
+    finally:
+        callbacks.remove_callback("edit_message")
+        callbacks.remove_callback("delete_message")
+
+    sent = []
+    while not dpytest.verify().message().nothing():
+        sent.append(dpytest.get_message())
+    placeholder, continued = sent[0], sent[1]
+    # The first message filled up, then the answer went on in a second one.
+    assert continued.content.startswith(("layer_", "```python")), continued.content[:80]
+    shown = [text for _, text in edits] + [m.content for m in sent[1:] if m.content]
+    assert any(i == placeholder.id and t.startswith("LoRA adds a low-rank") for i, t in edits)
+    for text in shown:
+        assert len(text) <= 2_000
+        fences = [line for line in text.splitlines() if line.startswith("```")]
+        assert len(fences) % 2 == 0, f"an open code fence was shown: {text[-120:]!r}"
+    # The final answer is the placeholder's embeds; spare progress messages are removed.
+    final = await latest(text_channel_at(), placeholder)
+    assert final.embeds and "layer_0 = lora_B @ lora_A" in (final.embeds[0].description or "")
+    for extra in sent[1:]:
+        if extra.id not in deleted:
+            assert (await latest(text_channel_at(), extra)).embeds
     await services.answers.aclose()

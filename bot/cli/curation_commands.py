@@ -1,0 +1,161 @@
+"""`curator latest`, `curator recommend` and `curator article`: the collection's own cards."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from bot.cli.common import console, err_console, print_json, services_or_exit
+from knowledge import curation
+from knowledge.errors import InputError
+from knowledge.models import Article
+
+
+def card_json(article: Article, **extra: object) -> dict[str, Any]:
+    """The JSON shape of one card in these commands' --json output."""
+    return {
+        "article_id": article.id,
+        "title": article.title,
+        "url": article.url,
+        "source": article.source,
+        "curated": article.curated.isoformat() if article.curated else None,
+        "depth": article.depth,
+        "topics": article.topics,
+        "best_for": article.best_for,
+        "key_takeaway": article.key_takeaway,
+        **extra,
+    }
+
+
+def _title(article: Article) -> str:
+    """The title, linked in terminals that support it; plain when the card has no web address."""
+    title = escape(article.title)
+    if article.url.startswith(("http://", "https://")):
+        return f"[link={article.url}]{title}[/link]"
+    return title
+
+
+def _cards_table(heading: str, articles: list[Article], best_for: list[str] | None = None) -> Table:
+    table = Table(title=heading, show_lines=True)
+    table.add_column("curated", no_wrap=True)
+    table.add_column("article", overflow="fold")
+    table.add_column("source")
+    table.add_column("depth")
+    for index, a in enumerate(articles):
+        curated = a.curated.strftime("%Y-%m-%d") if a.curated else "—"
+        lines = [f"[bold]{_title(a)}[/bold]"]
+        if a.key_takeaway:
+            lines.append(f"[italic]{escape(a.key_takeaway)}[/italic]")
+        if best_for is not None and best_for[index]:
+            lines.append(f"Best for: {escape(best_for[index])}")
+        table.add_row(curated, "\n".join(lines), escape(a.source), escape(a.depth))
+    return table
+
+
+def _fail(exc: InputError) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {exc.user_message}")
+    return typer.Exit(2)
+
+
+def latest(
+    topic: Annotated[str | None, typer.Option(help="Only articles on this topic.")] = None,
+    days: Annotated[
+        int | None, typer.Option(help="Only articles curated in the last N days.", min=1)
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many articles.", min=1, max=25)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """The newest curated articles, newest first."""
+    with services_or_exit() as services:
+        try:
+            found = curation.latest(services.index, topic, days, limit=limit)
+        except InputError as exc:
+            raise _fail(exc) from exc
+    if as_json:
+        print_json([card_json(a) for a in found])
+        return
+    if not found:
+        scope = f" on {topic}" if topic else ""
+        period = f" in the last {days} days" if days else ""
+        console.print(f"No articles{escape(scope)} were curated{period}.")
+        return
+    console.print(_cards_table(f"Latest articles{escape(' on ' + topic) if topic else ''}", found))
+
+
+def recommend(
+    role: Annotated[
+        str | None, typer.Option(help="Who you are, e.g. 'engineers building search'.")
+    ] = None,
+    depth: Annotated[str | None, typer.Option(help="intro, intermediate or deep.")] = None,
+    topic: Annotated[str | None, typer.Option(help="What it should be about.")] = None,
+    limit: Annotated[int, typer.Option(help="How many articles.", min=1, max=25)] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Articles whose 'best for' and depth match, ranked by how well they fit the topic."""
+    with services_or_exit() as services:
+        try:
+            picks = curation.recommend(services.index, role, depth, topic, limit=limit)
+        except InputError as exc:
+            raise _fail(exc) from exc
+    if as_json:
+        print_json(
+            [
+                card_json(
+                    p.article,
+                    matched_best_for=p.best_for,
+                    role_fit=round(p.role_fit, 3),
+                    topic_fit=round(p.topic_fit, 3),
+                )
+                for p in picks
+            ]
+        )
+        return
+    if not picks:
+        console.print("No curated article fits; try a broader role or leave out the depth.")
+        return
+    articles = [p.article for p in picks]
+    console.print(_cards_table("Recommended reading", articles, [p.best_for for p in picks]))
+
+
+def article(
+    title: Annotated[str, typer.Argument(help="The title, or the start of it.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """One curated article's card in full."""
+    with services_or_exit() as services:
+        try:
+            card = curation.find_article(services.index, title)
+        except InputError as exc:
+            raise _fail(exc) from exc
+    if as_json:
+        print_json(
+            card_json(
+                card, summary=card.summary, key_insights=card.key_insights, author=card.author
+            )
+        )
+        return
+    console.print(f"[bold]{_title(card)}[/bold]")
+    about = [card.author, card.source, card.curated.strftime("%Y-%m-%d") if card.curated else ""]
+    console.print(escape(" · ".join(p for p in [*about, card.depth] if p)))
+    if card.url.startswith(("http://", "https://")):
+        console.print(f"[blue]{escape(card.url)}[/blue]")
+    for heading, body in (
+        ("Summary", [card.summary] if card.summary else []),
+        ("Key takeaway", [card.key_takeaway] if card.key_takeaway else []),
+        ("Key insights", [f"• {i}" for i in card.key_insights]),
+        ("Best for", [f"• {b}" for b in card.best_for]),
+        ("Topics", [", ".join(card.topics)] if card.topics else []),
+    ):
+        if body:
+            console.print(f"\n[bold]{heading}[/bold]")
+            for line in body:
+                console.print(escape(line))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(latest)
+    app.command()(recommend)
+    app.command()(article)

@@ -1,0 +1,87 @@
+"""`curator latest`, `recommend` and `article` on the sample, through typer's runner."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import knowledge
+from bot.cli.app import app
+from knowledge.settings import get_settings
+
+SAMPLE = Path(knowledge.__file__).parent / "sample"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    data = tmp_path_factory.mktemp("curation-cli")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(data)
+        patch.setenv("CURATOR_DATA_DIR", str(data / "data"))
+        patch.setenv("CURATOR_EMBEDDINGS__PROVIDER", "hash")
+        patch.setenv("CURATOR_KNOWLEDGE__SOURCES", str(SAMPLE))
+        get_settings.cache_clear()
+        assert run("reindex", "--json").exit_code == 0
+        yield
+    get_settings.cache_clear()
+
+
+def run(*args: str) -> Any:
+    return runner.invoke(app, list(args))
+
+
+def run_json(*args: str) -> Any:
+    result = run(*args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_latest_json_newest_first(indexed: None) -> None:
+    cards = run_json("latest", "--topic", "agents", "--limit", "2")
+    assert [c["title"] for c in cards] == [
+        "Building effective agents",
+        "LLM Powered Autonomous Agents",
+    ]
+    assert cards[0]["url"] == "https://www.anthropic.com/research/building-effective-agents"
+    assert cards[0]["key_takeaway"] and cards[0]["curated"].startswith("2026-11-23")
+
+
+def test_latest_in_the_terminal(indexed: None) -> None:
+    result = run("latest", "--limit", "3")
+    assert result.exit_code == 0
+    assert "Retrieval-Augmented Generation" in result.stdout and "arXiv" in result.stdout
+
+
+def test_recommend_json_says_why(indexed: None) -> None:
+    picks = run_json("recommend", "--role", "engineers building keyword or hybrid search")
+    assert picks[0]["title"] == "The Probabilistic Relevance Framework: BM25 and Beyond"
+    assert picks[0]["matched_best_for"] == "engineers building keyword or hybrid search"
+    assert picks[0]["role_fit"] == 1.0
+
+
+def test_recommend_bad_depth_is_a_clear_error(indexed: None) -> None:
+    result = run("recommend", "--depth", "expert")
+    assert result.exit_code == 2
+    assert "Depth must be one of intro, intermediate, deep" in result.stderr
+
+
+def test_article_prints_the_whole_card(indexed: None) -> None:
+    result = run("article", "lora")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "LoRA: Low-Rank Adaptation of Large Language Models" in out
+    for heading in ("Summary", "Key takeaway", "Key insights", "Best for", "Topics"):
+        assert heading in out
+    card = run_json("article", "LoRA")
+    assert card["key_insights"] and card["summary"].startswith("Microsoft researchers")
+
+
+def test_article_unknown_title(indexed: None) -> None:
+    result = run("article", "banana bread")
+    assert result.exit_code == 2 and "No article is titled" in result.stderr
