@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -314,10 +315,10 @@ class AskFlow:
                 return None
             await self._fail(replier, pages, describe_error(exc, "answering a question"))
             return None
-        if scope is not None:
-            answer = answer.model_copy(update={"notices": [*answer.notices, scope_notice(scope)]})
+        # The scope is the channel's, not the answer's: a line under it, not a notice code.
+        notes = [scope_notice(scope)] if scope is not None else []
         try:
-            await self._deliver(request, replier, pages, answer, elapsed, queued)
+            await self._deliver(request, replier, pages, answer, elapsed, queued, notes)
         except Exception as exc:
             await self._fail(replier, pages, describe_error(exc, "posting an answer"))
             return None
@@ -353,6 +354,7 @@ class AskFlow:
         answer: Answer,
         elapsed: float,
         queued: bool,
+        notes: Sequence[str] = (),
     ) -> None:
         answer_id = new_answer_id()
         settings = self.bot.settings.discord
@@ -361,7 +363,7 @@ class AskFlow:
         first: Posted | None = None
         if not silent:
             view = feedback_view(answer_id) if recorded else None
-            messages = render_answer(answer, request.title or request.question, elapsed)
+            messages = render_answer(answer, request.title or request.question, elapsed, notes)
             if pages is None:
                 pages = StreamPages(None, replier)
             first = await pages.finish(messages, view)

@@ -159,17 +159,22 @@ def _finish(
 
 
 def render_answer(
-    answer: Answer, question: str = "", elapsed_s: float | None = None
+    answer: Answer,
+    question: str = "",
+    elapsed_s: float | None = None,
+    notes: Sequence[str] = (),
 ) -> list[OutgoingMessage]:
-    """The answer embed(s): text with [n] markers, numbered linked sources, mode and time."""
+    """The answer embed(s): text with [n] markers, numbered linked sources, mode and time;
+    `notes` are the front end's own lines (e.g. the channel's scope), shown after notices."""
     if answer.refused:
-        return render_refusal(answer, question, elapsed_s)
+        return render_refusal(answer, question, elapsed_s, notes)
     seconds = answer.timings.total_ms / 1000 if answer.timings.total_ms else (elapsed_s or 0.0)
     parts = [link_markers(answer.text.strip(), answer.citations)]
     # The answer service usually explains a missing citation in a notice already.
     if answer.uncited and NoticeCode.UNCITED not in answer.notices:
         parts.append(UNCITED_WARNING)
     parts.extend(f"*{notice_text(notice)}*" for notice in answer.notices)
+    parts.extend(f"*{note}*" for note in notes)
     embeds = _text_embeds(question or answer.question, "\n\n".join(parts), ANSWER_COLOUR)
     if answer.citations:
         lines = [source_line(c) for c in sorted(answer.citations, key=lambda c: c.n)]
@@ -188,13 +193,17 @@ _CLOSEST_NAMES = {RefusalReason.NO_MATCH_FOR_FILTERS: "Matching without the filt
 
 
 def render_refusal(
-    answer: Answer, question: str = "", elapsed_s: float | None = None
+    answer: Answer,
+    question: str = "",
+    elapsed_s: float | None = None,
+    notes: Sequence[str] = (),
 ) -> list[OutgoingMessage]:
     """The honest refusal, worded by its reason, offering the closest articles when there are
     any (the service keeps them out of the text)."""
     seconds = answer.timings.total_ms / 1000 if answer.timings.total_ms else (elapsed_s or 0.0)
     parts = [answer.text.strip() or DEFAULT_REFUSAL]
     parts.extend(f"*{notice_text(notice)}*" for notice in answer.notices)
+    parts.extend(f"*{note}*" for note in notes)
     embeds = _text_embeds(question or answer.question, "\n\n".join(parts), REFUSED_COLOUR)
     reason = answer.refusal or RefusalReason.NOT_COVERED
     if answer.closest:

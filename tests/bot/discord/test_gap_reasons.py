@@ -19,11 +19,12 @@ from tests.bot.discord.conftest import latest, text_channel_at
     [
         (RefusalReason.NOT_COVERED, True),
         (RefusalReason.LLM_DECLINED, True),
-        (RefusalReason.NOT_IN_LANGUAGE, True),
+        # A question in another language is not a hole in the collection.
+        (RefusalReason.NOT_IN_LANGUAGE, False),
         (RefusalReason.NO_MATCH_FOR_FILTERS, False),
     ],
 )
-async def test_a_refusal_is_a_gap_unless_a_filter_matched_nothing(
+async def test_only_content_refusals_are_gaps(
     bot: CuratorBot, monkeypatch: pytest.MonkeyPatch, reason: RefusalReason, gap: bool
 ) -> None:
     async def refuse(

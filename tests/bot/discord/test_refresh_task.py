@@ -85,7 +85,7 @@ def refresh_settings(tmp_path: Path, server: FeedServer) -> Settings:
 def services(refresh_settings: Settings) -> Iterator[Services]:
     services = Services(refresh_settings)
     yield services
-    services.close()
+    asyncio.run(services.aclose())
 
 
 def schedule_for(
