@@ -188,7 +188,7 @@ async def test_reindex_by_an_admin_reports_counts(bot: CuratorBot) -> None:
     assert not status.content
     embed = status.embeds[0]
     assert embed.title == "Reindex finished"
-    assert "**Unchanged** 14" in (embed.description or "")
+    assert "**Unchanged** 15" in (embed.description or "")
     assert "**Failed** 0" in (embed.description or "")
 
 
