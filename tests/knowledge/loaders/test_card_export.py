@@ -158,3 +158,15 @@ def test_a_card_export_with_no_title_line_fails_by_name_and_the_rest_loads(
     (failure,) = result.failures
     assert failure.path == str(bad)
     assert failure.reason.startswith("card export has no title line: its first line is '· Source")
+
+
+def test_topics_listed_under_the_topics_heading_are_added(write: Write) -> None:
+    text = export().replace("Topics\n\n", "Topics\n\nQuantisation, On-device AI\n\n")
+    article, _ = _load(write, "card.txt", text)
+    assert article.topics == [
+        "computing",
+        "machine learning",
+        "edge ai",
+        "quantisation",
+        "on-device ai",
+    ]
