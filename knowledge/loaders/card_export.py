@@ -124,7 +124,7 @@ def parse_card_export(text: str, origin: str) -> CardExport:
             best_for=best_for,
             summary=texts.get("summary", ""),
             key_takeaway=" ".join(texts.get("key_takeaway", "").split()),
-            key_insights=bullet_items(texts.get("key_insights", "")),
+            key_insights=_insights(texts.get("key_insights", "")),
             sections={name: texts[name] for name in _EDITORIAL if texts.get(name)},
             origin=origin,
         )
@@ -170,13 +170,20 @@ def _url(meta: dict[str, str]) -> str:
 
 def _topics(field_value: str, topics_section: str) -> list[str]:
     """Area and sub-areas from 'Area — Sub, Sub', then any listed under Topics; lower-cased."""
-    raw = re.split(r"\s*[—,]\s*|\n", field_value) + re.split(r"\s*,\s*|\n", topics_section)
+    raw = re.split(r"\s*[—–,]\s*|\n", field_value) + re.split(r"\s*,\s*|\n", topics_section)
     seen: dict[str, None] = {}
     for item in raw:
         topic = " ".join(item.lstrip("-•* ").split()).lower()
         if topic:
             seen.setdefault(topic, None)
     return list(seen)
+
+
+def _insights(text: str) -> list[str]:
+    """One insight per line (exports flatten lists), or per bullet when the lines are bullets."""
+    if any(line.lstrip().startswith(("-", "*", "•")) for line in text.splitlines()):
+        return bullet_items(text)
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
 
 
 def _depth(value: str) -> tuple[str, str]:

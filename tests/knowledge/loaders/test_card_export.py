@@ -170,3 +170,16 @@ def test_topics_listed_under_the_topics_heading_are_added(write: Write) -> None:
         "quantisation",
         "on-device ai",
     ]
+
+
+def test_key_insights_are_one_per_line_or_per_bullet(write: Write) -> None:
+    texts = {
+        "Summary": "S.",
+        "Key takeaway": "T.",
+        "Key insights": "First insight.\nSecond insight.\n\nThird insight.",
+    }
+    article, _ = _load(write, "a/card.txt", export(texts=texts))
+    assert article.key_insights == ["First insight.", "Second insight.", "Third insight."]
+    texts["Key insights"] = "- One that\n  wraps.\n- Two."
+    article, _ = _load(write, "b/card.txt", export(texts=texts))
+    assert article.key_insights == ["One that wraps.", "Two."]
