@@ -90,8 +90,9 @@ def parse_card_export(text: str, origin: str) -> CardExport:
     best_for: list[str] = []
     current: str | None = None
     for line in lines[lines.index(title) + 1 :]:
-        if line.startswith(_META_SEPARATOR) and current is None and not meta:
-            meta = _metadata(line, warnings)
+        if line.startswith(_META_SEPARATOR) and current is None:
+            # Usually one line; some exports wrap it, so later '·' lines add to it.
+            meta.update(_metadata(line, warnings))
             continue
         key = _heading(line)
         if key:

@@ -183,3 +183,14 @@ def test_key_insights_are_one_per_line_or_per_bullet(write: Write) -> None:
     texts["Key insights"] = "- One that\n  wraps.\n- Two."
     article, _ = _load(write, "b/card.txt", export(texts=texts))
     assert article.key_insights == ["One that wraps.", "Two."]
+
+
+def test_a_metadata_line_wrapped_over_two_lines_is_read_whole(write: Write) -> None:
+    meta = "· Source: Field Notes Weekly · Field: Computing\n· Depth: Advanced, long"
+    article, warnings = _load(write, "card.txt", export(meta=meta))
+    assert (article.source, article.topics, article.depth) == (
+        "Field Notes Weekly",
+        ["computing"],
+        "advanced",
+    )
+    assert warnings == ["no link to the original: citations will name it without a link"]
