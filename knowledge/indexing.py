@@ -133,6 +133,17 @@ class Indexer:
             result.append(article)
         return result
 
+    def _lost_its_text(self, article: Article, failures: Sequence[IngestFailure]) -> bool:
+        """Whether `article` is a card whose paired text was indexed but failed to load now."""
+        if article.body or not failures:
+            return False
+        earlier = self.catalog.get_article(article.id)
+        return (
+            earlier is not None
+            and bool(earlier.body and earlier.text_origin)
+            and _protected(earlier.text_origin, failures)
+        )
+
     def _first_dated(self, article: Article, existing: Collection[str]) -> Article | None:
         """The indexed version of `article` (with or without its link) that has a curated date."""
         for aid in dict.fromkeys((article.id, article.unlinked_id)):
@@ -162,6 +173,12 @@ class Indexer:
             h = self.content_hash(article)
             hashes[article.id] = h
             old = existing.get(article.id)
+            if old is not None and old != h and self._lost_its_text(article, failures):
+                # The card loaded but its text failed to: keep the indexed pair (a card edit
+                # waits until the text loads again).
+                hashes[article.id] = old
+                unchanged += 1
+                continue
             if old is None:
                 added.append(article)
             elif old != h or article.id in pending:
