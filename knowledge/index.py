@@ -16,7 +16,14 @@ from knowledge.chunking import ChunkingPolicy
 from knowledge.embeddings.base import Embedder
 from knowledge.errors import ConfigError
 from knowledge.indexing import Indexer, Plan, Progress, exclusive_lock
-from knowledge.models import Article, Hit, IngestFailure, IngestReport, SearchFilters
+from knowledge.models import (
+    Article,
+    Hit,
+    IngestFailure,
+    IngestReport,
+    IngestWarning,
+    SearchFilters,
+)
 from knowledge.retrieval import limit_per_article, rrf_fuse, zscore_fuse
 from knowledge.settings import Settings
 from knowledge.store.catalog import Catalog
@@ -28,6 +35,7 @@ log = logging.getLogger(__name__)
 SearchMode = Literal["hybrid", "dense", "bm25"]
 #: Catalog meta key: URL sources that answered with a feed, so an HTML answer is refused later.
 _FEEDS_KEY = "feed_urls"
+REPLACES_UNLINKED_WARNING = "replaces the version indexed without a link (same title and publisher)"
 
 
 class KnowledgeIndex:
@@ -135,12 +143,13 @@ class KnowledgeIndex:
 
         if dry_run:
             plan = self.indexer.plan(loaded.articles, report.failed, remove_missing)
-            return self._dry_report(plan, report)
+            return self._dry_report(plan, _with_replacements(plan, report))
         with self._locked():
             if set(loaded.feeds) - known_feeds:
                 feeds = sorted(known_feeds | set(loaded.feeds))
                 self.catalog.set_meta(_FEEDS_KEY, json.dumps(feeds))
             plan = self.indexer.plan(loaded.articles, report.failed, remove_missing)
+            _with_replacements(plan, report)
             nothing_to_do = not (plan.added or plan.updated or plan.removed or plan.orphans)
             if nothing_to_do and not self.indexer.lexical_is_dirty():
                 report.unchanged = plan.unchanged
@@ -254,3 +263,10 @@ class KnowledgeIndex:
             self.catalog.close()
         if "vectors" in self.__dict__:
             self.vectors.close()
+
+
+def _with_replacements(plan: Plan, report: IngestReport) -> IngestReport:
+    """Name, among the warnings, each article replacing its version without a link."""
+    for origin in plan.replacing:
+        report.warnings.append(IngestWarning(path=origin, message=REPLACES_UNLINKED_WARNING))
+    return report

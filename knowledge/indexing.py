@@ -21,7 +21,7 @@ import os
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,6 +49,8 @@ class Plan:
     hashes: dict[str, str]
     #: Articles a killed run began to write that are in neither the sources nor the catalog.
     orphans: list[str]
+    #: Where each article came from that replaces a version indexed without a link.
+    replacing: list[str] = field(default_factory=list)
 
 
 @contextmanager
@@ -186,13 +188,12 @@ class Indexer:
             else:
                 unchanged += 1
         # A version with a link replaces the one indexed without (same title and publisher).
-        removed: list[str] = sorted(
-            {
-                a.unlinked_id
-                for a in articles
-                if a.url and a.unlinked_id in existing and a.unlinked_id not in hashes
-            }
-        )
+        replacing = {
+            a.unlinked_id: a.origin
+            for a in articles
+            if a.url and a.unlinked_id in existing and a.unlinked_id not in hashes
+        }
+        removed: list[str] = sorted(replacing)
         orphans: list[str] = []
         if remove_missing:
             orphans = sorted(pending - set(hashes) - set(existing))
@@ -204,7 +205,7 @@ class Indexer:
                 and aid not in removed
                 and not _protected(origins.get(aid, ""), failures)
             ]
-        return Plan(added, updated, unchanged, removed, hashes, orphans)
+        return Plan(added, updated, unchanged, removed, hashes, orphans, list(replacing.values()))
 
     def apply(self, plan: Plan, report: IngestReport, progress: Progress | None = None) -> None:
         """Carry out a plan; counts land in `report` as each step completes."""

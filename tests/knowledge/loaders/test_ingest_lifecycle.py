@@ -80,6 +80,9 @@ def test_a_version_with_a_link_replaces_the_unlinked_one_and_keeps_its_date(
     card.write_text(export(meta=meta), encoding="utf-8")
     report = index.ingest([str(card)])
     assert (report.added, report.removed) == (1, 1)
+    assert [(w.path, w.message) for w in report.warnings] == [
+        (str(card), "replaces the version indexed without a link (same title and publisher)")
+    ]
     (linked,) = index.list_articles()
     assert linked.url == "https://notes.example/tiny"
     assert linked.curated == unlinked.curated
