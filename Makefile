@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 DEMO_DATA ?= ./data/demo
 QUESTION ?= How should I evaluate a retrieval-augmented generation system?
+# Answered from the sample's card export + original article pair (knowledge/sample/exports/),
+# which has no URL: the citation names title and publisher, with no link.
+EXPORT_QUESTION ?= Why do general methods that use more computation win in AI research?
 
 .PHONY: demo test lint install clean
 
@@ -20,6 +23,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	CURATOR_DATA_DIR=$(DEMO_DATA) CURATOR_KNOWLEDGE__SOURCES=knowledge/sample $(VENV)/bin/curator reindex
 	CURATOR_DATA_DIR=$(DEMO_DATA) $(VENV)/bin/curator ask "$(QUESTION)"
+	CURATOR_DATA_DIR=$(DEMO_DATA) $(VENV)/bin/curator ask "$(EXPORT_QUESTION)"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check knowledge bot tests bench

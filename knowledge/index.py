@@ -16,7 +16,14 @@ from knowledge.chunking import ChunkingPolicy
 from knowledge.embeddings.base import Embedder
 from knowledge.errors import ConfigError, CuratorError, EmbedderUnavailableError
 from knowledge.indexing import Indexer, Plan, Progress, exclusive_lock
-from knowledge.models import Article, Hit, IngestFailure, IngestReport, SearchFilters
+from knowledge.models import (
+    Article,
+    Hit,
+    IngestFailure,
+    IngestReport,
+    IngestWarning,
+    SearchFilters,
+)
 from knowledge.retrieval import limit_per_article, rrf_fuse, zscore_fuse
 from knowledge.settings import Settings
 from knowledge.store.builds import BuildRecord, BuildRegistry
@@ -32,6 +39,7 @@ log = logging.getLogger(__name__)
 SearchMode = Literal["hybrid", "dense", "bm25"]
 #: Catalog meta key: URL sources that answered with a feed, so an HTML answer is refused later.
 _FEEDS_KEY = "feed_urls"
+REPLACES_UNLINKED_WARNING = "replaces the version indexed without a link (same title and publisher)"
 
 
 class Build:
@@ -319,7 +327,7 @@ class KnowledgeIndex:
             loaded = self.read_sources(sources, progress)
             report = self._load_report(loaded)
             plan = build.indexer.plan(loaded.articles, report.failed, remove_missing)
-            return self._dry_report(plan, report)
+            return self._dry_report(plan, _with_replacements(plan, report))
         # Held while reading sources too, so a scheduled refresh and a reindex never overlap.
         with self.lock():
             repaired = self.heal_locked(progress, rebuild=rebuild)
@@ -328,6 +336,7 @@ class KnowledgeIndex:
             report = self._load_report(loaded)
             report.repaired = repaired
             plan = self.indexer.plan(loaded.articles, report.failed, remove_missing)
+            _with_replacements(plan, report)
             nothing_to_do = not (plan.added or plan.updated or plan.removed or plan.orphans)
             if nothing_to_do and not self.indexer.lexical_is_dirty() and not rebuild:
                 report.unchanged = plan.unchanged
@@ -543,3 +552,10 @@ class KnowledgeIndex:
         for build in builds:
             if build is not None:
                 build.close()
+
+
+def _with_replacements(plan: Plan, report: IngestReport) -> IngestReport:
+    """Name, among the warnings, each article replacing its version without a link."""
+    for origin in plan.replacing:
+        report.warnings.append(IngestWarning(path=origin, message=REPLACES_UNLINKED_WARNING))
+    return report

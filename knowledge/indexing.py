@@ -21,7 +21,7 @@ import os
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -51,6 +51,8 @@ class Plan:
     hashes: dict[str, str]
     #: Articles a killed run began to write that are in neither the sources nor the catalog.
     orphans: list[str]
+    #: Where each article came from that replaces a version indexed without a link.
+    replacing: list[str] = field(default_factory=list)
 
 
 @contextmanager
@@ -137,6 +139,17 @@ class Indexer:
             result.append(article)
         return result
 
+    def _lost_its_text(self, article: Article, failures: Sequence[IngestFailure]) -> bool:
+        """Whether `article` is a card whose paired text was indexed but failed to load now."""
+        if article.body or not failures:
+            return False
+        earlier = self.catalog.get_article(article.id)
+        return (
+            earlier is not None
+            and bool(earlier.body and earlier.text_origin)
+            and _protected(earlier.text_origin, failures)
+        )
+
     def _first_dated(self, article: Article, existing: Collection[str]) -> Article | None:
         """The indexed version of `article` (with or without its link) that has a curated date."""
         for aid in dict.fromkeys((article.id, article.unlinked_id)):
@@ -166,6 +179,12 @@ class Indexer:
             h = self.content_hash(article)
             hashes[article.id] = h
             old = existing.get(article.id)
+            if old is not None and old != h and self._lost_its_text(article, failures):
+                # The card loaded but its text failed to: keep the indexed pair (a card edit
+                # waits until the text loads again).
+                hashes[article.id] = old
+                unchanged += 1
+                continue
             if old is None:
                 added.append(article)
             elif old != h or article.id in pending:
@@ -173,13 +192,12 @@ class Indexer:
             else:
                 unchanged += 1
         # A version with a link replaces the one indexed without (same title and publisher).
-        removed: list[str] = sorted(
-            {
-                a.unlinked_id
-                for a in articles
-                if a.url and a.unlinked_id in existing and a.unlinked_id not in hashes
-            }
-        )
+        replacing = {
+            a.unlinked_id: a.origin
+            for a in articles
+            if a.url and a.unlinked_id in existing and a.unlinked_id not in hashes
+        }
+        removed: list[str] = sorted(replacing)
         orphans: list[str] = []
         if remove_missing:
             orphans = sorted(pending - set(hashes) - set(existing))
@@ -191,7 +209,7 @@ class Indexer:
                 and aid not in removed
                 and not _protected(origins.get(aid, ""), failures)
             ]
-        return Plan(added, updated, unchanged, removed, hashes, orphans)
+        return Plan(added, updated, unchanged, removed, hashes, orphans, list(replacing.values()))
 
     def reconcile(self, progress: Progress | None = None, rebuild: bool = False) -> Repair:
         """Check the vector store against the catalog and repair it from the stored text."""

@@ -80,6 +80,9 @@ class Article(BaseModel):
     )
     body: str = ""
     origin: str = Field(default="", description="The file or URL the card was read from.")
+    text_origin: str = Field(
+        default="", description="The file the original text came from, when paired with a card."
+    )
 
     @property
     def id(self) -> str:
@@ -95,7 +98,7 @@ class Article(BaseModel):
 
     def content_hash(self) -> str:
         """Hash of everything indexed, so an unchanged card is never re-embedded."""
-        payload: dict[str, object] = self.model_dump(mode="json", exclude={"origin"})
+        payload: dict[str, object] = self.model_dump(mode="json", exclude={"origin", "text_origin"})
         payload["format_version"] = ARTICLE_FORMAT_VERSION
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
         return hashlib.sha256(blob).hexdigest()

@@ -90,8 +90,9 @@ def parse_card_export(text: str, origin: str) -> CardExport:
     best_for: list[str] = []
     current: str | None = None
     for line in lines[lines.index(title) + 1 :]:
-        if line.startswith(_META_SEPARATOR) and current is None and not meta:
-            meta = _metadata(line, warnings)
+        if line.startswith(_META_SEPARATOR) and current is None:
+            # Usually one line; some exports wrap it, so later '·' lines add to it.
+            meta.update(_metadata(line, warnings))
             continue
         key = _heading(line)
         if key:
@@ -124,7 +125,7 @@ def parse_card_export(text: str, origin: str) -> CardExport:
             best_for=best_for,
             summary=texts.get("summary", ""),
             key_takeaway=" ".join(texts.get("key_takeaway", "").split()),
-            key_insights=bullet_items(texts.get("key_insights", "")),
+            key_insights=_insights(texts.get("key_insights", "")),
             sections={name: texts[name] for name in _EDITORIAL if texts.get(name)},
             origin=origin,
         )
@@ -170,13 +171,20 @@ def _url(meta: dict[str, str]) -> str:
 
 def _topics(field_value: str, topics_section: str) -> list[str]:
     """Area and sub-areas from 'Area — Sub, Sub', then any listed under Topics; lower-cased."""
-    raw = re.split(r"\s*[—,]\s*|\n", field_value) + re.split(r"\s*,\s*|\n", topics_section)
+    raw = re.split(r"\s*[—–,]\s*|\n", field_value) + re.split(r"\s*,\s*|\n", topics_section)
     seen: dict[str, None] = {}
     for item in raw:
         topic = " ".join(item.lstrip("-•* ").split()).lower()
         if topic:
             seen.setdefault(topic, None)
     return list(seen)
+
+
+def _insights(text: str) -> list[str]:
+    """One insight per line (exports flatten lists), or per bullet when the lines are bullets."""
+    if any(line.lstrip().startswith(("-", "*", "•")) for line in text.splitlines()):
+        return bullet_items(text)
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
 
 
 def _depth(value: str) -> tuple[str, str]:

@@ -187,7 +187,10 @@ class _BatchLoading:
         entries, paired, failures = pair_entries(self.entries, self.manifest)
         self.result.paired = paired
         self.result.failures += failures
-        linked = {e.article.unlinked_id: e.where for e in entries if e.article.url}
+        linked: dict[str, str] = {}  # unlinked id -> where its first linked version was loaded
+        for entry in entries:
+            if entry.article.url:
+                linked.setdefault(entry.article.unlinked_id, entry.where)
         first_seen: dict[str, str] = {}  # article id -> where it was first loaded
         for entry in entries:
             article, where = entry.article, entry.where

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import reprlib
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -16,8 +17,19 @@ class FieldError(ValueError):
     """A field of a card or record has a value that cannot be used; str() says which and why."""
 
 
+def _bounded_repr() -> reprlib.Repr:
+    shown = reprlib.Repr()
+    shown.maxstring = shown.maxother = 80
+    shown.maxlevel, shown.maxlist, shown.maxdict = 2, 4, 4
+    return shown
+
+
+# reprlib stops early on deep or long values: a huge field is never rendered whole to be cut.
+_REPR = _bounded_repr()
+
+
 def _shown(value: object, limit: int = 80) -> str:
-    text = repr(value)
+    text = _REPR.repr(value) if not isinstance(value, str) else repr(value[: limit + 1])
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

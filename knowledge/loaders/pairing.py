@@ -84,6 +84,7 @@ def merge(card: Article, text: Article) -> Article:
             "author": card.author or text.author,
             "published": card.published or text.published,
             "body": text.body,
+            "text_origin": text.origin,
         }
     )
 

@@ -96,5 +96,7 @@ def clean_article(article: Article) -> Article:
         sections[_one_line(heading, "sections")] = _block(text, f"sections.{heading}")
     update["sections"] = sections
     # A file name with undecodable bytes reaches us with surrogates: shown, never fatal.
-    update["origin"] = article.origin.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    for name in ("origin", "text_origin"):
+        value: str = getattr(article, name)
+        update[name] = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return article.model_copy(update=update)

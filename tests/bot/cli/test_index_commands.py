@@ -134,3 +134,23 @@ def test_reindex_rebuild_re_embeds_from_stored_text_and_stats_flag_a_short_store
     assert report["repaired"] == stats["records"] and report["unchanged"] == 3
     again = run_json("stats", "--json")
     assert again["vectors_match"] is True and again["vectors"] == stats["records"]
+
+
+def test_an_article_without_a_link_is_listed_and_searched_by_title(env: Path) -> None:
+    (env / "interview.txt").write_text(
+        "Zebra keepers talk shop\n\nThe keepers explained how zebras are fed at dawn.\n",
+        encoding="utf-8",
+    )
+    report = run_json("ingest", str(env / "interview.txt"), "--json")
+    assert report["warnings"] == [
+        {
+            "path": str(env / "interview.txt"),
+            "message": "no link to the original: citations will name it without a link",
+        }
+    ]
+    listed = {a["title"]: a["url"] for a in run_json("articles", "--json")}
+    assert listed["Zebra keepers talk shop"] == ""
+    table = runner.invoke(app, ["articles"])
+    assert table.exit_code == 0 and "Zebra keepers talk shop" in table.stdout
+    hits = runner.invoke(app, ["search", "zebra keepers dawn"])
+    assert hits.exit_code == 0 and "Zebra keepers" in hits.stdout

@@ -242,7 +242,7 @@ async def test_reindex_by_an_admin_reports_counts_only_to_the_admin(bot: Curator
     assert dpytest.verify().message().nothing()
     embed = final_report(fake)
     assert embed.title == "Reindex finished"
-    assert "**Unchanged** 14" in (embed.description or "")
+    assert "**Unchanged** 15" in (embed.description or "")
     assert "**Failed** 0" in (embed.description or "")
 
 

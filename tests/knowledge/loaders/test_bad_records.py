@@ -7,12 +7,13 @@ import os
 import resource
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 
-from knowledge.loaders import load_sources
+from knowledge.loaders import LoadResult, load_sources
+from knowledge.models import IngestFailure
 from knowledge.settings import KnowledgeSettings
 from tests.knowledge.loaders.conftest import card_text
 
@@ -21,8 +22,8 @@ Write = Callable[[str, str | bytes], Path]
 GOOD = {"title": "Good neighbour", "url": "https://example.com/good"}
 
 
-def _reasons(result_failures: list[object]) -> dict[str, str]:
-    return {f.path: f.reason for f in result_failures}  # type: ignore[attr-defined]
+def _reasons(failures: Sequence[IngestFailure]) -> dict[str, str]:
+    return {f.path: f.reason for f in failures}
 
 
 def test_a_lone_surrogate_in_a_json_lines_record_fails_that_line_only(write: Write) -> None:
@@ -125,7 +126,7 @@ def test_a_named_pipe_in_a_folder_is_reported_and_never_opened(tmp_path: Path) -
     (folder / "good.md").write_text(card_text(title="Fine", url="https://example.com/fine"))
     pipe = folder / "pipe.md"
     os.mkfifo(pipe)
-    outcome: dict[str, object] = {}
+    outcome: dict[str, LoadResult] = {}
 
     def run() -> None:
         outcome["result"] = load_sources([str(folder)], KnowledgeSettings())
@@ -140,5 +141,5 @@ def test_a_named_pipe_in_a_folder_is_reported_and_never_opened(tmp_path: Path) -
             pass
         pytest.fail("loading a folder with a named pipe hung")
     result = outcome["result"]
-    assert [a.title for a in result.articles] == ["Fine"]  # type: ignore[attr-defined]
-    assert _reasons(result.failures) == {str(pipe): "not a regular file"}  # type: ignore[attr-defined]
+    assert [a.title for a in result.articles] == ["Fine"]
+    assert _reasons(result.failures) == {str(pipe): "not a regular file"}

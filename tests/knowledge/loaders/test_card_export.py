@@ -158,3 +158,39 @@ def test_a_card_export_with_no_title_line_fails_by_name_and_the_rest_loads(
     (failure,) = result.failures
     assert failure.path == str(bad)
     assert failure.reason.startswith("card export has no title line: its first line is '· Source")
+
+
+def test_topics_listed_under_the_topics_heading_are_added(write: Write) -> None:
+    text = export().replace("Topics\n\n", "Topics\n\nQuantisation, On-device AI\n\n")
+    article, _ = _load(write, "card.txt", text)
+    assert article.topics == [
+        "computing",
+        "machine learning",
+        "edge ai",
+        "quantisation",
+        "on-device ai",
+    ]
+
+
+def test_key_insights_are_one_per_line_or_per_bullet(write: Write) -> None:
+    texts = {
+        "Summary": "S.",
+        "Key takeaway": "T.",
+        "Key insights": "First insight.\nSecond insight.\n\nThird insight.",
+    }
+    article, _ = _load(write, "a/card.txt", export(texts=texts))
+    assert article.key_insights == ["First insight.", "Second insight.", "Third insight."]
+    texts["Key insights"] = "- One that\n  wraps.\n- Two."
+    article, _ = _load(write, "b/card.txt", export(texts=texts))
+    assert article.key_insights == ["One that wraps.", "Two."]
+
+
+def test_a_metadata_line_wrapped_over_two_lines_is_read_whole(write: Write) -> None:
+    meta = "· Source: Field Notes Weekly · Field: Computing\n· Depth: Advanced, long"
+    article, warnings = _load(write, "card.txt", export(meta=meta))
+    assert (article.source, article.topics, article.depth) == (
+        "Field Notes Weekly",
+        ["computing"],
+        "advanced",
+    )
+    assert warnings == ["no link to the original: citations will name it without a link"]

@@ -80,6 +80,9 @@ def test_a_version_with_a_link_replaces_the_unlinked_one_and_keeps_its_date(
     card.write_text(export(meta=meta), encoding="utf-8")
     report = index.ingest([str(card)])
     assert (report.added, report.removed) == (1, 1)
+    assert [(w.path, w.message) for w in report.warnings] == [
+        (str(card), "replaces the version indexed without a link (same title and publisher)")
+    ]
     (linked,) = index.list_articles()
     assert linked.url == "https://notes.example/tiny"
     assert linked.curated == unlinked.curated
@@ -126,3 +129,22 @@ def test_a_feed_url_answering_with_an_html_page_keeps_the_feed_articles(
         "Chunking for Retrieval",
         "Evals First",
     ]
+
+
+def test_a_paired_article_whose_text_fails_to_load_keeps_its_indexed_text(
+    tmp_path: Path, folder: Path, opened: list[KnowledgeIndex]
+) -> None:
+    (folder / "card.txt").write_text(export(), encoding="utf-8")
+    text = folder / "article.txt"
+    text.write_text("Tiny models, big wins\n\nThe original words.\n", encoding="utf-8")
+    index = _index(tmp_path, [str(folder)])
+    opened.append(index)
+    assert len(index.reindex().paired) == 1
+    text.write_bytes(b"Tiny models, big wins\n\n\x00\x00 corrupted")
+    report = index.reindex()
+    assert [(f.path, f.reason) for f in report.failed] == [
+        (str(text), "binary data, not text (NUL byte at offset 23)")
+    ]
+    assert (report.updated, report.unchanged, report.removed) == (0, 1, 0)
+    (article,) = index.list_articles()
+    assert article.body == "The original words." and article.summary

@@ -32,16 +32,38 @@ def sample() -> LoadResult:
     return load_sources([str(SAMPLE_DIR)], KnowledgeSettings())
 
 
+EXPORT_TITLE = "The Bitter Lesson"
+
+
+def _markdown_cards(sample: LoadResult) -> list[Article]:
+    return [a for a in sample.articles if a.origin.endswith(".md")]
+
+
 def test_the_whole_sample_loads_without_failures(sample: LoadResult) -> None:
     assert sample.failures == []
     assert sample.skipped == []
-    assert 12 <= len(sample.articles) <= 14
-    assert len({a.url for a in sample.articles}) == len(sample.articles)
+    assert 13 <= len(sample.articles) <= 15
+    assert len({a.id for a in sample.articles}) == len(sample.articles)
+
+
+def test_the_card_export_pair_is_one_article_without_a_link(sample: LoadResult) -> None:
+    (pairing,) = sample.paired
+    assert pairing.title == EXPORT_TITLE and pairing.by == "title"
+    assert pairing.card.endswith("exports/card-the-bitter-lesson.txt")
+    assert pairing.article.endswith("exports/article-the-bitter-lesson.txt")
+    (article,) = [a for a in sample.articles if a.title == EXPORT_TITLE]
+    assert article.url == "" and article.source == "Incomplete Ideas"
+    assert article.curated_is_date and article.curated is not None
+    assert article.body.startswith("This is a retelling") and "Source link" not in article.body
+    assert [w.message for w in sample.warnings] == [
+        "no link to the original: citations will name it without a link"
+    ]
 
 
 def test_every_card_has_the_editorial_fields(sample: LoadResult) -> None:
     for article in sample.articles:
-        assert article.url.startswith("https://"), article.origin
+        linked = article.title != EXPORT_TITLE
+        assert article.url.startswith("https://") or not linked, article.origin
         assert article.source and article.author, article.origin
         assert article.summary and article.key_takeaway, article.origin
         assert 3 <= len(article.key_insights) <= 5, article.origin
@@ -57,6 +79,8 @@ def _words(article: Article) -> int:
 def test_every_card_has_an_article_text_with_subheadings(sample: LoadResult) -> None:
     for article in sample.articles:
         assert 300 <= _words(article) <= 700, (article.origin, _words(article))
+    # The plain-text article of the export pair has paragraphs, not Markdown headings.
+    for article in _markdown_cards(sample):
         assert len(re.findall(r"^### ", article.body, flags=re.MULTILINE)) >= 3, article.origin
 
 

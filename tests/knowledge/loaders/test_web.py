@@ -47,6 +47,8 @@ def test_web_page_main_text_and_metadata(web: WebServer) -> None:
     assert article.source == "Test Journal"
     assert article.author == "Ada Example"
     assert article.published == datetime(2025, 3, 4, tzinfo=UTC)
+    # A page is curated on its own date: a calendar day, as the page gives no time.
+    assert article.curated == article.published and article.curated_is_date
     assert article.summary == "Why retrieval quality bounds answer quality."
     assert "a generator cannot cite what the retriever never found" in article.body
     assert "Hybrid retrieval" in article.body
