@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,8 +17,8 @@ from knowledge.errors import InputError
 from knowledge.settings import DigestSettings
 from tests.knowledge.digest.fakes import utc
 
-BERLIN = DigestSettings(time="09:00", timezone="Europe/Berlin")
-NEW_YORK = DigestSettings(time="08:30", timezone="America/New_York")
+BERLIN = DigestSettings(time=time(9, 0), timezone=ZoneInfo("Europe/Berlin"))
+NEW_YORK = DigestSettings(time=time(8, 30), timezone=ZoneInfo("America/New_York"))
 
 
 def test_ordinary_day_is_the_24_hours_before_the_digest_time() -> None:
@@ -31,9 +31,12 @@ def test_ordinary_day_is_the_24_hours_before_the_digest_time() -> None:
 
 
 def test_same_date_means_different_instants_in_different_timezones() -> None:
-    tokyo = daily_window(date(2026, 11, 23), DigestSettings(time="09:00", timezone="Asia/Tokyo"))
+    tokyo = daily_window(
+        date(2026, 11, 23), DigestSettings(time=time(9, 0), timezone=ZoneInfo("Asia/Tokyo"))
+    )
     la = daily_window(
-        date(2026, 11, 23), DigestSettings(time="09:00", timezone="America/Los_Angeles")
+        date(2026, 11, 23),
+        DigestSettings(time=time(9, 0), timezone=ZoneInfo("America/Los_Angeles")),
     )
     assert tokyo.end_utc == utc(2026, 11, 23, 0, 0)
     assert la.end_utc == utc(2026, 11, 23, 17, 0)
@@ -81,7 +84,7 @@ def test_new_york_dst_changes() -> None:
 
 def test_digest_time_inside_the_dst_gap_moves_forward() -> None:
     # 02:30 does not exist in Berlin on 29 Mar 2026; it is read as 03:30 CEST.
-    settings = DigestSettings(time="02:30", timezone="Europe/Berlin")
+    settings = DigestSettings(time=time(2, 30), timezone=ZoneInfo("Europe/Berlin"))
     window = daily_window(date(2026, 3, 29), settings)
     assert window.end_utc == utc(2026, 3, 29, 1, 30)
     assert window.end.hour == 3 and window.end.minute == 30
