@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import asdict
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -163,17 +165,13 @@ class KnowledgeIndex:
             return self._active
 
     def _adopt_legacy(self) -> BuildRecord | None:
-        """Keep serving an index written before builds were recorded."""
-        names = [f"hash-{self.settings.embeddings.hash_dim}", "minilm-l6-v2"]
-        if self._embedder is not None:
-            names.insert(0, self._embedder.name)
-        elif self.settings.embeddings.provider == "openai":
-            from knowledge.embeddings.openai import embedder_name
+        """Keep serving an index whose build was not recorded (an earlier release, or lost)."""
+        from knowledge.embeddings.factory import likely_names
 
-            names.insert(0, embedder_name(self.settings.embeddings.model))
-        record = self.builds.adopt_legacy(names)
+        explicit = self._embedder.name if self._embedder is not None else None
+        record = self.builds.adopt_legacy(likely_names(self.settings.embeddings, explicit))
         if record is not None:
-            if record.embedder.startswith("openai-"):
+            if record.embedder.startswith("openai-") and not record.model:
                 record = BuildRecord(record.embedder, record.collection, self._openai_model())
             self.builds.write(record)
         return record
@@ -317,8 +315,9 @@ class KnowledgeIndex:
             skipped=list(loaded.skipped),
         )
         if dry_run:
-            self._resolve()
-            build = self._target or self._active
+            # Changes against the stored articles, as the served build's embedder hashes them.
+            active = self._resolve()
+            build = active if active.embedder is not None else self._target
             assert build is not None
             plan = build.indexer.plan(loaded.articles, report.failed, remove_missing)
             return self._dry_report(plan, report)
@@ -347,9 +346,15 @@ class KnowledgeIndex:
     def _record_active(self) -> None:
         """Pin the embedder once the index holds articles, so `auto` keeps it."""
         if self.builds.read() is None and self.catalog.article_count() > 0:
-            self.builds.write(self._record(self._resolve()))
-            with self._state:
-                self._stamp = self.builds.stamp()
+            self._make_active(self._resolve())
+
+    def _make_active(self, build: Build) -> None:
+        """Record `build` as the served one, in the registry and in its own catalog."""
+        record = self._record(build)
+        build.catalog.set_meta("build", json.dumps(asdict(record)))
+        self.builds.write(record)
+        with self._state:
+            self._stamp = self.builds.stamp()
 
     def _reembed_locked(self, progress: Progress | None) -> int:
         """With the reindex lock held: fill the configured build from the served one's stored
@@ -378,11 +383,10 @@ class KnowledgeIndex:
                 f"Re-embedding stopped short: {target.collection} holds {held} of "
                 f"{len(articles)} articles; the old index stays in use. Run the reindex again."
             )
-        self.builds.write(self._record(target))
         with self._state:
+            self._make_active(target)
             self._retired.append(source)
             self._active, self._target = target, None
-            self._stamp = self.builds.stamp()
         log.warning(
             "switched to the re-embedded index",
             extra={"articles": held, "collection": target.collection},
