@@ -18,10 +18,12 @@ Prints one JSON line per kill, then the totals; exits 1 when any mismatch remain
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -33,10 +35,11 @@ REINDEX = (
     "import sys; from knowledge.indexing import Indexer; Indexer.batch_records = {batch}; "
     "from bot.cli.app import main; sys.argv = ['curator', 'reindex', '--json']; main()"
 )
-WORDS = (
-    "amber basalt cobalt dahlia ember fjord garnet harbor indigo juniper kelp lagoon meadow "
-    "nectar obsidian pewter quartz russet saffron tundra umber velvet willow xenon yarrow zephyr"
-).split()
+WORDS = [
+    "amber", "basalt", "cobalt", "dahlia", "ember", "fjord", "garnet", "harbor", "indigo",
+    "juniper", "kelp", "lagoon", "meadow", "nectar", "obsidian", "pewter", "quartz", "russet",
+    "saffron", "tundra", "umber", "velvet", "willow", "xenon", "yarrow", "zephyr",
+]  # fmt: skip
 
 
 def write_card(folder: Path, i: int, version: int, rng: random.Random) -> None:
@@ -83,7 +86,28 @@ def run_reindex(env: dict[str, str], batch: int) -> subprocess.CompletedProcess[
     )
 
 
-def kill_reindex(env: dict[str, str], batch: int, after: float) -> dict[str, Any]:
+def phase(catalog: Path) -> str:
+    """Where a run stands, read from its catalog: writing a batch, past its first write, or
+    still loading, planning and checking the store."""
+    if not catalog.exists():
+        return "before the catalog"
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=1)
+        ) as db:
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+    except sqlite3.Error:
+        return "unknown"
+    if json.loads(meta.get("pending", "[]")):
+        return "batch half-written"
+    if meta.get("store_epoch", "x") == "":
+        return "writing or checking the store"
+    if meta.get("bm25_dirty") == "1":
+        return "bm25 rebuild"
+    return "loading or planning"
+
+
+def kill_reindex(env: dict[str, str], batch: int, after: float, catalog: Path) -> dict[str, Any]:
     """Start a reindex and SIGKILL it `after` seconds in (or report it finished first)."""
     started = time.monotonic()
     process = subprocess.Popen(
@@ -98,7 +122,7 @@ def kill_reindex(env: dict[str, str], batch: int, after: float) -> dict[str, Any
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGKILL)
         process.wait()
-        return {"killed": True, "after_s": round(after, 2)}
+        return {"killed": True, "after_s": round(after, 2), "phase": phase(catalog)}
 
 
 def mismatches(env: dict[str, str], cards: Path) -> dict[str, int]:
@@ -164,13 +188,17 @@ def main() -> None:
         sys.exit(f"the first reindex failed: {first.stderr[-2000:]}")
     print(json.dumps({"full_reindex_s": round(full, 2), "cards": args.cards}), flush=True)
 
+    from knowledge.store.vector_store import collection_name
+
+    catalog = root / "data" / "index" / collection_name("curator", "hash-384") / "catalog.sqlite3"
     kills = 0
     rounds = []
     next_id = args.cards
     for n in range(args.kills):
         next_id = mutate(cards, live, next_id, rng)
-        # The mutations make a run far shorter than the first one: aim within that span.
-        outcome = kill_reindex(env, args.batch_records, rng.uniform(0.3, max(1.0, full * 0.4)))
+        # A run after a kill re-checks the whole store, so it takes a good part of a full one.
+        after = rng.uniform(0.3, max(1.0, full * 0.6))
+        outcome = kill_reindex(env, args.batch_records, after, catalog)
         kills += outcome["killed"]
         rounds.append(outcome)
         print(json.dumps({"round": n + 1, **outcome}), flush=True)
@@ -185,6 +213,10 @@ def main() -> None:
         "cards": len(live),
         "kills": kills,
         "runs_that_finished_first": len(rounds) - kills,
+        "kills_by_phase": {
+            p: sum(1 for r in rounds if r.get("phase") == p)
+            for p in sorted({str(r["phase"]) for r in rounds if "phase" in r})
+        },
         "final_report": {k: report[k] for k in ("added", "updated", "removed", "repaired")},
         "repairs": report["repaired"],
         "mismatches": sum(found.values()),
