@@ -1,9 +1,11 @@
 """Crash consistency: N random SIGKILLs of `curator reindex` over a 2,000-card corpus, then one
 reindex; the catalog, Chroma and BM25 must then hold exactly the cards' records.
 
-Before each killed run a few cards are edited, deleted and added, so every run has work to do
-and the kill can land in any phase: loading, embedding a batch, committing it, deleting, the
-BM25 rebuild. Batches are small (`--batch-records`), so kills catch half-written batches. After
+Before each killed run `--churn` of the cards are edited (and a quarter as many deleted and
+added), so every run has work to do. Kills take turns aiming at a random moment (loading,
+planning, checking the store, embedding, deleting, the BM25 rebuild), at a half-written batch
+of this run (articles pending in its catalog), and at the moment all batches are committed but
+the BM25 index is not yet rebuilt. Batches are small (`--batch-records`). After
 the last kill one reindex runs to the end; then the stores are compared record by record:
 catalog articles against the cards, Chroma ids and text hashes against the catalog's records,
 BM25 ids against the catalog. "repairs" counts the vectors the final run's consistency check
@@ -60,9 +62,12 @@ def write_card(folder: Path, i: int, version: int, rng: random.Random) -> None:
     )
 
 
-def mutate(folder: Path, live: dict[int, int], next_id: int, rng: random.Random) -> int:
-    """Edit 1%, delete 0.25% and add 0.25% of the cards; returns the next free card number."""
-    n = max(1, len(live) // 100)
+def mutate(
+    folder: Path, live: dict[int, int], next_id: int, rng: random.Random, churn: float
+) -> int:
+    """Edit `churn` of the cards, delete and add a quarter as many; returns the next free
+    card number."""
+    n = max(1, round(len(live) * churn))
     for i in rng.sample(sorted(live), n):
         live[i] += 1
         write_card(folder, i, live[i], rng)
@@ -86,43 +91,59 @@ def run_reindex(env: dict[str, str], batch: int) -> subprocess.CompletedProcess[
     )
 
 
-def phase(catalog: Path) -> str:
-    """Where a run stands, read from its catalog: writing a batch, past its first write, or
-    still loading, planning and checking the store."""
+def catalog_state(catalog: Path) -> tuple[bool, bool]:
+    """(a batch is pending, BM25 is marked dirty), read from the catalog without locking."""
     if not catalog.exists():
-        return "before the catalog"
+        return False, False
     try:
         with contextlib.closing(
             sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=1)
         ) as db:
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-    except sqlite3.Error:
-        return "unknown"
-    if json.loads(meta.get("pending", "[]")):
-        return "batch half-written"
-    if meta.get("store_epoch", "x") == "":
-        return "writing or checking the store"
-    if meta.get("bm25_dirty") == "1":
-        return "bm25 rebuild"
-    return "loading or planning"
+    except sqlite3.Error:  # schema not there yet, or briefly locked
+        return False, False
+    return bool(json.loads(meta.get("pending", "[]"))), meta.get("bm25_dirty") == "1"
 
 
-def kill_reindex(env: dict[str, str], batch: int, after: float, catalog: Path) -> dict[str, Any]:
-    """Start a reindex and SIGKILL it `after` seconds in (or report it finished first)."""
+def last_write(catalog: Path) -> float:
+    """When the catalog (or its write-ahead log) last changed."""
+    wal = catalog.with_name(catalog.name + "-wal")
+    return max((p.stat().st_mtime for p in (catalog, wal) if p.exists()), default=0.0)
+
+
+#: Where a kill is aimed: a random moment, or the first sign of a phase of this very run.
+TARGETS = ("random moment", "batch half-written", "batches done, bm25 not yet")
+
+
+def kill_reindex(
+    env: dict[str, str], batch: int, target: str, latest: float, catalog: Path
+) -> dict[str, Any]:
+    """Start a reindex and SIGKILL it at `target` (a random moment up to `latest` s in, or a
+    phase seen in its catalog), or report that it finished first."""
     started = time.monotonic()
+    wall = time.time()
+    deadline = started + random.uniform(0.3, latest)
     process = subprocess.Popen(
         [sys.executable, "-c", REINDEX.format(batch=batch)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    try:
-        process.wait(timeout=after)
-        return {"killed": False, "finished_s": round(time.monotonic() - started, 2)}
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        return {"killed": True, "after_s": round(after, 2), "phase": phase(catalog)}
+    while process.poll() is None:
+        now = time.monotonic()
+        if target == TARGETS[0]:
+            hit = now >= deadline
+        else:
+            pending, dirty = catalog_state(catalog)
+            # Only this run's own writes count, not the state a previous kill left.
+            ours = last_write(catalog) > wall
+            hit = ours and (pending if target == TARGETS[1] else dirty and not pending)
+        if hit:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            return {"killed": True, "target": target, "after_s": round(now - started, 2)}
+        time.sleep(0.005)
+    return {"killed": False, "target": target, "finished_s": round(time.monotonic() - started, 2)}
 
 
 def mismatches(env: dict[str, str], cards: Path) -> dict[str, int]:
@@ -161,11 +182,13 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--cards", type=int, default=2000)
     parser.add_argument("--batch-records", type=int, default=100)
+    parser.add_argument("--churn", type=float, default=0.05, help="share of cards edited per run")
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--data-dir", help="work here (default: a fresh temporary folder)")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()
     rng = random.Random(args.seed)
+    random.seed(args.seed)
     root = Path(args.data_dir or tempfile.mkdtemp(prefix="curator-crash-"))
     cards = root / "cards"
     cards.mkdir(parents=True, exist_ok=True)
@@ -195,10 +218,8 @@ def main() -> None:
     rounds = []
     next_id = args.cards
     for n in range(args.kills):
-        next_id = mutate(cards, live, next_id, rng)
-        # A run after a kill re-checks the whole store, so it takes a good part of a full one.
-        after = rng.uniform(0.3, max(1.0, full * 0.6))
-        outcome = kill_reindex(env, args.batch_records, after, catalog)
+        next_id = mutate(cards, live, next_id, rng, args.churn)
+        outcome = kill_reindex(env, args.batch_records, TARGETS[n % 3], full, catalog)
         kills += outcome["killed"]
         rounds.append(outcome)
         print(json.dumps({"round": n + 1, **outcome}), flush=True)
@@ -213,9 +234,8 @@ def main() -> None:
         "cards": len(live),
         "kills": kills,
         "runs_that_finished_first": len(rounds) - kills,
-        "kills_by_phase": {
-            p: sum(1 for r in rounds if r.get("phase") == p)
-            for p in sorted({str(r["phase"]) for r in rounds if "phase" in r})
+        "kills_by_target": {
+            t: sum(r["killed"] for r in rounds if r["target"] == t) for t in TARGETS
         },
         "final_report": {k: report[k] for k in ("added", "updated", "removed", "repaired")},
         "repairs": report["repaired"],

@@ -171,8 +171,10 @@ class Indexer:
             still = self.catalog.pending() - set(plan.orphans)
             self.catalog.set_meta("pending", json.dumps(sorted(still)))
         if plan.removed:
-            self.vectors.delete_articles(plan.removed)
+            # Catalog first: a kill in between leaves vectors the catalog does not know, which
+            # search never shows and the next run's consistency check deletes (no re-embedding).
             self.catalog.remove_articles(plan.removed)
+            self.vectors.delete_articles(plan.removed)
             report.removed += len(plan.removed)
             if progress:
                 progress("remove", len(plan.removed), len(plan.removed))
