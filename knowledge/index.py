@@ -107,7 +107,8 @@ class KnowledgeIndex:
         self._active: Build | None = None
         #: The configured embedder's build while the active one was built by another.
         self._target: Build | None = None
-        self._retired: list[Build] = []
+        #: Every build opened, by collection: reused when a switch is re-read, closed at close().
+        self._opened: dict[str, Build] = {}
         self._stamp: int | None = None
         self.builds = BuildRegistry(settings.data_dir, settings.chroma.collection_prefix)
 
@@ -125,7 +126,14 @@ class KnowledgeIndex:
         return self._embedder
 
     def _build(self, embedder: Embedder | None, collection: str) -> Build:
-        return Build(self.settings, embedder, collection, self.builds.folder(collection))
+        with self._state:
+            build = self._opened.get(collection)
+            if build is None or (build.embedder is None and embedder is not None):
+                build = Build(self.settings, embedder, collection, self.builds.folder(collection))
+                if collection in self._opened:
+                    self._opened[f"{collection}#{len(self._opened)}"] = self._opened[collection]
+                self._opened[collection] = build
+            return build
 
     def _resolve(self) -> Build:
         """The active build, re-read when this or another process switched builds."""
@@ -133,8 +141,6 @@ class KnowledgeIndex:
             stamp = self.builds.stamp()
             if self._active is not None and stamp == self._stamp:
                 return self._active
-            if self._active is not None:
-                self._retired += [b for b in (self._active, self._target) if b is not None]
             record = self.builds.read()
             if record is None:
                 record = self._adopt_legacy()
@@ -385,7 +391,6 @@ class KnowledgeIndex:
             )
         with self._state:
             self._make_active(target)
-            self._retired.append(source)
             self._active, self._target = target, None
         log.warning(
             "switched to the re-embedded index",
@@ -498,9 +503,8 @@ class KnowledgeIndex:
 
     def close(self) -> None:
         with self._state:
-            builds = [*self._retired, self._active, self._target]
+            builds = list(self._opened.values())
             self._active = self._target = None
-            self._retired = []
+            self._opened = {}
         for build in builds:
-            if build is not None:
-                build.close()
+            build.close()

@@ -191,3 +191,18 @@ def test_a_re_embed_cut_short_keeps_the_old_build_and_resumes(
     assert 0 < counting.texts < records  # what was committed before the cut is not redone
     assert resumed.stats()["embedder"] == "hash-32" and resumed.stats()["vectors_match"]
     resumed.close()
+
+
+def test_another_index_object_follows_the_switch(hash_index_built: Path) -> None:
+    root = hash_index_built
+    model = write_tiny_encoder(root / "model")
+    settings = make_settings(root, "onnx", model)
+    serving = KnowledgeIndex(settings)  # stands for the bot; the other for a reindex
+    assert serving.stats()["embedder"] == "hash-384"
+    reindexing = KnowledgeIndex(settings)
+    reindexing.reembed()
+    # The record changed on disk: the serving index moves to the new build on its next call.
+    assert serving.stats()["embedder"] == "minilm-l6-v2"
+    assert serving.search("saffron measurement", k=3, mode="dense")
+    reindexing.close()
+    serving.close()
