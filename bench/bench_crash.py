@@ -228,6 +228,7 @@ def main() -> None:
     if final.returncode != 0:
         sys.exit(f"the final reindex failed: {final.stderr[-2000:]}")
     report = json.loads(final.stdout)
+    logged = [line for line in final.stderr.splitlines() if "repaired" in line]
     found = mismatches(env, cards)
     results = {
         "command": " ".join(["bench/bench_crash.py", *sys.argv[1:]]),
@@ -239,6 +240,7 @@ def main() -> None:
         },
         "final_report": {k: report[k] for k in ("added", "updated", "removed", "repaired")},
         "repairs": report["repaired"],
+        "repair_log": logged[-3:],
         "mismatches": sum(found.values()),
         "mismatch_detail": found,
     }
