@@ -4,8 +4,9 @@ reindex; the catalog, Chroma and BM25 must then hold exactly the cards' records.
 Before each killed run `--churn` of the cards are edited (and a quarter as many deleted and
 added), so every run has work to do. Kills take turns aiming at a random moment (loading,
 planning, checking the store, embedding, deleting, the BM25 rebuild), at a half-written batch
-of this run (articles pending in its catalog), and at the moment all batches are committed but
-the BM25 index is not yet rebuilt. Batches are small (`--batch-records`). After
+of this run (articles pending in its catalog), and at a moment this run has written but holds
+no batch pending (the store check, between batches, before the BM25 rebuild). Batches are small
+(`--batch-records`). After
 the last kill one reindex runs to the end; then the stores are compared record by record:
 catalog articles against the cards, Chroma ids and text hashes against the catalog's records,
 BM25 ids against the catalog. "repairs" counts the vectors the final run's consistency check
@@ -112,7 +113,7 @@ def last_write(catalog: Path) -> float:
 
 
 #: Where a kill is aimed: a random moment, or the first sign of a phase of this very run.
-TARGETS = ("random moment", "batch half-written", "batches done, bm25 not yet")
+TARGETS = ("random moment", "batch half-written", "between writes, no batch pending")
 
 
 def kill_reindex(
