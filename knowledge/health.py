@@ -258,12 +258,9 @@ def served_index(settings: Settings) -> ServedIndex:
     builds = BuildRegistry(settings.data_dir.expanduser(), prefix)
     record = builds.read()
     if record is None:
-        names = [f"hash-{settings.embeddings.hash_dim}", "minilm-l6-v2"]
-        if settings.embeddings.provider == "openai":
-            from knowledge.embeddings.openai import embedder_name
+        from knowledge.embeddings.factory import likely_names
 
-            names.insert(0, embedder_name(settings.embeddings.model))
-        record = builds.adopt_legacy(names)
+        record = builds.adopt_legacy(likely_names(settings.embeddings))
     configured = _configured_embedder_name(settings.embeddings, record.embedder if record else None)
     if record is not None and (
         record.embedder == configured or builds.articles(record.collection) > 0

@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import asdict
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -120,7 +121,8 @@ class KnowledgeIndex:
         self._active: Build | None = None
         #: The configured embedder's build while the active one was built by another.
         self._target: Build | None = None
-        self._retired: list[Build] = []
+        #: Every build opened, by collection: reused when a switch is re-read, closed at close().
+        self._opened: dict[str, Build] = {}
         self._stamp: int | None = None
         self.builds = BuildRegistry(settings.data_dir, settings.chroma.collection_prefix)
 
@@ -138,7 +140,14 @@ class KnowledgeIndex:
         return self._embedder
 
     def _build(self, embedder: Embedder | None, collection: str) -> Build:
-        return Build(self.settings, embedder, collection, self.builds.folder(collection))
+        with self._state:
+            build = self._opened.get(collection)
+            if build is None or (build.embedder is None and embedder is not None):
+                build = Build(self.settings, embedder, collection, self.builds.folder(collection))
+                if collection in self._opened:
+                    self._opened[f"{collection}#{len(self._opened)}"] = self._opened[collection]
+                self._opened[collection] = build
+            return build
 
     def _resolve(self) -> Build:
         """The active build, re-read when this or another process switched builds."""
@@ -146,8 +155,6 @@ class KnowledgeIndex:
             stamp = self.builds.stamp()
             if self._active is not None and stamp == self._stamp:
                 return self._active
-            if self._active is not None:
-                self._retired += [b for b in (self._active, self._target) if b is not None]
             record = self.builds.read()
             if record is None:
                 record = self._adopt_legacy()
@@ -178,17 +185,13 @@ class KnowledgeIndex:
             return self._active
 
     def _adopt_legacy(self) -> BuildRecord | None:
-        """Keep serving an index written before builds were recorded."""
-        names = [f"hash-{self.settings.embeddings.hash_dim}", "minilm-l6-v2"]
-        if self._embedder is not None:
-            names.insert(0, self._embedder.name)
-        elif self.settings.embeddings.provider == "openai":
-            from knowledge.embeddings.openai import embedder_name
+        """Keep serving an index whose build was not recorded (an earlier release, or lost)."""
+        from knowledge.embeddings.factory import likely_names
 
-            names.insert(0, embedder_name(self.settings.embeddings.model))
-        record = self.builds.adopt_legacy(names)
+        explicit = self._embedder.name if self._embedder is not None else None
+        record = self.builds.adopt_legacy(likely_names(self.settings.embeddings, explicit))
         if record is not None:
-            if record.embedder.startswith("openai-"):
+            if record.embedder.startswith("openai-") and not record.model:
                 record = BuildRecord(record.embedder, record.collection, self._openai_model())
             self.builds.write(record)
         return record
@@ -321,8 +324,9 @@ class KnowledgeIndex:
         rebuild: bool = False,
     ) -> IngestReport:
         if dry_run:
-            self._resolve()
-            build = self._target or self._active
+            # Changes against the stored articles, as the served build's embedder hashes them.
+            active = self._resolve()
+            build = active if active.embedder is not None else self._target
             assert build is not None
             loaded = self.read_sources(sources, progress)
             report = self._load_report(loaded)
@@ -364,9 +368,15 @@ class KnowledgeIndex:
     def _record_active(self) -> None:
         """Pin the embedder once the index holds articles, so `auto` keeps it."""
         if self.builds.read() is None and self.catalog.article_count() > 0:
-            self.builds.write(self._record(self._resolve()))
-            with self._state:
-                self._stamp = self.builds.stamp()
+            self._make_active(self._resolve())
+
+    def _make_active(self, build: Build) -> None:
+        """Record `build` as the served one, in the registry and in its own catalog."""
+        record = self._record(build)
+        build.catalog.set_meta("build", json.dumps(asdict(record)))
+        self.builds.write(record)
+        with self._state:
+            self._stamp = self.builds.stamp()
 
     def _reembed_locked(self, progress: Progress | None) -> int:
         """With the reindex lock held: fill the configured build from the served one's stored
@@ -395,11 +405,9 @@ class KnowledgeIndex:
                 f"Re-embedding stopped short: {target.collection} holds {held} of "
                 f"{len(articles)} articles; the old index stays in use. Run the reindex again."
             )
-        self.builds.write(self._record(target))
         with self._state:
-            self._retired.append(source)
+            self._make_active(target)
             self._active, self._target = target, None
-            self._stamp = self.builds.stamp()
         log.warning(
             "switched to the re-embedded index",
             extra={"articles": held, "collection": target.collection},
@@ -546,12 +554,11 @@ class KnowledgeIndex:
 
     def close(self) -> None:
         with self._state:
-            builds = [*self._retired, self._active, self._target]
+            builds = list(self._opened.values())
             self._active = self._target = None
-            self._retired = []
+            self._opened = {}
         for build in builds:
-            if build is not None:
-                build.close()
+            build.close()
 
 
 def _with_replacements(plan: Plan, report: IngestReport) -> IngestReport:

@@ -7,6 +7,10 @@ Order of writes per batch, chosen so a kill at any point is harmless:
 Chroma and the catalog can only disagree about an article while it is pending, so search drops
 dense hits of pending articles and returns only records the catalog holds: vectors from an
 unfinished batch stay invisible, and the next run redoes every article still pending.
+Removed articles are marked pending, deleted from the catalog, then from Chroma, so a kill in
+between leaves only orphans the next run deletes. Every run that writes clears the catalog's
+store epoch first and sets a new one in both stores at the end (knowledge/store/consistency.py):
+a run that died, or a store changed behind the catalog's back, gets a full check next time.
 The BM25 index is rebuilt from the catalog at the end; a `bm25_dirty` flag makes the next run
 rebuild it if the process died first.
 """
@@ -238,8 +242,14 @@ class Indexer:
             still = self.catalog.pending() - set(plan.orphans)
             self.catalog.set_meta("pending", json.dumps(sorted(still)))
         if plan.removed:
-            self.vectors.delete_articles(plan.removed)
+            # Marked pending, then gone from the catalog (and so from search), then from Chroma:
+            # a kill in between leaves orphans the next run's plan deletes.
+            marked = self.catalog.pending() | set(plan.removed)
+            self.catalog.set_meta("pending", json.dumps(sorted(marked)))
             self.catalog.remove_articles(plan.removed)
+            self.vectors.delete_articles(plan.removed)
+            still = self.catalog.pending() - set(plan.removed)
+            self.catalog.set_meta("pending", json.dumps(sorted(still)))
             self.sentences.remove_articles(plan.removed)  # hook (answers)
             report.removed += len(plan.removed)
             if progress:

@@ -44,7 +44,8 @@ def doctor(
         ),
     ] = False,
 ) -> None:
-    """Check settings, data dir, Chroma, embedder, LLM and Discord token; exit 1 if unsafe."""
+    """Check settings, data dir, Chroma, index, vector store, embedder, LLM and Discord token;
+    exit 1 if unsafe."""
     checks = run_checks(front_end_checks=[token_check(required=for_run)])
     ok = safe_to_start(checks)
     if as_json:

@@ -61,6 +61,14 @@ def configured_name(embeddings: EmbeddingSettings, built_with: str | None = None
     return f"hash-{dim}" if dim is not None else None
 
 
+def likely_names(embeddings: EmbeddingSettings, explicit: str | None = None) -> list[str]:
+    """Names an index in this data dir was probably built with, the configured one first."""
+    first = explicit or configured_name(embeddings)
+    names = [first] if first else []
+    names += [OnnxMiniLMEmbedder.name, f"hash-{embeddings.hash_dim}"]
+    return list(dict.fromkeys(names))
+
+
 def embedder_named(
     name: str, model: str, embeddings: EmbeddingSettings, llm: LLMSettings
 ) -> Embedder:

@@ -42,6 +42,21 @@ def catalog_counts(path: Path) -> tuple[int, int]:
     return articles, records
 
 
+def catalog_build(path: Path) -> BuildRecord | None:
+    """The build a catalog says it belongs to (its `build` meta), read-only; None if unsaid."""
+    if not path.exists():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'build'").fetchone()
+        data = json.loads(row[0]) if row else None
+        if not isinstance(data, dict):
+            return None
+        return BuildRecord(str(data["embedder"]), str(data["collection"]), str(data["model"]))
+    except (sqlite3.Error, ValueError, KeyError, TypeError):
+        return None
+
+
 def catalog_articles(path: Path) -> int:
     """Articles in the catalog file at `path`, read-only; 0 when absent or unreadable."""
     return catalog_counts(path)[0]
@@ -99,16 +114,27 @@ class BuildRegistry:
             return None
 
     def adopt_legacy(self, embedder_names: list[str]) -> BuildRecord | None:
-        """A build of a release without this record, named the old way and holding articles."""
+        """With no record: a build that holds articles, to keep serving it.
+
+        First an earlier release's build (named without a hash) of one of `embedder_names`,
+        then any build whose catalog names its embedder (the record was lost), preferring the
+        first of `embedder_names`, else the one with the most articles."""
         for name in embedder_names:
             collection = legacy_collection_name(self.prefix, name)
             if self.articles(collection) > 0:
                 return BuildRecord(embedder=name, collection=collection)
-        return None
+        described = []
+        for collection, count in self.others_with_articles(""):
+            record = catalog_build(self.folder(collection) / "catalog.sqlite3")
+            if record is not None and record.collection == collection:
+                described.append((record.embedder in embedder_names[:1], count, record))
+        if not described:
+            return None
+        return max(described, key=lambda item: (item[0], item[1]))[2]
 
     def others_with_articles(self, collection: str) -> list[tuple[str, int]]:
         """Other builds of this prefix that hold articles: (collection, articles)."""
-        found = []
+        found: list[tuple[str, int]] = []
         if not self.root.is_dir():
             return found
         for folder in sorted(self.root.iterdir()):

@@ -110,13 +110,12 @@ def reconcile(
     mark_consistent(catalog, vectors)
     if repair.repaired or repair.relabelled:
         log.warning(
-            "vector store repaired from the catalog",
-            extra={
-                "missing": repair.missing,
-                "stale": repair.stale,
-                "extra": repair.extra,
-                "relabelled": repair.relabelled,
-            },
+            "vector store repaired from the catalog: %d missing, %d stale, %d extra "
+            "(re-embedded or deleted), %d relabelled",
+            repair.missing,
+            repair.stale,
+            repair.extra,
+            repair.relabelled,
         )
     return repair
 

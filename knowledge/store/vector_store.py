@@ -317,6 +317,9 @@ class VectorStore:
 
     def marks(self) -> tuple[str | None, int | None]:
         """(epoch, filter schema) as last written with `set_marks`, None when never set."""
+        # The handle caches the metadata it was opened with; another process may have written
+        # since (a CLI reindex against the same server), so read it afresh.
+        self._collection = None
         meta = self._call("read collection metadata", lambda c: c.metadata) or {}
         epoch = meta.get(EPOCH_KEY)
         schema = meta.get(SCHEMA_KEY)

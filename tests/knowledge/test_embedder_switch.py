@@ -121,3 +121,88 @@ def test_an_index_of_an_earlier_release_is_adopted_not_emptied(tmp_path: Path) -
     assert adopted.index_dir == legacy
     assert adopted.stats()["articles"] == 5
     adopted.close()
+
+
+def test_a_lost_build_record_is_recovered_from_the_catalogs(
+    hash_index_built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = hash_index_built
+    model = write_tiny_encoder(root / "model")
+    settings = make_settings(root, "onnx", model)
+    index = KnowledgeIndex(settings)
+    index.reembed()
+    collection = index.vectors.name
+    index.close()
+    BuildRegistry(settings.data_dir, "curator").path.unlink()
+    # Both builds hold every article; the one of the configured embedder is served again.
+    again = KnowledgeIndex(settings)
+    assert again.vectors.name == collection
+    assert again.stats()["articles"] == CARDS and again.stats()["reembed_pending"] == ""
+    again.close()
+
+
+def test_a_build_whose_embedder_is_gone_answers_by_bm25_until_re_embedded(
+    tmp_path: Path,
+) -> None:
+    generated_cards(tmp_path / "cards", 8)
+    model = write_tiny_encoder(tmp_path / "model")
+    first = KnowledgeIndex(make_settings(tmp_path, "onnx", model))
+    first.reindex()
+    assert first.embedder.name == "minilm-l6-v2"
+    first.close()
+    shutil.rmtree(model)
+    # auto, with the model gone: falls back to hash, keeps answering from the MiniLM build.
+    index = KnowledgeIndex(make_settings(tmp_path, "auto", model))
+    assert index.stats()["embedder"] == "(unavailable)"
+    hits = index.search("saffron measurement", k=3)
+    assert hits and all(h.dense_similarity is None for h in hits)
+    assert index.search("saffron measurement", mode="dense") == []
+    index.reindex()
+    assert index.stats()["embedder"] == "hash-384" and index.stats()["articles"] == 8
+    assert index.search("saffron measurement", k=3, mode="dense")
+    index.close()
+
+
+def test_a_re_embed_cut_short_keeps_the_old_build_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from knowledge.embeddings.hash import HashEmbedder
+    from tests.knowledge.test_index import CountingEmbedder
+
+    generated_cards(tmp_path / "cards", 30)
+    settings = make_settings(tmp_path, "hash")
+    first = KnowledgeIndex(settings, embedder=HashEmbedder(dim=64))
+    first.reindex()
+    records = first.catalog.record_count()
+    first.close()
+    monkeypatch.setattr(Indexer, "batch_records", 6)
+
+    dying = KnowledgeIndex(settings, embedder=CountingEmbedder(fail_after_calls=3, dim=32))
+    with pytest.raises(KeyboardInterrupt):
+        dying.reembed()
+    # Still the complete old build, still answering.
+    assert dying.stats()["embedder"] == "hash-64" and dying.stats()["articles"] == 30
+    assert dying.search("saffron measurement", k=3)
+    dying.close()
+
+    counting = CountingEmbedder(dim=32)
+    resumed = KnowledgeIndex(settings, embedder=counting)
+    assert resumed.reembed() == 30
+    assert 0 < counting.texts < records  # what was committed before the cut is not redone
+    assert resumed.stats()["embedder"] == "hash-32" and resumed.stats()["vectors_match"]
+    resumed.close()
+
+
+def test_another_index_object_follows_the_switch(hash_index_built: Path) -> None:
+    root = hash_index_built
+    model = write_tiny_encoder(root / "model")
+    settings = make_settings(root, "onnx", model)
+    serving = KnowledgeIndex(settings)  # stands for the bot; the other for a reindex
+    assert serving.stats()["embedder"] == "hash-384"
+    reindexing = KnowledgeIndex(settings)
+    reindexing.reembed()
+    # The record changed on disk: the serving index moves to the new build on its next call.
+    assert serving.stats()["embedder"] == "minilm-l6-v2"
+    assert serving.search("saffron measurement", k=3, mode="dense")
+    reindexing.close()
+    serving.close()

@@ -49,7 +49,7 @@ def test_vectors_missing_from_the_store_fail_with_the_counts(indexed: Settings) 
     index = KnowledgeIndex(indexed)
     ids = index.vectors._get().get(include=[], limit=5)["ids"]
     index.vectors.delete(ids)
-    records = index.stats()["records"]
+    records = index.catalog.record_count()
     index.close()
     checks = run_checks(load=lambda: indexed)
     store = next(c for c in checks if c.name == "store")

@@ -81,7 +81,7 @@ def test_a_second_process_is_refused_naming_the_bot(data: Path, bot: subprocess.
 
 
 def test_a_process_in_this_one_waits_then_refuses(data: Path, bot: subprocess.Popen[str]) -> None:
-    with pytest.raises(StoreBusyError, match="the bot .* holds the embedded store"):
+    with pytest.raises(StoreBusyError, match=r"the bot \(pid \d+\) holds the embedded store"):
         EmbeddedStoreLock.acquire(data / "chroma.lock", wait_seconds=0.3)
 
 
