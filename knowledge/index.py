@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -16,6 +17,7 @@ from knowledge.embeddings.base import Embedder
 from knowledge.errors import ConfigError
 from knowledge.indexing import Indexer, Plan, Progress, exclusive_lock
 from knowledge.models import Article, Hit, IngestFailure, IngestReport, SearchFilters
+from knowledge.query_hints import PublisherNames, QueryHints, favour_hinted, read_hints
 from knowledge.retrieval import limit_per_article, rrf_fuse, zscore_fuse
 from knowledge.settings import Settings
 from knowledge.store.catalog import Catalog
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
+#: How long the publisher names used for query hints are cached (new ones show up after this).
+_PUBLISHERS_TTL_S = 60.0
 
 
 class KnowledgeIndex:
@@ -37,6 +41,7 @@ class KnowledgeIndex:
         self.settings = settings
         self._embedder = embedder
         self._write_lock = threading.Lock()
+        self._publishers: tuple[float, PublisherNames] | None = None
 
     # -- parts, built on first use ----------------------------------------------------------
 
@@ -210,6 +215,9 @@ class KnowledgeIndex:
             fused = rrf_fuse(dense_ok, lexical_ok, article_of, rrf_k=r.rrf_k, weights=weights)
         else:
             fused = zscore_fuse(dense_ok, lexical_ok, article_of, dense_weight=weight)
+        hints = self.query_hints(query)
+        if hints:
+            fused = favour_hinted(fused, self.catalog.chunks_by_id([c.id for c in fused]), hints)
         top = limit_per_article(fused, k, per_article)
         chunks = self.catalog.chunks_by_id([c.id for c in top])
         return [
@@ -222,6 +230,13 @@ class KnowledgeIndex:
             )
             for i, c in enumerate((c for c in top if c.id in chunks), start=1)
         ]
+
+    def query_hints(self, query: str) -> QueryHints:
+        """The publisher and period `query` names, softly favoured by `search`."""
+        now = time.monotonic()
+        if self._publishers is None or now - self._publishers[0] > _PUBLISHERS_TTL_S:
+            self._publishers = (now, PublisherNames(self.catalog.publishers()))
+        return read_hints(query, self._publishers[1], datetime.now(UTC).date())
 
     def list_articles(
         self,
