@@ -12,7 +12,8 @@ from unittest.mock import AsyncMock, MagicMock
 import discord
 import pytest
 
-from bot.discord.refresh_task import RefreshCog, RefreshSchedule, render_refresh
+from bot.discord.cogs.refresh import RefreshCog
+from bot.discord.refresh_schedule import RefreshSchedule, render_refresh
 from knowledge.index import KnowledgeIndex
 from knowledge.models import IngestFailure, IngestReport
 from knowledge.refresh import Refresher, RefreshOutcome
