@@ -300,3 +300,13 @@ def test_the_seeded_article_fits_the_window_and_keeps_every_word(counter_name: s
     for record in records:
         assert count(record.embedding_text()) + 2 <= 256
     assert squeeze("".join(r.text for r in records)) == squeeze(body)
+
+
+def test_a_paragraph_marked_up_as_a_heading_keeps_every_prefix_short() -> None:
+    long_heading = "# " + long_paragraph(CHINESE, 20)
+    body = f"{long_heading}\n\n本节很短。"
+    policy = ChunkingPolicy(target_tokens=400, overlap_tokens=0, count_tokens=estimate_tokens)
+    records = chunk_article(article("标题", body), policy)
+    assert all(len(r.heading) <= 120 for r in records)
+    joined = squeeze("".join(r.text for r in records))
+    assert squeeze(long_paragraph(CHINESE, 20)) in joined and "本节很短。" in joined
