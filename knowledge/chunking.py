@@ -28,6 +28,8 @@ _SPECIAL_TOKEN_MARGIN = 6
 _MIN_BUDGET = 32
 #: Longest characters-per-token any tokenizer reaches; bounds the search for a hard cut.
 _MAX_CHARS_PER_TOKEN = 24
+#: Longest heading carried in the prefix of every chunk of its section.
+_MAX_HEADING_CHARS = 120
 
 _HEADING_LINE = re.compile(r"^ {0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
@@ -378,6 +380,11 @@ def chunk_article(article: Article, policy: ChunkingPolicy) -> list[Chunk]:
     body_sections = [(name, text) for name, text in article.sections.items() if text.strip()]
     body_sections += split_sections(article.body)
     for heading, text in body_sections:
+        if len(heading) > _MAX_HEADING_CHARS:
+            # A "heading" this long is a paragraph marked up as one: its text stays in the
+            # chunk, and the prefix every chunk of the section carries stays short.
+            text = f"{heading}\n\n{text}"
+            heading = heading[: _MAX_HEADING_CHARS - 1].rstrip() + "…"
         prefix = f"{article.title} — {heading}" if heading else article.title
         budget = policy.budget_for(prefix)
         max_bytes = policy.bytes_for(prefix)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -25,6 +26,7 @@ from knowledge.models import (
     IngestWarning,
     SearchFilters,
 )
+from knowledge.query_hints import PublisherNames, QueryHints, favour_hinted, read_hints
 from knowledge.retrieval import limit_per_article, rrf_fuse, zscore_fuse
 from knowledge.settings import Settings
 from knowledge.store.builds import BuildRecord, BuildRegistry
@@ -41,6 +43,8 @@ SearchMode = Literal["hybrid", "dense", "bm25"]
 #: Catalog meta key: URL sources that answered with a feed, so an HTML answer is refused later.
 _FEEDS_KEY = "feed_urls"
 REPLACES_UNLINKED_WARNING = "replaces the version indexed without a link (same title and publisher)"
+#: How long the publisher names used for query hints are cached (new ones show up after this).
+_PUBLISHERS_TTL_S = 60.0
 
 
 class Build:
@@ -124,6 +128,7 @@ class KnowledgeIndex:
         #: Every build opened, by collection: reused when a switch is re-read, closed at close().
         self._opened: dict[str, Build] = {}
         self._stamp: int | None = None
+        self._publishers: tuple[float, PublisherNames] | None = None
         self.builds = BuildRegistry(settings.data_dir, settings.chroma.collection_prefix)
 
     # -- which build serves -----------------------------------------------------------------
@@ -503,6 +508,9 @@ class KnowledgeIndex:
             fused = rrf_fuse(dense_ok, lexical_ok, article_of, rrf_k=r.rrf_k, weights=weights)
         else:
             fused = zscore_fuse(dense_ok, lexical_ok, article_of, dense_weight=weight)
+        hints = self.query_hints(query)
+        if hints:
+            fused = favour_hinted(fused, build.catalog.chunks_by_id([c.id for c in fused]), hints)
         top = limit_per_article(fused, k, per_article)
         chunks = build.catalog.chunks_by_id([c.id for c in top])
         return [
@@ -515,6 +523,13 @@ class KnowledgeIndex:
             )
             for i, c in enumerate((c for c in top if c.id in chunks), start=1)
         ]
+
+    def query_hints(self, query: str) -> QueryHints:
+        """The publisher and period `query` names, softly favoured by `search`."""
+        now = time.monotonic()
+        if self._publishers is None or now - self._publishers[0] > _PUBLISHERS_TTL_S:
+            self._publishers = (now, PublisherNames(self.catalog.publishers()))
+        return read_hints(query, self._publishers[1], datetime.now(UTC).date())
 
     def list_articles(
         self,

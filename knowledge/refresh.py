@@ -182,7 +182,7 @@ class Refresher:
         return f"{self.index.embedder.name}|{self.index.policy.fingerprint}"
 
     def run(self) -> RefreshOutcome:
-        """Refresh once; never raises a CuratorError (it is in the outcome) and logs the result."""
+        """Refresh once and log the result; never raises (a failure is the outcome's `error`)."""
         outcome = RefreshOutcome(started_at=self._now())
         start = self._clock()
         try:
@@ -196,6 +196,11 @@ class Refresher:
             outcome.skipped = exc.user_message
         except CuratorError as exc:
             outcome.error = exc.user_message
+        except Exception as exc:
+            # A scheduled job has no one to raise to: the bug goes to the log with its trace and
+            # to the admins as a failed refresh, and the next round runs.
+            log.exception("the refresh failed unexpectedly")
+            outcome.error = f"unexpected error: {type(exc).__name__}: {exc}"
         outcome.seconds = self._clock() - start
         _log(outcome)
         return outcome

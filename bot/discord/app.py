@@ -34,7 +34,7 @@ COGS: list[str] = [
     "bot.discord.cogs.admin:AdminCog",
     "bot.discord.cogs.feedback:FeedbackCog",
     "bot.discord.cogs.digest:DigestCog",
-    "bot.discord.refresh_task:RefreshCog",
+    "bot.discord.cogs.refresh:RefreshCog",
     "bot.discord.cogs.curation:CurationCog",
 ]
 

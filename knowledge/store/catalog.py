@@ -171,6 +171,14 @@ class Catalog:
                 counts[t] = counts.get(t, 0) + 1
         return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
+    def publishers(self) -> list[str]:
+        """Every non-empty publisher (an article's `source`) in the catalog, sorted."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT DISTINCT source FROM articles WHERE source != '' ORDER BY source"
+            ).fetchall()
+        return [r[0] for r in rows]
+
     def article_count(self) -> int:
         with self._lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0])

@@ -274,3 +274,39 @@ def test_an_8191_token_endpoint_accepts_every_input(
     inputs = [text for body in embeddings_server.requests for text in body["input"]]  # type: ignore[attr-defined]
     assert len(inputs) > 20
     assert max(len(text.encode()) for text in inputs) <= 8191
+
+
+ROOT = Path(__file__).resolve().parents[2]
+SEEDS = next(
+    (
+        p
+        for p in (ROOT.parent / "shared" / "seeds", ROOT.parents[1] / "shared" / "seeds")
+        if p.is_dir()
+    ),
+    None,
+)
+
+
+@pytest.mark.parametrize("counter_name", sorted(COUNTERS))
+def test_the_seeded_article_fits_the_window_and_keeps_every_word(counter_name: str) -> None:
+    if SEEDS is None:
+        pytest.skip("../shared/seeds is absent: the seeded article is not in this checkout")
+    text = (SEEDS / "article-evolving-role-of-the-ml-engineer.txt").read_text(encoding="utf-8")
+    title, _, body = text.partition("\n")
+    count = COUNTERS[counter_name]()
+    policy = ChunkingPolicy(target_tokens=400, overlap_tokens=0, count_tokens=count, max_tokens=256)
+    records = chunk_article(article(title.strip(), body), policy)
+    assert len(records) >= 3
+    for record in records:
+        assert count(record.embedding_text()) + 2 <= 256
+    assert squeeze("".join(r.text for r in records)) == squeeze(body)
+
+
+def test_a_paragraph_marked_up_as_a_heading_keeps_every_prefix_short() -> None:
+    long_heading = "# " + long_paragraph(CHINESE, 20)
+    body = f"{long_heading}\n\n本节很短。"
+    policy = ChunkingPolicy(target_tokens=400, overlap_tokens=0, count_tokens=estimate_tokens)
+    records = chunk_article(article("标题", body), policy)
+    assert all(len(r.heading) <= 120 for r in records)
+    joined = squeeze("".join(r.text for r in records))
+    assert squeeze(long_paragraph(CHINESE, 20)) in joined and "本节很短。" in joined

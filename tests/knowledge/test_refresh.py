@@ -310,3 +310,22 @@ def test_refresh_right_before_each_digest() -> None:
     assert next_refresh_at(pre, pre, schedule(60, digest_channel=1)) == pre + timedelta(hours=1)
     # Without a digest channel, no digest refresh.
     assert next_refresh_at(last, last, schedule(60)) == last + timedelta(minutes=60)
+
+
+def test_an_unexpected_error_is_a_failed_refresh_not_a_crash(
+    server: FeedServer,
+    index: KnowledgeIndex,
+    refresher: Refresher,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr("knowledge.refresh.load_sources", broken)
+    outcome = refresher.run()
+    assert outcome.error == "unexpected error: RuntimeError: parser bug"
+    assert outcome.failed and outcome.worth_reporting
+    assert "the refresh failed unexpectedly" in caplog.text
+    monkeypatch.undo()
+    assert refresher.run().report.added == 2

@@ -4,27 +4,21 @@
 and right before the daily digest), runs `Refresher.run` off the event loop, and posts a
 refresh that changed something or failed to CURATOR_DISCORD__LOG_CHANNEL_ID. A source that
 keeps failing is posted once, not every hour; it is posted again if it fails differently.
-`RefreshCog` starts and stops the schedule with the bot.
+`bot.discord.cogs.refresh.RefreshCog` starts and stops it with the bot.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 import discord
-from discord.ext import commands
 from discord.utils import escape_markdown
 
 from knowledge.refresh import Refresher, RefreshOutcome, next_refresh_at, utc_now
 from knowledge.settings import Settings
-
-if TYPE_CHECKING:
-    from bot.discord.app import CuratorBot
 
 log = logging.getLogger(__name__)
 
@@ -133,46 +127,3 @@ class RefreshSchedule:
                 await self.run_once()
             except Exception:
                 log.exception("the scheduled refresh failed")
-
-
-class RefreshCog(commands.Cog):
-    """Starts the refresh schedule with the bot and stops it on shutdown."""
-
-    def __init__(self, bot: CuratorBot) -> None:
-        self.bot = bot
-        self._refresher: Refresher | None = None
-        self.schedule = RefreshSchedule(bot.settings, self.refresher, self.log_channel)
-        self._task: asyncio.Task[None] | None = None
-
-    def refresher(self) -> Refresher:
-        """Built on first use, in a worker thread: opening the index may take a while."""
-        if self._refresher is None:
-            services = self.bot.services
-            self._refresher = Refresher(services.index, services.state)
-        return self._refresher
-
-    async def log_channel(self, channel_id: int) -> discord.abc.Messageable | None:
-        channel: object = self.bot.get_channel(channel_id)
-        if channel is None:
-            try:
-                channel = await self.bot.fetch_channel(channel_id)
-            except discord.HTTPException as exc:
-                log.warning("log channel %s unavailable: %s", channel_id, exc)
-                return None
-        return channel if isinstance(channel, discord.abc.Messageable) else None
-
-    async def cog_load(self) -> None:
-        if not self.schedule.enabled:
-            log.info(
-                "scheduled refresh is off (CURATOR_KNOWLEDGE__REFRESH_MINUTES is 0 or "
-                "CURATOR_KNOWLEDGE__SOURCES is empty)"
-            )
-            return
-        self._task = asyncio.create_task(self.schedule.run_forever(), name="source-refresh")
-
-    async def cog_unload(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None

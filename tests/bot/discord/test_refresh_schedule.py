@@ -10,15 +10,25 @@ from typing import Any
 from unittest.mock import AsyncMock, MagicMock
 
 import discord
+import discord.ext.test as dpytest
 import pytest
 
-from bot.discord.refresh_task import RefreshCog, RefreshSchedule, render_refresh
+from bot.discord.cogs.admin import AdminCog
+from bot.discord.cogs.refresh import RefreshCog
+from bot.discord.refresh_schedule import RefreshSchedule, render_refresh
 from knowledge.index import KnowledgeIndex
 from knowledge.models import IngestFailure, IngestReport
 from knowledge.refresh import Refresher, RefreshOutcome
 from knowledge.services import Services
 from knowledge.settings import Settings, load_settings
-from tests.bot.discord.conftest import start_bot
+from tests.bot.discord.conftest import (
+    FakeInteraction,
+    give_role,
+    latest,
+    make_role,
+    start_bot,
+    text_channel_at,
+)
 from tests.support.feed_server import Entry, FeedServer, rss, running_feed_server
 
 FEED = "/feed.xml"
@@ -201,3 +211,31 @@ async def test_the_bot_starts_the_schedule_and_stops_it(
     assert cog._task is not None and not cog._task.done()
     await bot.remove_cog("RefreshCog")
     assert cog._task is None
+
+
+async def test_reindex_during_a_refresh_is_told_a_reindex_runs(
+    server: FeedServer, refresh_settings: Settings, services: Services
+) -> None:
+    refresh_settings.discord.admin_role = "Curator Admins"
+    bot = await start_bot(refresh_settings, services)
+    await bot.remove_cog("RefreshCog")  # the test drives the schedule itself
+    config = dpytest.get_config()
+    admin = await give_role(config.members[2], make_role(config.guilds[0], "Curator Admins"))
+    schedule = schedule_for(services, None, Clock(stop_after=0))
+    server.documents[FEED].delay = 1.5
+    server.started.clear()
+    refreshing = asyncio.create_task(schedule.run_once())
+    assert await asyncio.to_thread(server.started.wait, 5)
+
+    found = bot.get_cog("AdminCog")
+    assert isinstance(found, AdminCog)
+    admin_cog: Any = found  # the command's callback is typed for discord.py's own call
+    await admin_cog.reindex.callback(
+        admin_cog, FakeInteraction(bot, admin, text_channel_at()).mock, False
+    )
+    status = await latest(text_channel_at(), dpytest.get_message())
+    assert status.content is not None and "already running" in status.content
+
+    outcome = await refreshing
+    assert outcome.report.added == 2 and not outcome.failed
+    await dpytest.empty_queue()
