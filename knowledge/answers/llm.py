@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, Literal
 
 import openai
 from openai.types.chat import ChatCompletion
+
+try:
+    # The HTTP library the installed openai SDK builds its clients on (its own fork of httpx in
+    # recent releases); the capped transport below must speak the same one.
+    import httpx2 as wire
+except ImportError:  # pragma: no cover - older SDKs use httpx itself
+    import httpx as wire  # type: ignore[no-redef]
 
 from knowledge.errors import CuratorError
 from knowledge.settings import LLMSettings
@@ -22,6 +29,10 @@ UNREADABLE = "The language model sent a reply that could not be read."
 # take up to six) plus room for the envelope, so a huge body is never held in memory.
 _BYTES_PER_CHAR = 6
 _ENVELOPE_BYTES = 64 * 1024
+# Any response body, streamed ones included, is cut after this many bytes per allowed character:
+# a stream of one-character deltas spends ~250 bytes of JSON on each, and a server that sends one
+# endless SSE line must not be buffered whole by the SDK's line decoder.
+_WIRE_BYTES_PER_CHAR = 512
 
 
 class LLMUnavailableError(CuratorError):
@@ -42,6 +53,42 @@ class ReplyLimitError(LLMUnavailableError):
         self.limit = limit
 
 
+class _CappedBody(wire.AsyncByteStream):
+    """A response body that raises ReplyLimitError once more than `limit` bytes arrived."""
+
+    def __init__(self, inner: wire.AsyncByteStream, limit: int) -> None:
+        self._inner = inner
+        self._limit = limit
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        seen = 0
+        async for block in self._inner:
+            seen += len(block)
+            if seen > self._limit:
+                raise ReplyLimitError("size")
+            yield block
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class _CappedTransport(wire.AsyncBaseTransport):
+    """The default transport, with every response body capped (see _CappedBody)."""
+
+    def __init__(self, limit: int) -> None:
+        self._inner = wire.AsyncHTTPTransport()
+        self._limit = limit
+
+    async def handle_async_request(self, request: wire.Request) -> wire.Response:
+        response = await self._inner.handle_async_request(request)
+        assert isinstance(response.stream, wire.AsyncByteStream)
+        response.stream = _CappedBody(response.stream, self._limit)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 class LLMClient:
     """Chat completions with the SDK's retries (429/5xx/timeouts) under one overall deadline."""
 
@@ -53,6 +100,11 @@ class LLMClient:
             base_url=settings.base_url or None,
             timeout=settings.timeout,
             max_retries=settings.retries,
+            http_client=openai.DefaultAsyncHttpxClient(
+                transport=_CappedTransport(
+                    settings.max_reply_chars * _WIRE_BYTES_PER_CHAR + _ENVELOPE_BYTES
+                )
+            ),
         )
 
     @classmethod
@@ -166,9 +218,12 @@ class LLMClient:
                             raise ReplyLimitError("size", "".join(received))
                     if choice.finish_reason:
                         finished = True
-        except ReplyLimitError:
-            log.warning("language model reply stopped at its limit", exc_info=False)
-            raise
+        except ReplyLimitError as exc:
+            log.warning("language model reply stopped at its %s limit", exc.limit)
+            if exc.partial or not received:
+                raise
+            # Cut on the wire (one endless line): what was decoded before still counts.
+            raise ReplyLimitError(exc.limit, "".join(received)) from exc
         except TimeoutError as exc:
             raise LLMUnavailableError(
                 "The language model stopped answering.", partial="".join(received)
