@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, Literal
 
 import openai
-from openai.types.chat import ChatCompletion
 
 try:
     # The HTTP library the installed openai SDK builds its clients on (its own fork of httpx in
@@ -131,8 +131,8 @@ class LLMClient:
             "max_tokens": min(max_tokens or self.settings.max_tokens, self.settings.max_tokens),
         }
 
-    async def _read_bounded(self, request: dict[str, Any]) -> ChatCompletion:
-        """One non-streamed completion, its body read up to the size cap."""
+    async def _read_bounded(self, request: dict[str, Any]) -> str | None:
+        """The text of one non-streamed completion, its body read up to the size cap."""
         limit = self.settings.max_reply_chars * _BYTES_PER_CHAR + _ENVELOPE_BYTES
         body = bytearray()
         async with self._client.chat.completions.with_streaming_response.create(
@@ -143,7 +143,13 @@ class LLMClient:
                 if len(body) > limit:
                     # A JSON body cut anywhere cannot be read: nothing of it is usable.
                     raise ReplyLimitError("size")
-        return ChatCompletion.model_validate_json(bytes(body))
+        # Read as leniently as the SDK would: local servers omit or null fields it never checks.
+        payload = json.loads(bytes(body))
+        choices = payload.get("choices") or []
+        content = choices[0]["message"].get("content") if choices else None
+        if content is not None and not isinstance(content, str):
+            raise TypeError("the reply's content is not text")
+        return content
 
     async def complete(
         self, messages: list[dict[str, str]], *, max_tokens: int | None = None
@@ -153,8 +159,7 @@ class LLMClient:
         cap in bytes but longer than `max_reply_chars` is cut there."""
         try:
             async with asyncio.timeout(self.deadline):
-                result = await self._read_bounded(self._request(messages, max_tokens))
-            content = result.choices[0].message.content if result.choices else None
+                content = await self._read_bounded(self._request(messages, max_tokens))
         except TimeoutError as exc:
             raise LLMUnavailableError(
                 f"The language model did not answer within {self.deadline:g} seconds."

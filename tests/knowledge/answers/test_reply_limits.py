@@ -15,7 +15,7 @@ from knowledge.answers.service import AnswerService
 from knowledge.index import KnowledgeIndex
 from knowledge.models import Answer, NoticeCode, Turn
 from knowledge.settings import LLMSettings, load_settings
-from tests.support.fake_openai import Endless, EndlessLine, FakeOpenAI, Hang, Reply
+from tests.support.fake_openai import Endless, EndlessLine, FakeOpenAI, Hang, Raw, Reply
 
 TRUST_Q = "How do teams build trust?"
 MESSAGES = [{"role": "user", "content": "hello"}]
@@ -189,3 +189,11 @@ async def test_one_endless_stream_line_is_cut_on_the_wire(fake_openai: FakeOpenA
         await llm.aclose()
     assert caught.value.limit == "size" and caught.value.partial == ""
     assert peak < 8 * 1024 * 1024
+
+
+async def test_bounded_reader_is_as_lenient_as_the_sdk(fake_openai: FakeOpenAI) -> None:
+    # Local servers may omit ids and usage, or send a null finish reason.
+    fake_openai.script(Raw('{"choices": [{"message": {"content": "hi"}, "finish_reason": null}]}'))
+    llm = _client(fake_openai)
+    assert await llm.complete(MESSAGES) == "hi"
+    await llm.aclose()
