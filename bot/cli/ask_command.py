@@ -12,6 +12,7 @@ from rich.text import Text
 
 from bot.cli.common import console, linked, print_json, services_or_exit, terminal_text
 from bot.cli.index_commands import parse_day
+from knowledge.answers.links import defuse_masked_links
 from knowledge.answers.notices import notice_text
 from knowledge.answers.service import AnswerService
 from knowledge.models import Answer, Citation, RefusalReason, SearchFilters
@@ -41,7 +42,8 @@ async def _stream(service: AnswerService, question: str, filters: SearchFilters)
                     live.update(Markdown(answer_body(item)))
                 else:
                     text += item
-                    live.update(Markdown(terminal_text(text)))
+                    # Provisional text is article-derived too: no masked link, even briefly.
+                    live.update(Markdown(terminal_text(defuse_masked_links(text).text)))
     finally:
         await service.aclose()
     assert final is not None, "AnswerService.stream always ends with an Answer"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 from knowledge.answers.prompt import SYSTEM_PROMPT
@@ -15,6 +16,9 @@ _SPACE = re.compile(r"\s+")
 
 
 def _normalise(text: str) -> str:
+    # NFKC and no format characters: full-width or zero-width-laced recitals match too.
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     return _SPACE.sub(" ", text).strip().lower()
 
 

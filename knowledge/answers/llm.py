@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, Literal
 
 import openai
-from openai.types.chat import ChatCompletion
+
+try:
+    # The HTTP library the installed openai SDK builds its clients on (its own fork of httpx in
+    # recent releases); the capped transport below must speak the same one.
+    import httpx2 as wire
+except ImportError:  # pragma: no cover - older SDKs use httpx itself
+    import httpx as wire  # type: ignore[no-redef]
 
 from knowledge.errors import CuratorError
 from knowledge.settings import LLMSettings
@@ -22,6 +29,10 @@ UNREADABLE = "The language model sent a reply that could not be read."
 # take up to six) plus room for the envelope, so a huge body is never held in memory.
 _BYTES_PER_CHAR = 6
 _ENVELOPE_BYTES = 64 * 1024
+# Any response body, streamed ones included, is cut after this many bytes per allowed character:
+# a stream of one-character deltas spends ~250 bytes of JSON on each, and a server that sends one
+# endless SSE line must not be buffered whole by the SDK's line decoder.
+_WIRE_BYTES_PER_CHAR = 512
 
 
 class LLMUnavailableError(CuratorError):
@@ -42,6 +53,42 @@ class ReplyLimitError(LLMUnavailableError):
         self.limit = limit
 
 
+class _CappedBody(wire.AsyncByteStream):
+    """A response body that raises ReplyLimitError once more than `limit` bytes arrived."""
+
+    def __init__(self, inner: wire.AsyncByteStream, limit: int) -> None:
+        self._inner = inner
+        self._limit = limit
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        seen = 0
+        async for block in self._inner:
+            seen += len(block)
+            if seen > self._limit:
+                raise ReplyLimitError("size")
+            yield block
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class _CappedTransport(wire.AsyncBaseTransport):
+    """The default transport, with every response body capped (see _CappedBody)."""
+
+    def __init__(self, limit: int) -> None:
+        self._inner = wire.AsyncHTTPTransport()
+        self._limit = limit
+
+    async def handle_async_request(self, request: wire.Request) -> wire.Response:
+        response = await self._inner.handle_async_request(request)
+        assert isinstance(response.stream, wire.AsyncByteStream)
+        response.stream = _CappedBody(response.stream, self._limit)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 class LLMClient:
     """Chat completions with the SDK's retries (429/5xx/timeouts) under one overall deadline."""
 
@@ -53,6 +100,11 @@ class LLMClient:
             base_url=settings.base_url or None,
             timeout=settings.timeout,
             max_retries=settings.retries,
+            http_client=openai.DefaultAsyncHttpxClient(
+                transport=_CappedTransport(
+                    settings.max_reply_chars * _WIRE_BYTES_PER_CHAR + _ENVELOPE_BYTES
+                )
+            ),
         )
 
     @classmethod
@@ -79,8 +131,8 @@ class LLMClient:
             "max_tokens": min(max_tokens or self.settings.max_tokens, self.settings.max_tokens),
         }
 
-    async def _read_bounded(self, request: dict[str, Any]) -> ChatCompletion:
-        """One non-streamed completion, its body read up to the size cap."""
+    async def _read_bounded(self, request: dict[str, Any]) -> str | None:
+        """The text of one non-streamed completion, its body read up to the size cap."""
         limit = self.settings.max_reply_chars * _BYTES_PER_CHAR + _ENVELOPE_BYTES
         body = bytearray()
         async with self._client.chat.completions.with_streaming_response.create(
@@ -91,7 +143,13 @@ class LLMClient:
                 if len(body) > limit:
                     # A JSON body cut anywhere cannot be read: nothing of it is usable.
                     raise ReplyLimitError("size")
-        return ChatCompletion.model_validate_json(bytes(body))
+        # Read as leniently as the SDK would: local servers omit or null fields it never checks.
+        payload = json.loads(bytes(body))
+        choices = payload.get("choices") or []
+        content = choices[0]["message"].get("content") if choices else None
+        if content is not None and not isinstance(content, str):
+            raise TypeError("the reply's content is not text")
+        return content
 
     async def complete(
         self, messages: list[dict[str, str]], *, max_tokens: int | None = None
@@ -101,8 +159,7 @@ class LLMClient:
         cap in bytes but longer than `max_reply_chars` is cut there."""
         try:
             async with asyncio.timeout(self.deadline):
-                result = await self._read_bounded(self._request(messages, max_tokens))
-            content = result.choices[0].message.content if result.choices else None
+                content = await self._read_bounded(self._request(messages, max_tokens))
         except TimeoutError as exc:
             raise LLMUnavailableError(
                 f"The language model did not answer within {self.deadline:g} seconds."
@@ -166,9 +223,12 @@ class LLMClient:
                             raise ReplyLimitError("size", "".join(received))
                     if choice.finish_reason:
                         finished = True
-        except ReplyLimitError:
-            log.warning("language model reply stopped at its limit", exc_info=False)
-            raise
+        except ReplyLimitError as exc:
+            log.warning("language model reply stopped at its %s limit", exc.limit)
+            if exc.partial or not received:
+                raise
+            # Cut on the wire (one endless line): what was decoded before still counts.
+            raise ReplyLimitError(exc.limit, "".join(received)) from exc
         except TimeoutError as exc:
             raise LLMUnavailableError(
                 "The language model stopped answering.", partial="".join(received)

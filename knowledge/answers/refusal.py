@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from knowledge.answers.terms import WORD, key_terms, stems
 from knowledge.models import Hit
 
-# Thresholds on `relevance` (see `assess`), calibrated per embedder family on XQuAD questions
-# (answerable) against questions the articles do not answer; method and figures: docs/answers.md.
-# Each refuses about 2% of the answerable questions; "other" (e.g. OpenAI embeddings) was not
-# measured and is set low, so that it rarely refuses a question the articles answer.
+# Thresholds on `relevance` (see `assess`), calibrated per embedder family on answerable
+# questions of every length (XQuAD's, multi-part ones, bench/data/multipart_questions.tsv)
+# against off-topic ones (bench/calibrate_refusal.py; figures in docs/benchmarks.md). Each
+# refuses at most 3% of the answerable questions of any length; "other" (e.g. OpenAI
+# embeddings) was not measured and is set low, so that it rarely refuses an answerable one.
 CALIBRATED_MIN_RELEVANCE: dict[str, float] = {
-    "hash": 0.27,
-    "minilm": 0.37,
+    "hash": 0.28,
+    "minilm": 0.40,
     "other": 0.25,
 }
 
@@ -43,17 +44,60 @@ class RetrievalStrength:
     relevance: float
 
 
+# Where a question with several parts splits: after a sentence, or at ", and how/what/..." .
+_PART_BREAK = re.compile(
+    r"(?<=[?!.;:])\s+"
+    r"|,\s+(?:and|or|but|also|plus)\s+"
+    r"(?=(?:how|what|why|which|when|where|who|is|are|does|do|did|can|should)\b)",
+    re.IGNORECASE,
+)
+# A part needs this many content words to stand alone ("Two questions:" does not).
+_MIN_PART_TERMS = 2
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts of a multi-part question (one item for a simple question)."""
+    parts: list[str] = []
+    for piece in _PART_BREAK.split(question):
+        if not piece.strip():
+            continue
+        too_short = min(len(key_terms(piece)), len(key_terms(parts[-1])) if parts else 9)
+        # "Two questions:" or "From the 2017 paper:" introduces what follows.
+        lead_in = bool(parts) and parts[-1].rstrip().endswith(":")
+        if parts and (too_short < _MIN_PART_TERMS or lead_in):
+            parts[-1] = f"{parts[-1]} {piece}"
+        else:
+            parts.append(piece)
+    return parts or [question]
+
+
+def _best_passage_share(part: str, passage_stems: Sequence[set[str]]) -> float | None:
+    wanted = stems(key_terms(part))
+    if not wanted:
+        return None
+    return max((len(p & wanted) for p in passage_stems), default=0) / len(wanted)
+
+
 def term_coverage(question: str, hits: Sequence[Hit], passages: int = COVERAGE_PASSAGES) -> float:
     """Largest share of the question's content words (stemmed) that one of the best passages
-    holds: an answer usually sits in one passage, while an off-topic question's words scatter."""
-    wanted = stems(key_terms(question))
-    if not wanted:
-        return 0.0
-    best = 0
-    for hit in hits[:passages]:
-        text = f"{hit.chunk.title} {hit.chunk.heading} {hit.chunk.text}".lower()
-        best = max(best, len(stems(WORD.findall(text)) & wanted))
-    return best / len(wanted)
+    holds: an answer usually sits in one passage, while an off-topic question's words scatter.
+
+    A question in several parts ("How does LoRA work? And what did Chinchilla find?") is
+    answered by several passages, one per part: each part is scored on its own over the best
+    `passages` per part, and the shares averaged, so naming several articles is not penalised.
+    """
+    parts = question_parts(question)
+    passage_stems = [
+        stems(WORD.findall(f"{h.chunk.title} {h.chunk.heading} {h.chunk.text}".lower()))
+        for h in hits[: passages * len(parts)]
+    ]
+    if len(parts) > 1:
+        shares = [
+            s for s in (_best_passage_share(p, passage_stems) for p in parts) if s is not None
+        ]
+        if shares:
+            return sum(shares) / len(shares)
+    return _best_passage_share(question, passage_stems[:passages]) or 0.0
 
 
 def assess(question: str, hits: Sequence[Hit]) -> RetrievalStrength:

@@ -32,6 +32,7 @@ forgets to script a call sees a failure rather than a made-up answer):
   (``stall=True``).
 - ``Endless(delta, every=0.5)``: a stream that sends ``delta`` every ``every`` seconds and never
   finishes (until ``seconds`` or shutdown).
+- ``EndlessLine(piece_bytes, total_bytes)``: one SSE line that never ends, sent piece by piece.
 - ``Hang(seconds)``: accepts the request and never answers (until ``seconds`` or shutdown).
 - ``Raw(body, status=200)``: exactly this body, e.g. malformed JSON or a broken SSE stream.
 - any behaviour takes ``delay=`` seconds to wait before answering.
@@ -109,6 +110,16 @@ class Endless:
 
 
 @dataclass
+class EndlessLine:
+    """Start one SSE data line and never end it: `piece_bytes` of text at a time, up to
+    `total_bytes` (a server that would make a line-buffering client hold everything)."""
+
+    piece_bytes: int = 64 * 1024
+    total_bytes: int = 64 * 1024 * 1024
+    delay: float = 0.0
+
+
+@dataclass
 class Hang:
     """Accept the request and send nothing for `seconds` (or until the server stops)."""
 
@@ -126,7 +137,7 @@ class Raw:
     delay: float = 0.0
 
 
-Behaviour = Reply | Fail | CutStream | Hang | Raw | Endless
+Behaviour = Reply | Fail | CutStream | Hang | Raw | Endless | EndlessLine
 Scripted = Behaviour | str | Callable[["RecordedRequest"], "Behaviour | str"]
 
 
@@ -328,7 +339,9 @@ class FakeOpenAI:
     def _next(self, queue: deque[Scripted], default: Scripted, req: RecordedRequest) -> Behaviour:
         with self._lock:
             item = queue.popleft() if queue else default
-        if callable(item) and not isinstance(item, Reply | Fail | CutStream | Hang | Raw | Endless):
+        if callable(item) and not isinstance(
+            item, Reply | Fail | CutStream | Hang | Raw | Endless | EndlessLine
+        ):
             item = item(req)
         if isinstance(item, str):
             return Reply(item)
@@ -374,6 +387,8 @@ class FakeOpenAI:
         self._counter += 1
         ident = f"chatcmpl-fake-{self._counter}"
         model = str(req.json.get("model", "fake-model")) if isinstance(req.json, dict) else ""
+        if isinstance(behaviour, EndlessLine):
+            return await self._endless_line(request, behaviour)
         if isinstance(behaviour, CutStream | Endless):
             return await self._stream(request, ident, model, behaviour)
         if req.streamed:
@@ -454,6 +469,22 @@ class FakeOpenAI:
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
+
+    async def _endless_line(
+        self, request: web.Request, behaviour: EndlessLine
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(status=200, headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        piece = b"x" * behaviour.piece_bytes
+        sent = 0
+        try:
+            await response.write(b'data: {"choices": [{"index": 0, "delta": {"content": "')
+            while sent < behaviour.total_bytes:
+                await response.write(piece)
+                sent += len(piece)
+        except (ConnectionResetError, RuntimeError):
+            pass  # the client hung up, as it should
+        return self._drop(request)
 
     async def _embeddings(self, request: web.Request) -> web.StreamResponse:
         req = await self._record(request)

@@ -125,6 +125,7 @@ def test_ask_refuses_a_question_the_articles_do_not_cover(with_llm: FakeOpenAI) 
 def test_ask_topic_filter_with_no_match_says_so(env: Path) -> None:
     payload = _json(QUESTION, "--topic", "gardening", "--json")
     assert payload["refused"] is True and "gardening" in str(payload["text"])
+    assert payload["refusal"] == "no_match_for_filters"
 
 
 def test_ask_prints_numbered_sources_with_links(with_llm: FakeOpenAI) -> None:

@@ -88,3 +88,16 @@ def test_ask_sources_show_the_url_with_its_brackets(env: None) -> None:
     result = runner.invoke(app, ["ask", QUESTION, "--no-stream"])
     assert result.exit_code == 0, result.output
     assert URL in result.stdout and TITLE in result.stdout
+
+
+def test_ingest_report_prints_paths_holding_markup(env: None, tmp_path: Path) -> None:
+    folder = tmp_path / "src" / "notes["
+    folder.mkdir(parents=True)
+    (folder / "red].md").write_text("", encoding="utf-8")  # empty: fails, path is printed
+    (folder / "b].xyz").write_text("x", encoding="utf-8")  # unsupported: listed as skipped
+
+    result = runner.invoke(app, ["ingest", str(tmp_path / "src")])
+
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.stdout.split())
+    assert "notes[/red].md" in flat and "notes[/b].xyz" in flat

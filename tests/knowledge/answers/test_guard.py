@@ -22,3 +22,11 @@ def test_honest_answers_are_not_flagged() -> None:
     assert not recites_instructions("The curated articles do not cover this question.")
     assert not recites_instructions("Use only the sources [1]. Cite them like [1] or [2][3].")
     assert not recites_instructions("")
+
+
+def test_a_recital_in_full_width_or_laced_with_zero_width_characters_is_caught() -> None:
+    passage = SYSTEM_PROMPT[200:320]
+    full_width = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in passage)
+    laced = "\u200b".join(passage)
+    assert recites_instructions(f"Sure: {full_width}")
+    assert recites_instructions(f"Sure: {laced}")

@@ -8,6 +8,7 @@ from knowledge.answers.refusal import (
     RetrievalStrength,
     assess,
     embedder_family,
+    question_parts,
     term_coverage,
 )
 from knowledge.models import Chunk, Hit
@@ -48,3 +49,39 @@ def test_policy_uses_calibration_unless_overridden() -> None:
     assert policy.should_refuse(None)  # no hits at all
     assert policy.should_refuse(RetrievalStrength(0.2, 0.2, 0.2))
     assert not policy.should_refuse(RetrievalStrength(0.4, 0.4, 0.4))
+
+
+def test_a_multi_part_question_is_scored_part_by_part() -> None:
+    hits = [
+        _hit("Zebras have stripes that deter horseflies."),
+        _hit("Penguins huddle together to keep warm in winter."),
+    ]
+    question = "Why do zebras have stripes? And how do penguins keep warm in winter?"
+    assert question_parts(question) == [
+        "Why do zebras have stripes?",
+        "And how do penguins keep warm in winter?",
+    ]
+    # Each part is answered by its own passage, so the question is fully covered...
+    assert term_coverage(question, hits) == 1.0
+    # ...while as one part, the best passage holds only 4 of its 6 content words.
+    assert term_coverage(question.replace("?", ""), hits) == 4 / 6
+
+
+def test_parts_split_on_clauses_that_ask_again_but_not_on_every_and() -> None:
+    assert question_parts("How does LoRA work, and why is there no extra latency?") == [
+        "How does LoRA work",
+        "why is there no extra latency?",
+    ]
+    assert question_parts("How do reasoning and acting combine in ReAct?") == [
+        "How do reasoning and acting combine in ReAct?"
+    ]
+    # A lead-in without content words joins the part it introduces.
+    assert question_parts("Two questions: what is LoRA rank?") == [
+        "Two questions: what is LoRA rank?"
+    ]
+
+
+def test_an_off_topic_multi_part_question_stays_uncovered() -> None:
+    hits = [_hit("Zebras have stripes that deter horseflies.")]
+    question = "How do I bake sourdough bread? And which flour rises best?"
+    assert term_coverage(question, hits) == 0.0

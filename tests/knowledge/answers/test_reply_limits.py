@@ -4,6 +4,7 @@ server sending a never-ending stream and huge replies."""
 from __future__ import annotations
 
 import time
+import tracemalloc
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from knowledge.answers.service import AnswerService
 from knowledge.index import KnowledgeIndex
 from knowledge.models import Answer, NoticeCode, Turn
 from knowledge.settings import LLMSettings, load_settings
-from tests.support.fake_openai import Endless, FakeOpenAI, Hang, Reply
+from tests.support.fake_openai import Endless, EndlessLine, FakeOpenAI, Hang, Raw, Reply
 
 TRUST_Q = "How do teams build trust?"
 MESSAGES = [{"role": "user", "content": "hello"}]
@@ -171,3 +172,28 @@ async def test_max_tokens_setting_is_sent_and_caps_smaller_requests(
     await llm.complete(MESSAGES, max_tokens=500)
     await llm.aclose()
     assert [r.json["max_tokens"] for r in fake_openai.chat_requests] == [50, 50]
+
+
+async def test_one_endless_stream_line_is_cut_on_the_wire(fake_openai: FakeOpenAI) -> None:
+    # A line-buffering SSE decoder would hold all 64 MB before seeing a single delta.
+    fake_openai.script(EndlessLine())
+    llm = _client(fake_openai, max_reply_chars=1_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ReplyLimitError) as caught:
+            async for _ in llm.stream(MESSAGES):
+                pass
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        await llm.aclose()
+    assert caught.value.limit == "size" and caught.value.partial == ""
+    assert peak < 8 * 1024 * 1024
+
+
+async def test_bounded_reader_is_as_lenient_as_the_sdk(fake_openai: FakeOpenAI) -> None:
+    # Local servers may omit ids and usage, or send a null finish reason.
+    fake_openai.script(Raw('{"choices": [{"message": {"content": "hi"}, "finish_reason": null}]}'))
+    llm = _client(fake_openai)
+    assert await llm.complete(MESSAGES) == "hi"
+    await llm.aclose()
