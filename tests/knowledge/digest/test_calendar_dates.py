@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -78,7 +79,7 @@ def test_the_daily_digest_of_a_day_lists_the_cards_dated_the_day_before(
 
 @pytest.mark.parametrize("zone", ZONES)
 def test_each_dated_card_is_in_exactly_one_daily_digest(zone: str) -> None:
-    settings = DigestSettings(time="09:00", timezone=zone)
+    settings = DigestSettings(time=time(9, 0), timezone=ZoneInfo(zone))
     for day in DATED.values():
         curated = utc(*map(int, day.split("-")))  # date-only values are stored as midnight UTC
         hits = [
@@ -90,7 +91,9 @@ def test_each_dated_card_is_in_exactly_one_daily_digest(zone: str) -> None:
 
 
 def test_timed_cards_still_follow_the_local_clock() -> None:
-    window = range_window(DAY, DAY, DigestSettings(time="09:00", timezone="America/Los_Angeles"))
+    window = range_window(
+        DAY, DAY, DigestSettings(time=time(9, 0), timezone=ZoneInfo("America/Los_Angeles"))
+    )
     # 20 Nov 03:00 UTC is still 19 Nov in Los Angeles.
     assert not window.lists(utc(2026, 11, 20, 3, 0), is_date=False)
     assert window.lists(utc(2026, 11, 20, 9, 0), is_date=False)
