@@ -12,8 +12,8 @@ catalog articles against the cards, Chroma ids and text hashes against the catal
 BM25 ids against the catalog. "repairs" counts the vectors the final run's consistency check
 re-embedded or deleted (the rest is redone by the pending-article protocol of indexing.py).
 
-    .venv/bin/python bench/bench_crash.py                    # 20 kills, 2,000 cards
-    .venv/bin/python bench/bench_crash.py --kills 5 --cards 500 --json out.json
+    .venv/bin/python -m bench.bench_crash                    # 20 kills, 2,000 cards
+    .venv/bin/python -m bench.bench_crash --kills 5 --cards 500 --json out.json
 
 Prints one JSON line per kill, then the totals; exits 1 when any mismatch remains.
 """

@@ -1,6 +1,6 @@
 """A scheduled refresh of N unchanged articles from a feed and a folder: seconds and embeddings.
 
-    .venv/bin/python bench/bench_refresh.py [--articles 1000] [--embedder hash|onnx] [--rounds 3]
+    .venv/bin/python -m bench.bench_refresh [--articles 1000] [--embedder hash|onnx] [--rounds 3]
 
 Half the articles are Markdown cards in a folder, half are entries of one RSS feed served on
 127.0.0.1 by a server that honours ETag / Last-Modified. The first refresh indexes everything;
@@ -15,25 +15,21 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.synthetic import CorpusSpec, SyntheticCorpus  # noqa: E402
-from knowledge.embeddings.base import Vectors  # noqa: E402
-from knowledge.index import KnowledgeIndex  # noqa: E402
-from knowledge.models import Article  # noqa: E402
-from knowledge.refresh import Refresher, RefreshOutcome  # noqa: E402
-from knowledge.settings import load_settings  # noqa: E402
-from knowledge.state import StateDB  # noqa: E402
-from tests.support.feed_server import FeedServer, running_feed_server  # noqa: E402
+from bench.measure import reproduce_command
+from bench.synthetic import CorpusSpec, SyntheticCorpus
+from knowledge.embeddings.base import Vectors
+from knowledge.index import KnowledgeIndex
+from knowledge.models import Article
+from knowledge.refresh import Refresher, RefreshOutcome
+from knowledge.settings import load_settings
+from knowledge.state import StateDB
+from tests.support.feed_server import FeedServer, running_feed_server
 
 FEED = "/feed.xml"
 
@@ -162,10 +158,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.articles < 2 or args.rounds < 1:
         parser.error("--articles must be at least 2 and --rounds at least 1")
-    print(
-        f"command: .venv/bin/python bench/bench_refresh.py --articles {args.articles} "
-        f"--embedder {args.embedder} --rounds {args.rounds}"
-    )
+    print("reproduce: " + reproduce_command("bench.bench_refresh", argv))
     with tempfile.TemporaryDirectory() as tmp, running_feed_server() as server:
         run(args.articles, args.embedder, args.rounds, server, Path(tmp))
 

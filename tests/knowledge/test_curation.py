@@ -32,7 +32,7 @@ NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Catalog]:
     loaded = load_sources([str(SAMPLE)], KnowledgeSettings())
-    assert len(loaded.articles) == 14 and not loaded.failures
+    assert len(loaded.articles) == 15 and not loaded.failures
     catalog = Catalog(tmp_path_factory.mktemp("curation") / "catalog.sqlite3")
     for article in loaded.articles:
         catalog.commit_article(article, article.content_hash(), [], 0.0)

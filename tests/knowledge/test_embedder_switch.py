@@ -173,9 +173,15 @@ def test_a_re_embed_cut_short_keeps_the_old_build_and_resumes(
     settings = make_settings(tmp_path, "hash")
     first = KnowledgeIndex(settings, embedder=HashEmbedder(dim=64))
     first.reindex()
-    records = first.catalog.record_count()
     first.close()
     monkeypatch.setattr(Indexer, "batch_records", 6)
+    # What a re-embed costs when nothing cuts it short (chunks and their sentences), on a copy.
+    shutil.copytree(tmp_path / "data", tmp_path / "copy" / "data")
+    shutil.copytree(tmp_path / "cards", tmp_path / "copy" / "cards")
+    whole = CountingEmbedder(dim=32)
+    uncut = KnowledgeIndex(make_settings(tmp_path / "copy", "hash"), embedder=whole)
+    assert uncut.reembed() == 30
+    uncut.close()
 
     dying = KnowledgeIndex(settings, embedder=CountingEmbedder(fail_after_calls=3, dim=32))
     with pytest.raises(KeyboardInterrupt):
@@ -188,7 +194,7 @@ def test_a_re_embed_cut_short_keeps_the_old_build_and_resumes(
     counting = CountingEmbedder(dim=32)
     resumed = KnowledgeIndex(settings, embedder=counting)
     assert resumed.reembed() == 30
-    assert 0 < counting.texts < records  # what was committed before the cut is not redone
+    assert 0 < counting.texts < whole.texts  # what was committed before the cut is not redone
     assert resumed.stats()["embedder"] == "hash-32" and resumed.stats()["vectors_match"]
     resumed.close()
 

@@ -322,7 +322,7 @@ def test_an_unexpected_error_is_a_failed_refresh_not_a_crash(
     def broken(*args: object, **kwargs: object) -> object:
         raise RuntimeError("parser bug")
 
-    monkeypatch.setattr("knowledge.refresh.load_sources", broken)
+    monkeypatch.setattr("knowledge.loaders.load_sources", broken)
     outcome = refresher.run()
     assert outcome.error == "unexpected error: RuntimeError: parser bug"
     assert outcome.failed and outcome.worth_reporting

@@ -24,7 +24,6 @@ from knowledge.settings import Settings, load_settings
 from tests.bot.discord.conftest import (
     FakeInteraction,
     give_role,
-    latest,
     make_role,
     start_bot,
     text_channel_at,
@@ -230,11 +229,12 @@ async def test_reindex_during_a_refresh_is_told_a_reindex_runs(
     found = bot.get_cog("AdminCog")
     assert isinstance(found, AdminCog)
     admin_cog: Any = found  # the command's callback is typed for discord.py's own call
-    await admin_cog.reindex.callback(
-        admin_cog, FakeInteraction(bot, admin, text_channel_at()).mock, False
-    )
-    status = await latest(text_channel_at(), dpytest.get_message())
-    assert status.content is not None and "already running" in status.content
+    fake = FakeInteraction(bot, admin, text_channel_at())
+    await admin_cog.reindex.callback(admin_cog, fake.mock, False)
+    # Told to the admin alone; nothing is posted in the channel.
+    told = fake.sent[-1]
+    assert told.ephemeral and told.content is not None and "already running" in told.content
+    assert dpytest.verify().message().nothing()
 
     outcome = await refreshing
     assert outcome.report.added == 2 and not outcome.failed
