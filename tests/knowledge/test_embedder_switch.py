@@ -105,22 +105,55 @@ def test_auto_keeps_the_hash_build_when_the_model_appears(hash_index_built: Path
     index.close()
 
 
+def make_legacy(settings: Settings) -> None:
+    """Turn the index in `settings.data_dir` into what an earlier release left: no build
+    record, the folder and the Chroma collection named without a hash."""
+    index = KnowledgeIndex(settings)
+    collection = index.vectors.name
+    chroma = index.vectors._get()
+    ids = chroma.get(include=[])["ids"]
+    # Vectors without their text hash, a collection without marks, a catalog without epoch.
+    chroma.update(ids=ids, metadatas=[{"h": None, "source_key": None}] * len(ids))
+    chroma.modify(name="curator-hash-384", metadata={"legacy": True})
+    for key in ("store_epoch", "collection_id", "build"):
+        index.catalog.set_meta(key, "")
+    index.close()
+    registry = BuildRegistry(settings.data_dir, "curator")
+    registry.path.unlink()
+    registry.folder(collection).rename(registry.folder("curator-hash-384"))
+
+
 def test_an_index_of_an_earlier_release_is_adopted_not_emptied(tmp_path: Path) -> None:
     generated_cards(tmp_path / "cards", 5)
     settings = make_settings(tmp_path, "hash")
     index = KnowledgeIndex(settings)
     index.reindex()
-    collection = index.vectors.name
     index.close()
-    # An earlier release: no record of the build, its folder named the old way.
-    registry = BuildRegistry(settings.data_dir, "curator")
-    registry.path.unlink()
-    legacy = registry.folder("curator-hash-384")
-    registry.folder(collection).rename(legacy)
+    make_legacy(settings)
     adopted = KnowledgeIndex(settings)
-    assert adopted.index_dir == legacy
-    assert adopted.stats()["articles"] == 5
+    assert adopted.vectors.name == "curator-hash-384"
+    assert adopted.stats()["articles"] == 5 and adopted.stats()["vectors_match"]
+    # Trusted as before, given their text hashes and current filter fields: nothing re-embedded.
+    assert adopted.reindex().repaired == 0
+    held = adopted.vectors._get().get(include=["metadatas"])["metadatas"]
+    assert all(m["h"] and "source_key" in m for m in held)
+    assert adopted.reindex().repaired == 0 and adopted.stats()["vectors_match"]
     adopted.close()
+
+
+def test_the_reported_case_auto_on_an_old_hash_index_once_minilm_appears(
+    hash_index_built: Path,
+) -> None:
+    """The issue's case: built by `auto` without the model, then the model became available;
+    stats showed 0 articles and every question was refused."""
+    root = hash_index_built
+    make_legacy(make_settings(root, "hash"))
+    write_tiny_encoder(root / "model")
+    index = KnowledgeIndex(make_settings(root, "auto", root / "model"))
+    assert index.embedder.name == "hash-384"
+    assert index.stats()["articles"] == CARDS and index.stats()["vectors_match"]
+    assert index.search("saffron measurement", k=3, mode="dense")
+    index.close()
 
 
 def test_a_lost_build_record_is_recovered_from_the_catalogs(
