@@ -3,12 +3,14 @@ every article, re-embedded from the stored text (the sources are not read again)
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import threading
 from pathlib import Path
 
 import pytest
 
+from knowledge.answers.service import AnswerService
 from knowledge.index import KnowledgeIndex
 from knowledge.indexing import Indexer
 from knowledge.settings import Settings, load_settings
@@ -62,12 +64,18 @@ def test_questions_are_answered_throughout_a_switch_to_the_onnx_model(
         except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
 
+    service = AnswerService(index.settings, index)  # no LLM: extractive answers
+    question = "Which field note recorded the saffron measurement?"
+    assert not asyncio.run(service.answer(question)).refused  # answered before the switch
+
     worker = threading.Thread(target=reembed)
     worker.start()
     answered = 0
     while worker.is_alive():
         hits = index.search("saffron measurement", k=3)
-        assert hits, "a question went unanswered during the re-embed"
+        assert hits, "a search came back empty during the re-embed"
+        answer = asyncio.run(service.answer(question))
+        assert not answer.refused, f"a question was refused during the re-embed: {answer.text}"
         answered += 1
     worker.join()
     assert not errors, errors
