@@ -329,11 +329,7 @@ class KnowledgeIndex:
             return self._dry_report(plan, report)
         with self._locked():
             self._reembed_locked(progress)
-            repair = self.indexer.reconcile(progress, rebuild=rebuild)
-            report.repaired = repair.repaired
-            if repair.relabelled:
-                # Filter fields changed (FILTER_SCHEMA): BM25 keeps its own copy of them.
-                self.catalog.set_meta("bm25_dirty", "1")
+            report.repaired = self.indexer.reconcile(progress, rebuild=rebuild).repaired
             plan = self.indexer.plan(loaded.articles, report.failed, remove_missing)
             nothing_to_do = not (plan.added or plan.updated or plan.removed or plan.orphans)
             if nothing_to_do and not self.indexer.lexical_is_dirty() and not rebuild:
