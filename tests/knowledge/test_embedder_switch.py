@@ -17,6 +17,7 @@ from knowledge.settings import Settings, load_settings
 from knowledge.store.builds import BuildRegistry
 from tests.faults.conftest import generated_cards
 from tests.knowledge.embeddings.tiny_encoder import write_tiny_encoder
+from tests.support.chroma_server import ChromaServer
 
 CARDS = 60
 
@@ -247,3 +248,31 @@ def test_another_index_object_follows_the_switch(hash_index_built: Path) -> None
     assert serving.search("saffron measurement", k=3, mode="dense")
     reindexing.close()
     serving.close()
+
+
+@pytest.mark.server
+def test_the_switch_against_a_chroma_server(tmp_path: Path, chroma_server: ChromaServer) -> None:
+    from knowledge.embeddings.hash import HashEmbedder
+
+    generated_cards(tmp_path / "cards", 12)
+    prefix = "sw" + tmp_path.name[-6:].replace("-", "").replace("_", "")
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        embeddings={"provider": "hash"},
+        knowledge={"sources": [str(tmp_path / "cards")]},
+        chroma={
+            "host": chroma_server.host,
+            "port": chroma_server.port,
+            "collection_prefix": prefix,
+        },
+    )
+    first = KnowledgeIndex(settings, embedder=HashEmbedder(dim=64))
+    first.reindex()
+    first.close()
+    index = KnowledgeIndex(settings, embedder=HashEmbedder(dim=32))
+    assert index.stats()["embedder"] == "hash-64" and index.stats()["articles"] == 12
+    assert index.reembed() == 12
+    stats = index.stats()
+    assert stats["embedder"] == "hash-32" and stats["vectors_match"] and stats["articles"] == 12
+    assert str(stats["collection"]).startswith(f"{prefix}-hash-32-")
+    index.close()
