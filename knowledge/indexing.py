@@ -217,7 +217,11 @@ class Indexer:
 
     def reconcile(self, progress: Progress | None = None, rebuild: bool = False) -> Repair:
         """Check the vector store against the catalog and repair it from the stored text."""
-        return reconcile(self.catalog, self.vectors, self.embedder, progress, rebuild=rebuild)
+        repair = reconcile(self.catalog, self.vectors, self.embedder, progress, rebuild=rebuild)
+        if repair.relabelled:
+            # Filter fields changed (FILTER_SCHEMA): BM25 keeps its own copy of them.
+            self.catalog.set_meta("bm25_dirty", "1")
+        return repair
 
     def apply(self, plan: Plan, report: IngestReport, progress: Progress | None = None) -> None:
         """Carry out a plan; counts land in `report` as each step completes."""

@@ -65,7 +65,9 @@ class EmbeddedStoreLock:
         """Hold the lock (shared with this process's other users); raises StoreBusyError.
 
         `on_last_release` runs just before the OS lock is freed, when this call took it."""
+        # One key per file, however it is reached (a symlinked data dir must not lock itself out).
         path = path.expanduser().absolute()
+        path = path.parent.resolve() / path.name
         with cls._guard:
             held = cls._held.get(path)
             if held is not None:

@@ -3,18 +3,21 @@ every article, re-embedded from the stored text (the sources are not read again)
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import threading
 from pathlib import Path
 
 import pytest
 
+from knowledge.answers.service import AnswerService
 from knowledge.index import KnowledgeIndex
 from knowledge.indexing import Indexer
 from knowledge.settings import Settings, load_settings
 from knowledge.store.builds import BuildRegistry
 from tests.faults.conftest import generated_cards
 from tests.knowledge.embeddings.tiny_encoder import write_tiny_encoder
+from tests.support.chroma_server import ChromaServer
 
 CARDS = 60
 
@@ -62,12 +65,18 @@ def test_questions_are_answered_throughout_a_switch_to_the_onnx_model(
         except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
 
+    service = AnswerService(index.settings, index)  # no LLM: extractive answers
+    question = "Which field note recorded the saffron measurement?"
+    assert not asyncio.run(service.answer(question)).refused  # answered before the switch
+
     worker = threading.Thread(target=reembed)
     worker.start()
     answered = 0
     while worker.is_alive():
         hits = index.search("saffron measurement", k=3)
-        assert hits, "a question went unanswered during the re-embed"
+        assert hits, "a search came back empty during the re-embed"
+        answer = asyncio.run(service.answer(question))
+        assert not answer.refused, f"a question was refused during the re-embed: {answer.text}"
         answered += 1
     worker.join()
     assert not errors, errors
@@ -105,22 +114,55 @@ def test_auto_keeps_the_hash_build_when_the_model_appears(hash_index_built: Path
     index.close()
 
 
+def make_legacy(settings: Settings) -> None:
+    """Turn the index in `settings.data_dir` into what an earlier release left: no build
+    record, the folder and the Chroma collection named without a hash."""
+    index = KnowledgeIndex(settings)
+    collection = index.vectors.name
+    chroma = index.vectors._get()
+    ids = chroma.get(include=[])["ids"]
+    # Vectors without their text hash, a collection without marks, a catalog without epoch.
+    chroma.update(ids=ids, metadatas=[{"h": None, "source_key": None}] * len(ids))
+    chroma.modify(name="curator-hash-384", metadata={"legacy": True})
+    for key in ("store_epoch", "collection_id", "build"):
+        index.catalog.set_meta(key, "")
+    index.close()
+    registry = BuildRegistry(settings.data_dir, "curator")
+    registry.path.unlink()
+    registry.folder(collection).rename(registry.folder("curator-hash-384"))
+
+
 def test_an_index_of_an_earlier_release_is_adopted_not_emptied(tmp_path: Path) -> None:
     generated_cards(tmp_path / "cards", 5)
     settings = make_settings(tmp_path, "hash")
     index = KnowledgeIndex(settings)
     index.reindex()
-    collection = index.vectors.name
     index.close()
-    # An earlier release: no record of the build, its folder named the old way.
-    registry = BuildRegistry(settings.data_dir, "curator")
-    registry.path.unlink()
-    legacy = registry.folder("curator-hash-384")
-    registry.folder(collection).rename(legacy)
+    make_legacy(settings)
     adopted = KnowledgeIndex(settings)
-    assert adopted.index_dir == legacy
-    assert adopted.stats()["articles"] == 5
+    assert adopted.vectors.name == "curator-hash-384"
+    assert adopted.stats()["articles"] == 5 and adopted.stats()["vectors_match"]
+    # Trusted as before, given their text hashes and current filter fields: nothing re-embedded.
+    assert adopted.reindex().repaired == 0
+    held = adopted.vectors._get().get(include=["metadatas"])["metadatas"]
+    assert all(m["h"] and "source_key" in m for m in held)
+    assert adopted.reindex().repaired == 0 and adopted.stats()["vectors_match"]
     adopted.close()
+
+
+def test_the_reported_case_auto_on_an_old_hash_index_once_minilm_appears(
+    hash_index_built: Path,
+) -> None:
+    """The issue's case: built by `auto` without the model, then the model became available;
+    stats showed 0 articles and every question was refused."""
+    root = hash_index_built
+    make_legacy(make_settings(root, "hash"))
+    write_tiny_encoder(root / "model")
+    index = KnowledgeIndex(make_settings(root, "auto", root / "model"))
+    assert index.embedder.name == "hash-384"
+    assert index.stats()["articles"] == CARDS and index.stats()["vectors_match"]
+    assert index.search("saffron measurement", k=3, mode="dense")
+    index.close()
 
 
 def test_a_lost_build_record_is_recovered_from_the_catalogs(
@@ -212,3 +254,31 @@ def test_another_index_object_follows_the_switch(hash_index_built: Path) -> None
     assert serving.search("saffron measurement", k=3, mode="dense")
     reindexing.close()
     serving.close()
+
+
+@pytest.mark.server
+def test_the_switch_against_a_chroma_server(tmp_path: Path, chroma_server: ChromaServer) -> None:
+    from knowledge.embeddings.hash import HashEmbedder
+
+    generated_cards(tmp_path / "cards", 12)
+    prefix = "sw" + tmp_path.name[-6:].replace("-", "").replace("_", "")
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        embeddings={"provider": "hash"},
+        knowledge={"sources": [str(tmp_path / "cards")]},
+        chroma={
+            "host": chroma_server.host,
+            "port": chroma_server.port,
+            "collection_prefix": prefix,
+        },
+    )
+    first = KnowledgeIndex(settings, embedder=HashEmbedder(dim=64))
+    first.reindex()
+    first.close()
+    index = KnowledgeIndex(settings, embedder=HashEmbedder(dim=32))
+    assert index.stats()["embedder"] == "hash-64" and index.stats()["articles"] == 12
+    assert index.reembed() == 12
+    stats = index.stats()
+    assert stats["embedder"] == "hash-32" and stats["vectors_match"] and stats["articles"] == 12
+    assert str(stats["collection"]).startswith(f"{prefix}-hash-32-")
+    index.close()

@@ -16,6 +16,7 @@ from knowledge.store.builds import BuildRecord, BuildRegistry
 from knowledge.store.vector_store import collection_name
 from tests.faults.conftest import generated_cards
 from tests.knowledge.embeddings.tiny_encoder import write_tiny_encoder
+from tests.support.chroma_server import ChromaServer
 
 
 def make_settings(root: Path, **embeddings: object) -> Settings:
@@ -105,3 +106,27 @@ def test_the_probe_prints_counts_as_json(indexed: Settings) -> None:
         probe_command(indexed, served.collection), capture_output=True, text=True, check=True
     )
     assert json.loads(done.stdout) == {"vectors": served.records, "queried": True}
+
+
+@pytest.mark.server
+def test_the_store_probe_against_a_chroma_server(
+    tmp_path: Path, chroma_server: ChromaServer
+) -> None:
+    generated_cards(tmp_path / "cards", 5)
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        embeddings={"provider": "hash"},
+        knowledge={"sources": [str(tmp_path / "cards")]},
+        chroma={
+            "host": chroma_server.host,
+            "port": chroma_server.port,
+            "collection_prefix": "probe" + tmp_path.name[-6:].replace("-", "").replace("_", ""),
+        },
+    )
+    index = KnowledgeIndex(settings)
+    index.reindex()
+    records = index.catalog.record_count()
+    index.close()
+    check = check_store(settings, served_index(settings))
+    assert check.status == "ok", check
+    assert f"{records} vectors = records, one query answered" in check.detail

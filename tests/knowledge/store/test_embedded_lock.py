@@ -137,3 +137,13 @@ def test_the_holder_is_described_by_its_command() -> None:
     assert describe_process(["/usr/local/bin/curator", "reindex", "--json"]) == "`curator reindex`"
     assert describe_process(["python"]) == "`python`"
     assert os.getpid() > 0
+
+
+def test_a_symlinked_data_dir_shares_the_same_hold(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    first = EmbeddedStoreLock.acquire(tmp_path / "real" / "chroma.lock", wait_seconds=0.2)
+    second = EmbeddedStoreLock.acquire(tmp_path / "link" / "chroma.lock", wait_seconds=0.2)
+    assert first is second
+    second.release()
+    first.release()
