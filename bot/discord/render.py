@@ -270,6 +270,8 @@ STAGE_LABELS = {
     "embed": "embedding",
     "remove": "removing",
     "bm25": "rebuilding the keyword index",
+    "reembed": "re-embedding the stored text for the new embedder",
+    "repair": "checking the vectors against the catalog",
 }
 
 
@@ -306,6 +308,7 @@ def render_reindex_report(
         f"**Added** {report.added} · **Updated** {report.updated} · "
         f"**Unchanged** {report.unchanged} · **Removed** {report.removed} · "
         f"**Failed** {len(report.failed)}"
+        + (f" · **Vectors repaired** {report.repaired}" if report.repaired else "")
     )
     lines = [counts]
     if changes is not None:
@@ -316,6 +319,15 @@ def render_reindex_report(
         ):
             named = [_escape_label(truncate(t, 200)) for t in titles]
             lines.extend(["", *_bounded(heading, named, MAX_TITLES_SHOWN)] if named else [])
+    warnings = [f"`{truncate(w.path, 300)}`: {truncate(w.message, 500)}" for w in report.warnings]
+    if warnings:
+        lines.extend(["", *_bounded("Warnings", warnings, MAX_FAILURES_SHOWN)])
+    pairs = [
+        f"{_escape_label(truncate(p.title, 200))} (card and article paired by {p.by})"
+        for p in report.paired
+    ]
+    if pairs:
+        lines.extend(["", *_bounded("Paired", pairs, MAX_TITLES_SHOWN)])
     failures = [f"`{truncate(f.path, 300)}`: {truncate(f.reason, 500)}" for f in report.failed]
     if failures:
         lines.extend(["", *_bounded("Failures", failures, MAX_FAILURES_SHOWN)])

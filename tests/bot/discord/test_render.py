@@ -33,7 +33,9 @@ from knowledge.models import (
     Citation,
     IngestFailure,
     IngestReport,
+    IngestWarning,
     NoticeCode,
+    Pairing,
     RefusalReason,
     Timings,
 )
@@ -292,9 +294,34 @@ def test_reindex_report_names_what_changed_bounded_with_a_count() -> None:
     assert "**Removed** (1)\n• Old \\*one\\*" in text
 
 
+def test_reindex_report_shows_repairs_warnings_and_pairings() -> None:
+    report = IngestReport(
+        added=1,
+        repaired=7,
+        warnings=[
+            IngestWarning(
+                path="/src/interview.txt",
+                message="no link to the original: citations will name it without a link",
+            )
+        ],
+        paired=[
+            Pairing(
+                title="The Bitter Lesson", card="/src/card.txt", article="/src/a.txt", by="title"
+            )
+        ],
+    )
+
+    text = all_text(render_reindex_report(report, dry_run=False, seconds=1))
+
+    assert "**Vectors repaired** 7" in text
+    assert "**Warnings** (1)\n• `/src/interview.txt`: no link to the original" in text
+    assert "**Paired** (1)\n• The Bitter Lesson (card and article paired by title)" in text
+
+
 def test_reindex_progress_line() -> None:
     assert render_reindex_progress("embed", 5, 20, False) == "🔄 Reindexing: embedding 5/20 (25%)"
     assert "dry run" in render_reindex_progress("load", 0, 0, True)
+    assert "re-embedding the stored text" in render_reindex_progress("reembed", 1, 4, False)
 
 
 def test_feedback_report_rendering() -> None:
