@@ -108,9 +108,10 @@ class AnswerService:
         self.index = index
         self.llm = llm if llm is not None else LLMClient.from_settings(settings.llm)
 
-    @cached_property
+    @property
     def refusal(self) -> RefusalPolicy:
-        # Built on first use: reading the embedder's name may load the model.
+        """The threshold calibrated for the embedder serving now: read per question, since an
+        index switches embedders after a re-embed (and reading the name may load the model)."""
         return RefusalPolicy.for_embedder(
             self.index.embedder.name, self.settings.answers.min_relevance
         )
