@@ -9,7 +9,9 @@ store lacks are embedded here instead.
 from __future__ import annotations
 
 import logging
+import math
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -38,6 +40,7 @@ _SPACE = re.compile(r"\s+")
 # gold answer far more often than three, and more passages only add candidates that distract.
 MAX_QUOTES = 4
 MAX_PASSAGES = 5
+_PASSAGE_RANK_WEIGHT = 0.1
 
 
 @dataclass(frozen=True)
@@ -79,10 +82,22 @@ def candidate_units(passages: Sequence[tuple[Source, Hit]]) -> list[Candidate]:
 
 
 def _lexical_scores(question: str, candidates: Sequence[Candidate]) -> list[float]:
+    """Share of the question's words each unit holds, weighted by how rare each word is among
+    the candidates (the topic word every passage shares says little; the rare one decides)."""
     wanted = stems(key_terms(question))
     if not wanted:
         return [0.0] * len(candidates)
-    return [len(stems(WORD.findall(c.text)) & wanted) / len(wanted) for c in candidates]
+    found = [stems(WORD.findall(c.text)) & wanted for c in candidates]
+    counts = Counter(term for terms in found for term in terms)
+    weight = {t: math.log(1 + len(candidates) / (counts[t] or 0.5)) for t in wanted}
+    total = sum(weight.values())
+    return [sum(weight[t] for t in terms) / total for terms in found]
+
+
+def _passage_prior(candidates: Sequence[Candidate]) -> list[float]:
+    # Search already weighed the whole passage; a small pull towards its best passages breaks
+    # near-ties between sentences in favour of the better context.
+    return [-_PASSAGE_RANK_WEIGHT * math.log(c.hit.rank) for c in candidates]
 
 
 def _unit_vectors(
@@ -116,20 +131,26 @@ def rank_units(
     embedder: Embedder | None,
     stored: StoredVectors | None = None,
 ) -> list[float]:
-    """Similarity of each unit to the question: cosine plus the share of the question's words
-    it contains (cosine alone favours short sentences that share one common word)."""
+    """Similarity of each unit to the question: cosine, plus the weighted share of the
+    question's words it holds (cosine alone favours short sentences sharing one common word),
+    plus a small prior for the passage's search rank."""
     if not candidates:
         return []
-    overlap = _lexical_scores(question, candidates)
+    lexical = [
+        o + p
+        for o, p in zip(
+            _lexical_scores(question, candidates), _passage_prior(candidates), strict=True
+        )
+    ]
     if embedder is not None:
         try:
             query = embedder.embed_query(question)
             cosines = _unit_vectors(candidates, embedder, stored) @ query
-            return [float(c) + o for c, o in zip(cosines, overlap, strict=True)]
+            return [float(c) + x for c, x in zip(cosines, lexical, strict=True)]
         except Exception:
             # This is the path of last resort: it must answer even when the embedder cannot.
             log.warning("embedding sentences failed; ranking by word overlap", exc_info=True)
-    return overlap
+    return lexical
 
 
 _CLAUSE = re.compile(r"(?<=[.,;:!?])\s+")

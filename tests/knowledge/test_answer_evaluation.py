@@ -19,6 +19,11 @@ from knowledge.evaluation.answers import (
 from knowledge.evaluation.squad import EvalQuestion
 from knowledge.models import Answer, Citation
 from knowledge.settings import load_settings
+from tests.support.fake_openai import (
+    FakeOpenAI,
+    Reply,
+    fake_openai,  # noqa: F401
+)
 
 
 def _find_xquad() -> Path:
@@ -94,8 +99,7 @@ def test_without_llm_drops_only_the_model_endpoint(tmp_path: Path) -> None:
     assert not plain.llm.configured and plain.llm.model == settings.llm.model
 
 
-def test_runner_answers_every_question_in_a_throwaway_store(tmp_path: Path) -> None:
-    corpus = parse_squad(
+ZEBRA = parse_squad(
         {
             "data": [
                 {
@@ -116,12 +120,36 @@ def test_runner_answers_every_question_in_a_throwaway_store(tmp_path: Path) -> N
             ]
         }
     )
+
+
+def test_runner_answers_every_question_in_a_throwaway_store(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path / "data", answers={"min_relevance": 0.0})
-    report = run_answer_eval(corpus, settings, embedder=HashEmbedder(64))
+    report = run_answer_eval(ZEBRA, settings, embedder=HashEmbedder(64))
     assert list(report.modes) == ["extractive"]
     result = report.modes["extractive"]
     assert result.questions == 1 and result.gold_in_text == 1.0 and result.gold_in_cited == 1.0
     assert not (tmp_path / "data").exists()
+
+
+def test_with_an_llm_configured_both_modes_are_scored(
+    tmp_path: Path,
+    fake_openai: FakeOpenAI,  # noqa: F811
+) -> None:
+    # The scripted model cites one real source and one it was never given.
+    fake_openai.always(Reply("They deter biting horseflies [1]. Also flies [1]. Made up [4]."))
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        answers={"min_relevance": 0.0},
+        llm={"base_url": fake_openai.base_url, "timeout": 2.0, "retries": 0},
+    )
+    report = run_answer_eval(ZEBRA, settings, embedder=HashEmbedder(64))
+    assert list(report.modes) == ["extractive", "llm"]
+    llm = report.modes["llm"]
+    assert llm.gold_in_text == 1.0 and llm.articles_listed_twice == 0
+    # The invented [4] was stripped before the answer was scored.
+    assert llm.dangling_markers == 0
+    # Warm-up and the one question went to the model; the extractive pass never did.
+    assert len(fake_openai.chat_requests) == 2
 
 
 # -- floor on xquad-en (hash embedder, no model needed) -----------------------------------
