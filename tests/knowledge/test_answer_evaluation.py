@@ -100,26 +100,26 @@ def test_without_llm_drops_only_the_model_endpoint(tmp_path: Path) -> None:
 
 
 ZEBRA = parse_squad(
-        {
-            "data": [
-                {
-                    "title": "Plains_zebra",
-                    "paragraphs": [
-                        {
-                            "context": "Zebra stripes deter biting horseflies from landing.",
-                            "qas": [
-                                {
-                                    "id": "z1",
-                                    "question": "What do zebra stripes deter?",
-                                    "answers": [{"text": "biting horseflies"}],
-                                }
-                            ],
-                        }
-                    ],
-                }
-            ]
-        }
-    )
+    {
+        "data": [
+            {
+                "title": "Plains_zebra",
+                "paragraphs": [
+                    {
+                        "context": "Zebra stripes deter biting horseflies from landing.",
+                        "qas": [
+                            {
+                                "id": "z1",
+                                "question": "What do zebra stripes deter?",
+                                "answers": [{"text": "biting horseflies"}],
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+)
 
 
 def test_runner_answers_every_question_in_a_throwaway_store(tmp_path: Path) -> None:
