@@ -7,10 +7,13 @@ extractive answers (which rank them per question), so both always agree on what 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # Sentences end at . ! ? followed by space. Source files wrap lines inside sentences, so a line
 # break ends a piece only before a blank line, a list item or a heading.
+#: Changes whenever the units of a text change, so vectors stored for older units go unused.
+UNITS_VERSION = "2"
 _SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s+")
 _LIST_MARK = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|#+)\s+")
 _BLOCK_BREAK = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*+•]|\d+[.)]|#+)\s)")
@@ -34,17 +37,43 @@ _LEANING_PHRASES = re.compile(
     r"after (?:this|that)|by contrast|even so|at the same time|the (?:latter|former|same))\b",
     re.IGNORECASE,
 )
+# Words that end in a full stop mid-sentence (compared case-folded, without the stop).
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof st mt ft jr sr inc ltd co corp bros vs etc e.g i.e cf al approx
+    no nos vol fig gen gov sen rep rev col lt capt sgt maj cmdr adm u.s u.k u.n a.d b.c
+    jan feb mar apr jun jul aug sep sept oct nov dec""".split()  # noqa: SIM905
+)
 _FIRST_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 # Card lines that are labels, not statements worth quoting.
 _BOILERPLATE = re.compile(r"^(?:best for|topics|source link|related on)\b", re.IGNORECASE)
 
 
+def _ends_mid_sentence(piece: str, following: str, same_block: bool = True) -> bool:
+    """A full stop that does not end a sentence: after an initial ("James O."), a known
+    abbreviation ("St.", "Inc.", "U.S."), or (within a block) before a lower-case word."""
+    if not piece.endswith(".") or not following:
+        return False
+    if same_block and following[0].islower():
+        return True
+    last = piece.rsplit(" ", 1)[-1][:-1]
+    return (len(last) == 1 and last.isupper()) or last.casefold() in _ABBREVIATIONS
+
+
 def split_pieces(text: str) -> list[str]:
-    """Every sentence-like piece of `text` in order, whitespace collapsed, list marks removed."""
+    """Every sentence-like piece of `text` in order, whitespace collapsed, list marks removed.
+
+    The chunker may put a blank line where it split a long paragraph at an abbreviation
+    ("Jones et al.", "1998 ..."), so such a piece is joined to the next one across blocks too.
+    """
     pieces: list[str] = []
     for block in _BLOCK_BREAK.split(text):
         flat = " ".join(_LIST_MARK.sub("", block).split())
-        pieces += [p.strip() for p in _SENTENCE_END.split(flat) if p.strip()]
+        parts = [p.strip() for p in _SENTENCE_END.split(flat) if p.strip()]
+        for i, part in enumerate(parts):
+            if pieces and _ends_mid_sentence(pieces[-1], part, same_block=i > 0):
+                pieces[-1] = f"{pieces[-1]} {part}"
+            else:
+                pieces.append(part)
     return pieces
 
 
@@ -65,17 +94,41 @@ def leans_on_previous(piece: str) -> bool:
     return bool(_LEANING_PHRASES.match(piece))
 
 
-def _shorten(text: str) -> str:
-    if len(text) <= MAX_CHARS:
+_CLAUSE_END = re.compile(r"(?<=[,;:)])\s+")
+
+
+def excerpt(text: str, wanted: Callable[[str], float], limit: int = MAX_CHARS) -> str:
+    """`text` if it fits in `limit` characters, else its stretch of whole clauses that scores
+    highest under `wanted` (ties: the earliest), with "…" where text was left out."""
+    if len(text) <= limit:
         return text
-    return text[:MAX_CHARS].rsplit(" ", 1)[0] + " …"
+    clauses = _CLAUSE_END.split(text)
+    scores = [wanted(c) for c in clauses]
+    best: tuple[float, int, int] = (-1.0, 0, 0)
+    for start in range(len(clauses)):
+        size = -1
+        total = 0.0
+        for end in range(start, len(clauses)):
+            size += len(clauses[end]) + 1
+            if size > limit:
+                break
+            total += scores[end]
+            if total > best[0]:
+                best = (total, start, end)
+    _, start, end = best
+    if best[0] < 0:
+        # Not even one clause fits: the text's start, cut at a word.
+        return text[:limit].rsplit(" ", 1)[0] + " …"
+    shown = " ".join(clauses[start : end + 1])
+    return ("… " if start > 0 else "") + shown + (" …" if end < len(clauses) - 1 else "")
 
 
 @dataclass(frozen=True)
 class Unit:
     """A quotable stretch of a passage: one key sentence, preceded by those it leans on.
 
-    `first`..`last` are indexes into the passage's pieces; `text` is what is quoted.
+    `first`..`last` are indexes into the passage's pieces; `text` is what is ranked, and
+    quoted through `excerpt` when it is long.
     """
 
     first: int
@@ -104,7 +157,7 @@ def quotable_units(text: str) -> list[Unit]:
         if first < 0:
             continue
         if first == last:
-            units.append(Unit(first, last, _shorten(piece)))
+            units.append(Unit(first, last, piece))
             continue
         quote = " ".join(pieces[first : last + 1])
         # Cutting the lead would make it dangle again, and cutting the key sentence loses what

@@ -1,4 +1,5 @@
-"""`curator eval FILE`: retrieval quality and latency on a SQuAD-format question set."""
+"""`curator eval FILE`: retrieval (or, with --answers, answer) quality and latency on a
+SQuAD-format question set."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from rich.table import Table
 from bot.cli.common import console, print_json, services_or_exit
 from bot.cli.index_commands import progress_bar
 from knowledge.evaluation import MODES, EvalReport, load_squad, run_eval
+from knowledge.evaluation.answers import AnswerEvalReport, run_answer_eval
 from knowledge.evaluation.runner import CUTOFFS
 from knowledge.index import SearchMode
 
@@ -61,6 +63,37 @@ def report_table(report: EvalReport, source: str) -> Table:
     return table
 
 
+def answers_table(report: AnswerEvalReport, source: str) -> Table:
+    """One row per answer mode: gold answer found, faults, refusals, latency percentiles."""
+    table = Table(
+        title=f"Answers on {source}",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 0, 0, 1),
+        pad_edge=False,
+        caption=(
+            f"{report.embedder} · {report.records} records · {report.articles} articles · "
+            f"{report.questions} questions\n"
+            "in text: a gold answer in the answer · in cited: in a cited passage · "
+            "twice: answers listing an article twice · dangling: markers citing no source · "
+            "latency of the whole answer in ms"
+        ),
+    )
+    for name in ("mode", "in text", "in cited", "twice", "dangling", "refused", "p50", "p95"):
+        table.add_column(name, justify="left" if name == "mode" else "right", no_wrap=True)
+    for name, result in report.modes.items():
+        table.add_row(
+            name,
+            f"{result.gold_in_text:.3f}",
+            f"{result.gold_in_cited:.3f}",
+            str(result.articles_listed_twice),
+            str(result.dangling_markers),
+            str(result.refusals),
+            f"{result.latency_p50_ms:.1f}",
+            f"{result.latency_p95_ms:.1f}",
+        )
+    return table
+
+
 def eval_command(
     file: Annotated[Path, typer.Argument(help="A SQuAD-format JSON file (v1.1 shape).")],
     k: Annotated[
@@ -84,11 +117,29 @@ def eval_command(
         typer.Option(min=1, help="Index only the first N titles (and ask only their questions)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    answers: Annotated[
+        bool,
+        typer.Option(
+            "--answers",
+            help="Score whole answers through AnswerService (extractive, and LLM when "
+            "configured) instead of search alone.",
+        ),
+    ] = False,
 ) -> None:
     """Build a throwaway index from FILE and score every question through the bot's search."""
     modes = parse_modes(mode)
     with services_or_exit() as services:
         corpus = load_squad(file, max_titles=titles)
+        if answers:
+            with progress_bar(not as_json) as progress:
+                answer_report = run_answer_eval(
+                    corpus, services.settings, limit=limit, progress=progress
+                )
+            if as_json:
+                print_json(answer_report.as_json())
+            else:
+                console.print(answers_table(answer_report, file.name))
+            return
         with progress_bar(not as_json) as progress:
             report = run_eval(
                 corpus,

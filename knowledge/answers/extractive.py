@@ -9,7 +9,9 @@ store lacks are embedded here instead.
 from __future__ import annotations
 
 import logging
+import math
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -19,7 +21,7 @@ from knowledge.answers.prompt import Source
 from knowledge.answers.terms import WORD, key_terms, stems
 from knowledge.embeddings.base import Embedder, Vectors
 from knowledge.models import Article, Chunk, Hit
-from knowledge.sentences import MAX_CHARS, Unit, quotable_units, split_pieces
+from knowledge.sentences import MAX_CHARS, Unit, excerpt, quotable_units, split_pieces
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,11 @@ _OTHER_ARTICLE_MARGIN = 0.25
 # Word overlap above this share makes a takeaway a repeat of a quote.
 _REPEAT_OVERLAP = 0.6
 _SPACE = re.compile(r"\s+")
+# Measured on xquad-en (docs/benchmarks.md): four quotes from the five best passages hold the
+# gold answer far more often than three, and more passages only add candidates that distract.
+MAX_QUOTES = 4
+MAX_PASSAGES = 5
+_PASSAGE_RANK_WEIGHT = 0.1
 
 
 @dataclass(frozen=True)
@@ -75,10 +82,22 @@ def candidate_units(passages: Sequence[tuple[Source, Hit]]) -> list[Candidate]:
 
 
 def _lexical_scores(question: str, candidates: Sequence[Candidate]) -> list[float]:
+    """Share of the question's words each unit holds, weighted by how rare each word is among
+    the candidates (the topic word every passage shares says little; the rare one decides)."""
     wanted = stems(key_terms(question))
     if not wanted:
         return [0.0] * len(candidates)
-    return [len(stems(WORD.findall(c.text)) & wanted) / len(wanted) for c in candidates]
+    found = [stems(WORD.findall(c.text)) & wanted for c in candidates]
+    counts = Counter(term for terms in found for term in terms)
+    weight = {t: math.log(1 + len(candidates) / (counts[t] or 0.5)) for t in wanted}
+    total = sum(weight.values())
+    return [sum(weight[t] for t in terms) / total for terms in found]
+
+
+def _passage_prior(candidates: Sequence[Candidate]) -> list[float]:
+    # Search already weighed the whole passage; a small pull towards its best passages breaks
+    # near-ties between sentences in favour of the better context.
+    return [-_PASSAGE_RANK_WEIGHT * math.log(c.hit.rank) for c in candidates]
 
 
 def _unit_vectors(
@@ -112,25 +131,45 @@ def rank_units(
     embedder: Embedder | None,
     stored: StoredVectors | None = None,
 ) -> list[float]:
-    """Similarity of each unit to the question: cosine plus the share of the question's words
-    it contains (cosine alone favours short sentences that share one common word)."""
+    """Similarity of each unit to the question: cosine, plus the weighted share of the
+    question's words it holds (cosine alone favours short sentences sharing one common word),
+    plus a small prior for the passage's search rank."""
     if not candidates:
         return []
-    overlap = _lexical_scores(question, candidates)
+    lexical = [
+        o + p
+        for o, p in zip(
+            _lexical_scores(question, candidates), _passage_prior(candidates), strict=True
+        )
+    ]
     if embedder is not None:
         try:
             query = embedder.embed_query(question)
             cosines = _unit_vectors(candidates, embedder, stored) @ query
-            return [float(c) + o for c, o in zip(cosines, overlap, strict=True)]
+            return [float(c) + x for c, x in zip(cosines, lexical, strict=True)]
         except Exception:
             # This is the path of last resort: it must answer even when the embedder cannot.
             log.warning("embedding sentences failed; ranking by word overlap", exc_info=True)
-    return overlap
+    return lexical
+
+
+_CLAUSE = re.compile(r"(?<=[.,;:!?])\s+")
+# Shorter clauses ("In 1990,") recur by chance; longer ones only when quoted again.
+_MIN_REPEATED_CLAUSE = 40
 
 
 def _said_before(text: str, previous: Sequence[str]) -> bool:
-    folded = _fold(text)
-    return any(folded in p for p in previous)
+    """Whether an earlier answer quoted this unit, wholly or in an excerpt."""
+    clauses = [c for c in _CLAUSE.split(_fold(text)) if len(c) >= _MIN_REPEATED_CLAUSE]
+    clauses = clauses or [_fold(text)]
+    return any(c in p for p in previous for c in clauses)
+
+
+def _quoted(candidate: Candidate, wanted: frozenset[str]) -> str:
+    """The unit as shown: whole, or its clauses that hold most of the question's words."""
+    if candidate.unit.first != candidate.unit.last:
+        return candidate.text  # a lead sentence must stay with what leans on it
+    return excerpt(candidate.text, lambda clause: len(stems(WORD.findall(clause)) & wanted))
 
 
 def choose_quotes(
@@ -183,10 +222,11 @@ def _repeats(takeaway: str, quotes: Sequence[str]) -> bool:
 
 
 def _takeaways(
-    chosen: Sequence[Candidate], get_article: Callable[[str], Article | None]
+    chosen: Sequence[Candidate],
+    quotes: Sequence[str],
+    get_article: Callable[[str], Article | None],
 ) -> list[str]:
     lines: list[str] = []
-    quotes = [c.text for c in chosen]
     seen: set[str] = set()
     for c in chosen:
         article_id = c.source.article_id
@@ -213,28 +253,30 @@ def extractive_answer(
     get_article: Callable[[str], Article | None],
     stored: StoredVectors | None = None,
     previous: Sequence[str] = (),
-    max_quotes: int = 3,
-    max_passages: int = 5,
+    max_quotes: int | None = None,
+    max_passages: int | None = None,
 ) -> str:
     """Quoted best units with their article's [n], then those articles' key takeaways.
 
     `previous` holds earlier answers of the conversation: their quotes are not given again.
     Never raises.
     """
-    passages = passages_in_rank_order(sources, max_passages)
+    passages = passages_in_rank_order(sources, max_passages or MAX_PASSAGES)
     candidates = candidate_units(passages)
     scores = rank_units(question, candidates, embedder, stored)
-    chosen = choose_quotes(candidates, scores, max_quotes, previous)
+    chosen = choose_quotes(candidates, scores, max_quotes or MAX_QUOTES, previous)
+    wanted = frozenset(stems(key_terms(question)))
+    quotes = [_quoted(c, wanted) for c in chosen]
     lines = [EXTRACTIVE_LABEL, ""]
     if chosen:
-        lines += [f"- {c.text} [{c.source.n}]" for c in chosen]
+        lines += [f"- {q} [{c.source.n}]" for q, c in zip(quotes, chosen, strict=True)]
     elif passages:
         # Passages with no whole sentence (lists, headings): quote the best one's start.
         source, hit = passages[0]
         text = " ".join(split_pieces(hit.chunk.text))
         short = text[:MAX_CHARS].rsplit(" ", 1)[0] + " …" if len(text) > MAX_CHARS else text
         lines.append(f"- {short} [{source.n}]")
-    takeaways = _takeaways(chosen, get_article)
+    takeaways = _takeaways(chosen, quotes, get_article)
     if takeaways:
         lines += ["", "Key takeaways:", *takeaways]
     return "\n".join(lines)

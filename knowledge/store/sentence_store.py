@@ -20,7 +20,7 @@ import numpy as np
 from knowledge.embeddings.base import Embedder, Vectors
 from knowledge.errors import CuratorError
 from knowledge.models import Chunk
-from knowledge.sentences import quotable_units
+from knowledge.sentences import UNITS_VERSION, quotable_units
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,8 @@ CREATE INDEX IF NOT EXISTS sentence_vectors_article ON sentence_vectors(article_
 
 
 def text_hash(text: str) -> str:
-    """What a chunk's stored vectors are checked against."""
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+    """What a chunk's stored vectors are checked against: its text and the units' version."""
+    return hashlib.sha1(f"{UNITS_VERSION}\n{text}".encode()).hexdigest()
 
 
 class SentenceStore:

@@ -130,3 +130,33 @@ def test_eval_reports_a_missing_file(squad_file: Path) -> None:
     result = runner.invoke(app, ["eval", str(squad_file.with_name("nope.json"))])
     assert result.exit_code == 1
     assert "Cannot read" in result.output and "nope.json" in result.output
+
+
+def test_eval_answers_json_scores_whole_answers(squad_file: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["eval", str(squad_file), "--answers", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"embedder", "records", "articles", "questions", "modes"}
+    # No LLM is configured: extractive answers only.
+    assert list(payload["modes"]) == ["extractive"]
+    figures = payload["modes"]["extractive"]
+    assert set(figures) == {
+        "questions",
+        "gold_in_text",
+        "gold_in_cited_passage",
+        "answers_listing_an_article_twice",
+        "dangling_markers",
+        "refusals",
+        "latency_ms",
+    }
+    assert figures["questions"] == 2
+    assert figures["answers_listing_an_article_twice"] == 0
+    assert figures["dangling_markers"] == 0
+    assert not (tmp_path / "data").exists()
+
+
+def test_eval_answers_prints_a_table(squad_file: Path) -> None:
+    result = runner.invoke(app, ["eval", str(squad_file), "--answers", "--limit", "1"])
+    assert result.exit_code == 0, result.output
+    assert "Answers on tiny-squad.json" in result.stdout
+    assert "extractive" in result.stdout and "dangling" in result.stdout

@@ -327,6 +327,25 @@ async def test_followup_without_llm_carries_over_key_terms(
     assert answer.citations[0].title == "Sleep and memory"
 
 
+def _quoted_lines(answer: Answer) -> list[str]:
+    body = answer.text.split("\n\nKey takeaways:")[0]
+    return [line.rsplit(" [", 1)[0] for line in body.splitlines() if line.startswith("- ")]
+
+
+async def test_extractive_followup_never_repeats_the_previous_quotes(
+    offline_service: AnswerService,
+) -> None:
+    first = await offline_service.answer("Why does sleep help memory?")
+    history = [
+        Turn(role="user", content="Why does sleep help memory?"),
+        Turn(role="assistant", content=first.text),
+    ]
+    again = await offline_service.answer("Tell me more about sleep and memory.", history=history)
+
+    assert not again.refused and _quoted_lines(again)
+    assert not set(_quoted_lines(first)) & set(_quoted_lines(again))
+
+
 async def test_failed_rewrite_skips_the_llm_for_the_rest_of_the_request(
     service: AnswerService, fake_openai: FakeOpenAI
 ) -> None:

@@ -1,0 +1,58 @@
+"""Splitting passages into quotable units: sentences, abbreviations, leaning openers, excerpts."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.sentences import MAX_CHARS, excerpt, leans_on_previous, split_pieces
+
+
+def test_initials_and_abbreviations_do_not_end_a_sentence() -> None:
+    text = (
+        "McKinsey & Company was founded by James O. McKinsey in 1926. "
+        "Jean Ribault mapped the St. Johns River. Jones et al. 1998 agreed, e.g. on dates."
+    )
+    assert split_pieces(text) == [
+        "McKinsey & Company was founded by James O. McKinsey in 1926.",
+        "Jean Ribault mapped the St. Johns River.",
+        "Jones et al. 1998 agreed, e.g. on dates.",
+    ]
+
+
+def test_a_sentence_the_chunker_broke_at_an_abbreviation_is_joined_again() -> None:
+    assert split_pieces("Supported by Jones et al.\n\n1998 and Briffa 2000.") == [
+        "Supported by Jones et al. 1998 and Briffa 2000."
+    ]
+
+
+def test_list_items_and_blank_lines_still_separate_pieces() -> None:
+    text = "Intro line here.\n- first item\n- second item\n\nNew paragraph."
+    assert split_pieces(text) == ["Intro line here.", "first item", "second item", "New paragraph."]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "leans"),
+    [
+        ("It was founded in 1850.", True),
+        ("However, the plan failed.", True),
+        ("In addition, costs rose.", True),
+        ("These results hold.", True),
+        ("Italy joined in 1957.", False),
+        ("Items were sold.", False),
+        ("There are three kinds.", False),
+    ],
+)
+def test_leaning_openers(sentence: str, leans: bool) -> None:
+    assert leans_on_previous(sentence) is leans
+
+
+def test_a_long_sentence_is_quoted_by_its_best_clauses() -> None:
+    filler = ", ".join(f"clause number {i} about nothing" for i in range(20))
+    text = f"Airports abound: {filler}, Van Nuys Airport is the busiest general aviation airport."
+    shown = excerpt(text, lambda clause: float("aviation" in clause))
+    assert len(shown) <= MAX_CHARS + 4
+    assert shown.startswith("… ") and "Van Nuys Airport is the busiest" in shown
+
+
+def test_a_short_text_is_quoted_whole() -> None:
+    assert excerpt("Short and sweet.", lambda clause: 0.0) == "Short and sweet."
