@@ -47,6 +47,18 @@ def bound_requests(client: Any, seconds: float) -> bool:
     return True
 
 
+def release_http_client(client: Any) -> None:
+    """Close a chromadb HttpClient and the HTTP sessions under it: chromadb (1.5) gives a client
+    and its admin client a session each (never shared with another client) and closes
+    neither, so their pooled sockets would stay open until garbage collection."""
+    owners = (client, getattr(client, "_admin_client", None))
+    sessions = [getattr(getattr(owner, "_server", None), "_session", None) for owner in owners]
+    client.close()
+    for session in sessions:
+        if isinstance(session, httpx.Client):
+            session.close()
+
+
 def topic_key(topic: str) -> str:
     """Metadata key flagging a topic; Chroma filters scalars, not list members."""
     return "t_" + re.sub(r"[^a-z0-9]+", "_", topic.casefold()).strip("_")
@@ -102,6 +114,7 @@ class VectorStore:
         self.location = settings.server_url or str(data_dir / "chroma")
         self._data_dir = data_dir
         self._collection: Any = None
+        self._server_client: Any = None
 
     @property
     def mode(self) -> str:
@@ -119,6 +132,10 @@ class VectorStore:
         client_settings = ChromaClientSettings(anonymized_telemetry=False)
         try:
             if self.settings.host:
+                # Reopening after a failure: the old client's connections go first.
+                stale, self._server_client = self._server_client, None
+                if stale is not None:
+                    release_http_client(stale)
                 # HttpClient() itself makes requests with no timeout: a stalled server must
                 # fail this heartbeat first.
                 httpx.get(
@@ -131,6 +148,7 @@ class VectorStore:
                     settings=client_settings,
                 )
                 bound_requests(client, self.settings.timeout)
+                self._server_client = client
             else:
                 path = self._data_dir / "chroma"
                 path.mkdir(parents=True, exist_ok=True)
@@ -224,3 +242,6 @@ class VectorStore:
 
     def close(self) -> None:
         self._collection = None
+        client, self._server_client = self._server_client, None
+        if client is not None:
+            release_http_client(client)
