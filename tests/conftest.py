@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,6 +51,32 @@ def _restore_logging() -> Iterator[None]:
         handler.filters[:] = kept
     root.setLevel(level)
     logging.captureWarnings(False)
+
+
+def _connected(sock: socket.socket) -> bool:
+    try:
+        return sock.fileno() != -1 and bool(sock.getpeername())
+    except OSError:
+        return False
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when a connection is still open after every test and fixture has ended.
+
+    pytest turns a ResourceWarning raised while the tests run into a failure (see pyproject);
+    a socket something still holds at the end would only warn at interpreter exit, after the
+    exit status is decided, so it is looked for here.
+    """
+    gc.collect()
+    leaked = [o for o in gc.get_objects() if isinstance(o, socket.socket) and _connected(o)]
+    if leaked:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"ResourceWarning: {len(leaked)} sockets left open:", red=True)
+            for sock in leaked:
+                reporter.write_line(f"  {sock!r}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture

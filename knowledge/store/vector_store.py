@@ -74,6 +74,18 @@ def text_hash(chunk: Chunk) -> str:
     return hashlib.sha256(chunk.embedding_text().encode()).hexdigest()[:16]
 
 
+def release_http_client(client: Any) -> None:
+    """Close a chromadb HttpClient and the HTTP sessions under it: chromadb (1.5) gives a client
+    and its admin client a session each (never shared with another client) and closes
+    neither, so their pooled sockets would stay open until garbage collection."""
+    owners = (client, getattr(client, "_admin_client", None))
+    sessions = [getattr(getattr(owner, "_server", None), "_session", None) for owner in owners]
+    client.close()
+    for session in sessions:
+        if isinstance(session, httpx.Client):
+            session.close()
+
+
 def chunk_metadata(chunk: Chunk) -> dict[str, str | int | bool]:
     """Filterable fields of a record, plus `h` (its text hash)."""
     meta: dict[str, str | int | bool] = {
@@ -160,6 +172,7 @@ class VectorStore:
         self._collection: Any = None
         self._client: Any = None
         self._lock: EmbeddedStoreLock | None = None
+        self._server_client: Any = None
 
     @property
     def mode(self) -> str:
@@ -177,6 +190,10 @@ class VectorStore:
         client_settings = ChromaClientSettings(anonymized_telemetry=False)
         try:
             if self.settings.host:
+                # Reopening after a failure: the old client's connections go first.
+                stale, self._server_client = self._server_client, None
+                if stale is not None:
+                    release_http_client(stale)
                 # HttpClient() itself makes requests with no timeout: a stalled server must
                 # fail this heartbeat first.
                 httpx.get(
@@ -189,6 +206,7 @@ class VectorStore:
                     settings=client_settings,
                 )
                 bound_requests(client, self.settings.timeout)
+                self._server_client = client
             else:
                 path = self._data_dir / "chroma"
                 if self._lock is None:
@@ -395,3 +413,6 @@ class VectorStore:
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+        client, self._server_client = self._server_client, None
+        if client is not None:
+            release_http_client(client)

@@ -55,20 +55,19 @@ def test_a_reindex_killed_mid_way_is_completed_by_the_next_run(tmp_path: Path) -
     catalog = data / "index" / collection_name("curator", "hash-384") / "catalog.sqlite3"
 
     first = subprocess.Popen(
-        REINDEX,
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        REINDEX, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    deadline = time.monotonic() + 60
-    # Kill once a batch is committed and the next one is being embedded.
-    while not (progress(catalog)[0] > 0 and progress(catalog)[1]):
-        assert first.poll() is None, "reindex ended before it could be killed"
-        assert time.monotonic() < deadline, "reindex never got past its first batch"
-        time.sleep(0.01)
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=10)
+    try:
+        deadline = time.monotonic() + 60
+        # Kill once a batch is committed and the next one is being embedded.
+        while not (progress(catalog)[0] > 0 and progress(catalog)[1]):
+            assert first.poll() is None, "reindex ended before it could be killed"
+            assert time.monotonic() < deadline, "reindex never got past its first batch"
+            time.sleep(0.01)
+    finally:
+        # Also when an assertion above failed: no reindex outlives the test.
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
     assert first.returncode == -signal.SIGKILL
     committed, pending = progress(catalog)
     assert 0 < committed < CARDS and pending, (committed, pending)

@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -36,15 +37,17 @@ class ChromaServer:
     port: int = field(default_factory=free_port)
     host: str = "127.0.0.1"
     process: subprocess.Popen[bytes] | None = None
+    log: IO[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> None:
         exe = chroma_executable()
         if exe is None:
             pytest.skip("the `chroma` command is not installed")
-        log = (self.path.parent / f"chroma-{self.port}.log").open("ab")
+        self._close_log()
+        self.log = (self.path.parent / f"chroma-{self.port}.log").open("ab")
         self.process = subprocess.Popen(
             [exe, "run", "--path", str(self.path), "--host", self.host, "--port", str(self.port)],
-            stdout=log,
+            stdout=self.log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
             start_new_session=True,
@@ -64,6 +67,7 @@ class ChromaServer:
         raise RuntimeError("chroma run did not answer its heartbeat in time")
 
     def stop(self) -> None:
+        self._close_log()
         if self.process is None:
             return
         if self.process.poll() is None:
@@ -74,6 +78,12 @@ class ChromaServer:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
         self.process = None
+
+    def _close_log(self) -> None:
+        # The child keeps its own copy of the descriptor; ours is only for handing it over.
+        if self.log is not None:
+            self.log.close()
+            self.log = None
 
 
 @pytest.fixture(scope="session")

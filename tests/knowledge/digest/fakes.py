@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from knowledge.digest.engine import DigestService
+from knowledge.digest.models import Digest
 from knowledge.models import Article
 from knowledge.settings import DigestSettings, EmbeddingSettings, LLMSettings, Settings
 
@@ -77,3 +80,12 @@ def make_settings(
         llm=llm or LLMSettings(),
         digest=DigestSettings.model_validate({"time": time, "timezone": timezone, **digest}),
     )
+
+
+async def built(service: DigestService, **request: Any) -> Digest:
+    """`service.build(**request)`, then its LLM client closed on this event loop (a test's
+    loop ends with the test, and a client left open leaks its sockets)."""
+    try:
+        return await service.build(**request)
+    finally:
+        await service.aclose()

@@ -19,9 +19,14 @@ def test_requests_to_a_chroma_server_carry_the_configured_timeout(
         host=chroma_server.host, port=chroma_server.port, timeout=3.5, collection_prefix="bound"
     )
     store = VectorStore(settings, tmp_path, "hash-8")
-    assert store.count() == 0
-    session = store._get()._client._session  # the collection holds the FastAPI transport
-    assert session.timeout == httpx.Timeout(3.5)
+    try:
+        assert store.count() == 0
+        session = store._get()._client._session  # the collection holds the FastAPI transport
+        assert session.timeout == httpx.Timeout(3.5)
+    finally:
+        store.close()
+    # Closing releases the pooled connections instead of leaving them to the garbage collector.
+    assert session.is_closed
 
 
 def test_a_client_without_the_expected_session_is_left_alone_with_a_warning(
