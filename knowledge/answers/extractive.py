@@ -97,7 +97,7 @@ def _lexical_scores(question: str, candidates: Sequence[Candidate]) -> list[floa
 def _passage_prior(candidates: Sequence[Candidate]) -> list[float]:
     # Search already weighed the whole passage; a small pull towards its best passages breaks
     # near-ties between sentences in favour of the better context.
-    return [-_PASSAGE_RANK_WEIGHT * math.log(c.hit.rank) for c in candidates]
+    return [-_PASSAGE_RANK_WEIGHT * math.log(max(c.hit.rank, 1)) for c in candidates]
 
 
 def _unit_vectors(
