@@ -215,19 +215,26 @@ def choose_quotes(
     # A follow-up whose passages hold nothing new still answers, with what is best.
     order = fresh or order
     chosen: list[Candidate] = []
-    used_sentences: set[str] = set()
+    chosen_sentences: list[set[str]] = []
     quoted_articles: set[str] = set()
     best = scores[order[0]] if order else 0.0
     for i in order:
         candidate = candidates[i]
         sentences = {_fold(s) for s in split_pieces(candidate.text)}
-        if sentences & used_sentences:
+        overlapping = [j for j, seen in enumerate(chosen_sentences) if seen & sentences]
+        if overlapping:
+            j = overlapping[0]
+            # "A. It B." after "A." was chosen: the longer unit takes its place (no sentence
+            # twice, and B was worth quoting too); anything else overlapping is left out.
+            if len(overlapping) == 1 and chosen_sentences[j] < sentences:
+                chosen[j] = candidate
+                chosen_sentences[j] = sentences
             continue
         new_article = candidate.source.article_id not in quoted_articles
         if chosen and new_article and scores[i] < best - _OTHER_ARTICLE_MARGIN:
             continue
         chosen.append(candidate)
-        used_sentences |= sentences
+        chosen_sentences.append(sentences)
         quoted_articles.add(candidate.source.article_id)
         if len(chosen) == max_quotes:
             break

@@ -287,3 +287,21 @@ def test_ranking_uses_the_embedder_vectors() -> None:
     assert _quotes(text) == [
         "- Bees make honey from nectar. They store it in wax cells to feed the colony. [1]"
     ]
+
+
+def test_a_longer_unit_takes_the_place_of_the_sentence_it_extends() -> None:
+    lead = "The abbey stands on a hill above the old town."
+    follow = "It was built by monks in the year 1120."
+    hits = [_hit(1, "a", f"{lead} {follow}")]
+
+    class Preferring(Embedder):
+        name = "preferring"
+        dim = 2
+
+        def embed(self, texts: Sequence[str]) -> Vectors:
+            # The lone lead sentence ranks first, the lead with its follower second.
+            rows = [[1.0, 0.0] if t in ("q", lead) else [0.8, 0.6] for t in texts]
+            return np.asarray(rows, dtype=np.float32)
+
+    text = extractive_answer("q", number_sources(hits), Preferring(), ARTICLES.get)
+    assert _quotes(text) == [f"- {lead} {follow} [1]"]
