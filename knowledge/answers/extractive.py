@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -27,8 +28,18 @@ log = logging.getLogger(__name__)
 
 EXTRACTIVE_LABEL = "From the curated articles (quoted passages, no AI summary):"
 
-#: chunks -> {chunk id: (units, dim) vectors} for those stored at their current text.
-StoredVectors = Callable[[Sequence[Chunk]], Mapping[str, Vectors]]
+
+class StoredVectors(Protocol):
+    """Unit vectors kept beside the chunks (knowledge/store/sentence_store.py)."""
+
+    def vectors_for(self, chunks: Sequence[Chunk]) -> Mapping[str, Vectors]:
+        """{chunk id: (units, dim) vectors} for the chunks stored at their current text."""
+        ...
+
+    def put(self, chunk: Chunk, vectors: Vectors) -> None:
+        """Keep one chunk's unit vectors for the next question."""
+        ...
+
 
 # A quote from an article not quoted yet must score within this much of the best quote: an
 # article that only brushes the question adds noise (and a takeaway) rather than an answer.
@@ -97,31 +108,47 @@ def _lexical_scores(question: str, candidates: Sequence[Candidate]) -> list[floa
 def _passage_prior(candidates: Sequence[Candidate]) -> list[float]:
     # Search already weighed the whole passage; a small pull towards its best passages breaks
     # near-ties between sentences in favour of the better context.
-    return [-_PASSAGE_RANK_WEIGHT * math.log(c.hit.rank) for c in candidates]
+    return [-_PASSAGE_RANK_WEIGHT * math.log(max(c.hit.rank, 1)) for c in candidates]
 
 
 def _unit_vectors(
     candidates: Sequence[Candidate], embedder: Embedder, stored: StoredVectors | None
 ) -> Vectors:
-    """One row per candidate: from the store when it has the chunk, else embedded now."""
+    """One row per candidate: from the store when it has the chunk, else embedded now.
+
+    Chunks embedded here are put in the store, so an index built before the store existed
+    (or whose write failed) is filled in by the questions asked of it.
+    """
     chunks = list({c.hit.chunk.id: c.hit.chunk for c in candidates}.values())
     found: dict[str, Vectors] = {}
     if stored is not None:
         try:
-            found = dict(stored(chunks))
+            found = dict(stored.vectors_for(chunks))
         except Exception:
             log.warning("reading stored sentence vectors failed", exc_info=True)
     rows: dict[tuple[str, str], Vectors] = {}
+    missing: list[tuple[Chunk, list[str]]] = []
     for chunk in chunks:
+        texts = [u.text for u in quotable_units(chunk.text)]
         matrix = found.get(chunk.id)
-        units = quotable_units(chunk.text) if matrix is not None else []
-        if matrix is not None and len(matrix) == len(units):
-            rows.update({(chunk.id, u.text): matrix[i] for i, u in enumerate(units)})
-    missing = [(c.hit.chunk.id, c.text) for c in candidates if (c.hit.chunk.id, c.text) not in rows]
+        if matrix is None or len(matrix) != len(texts):
+            missing.append((chunk, texts))
+            continue
+        rows.update({(chunk.id, text): matrix[i] for i, text in enumerate(texts)})
     if missing:
-        log.debug("embedding %d units at question time", len(missing))
-        vectors = embedder.embed([text for _, text in missing])
-        rows.update(zip(missing, vectors, strict=True))
+        flat = [text for _, texts in missing for text in texts]
+        log.debug("embedding %d units at question time", len(flat))
+        vectors = embedder.embed(flat)
+        start = 0
+        for chunk, texts in missing:
+            matrix = vectors[start : start + len(texts)]
+            start += len(texts)
+            rows.update({(chunk.id, text): matrix[i] for i, text in enumerate(texts)})
+            if stored is not None:
+                try:
+                    stored.put(chunk, matrix)
+                except Exception:
+                    log.warning("storing sentence vectors failed", exc_info=True)
     return np.stack([rows[(c.hit.chunk.id, c.text)] for c in candidates])
 
 
@@ -188,19 +215,26 @@ def choose_quotes(
     # A follow-up whose passages hold nothing new still answers, with what is best.
     order = fresh or order
     chosen: list[Candidate] = []
-    used_sentences: set[str] = set()
+    chosen_sentences: list[set[str]] = []
     quoted_articles: set[str] = set()
     best = scores[order[0]] if order else 0.0
     for i in order:
         candidate = candidates[i]
         sentences = {_fold(s) for s in split_pieces(candidate.text)}
-        if sentences & used_sentences:
+        overlapping = [j for j, seen in enumerate(chosen_sentences) if seen & sentences]
+        if overlapping:
+            j = overlapping[0]
+            # "A. It B." after "A." was chosen: the longer unit takes its place (no sentence
+            # twice, and B was worth quoting too); anything else overlapping is left out.
+            if len(overlapping) == 1 and chosen_sentences[j] < sentences:
+                chosen[j] = candidate
+                chosen_sentences[j] = sentences
             continue
         new_article = candidate.source.article_id not in quoted_articles
         if chosen and new_article and scores[i] < best - _OTHER_ARTICLE_MARGIN:
             continue
         chosen.append(candidate)
-        used_sentences |= sentences
+        chosen_sentences.append(sentences)
         quoted_articles.add(candidate.source.article_id)
         if len(chosen) == max_quotes:
             break

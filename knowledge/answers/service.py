@@ -192,9 +192,11 @@ class AnswerService:
         yield self._finish_llm(prep, text, started)
 
     async def aclose(self) -> None:
-        """Release the LLM client's connections."""
+        """Release the LLM client's connections and the sentence store."""
         if self.llm is not None:
             await self.llm.aclose()
+        if "sentence_store" in self.__dict__ and self.sentence_store is not None:
+            self.sentence_store.close()
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -323,7 +325,7 @@ class AnswerService:
             prep.sources,
             self._embedder_or_none(),
             self.index.get_article,
-            stored=store.vectors_for if store is not None else None,
+            stored=store,
             previous=[t.content for t in prep.history if t.role == "assistant"],
         )
         return self._validated(prep, raw, "extractive", started)

@@ -44,6 +44,18 @@ def text_hash(text: str) -> str:
     return hashlib.sha1(f"{UNITS_VERSION}\n{text}".encode()).hexdigest()
 
 
+def _row(chunk: Chunk, vectors: Vectors) -> tuple[str, str, str, int, int, bytes]:
+    matrix = np.asarray(vectors, dtype=np.float16)
+    return (
+        chunk.id,
+        chunk.article_id,
+        text_hash(chunk.text),
+        int(matrix.shape[0]),
+        int(matrix.shape[1]),
+        matrix.tobytes(),
+    )
+
+
 class SentenceStore:
     """Vectors of each chunk's quotable units; opened on first use."""
 
@@ -81,18 +93,16 @@ class SentenceStore:
         rows = []
         start = 0
         for chunk, texts in zip(chunks, units, strict=True):
-            matrix = np.asarray(vectors[start : start + len(texts)], dtype=np.float16)
+            rows.append(_row(chunk, vectors[start : start + len(texts)]))
             start += len(texts)
-            rows.append(
-                (
-                    chunk.id,
-                    chunk.article_id,
-                    text_hash(chunk.text),
-                    len(texts),
-                    int(vectors.shape[1]),
-                    matrix.tobytes(),
-                )
-            )
+        self._put_rows(rows)
+        return len(flat)
+
+    def put(self, chunk: Chunk, vectors: Vectors) -> None:
+        """Store one chunk's unit vectors, shape (units, dim), computed elsewhere."""
+        self._put_rows([_row(chunk, vectors)])
+
+    def _put_rows(self, rows: Sequence[tuple[str, str, str, int, int, bytes]]) -> None:
         conn = self._connection()
         with self._lock, conn:
             conn.executemany(
@@ -100,7 +110,6 @@ class SentenceStore:
                 " (chunk_id, article_id, text_hash, rows, dim, vectors) VALUES (?,?,?,?,?,?)",
                 rows,
             )
-        return len(flat)
 
     def vectors_for(self, chunks: Iterable[Chunk]) -> dict[str, Vectors]:
         """chunk id -> (units, dim) float32 matrix, for chunks stored at their current text."""

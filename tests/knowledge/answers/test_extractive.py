@@ -186,37 +186,57 @@ class CountingEmbedder(WordVectorEmbedder):
         return super().embed(texts)
 
 
+class DictStore:
+    """An in-memory StoredVectors."""
+
+    def __init__(self, vectors: dict[str, Vectors] | None = None) -> None:
+        self.vectors = dict(vectors or {})
+        self.put_ids: list[str] = []
+
+    def vectors_for(self, chunks: Sequence[Chunk]) -> Mapping[str, Vectors]:
+        return {c.id: self.vectors[c.id] for c in chunks if c.id in self.vectors}
+
+    def put(self, chunk: Chunk, vectors: Vectors) -> None:
+        self.put_ids.append(chunk.id)
+        self.vectors[chunk.id] = vectors
+
+
 def test_stored_vectors_leave_only_the_question_to_embed() -> None:
     embedder = CountingEmbedder()
-    vectors = {
-        h.chunk.id: WordVectorEmbedder().embed([u.text for u in quotable_units(h.chunk.text)])
-        for h in HITS
-    }
-
-    def stored(chunks: Sequence[Chunk]) -> Mapping[str, Vectors]:
-        return {c.id: vectors[c.id] for c in chunks}
+    stored = DictStore(
+        {
+            h.chunk.id: WordVectorEmbedder().embed([u.text for u in quotable_units(h.chunk.text)])
+            for h in HITS
+        }
+    )
 
     with_store = extractive_answer(
         "Why does honey never spoil?", number_sources(HITS), embedder, ARTICLES.get, stored
     )
-    assert embedder.embedded == 1
+    assert embedder.embedded == 1 and stored.put_ids == []
     without = extractive_answer(
         "Why does honey never spoil?", number_sources(HITS), WordVectorEmbedder(), ARTICLES.get
     )
     assert with_store == without
 
 
-def test_stale_stored_vectors_are_replaced_by_fresh_ones() -> None:
+def test_missing_or_stale_vectors_are_embedded_and_kept_for_next_time() -> None:
     embedder = CountingEmbedder()
-
-    def stale(chunks: Sequence[Chunk]) -> Mapping[str, Vectors]:
-        return {c.id: np.zeros((1, embedder.dim), dtype=np.float32) for c in chunks}
+    # Chunk a-1 has a row of the wrong shape (units changed), the others none at all.
+    stored = DictStore({"a-1": np.zeros((1, embedder.dim), dtype=np.float32)})
 
     text = extractive_answer(
-        "Why does honey never spoil?", number_sources(HITS), embedder, ARTICLES.get, stale
+        "Why does honey never spoil?", number_sources(HITS), embedder, ARTICLES.get, stored
     )
     assert embedder.embedded > 1
     assert _quotes(text)[0].startswith("- Honey never spoils")
+    assert sorted(stored.put_ids) == ["a-1", "a-3", "b-2"]
+
+    embedder.embedded = 0
+    again = extractive_answer(
+        "Why does honey never spoil?", number_sources(HITS), embedder, ARTICLES.get, stored
+    )
+    assert again == text and embedder.embedded == 1
 
 
 class BrokenEmbedder(Embedder):
@@ -267,3 +287,21 @@ def test_ranking_uses_the_embedder_vectors() -> None:
     assert _quotes(text) == [
         "- Bees make honey from nectar. They store it in wax cells to feed the colony. [1]"
     ]
+
+
+def test_a_longer_unit_takes_the_place_of_the_sentence_it_extends() -> None:
+    lead = "The abbey stands on a hill above the old town."
+    follow = "It was built by monks in the year 1120."
+    hits = [_hit(1, "a", f"{lead} {follow}")]
+
+    class Preferring(Embedder):
+        name = "preferring"
+        dim = 2
+
+        def embed(self, texts: Sequence[str]) -> Vectors:
+            # The lone lead sentence ranks first, the lead with its follower second.
+            rows = [[1.0, 0.0] if t in ("q", lead) else [0.8, 0.6] for t in texts]
+            return np.asarray(rows, dtype=np.float32)
+
+    text = extractive_answer("q", number_sources(hits), Preferring(), ARTICLES.get)
+    assert _quotes(text) == [f"- {lead} {follow} [1]"]

@@ -88,3 +88,30 @@ async def test_ingest_stores_vectors_so_answers_embed_only_the_question(tmp_path
         assert embedder.calls == [1, 1]
     finally:
         index.close()
+
+
+async def test_an_index_without_stored_vectors_fills_them_in_as_questions_come(
+    tmp_path: Path,
+) -> None:
+    embedder = CountingEmbedder()
+    settings = load_settings(data_dir=tmp_path / "data", answers={"min_relevance": 0.3})
+    index = KnowledgeIndex(settings, embedder)
+    index.add_articles(ARTICLES)
+    try:
+        # As if the index had been built before sentence vectors were stored.
+        store = SentenceStore.in_dir(index.index_dir)
+        store.remove_articles([a.id for a in ARTICLES])
+        assert store.count() == 0
+
+        service = AnswerService(settings, index, llm=None)
+        embedder.calls.clear()
+        first = await service.answer("Why does sleep help memory?")
+        assert len(embedder.calls) == 3 and embedder.calls[2] > 1
+        assert store.count() > 0
+
+        embedder.calls.clear()
+        again = await service.answer("Why does sleep help memory?")
+        assert embedder.calls == [1, 1] and again.text == first.text
+        await service.aclose()
+    finally:
+        index.close()
