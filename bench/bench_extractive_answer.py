@@ -4,8 +4,8 @@ On the sample articles (bench/data/sample_questions.tsv) and on xquad-en (its qu
 over the file). Indexes are built under bench/out/ and reused; every figure is taken after a
 warm-up pass, as the bot answers after its first question.
 
-    .venv/bin/python bench/bench_extractive_answer.py --embedder onnx
-    .venv/bin/python bench/bench_extractive_answer.py --embedder onnx --xquad PATH --questions 300
+    .venv/bin/python -m bench.bench_extractive_answer --embedder onnx
+    .venv/bin/python -m bench.bench_extractive_answer --embedder onnx --xquad PATH --questions 300
 """
 
 from __future__ import annotations
@@ -14,25 +14,26 @@ import argparse
 import asyncio
 import os
 import platform
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from calibrate_refusal import SAMPLE_DIR, SAMPLE_QUESTIONS, make_embedder, tsv_questions  # noqa: E402
-
-from knowledge.answers.service import AnswerService  # noqa: E402
-from knowledge.embeddings.base import Embedder  # noqa: E402
-from knowledge.evaluation import load_squad  # noqa: E402
-from knowledge.evaluation.answers import without_llm  # noqa: E402
-from knowledge.evaluation.metrics import percentile  # noqa: E402
-from knowledge.evaluation.runner import spread  # noqa: E402
-from knowledge.index import KnowledgeIndex  # noqa: E402
-from knowledge.settings import load_settings  # noqa: E402
+from bench.calibrate_refusal import (
+    ROOT,
+    SAMPLE_DIR,
+    SAMPLE_QUESTIONS,
+    make_embedder,
+    tsv_questions,
+)
+from bench.measure import reproduce_command
+from knowledge.answers.service import AnswerService
+from knowledge.embeddings.base import Embedder
+from knowledge.evaluation import load_squad
+from knowledge.evaluation.answers import without_llm
+from knowledge.evaluation.metrics import percentile
+from knowledge.evaluation.runner import spread
+from knowledge.index import KnowledgeIndex
+from knowledge.settings import load_settings
 
 
 def _default_xquad() -> Path | None:
@@ -105,7 +106,7 @@ def main() -> None:
         f"extractive answer path; {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
-    print("reproduce: .venv/bin/python bench/bench_extractive_answer.py " + " ".join(sys.argv[1:]))
+    print("reproduce: " + reproduce_command("bench.bench_extractive_answer"))
     embedder = make_embedder(args.embedder)
     print(f"embedder: {embedder.name}")
 
