@@ -22,7 +22,7 @@ from bot.discord.split import (
     split_markdown,
     truncate,
 )
-from knowledge.answers.notices import notice_text
+from knowledge.answers.notices import notice_text, refusal_text
 from knowledge.feedback import FeedbackReport
 from knowledge.models import Answer, Citation, IngestReport, NoticeCode, RefusalReason
 
@@ -39,11 +39,6 @@ MAX_FAILURES_SHOWN = 100
 MAX_TITLES_SHOWN = 20
 
 MODE_LABELS = {"llm": "LLM", "extractive": "Extractive (no LLM)"}
-UNCITED_WARNING = (
-    "⚠️ This answer does not cite any of the curated articles; treat it with care "
-    "and check the sources before relying on it."
-)
-DEFAULT_REFUSAL = "I could not find this in the curated articles, so I would rather not guess."
 
 
 @dataclass
@@ -170,10 +165,11 @@ def render_answer(
         return render_refusal(answer, question, elapsed_s, notes)
     seconds = answer.timings.total_ms / 1000 if answer.timings.total_ms else (elapsed_s or 0.0)
     parts = [link_markers(answer.text.strip(), answer.citations)]
+    notices = list(answer.notices)
     # The answer service usually explains a missing citation in a notice already.
-    if answer.uncited and NoticeCode.UNCITED not in answer.notices:
-        parts.append(UNCITED_WARNING)
-    parts.extend(f"*{notice_text(notice)}*" for notice in answer.notices)
+    if answer.uncited and NoticeCode.UNCITED not in notices:
+        notices.append(NoticeCode.UNCITED)
+    parts.extend(f"*{notice_text(notice)}*" for notice in notices)
     parts.extend(f"*{note}*" for note in notes)
     embeds = _text_embeds(question or answer.question, "\n\n".join(parts), ANSWER_COLOUR)
     if answer.citations:
@@ -201,11 +197,11 @@ def render_refusal(
     """The honest refusal, worded by its reason, offering the closest articles when there are
     any (the service keeps them out of the text)."""
     seconds = answer.timings.total_ms / 1000 if answer.timings.total_ms else (elapsed_s or 0.0)
-    parts = [answer.text.strip() or DEFAULT_REFUSAL]
+    reason = answer.refusal or RefusalReason.NOT_COVERED
+    parts = [answer.text.strip() or refusal_text(reason)]
     parts.extend(f"*{notice_text(notice)}*" for notice in answer.notices)
     parts.extend(f"*{note}*" for note in notes)
     embeds = _text_embeds(question or answer.question, "\n\n".join(parts), REFUSED_COLOUR)
-    reason = answer.refusal or RefusalReason.NOT_COVERED
     if answer.closest:
         name = _CLOSEST_NAMES.get(reason, "Closest articles")
         lines = [source_line(c, numbered=False) for c in answer.closest]

@@ -26,7 +26,7 @@ from bot.discord.split import (
     EMBEDS_PER_MESSAGE,
     embed_fits,
 )
-from knowledge.answers.notices import notice_text
+from knowledge.answers.notices import notice_text, refusal_text
 from knowledge.feedback import FeedbackReport, QuestionScore
 from knowledge.models import (
     Answer,
@@ -191,13 +191,13 @@ def test_refused_answer_is_honest_and_offers_the_closest_articles() -> None:
 
 def test_refusal_without_text_or_closest_still_says_why() -> None:
     [message] = render_answer(Answer(text="", refused=True), "q")
-    assert "could not find" in (message.embeds[0].description or "")
+    assert refusal_text(RefusalReason.NOT_COVERED) in (message.embeds[0].description or "")
 
 
 def test_uncited_answer_is_flagged() -> None:
     answer = Answer(text="Something without sources.", uncited=True)
     [message] = render_answer(answer, "q")
-    assert "does not cite" in (message.embeds[0].description or "")
+    assert notice_text(NoticeCode.UNCITED) in (message.embeds[0].description or "")
     assert "uncited" in (message.embeds[0].footer.text or "")
 
 
