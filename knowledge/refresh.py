@@ -121,11 +121,6 @@ class RefreshOutcome:
     def failed(self) -> bool:
         return self.error is not None or bool(self.report.failed)
 
-    @property
-    def worth_reporting(self) -> bool:
-        """Changed something or failed: logged at INFO/WARNING and sent to the admin channel."""
-        return self.changed or self.failed
-
     def summary(self) -> str:
         """One line for logs and the admin channel."""
         if self.skipped:

@@ -138,7 +138,6 @@ def test_an_unchanged_feed_costs_one_small_request_and_no_parsing(
     assert embedded == []
     assert outcome.not_modified == [server.url(FEED)]
     assert outcome.report.unchanged == 2 and not outcome.changed and not outcome.failed
-    assert not outcome.worth_reporting
     assert len(titles(index)) == 2
 
 
