@@ -509,10 +509,13 @@ class KnowledgeIndex:
         else:
             fused = zscore_fuse(dense_ok, lexical_ok, article_of, dense_weight=weight)
         hints = self.query_hints(query)
-        if hints:
-            fused = favour_hinted(fused, build.catalog.chunks_by_id([c.id for c in fused]), hints)
+        # Hints weigh every candidate's chunk; the hits then take theirs from the same read.
+        chunks = build.catalog.chunks_by_id([c.id for c in fused]) if hints else None
+        if chunks is not None:
+            fused = favour_hinted(fused, chunks, hints)
         top = limit_per_article(fused, k, per_article)
-        chunks = build.catalog.chunks_by_id([c.id for c in top])
+        if chunks is None:
+            chunks = build.catalog.chunks_by_id([c.id for c in top])
         return [
             Hit(
                 rank=i,
