@@ -82,7 +82,8 @@ def latest(
         period = f" in the last {days} days" if days else ""
         console.print(f"No articles{markup_safe(scope)} were curated{period}.")
         return
-    console.print(_cards_table(f"Latest articles{markup_safe(' on ' + topic) if topic else ''}", found))
+    heading = f"Latest articles{markup_safe(' on ' + topic) if topic else ''}"
+    console.print(_cards_table(heading, found))
 
 
 def recommend(
