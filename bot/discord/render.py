@@ -22,6 +22,7 @@ from bot.discord.split import (
     split_markdown,
     truncate,
 )
+from knowledge.answers.citations import map_prose
 from knowledge.answers.notices import notice_text, refusal_text
 from knowledge.feedback import FeedbackReport
 from knowledge.models import Answer, Citation, IngestReport, NoticeCode, RefusalReason
@@ -91,8 +92,6 @@ def source_line(citation: Citation, numbered: bool = True) -> str:
     return line
 
 
-# A fenced block or an inline code span: markers inside are code, not citations.
-_CODE = re.compile(r"(```.*?(?:```|$)|~~~.*?(?:~~~|$)|`[^`\n]*`)", re.DOTALL)
 _MARKER = re.compile(r"(?<![\\\]])\[(\d{1,3})\](?!\()")
 
 
@@ -110,11 +109,8 @@ def link_markers(text: str, citations: Sequence[Citation]) -> str:
         n = int(match.group(1))
         return f"[\\[{n}\\]]({urls[n]})" if n in urls else match.group(0)
 
-    parts = _CODE.split(text)
-    # Even indexes are prose, odd ones the code that split kept.
-    return "".join(
-        part if index % 2 else _MARKER.sub(link, part) for index, part in enumerate(parts)
-    )
+    # Code is found as citation validation finds it, so only markers it counted are linked.
+    return map_prose(text, lambda prose: _MARKER.sub(link, prose))
 
 
 def _fields_embeds(

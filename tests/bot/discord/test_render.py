@@ -26,6 +26,7 @@ from bot.discord.split import (
     EMBEDS_PER_MESSAGE,
     embed_fits,
 )
+from knowledge.answers.citations import cited_numbers
 from knowledge.answers.notices import notice_text, refusal_text
 from knowledge.feedback import FeedbackReport, QuestionScore
 from knowledge.models import (
@@ -131,6 +132,18 @@ def test_markers_inside_code_are_left_alone() -> None:
     assert "W = W + lora_B[1] @ lora_A[0]\n```" in description
     assert "`logits[1]`" in description
     assert description.count("](https://example.com/articles/1)") == 2
+
+
+def test_markers_are_linked_only_where_citation_validation_counted_them() -> None:
+    # A double-backtick span and a fence closed by a longer one are code to the validator.
+    text = "Call ``x[1]`` here [1].\n\n````\ny[1]\n```\nz[1]\n````\n"
+    answer = Answer(text=text, citations=[citation(1)])
+
+    description = render_answer(answer, "q")[0].embeds[0].description or ""
+
+    assert cited_numbers(text) == [1]
+    assert "``x[1]``" in description and "\ny[1]\n```\nz[1]\n" in description
+    assert description.count("](https://example.com/articles/1)") == 1
 
 
 def test_extractive_mode_is_named_in_the_footer() -> None:
