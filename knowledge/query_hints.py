@@ -53,7 +53,7 @@ class Period:
 
 @dataclass(frozen=True)
 class QueryHints:
-    """Publishers (casefolded) and a period a question names; both may be empty."""
+    """Publishers (as filter keys) and a period a question names; both may be empty."""
 
     publishers: frozenset[str] = frozenset()
     period: Period | None = None
@@ -91,7 +91,7 @@ class PublisherNames:
         )
 
     def find(self, question: str) -> frozenset[str]:
-        """The publishers (casefolded, as stored) the question names as whole words."""
+        """The publishers (as filter keys) the question names as whole words."""
         if self._pattern is None:
             return frozenset()
         text = filter_key(question)
@@ -99,7 +99,7 @@ class PublisherNames:
 
 
 def find_publishers(question: str, publishers: Iterable[str]) -> frozenset[str]:
-    """The publishers (casefolded) `question` names; build PublisherNames once to reuse it."""
+    """The publishers (as filter keys) `question` names; build PublisherNames once to reuse it."""
     return PublisherNames(publishers).find(question)
 
 
