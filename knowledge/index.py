@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict
@@ -449,9 +450,14 @@ class KnowledgeIndex:
             self.catalog.set_meta(_FEEDS_KEY, json.dumps(feeds))
 
     def _known_feeds(self) -> set[str]:
-        """URL sources that served a feed and still have articles in the index."""
+        """URL sources that served a feed and still have articles in the index; a URL with
+        several articles, indexed before feeds were remembered, is one too (a page gives one)."""
+        from knowledge.loaders.walk import is_url
+
         remembered = set(json.loads(self.catalog.get_meta(_FEEDS_KEY) or "[]"))
-        return remembered & set(self.catalog.origins().values())
+        per_origin = Counter(self.catalog.origins().values())
+        several = {origin for origin, n in per_origin.items() if n > 1 and is_url(origin)}
+        return (remembered & set(per_origin)) | several
 
     @staticmethod
     def _dry_report(plan: Plan, report: IngestReport) -> IngestReport:

@@ -184,7 +184,7 @@ def test_an_html_page_where_the_feed_was_keeps_the_articles(
     server.put(FEED, page, content_type="text/html; charset=utf-8")
     outcome = refresher.run()
     assert outcome.failed and not outcome.changed
-    assert "expected the RSS/Atom feed" in outcome.report.failed[0].reason
+    assert "expected a feed, got an HTML page" in outcome.report.failed[0].reason
     assert titles(index) == {entry(1).title, entry(2).title}
 
 
