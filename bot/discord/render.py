@@ -75,8 +75,9 @@ def source_link(title: str, url: str) -> str:
     return f"[{label}]({safe})"
 
 
-def source_line(citation: Citation, numbered: bool = True) -> str:
-    """'**[n]** [Title](url) — publisher · curated <date>', then the card's key takeaway.
+def source_line(citation: Citation, numbered: bool = True, takeaway: bool = True) -> str:
+    """'**[n]** [Title](url) — publisher · curated <date>', then the card's key takeaway
+    (unless `takeaway` is False).
 
     The title is a link only when the article has a web address; the date is a Discord
     timestamp (rendered in the reader's locale), which works in fields, not in footers.
@@ -87,7 +88,7 @@ def source_line(citation: Citation, numbered: bool = True) -> str:
         about.append(f"curated {discord.utils.format_dt(citation.curated, 'D')}")
     tail = f" — {' · '.join(about)}" if about else ""
     line = f"{head}{source_link(citation.title, citation.url)}{tail}"
-    if citation.key_takeaway.strip():
+    if takeaway and citation.key_takeaway.strip():
         line += f"\n  *{_escape_label(truncate(citation.key_takeaway.strip(), 300))}*"
     return line
 
@@ -169,7 +170,10 @@ def render_answer(
     parts.extend(f"*{note}*" for note in notes)
     embeds = _text_embeds(question or answer.question, "\n\n".join(parts), ANSWER_COLOUR)
     if answer.citations:
-        lines = [source_line(c) for c in sorted(answer.citations, key=lambda c: c.n)]
+        # An extractive answer's text lists the takeaways of the articles it quotes already.
+        takeaways = answer.mode == "llm"
+        cited = sorted(answer.citations, key=lambda c: c.n)
+        lines = [source_line(c, takeaway=takeaways) for c in cited]
         embeds = embeds[:-1] + _fields_embeds(embeds[-1], "Sources", lines, ANSWER_COLOUR)
     mode = MODE_LABELS.get(answer.mode, answer.mode)
     flag = " · uncited" if answer.uncited else ""

@@ -103,7 +103,9 @@ def test_each_source_shows_publisher_curated_date_and_key_takeaway() -> None:
         update={"curated": curated, "key_takeaway": "Low-rank updates are enough."}
     )
     local = citation(2, "Team notes").model_copy(update={"url": "", "source": ""})
-    answer = Answer(text="Low rank [1], as the notes say [2].", citations=[cited, local])
+    answer = Answer(
+        text="Low rank [1], as the notes say [2].", citations=[cited, local], mode="llm"
+    )
 
     [message] = render_answer(answer, "q")
 
@@ -118,6 +120,17 @@ def test_each_source_shows_publisher_curated_date_and_key_takeaway() -> None:
     assert embed.description == (
         "Low rank [\\[1\\]](https://example.com/articles/1), as the notes say [2]."
     )
+
+
+def test_an_extractive_answer_does_not_repeat_its_takeaways_under_the_sources() -> None:
+    cited = citation(1, "LoRA").model_copy(update={"key_takeaway": "Low-rank updates suffice."})
+    text = "- Quoted [1]\n\nKey takeaways:\n- LoRA: Low-rank updates suffice. [1]"
+    answer = Answer(text=text, citations=[cited], mode="extractive")
+
+    embed = render_answer(answer, "q")[0].embeds[0]
+
+    shown = (embed.description or "") + "".join(str(f.value) for f in embed.fields)
+    assert shown.count("Low-rank updates suffice.") == 1
 
 
 def test_markers_inside_code_are_left_alone() -> None:
