@@ -62,6 +62,7 @@ def bot(data: Path) -> Iterator[subprocess.Popen[str]]:
         assert holder.stdin is not None
         holder.stdin.close()
         holder.wait(timeout=30)
+        holder.stdout.close()
 
 
 def test_a_second_process_is_refused_naming_the_bot(data: Path, bot: subprocess.Popen[str]) -> None:
@@ -116,6 +117,7 @@ def test_the_second_process_gets_the_store_once_the_holder_lets_go(data: Path) -
     assert holder.stdin is not None
     holder.stdin.close()
     holder.wait(timeout=30)
+    holder.stdout.close()
     out, err = second.communicate(timeout=60)
     assert second.returncode == 0, err
     assert '"title"' in out
