@@ -252,7 +252,6 @@ class ServedIndex:
 def served_index(settings: Settings) -> ServedIndex:
     """What KnowledgeIndex would serve, read from the data dir without writing to it."""
     from knowledge.store.builds import BuildRegistry, catalog_counts
-    from knowledge.store.vector_store import collection_name
 
     prefix = settings.chroma.collection_prefix
     builds = BuildRegistry(settings.data_dir, prefix)
@@ -262,12 +261,7 @@ def served_index(settings: Settings) -> ServedIndex:
 
         record = builds.adopt_legacy(likely_names(settings.embeddings))
     configured = _configured_embedder_name(settings.embeddings, record.embedder if record else None)
-    if record is not None and (
-        record.embedder == configured or builds.articles(record.collection) > 0
-    ):
-        collection, built_with = record.collection, record.embedder
-    else:
-        collection, built_with = collection_name(prefix, configured), configured
+    collection, built_with = builds.served(record, configured)
     articles, records = catalog_counts(builds.folder(collection) / "catalog.sqlite3")
     return ServedIndex(
         collection=collection,

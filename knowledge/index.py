@@ -165,20 +165,13 @@ class KnowledgeIndex:
             if record is None:
                 record = self._adopt_legacy()
             configured = self._configured(record)
-            prefix = self.settings.chroma.collection_prefix
-            if (
-                record is not None
-                and record.embedder != configured.name
-                and self.builds.articles(record.collection) == 0
-            ):
-                record = None  # nothing worth serving while re-embedding
-            if record is None or record.embedder == configured.name:
-                collection = (
-                    record.collection if record else collection_name(prefix, configured.name)
-                )
+            # The same choice doctor reports (health.served_index), without loading anything.
+            collection, built_with = self.builds.served(record, configured.name)
+            if record is None or built_with == configured.name:
                 self._active, self._target = self._build(configured, collection), None
             else:
-                self._active = self._build(self._embedder_of(record), record.collection)
+                prefix = self.settings.chroma.collection_prefix
+                self._active = self._build(self._embedder_of(record), collection)
                 self._target = self._build(configured, collection_name(prefix, configured.name))
                 log.warning(
                     "the index was built with %s and the configured embedder is %s: serving "
