@@ -26,6 +26,7 @@ from knowledge.errors import ConfigError
 from knowledge.settings import (
     ChromaSettings,
     EmbeddingSettings,
+    InvalidSettings,
     LLMSettings,
     Settings,
     load_settings,
@@ -85,22 +86,30 @@ def _url_without_credentials(url: str) -> str:
 # -- settings ---------------------------------------------------------------------------------
 
 
-def check_settings(load: Callable[[], Settings] = load_settings) -> tuple[Check, Settings | None]:
-    """Load the settings; an invalid value fails naming its variable."""
+def check_settings(
+    load: Callable[[], Settings] = load_settings, env_file: Path | None = None
+) -> tuple[Check, Settings | None]:
+    """Load the settings; an invalid value fails naming its variable. The detail says what
+    was read: the environment, and the .env file (`env_file`) only when there is one."""
+    env_file = env_file or Path(str(Settings.model_config.get("env_file") or ".env"))
+    has_file = env_file.is_file()
+    read = f"the environment and {env_file}" if has_file else f"the environment (no {env_file})"
     try:
         settings = load()
     except ConfigError as exc:
+        count = len(exc.problems) if isinstance(exc, InvalidSettings) else 1
+        named = "variable named above" if count == 1 else f"{count} variables named above"
         return (
             Check(
                 "settings",
                 "fail",
                 exc.user_message,
-                "Fix the variable named above in the environment or .env "
+                f"Fix the {named} in the environment{f' or {env_file}' if has_file else ''} "
                 "(see .env.example for every setting and its allowed values).",
             ),
             None,
         )
-    return Check("settings", "ok", "loaded from the environment and .env"), settings
+    return Check("settings", "ok", f"loaded from {read}"), settings
 
 
 # -- data dir ---------------------------------------------------------------------------------
