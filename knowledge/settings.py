@@ -47,6 +47,13 @@ def _split_list(value: object) -> object:
     return value
 
 
+def _none_word(value: object) -> object:
+    """'none' (any case) -> '': an empty variable means the default, so 'none' says none."""
+    if isinstance(value, str) and value.strip().lower() == "none":
+        return ""
+    return value
+
+
 _HH_MM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -302,10 +309,10 @@ class DiscordSettings(SettingsGroup):
         description='Channel id -> {"topic": ..., "source": ...}: what questions there search '
         "(JSON object).",
     )
-    small_talk_reaction: str = Field(
+    small_talk_reaction: Annotated[str, BeforeValidator(_none_word)] = Field(
         default="👍",
         max_length=64,
-        description="Reaction to thanks and small talk addressed to the bot (empty: none).",
+        description="Reaction to thanks and small talk addressed to the bot (none: no reaction).",
     )
 
     _split = field_validator("channels", "guilds", "auto_answer_channels", mode="before")(

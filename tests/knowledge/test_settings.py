@@ -305,3 +305,12 @@ def test_a_settings_error_not_foreseen_still_names_the_group() -> None:
         "CURATOR_DISCORD (or one of its CURATOR_DISCORD__* variables in .env) cannot be read: "
         "Expecting property name"
     )
+
+
+def test_no_small_talk_reaction_is_written_none_since_empty_means_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CURATOR_DISCORD__SMALL_TALK_REACTION", "")
+    assert load_settings().discord.small_talk_reaction == "👍"
+    monkeypatch.setenv("CURATOR_DISCORD__SMALL_TALK_REACTION", "None")
+    assert load_settings().discord.small_talk_reaction == ""
