@@ -314,3 +314,20 @@ def test_no_small_talk_reaction_is_written_none_since_empty_means_the_default(
     assert load_settings().discord.small_talk_reaction == "👍"
     monkeypatch.setenv("CURATOR_DISCORD__SMALL_TALK_REACTION", "None")
     assert load_settings().discord.small_talk_reaction == ""
+
+
+def test_uncommenting_every_line_of_the_example_as_written_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    lines = [
+        line.removeprefix("# ")
+        for line in example.read_text(encoding="utf-8").splitlines()
+        if line.startswith("# CURATOR_") and "=" in line
+    ]
+    assert sum(line.endswith("=") for line in lines) >= 10  # the "Default: unset" lines
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    from_example = load_settings()
+    (tmp_path / ".env").unlink()
+    assert from_example.model_dump() == load_settings().model_dump()
