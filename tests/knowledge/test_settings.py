@@ -249,7 +249,7 @@ def _defaults_of(settings: Settings) -> dict[str, object]:
     }
 
 
-UNSET = {
+UNSET: dict[str, object] = {
     "model_dir": None,
     "llm_configured": False,
     "digest_channel": None,
