@@ -436,14 +436,19 @@ def undecodable_json(environ: Mapping[str, str | None]) -> list[str]:
         try:
             json.loads(value)
         except ValueError as exc:
-            problems.append(f"{name}: not valid JSON ({exc}); write e.g. {_json_example(name)}")
+            problems.append(f"{name}: not valid JSON ({exc}); write {_json_example(name)}")
     return problems
 
 
 def _json_example(variable: str) -> str:
-    if variable.upper() == f"{PREFIX}DISCORD{NESTED_DELIMITER}CHANNEL_SCOPES":
-        return '{"123456789012345678": {"topic": "llm"}}'
-    return '{"key": "value"} with double quotes'
+    """How to write `variable` right: an example, or the one-variable-per-field alternative."""
+    upper = variable.upper()
+    if upper == f"{PREFIX}DISCORD{NESTED_DELIMITER}CHANNEL_SCOPES":
+        return 'e.g. {"123456789012345678": {"topic": "llm"}} (JSON, with double quotes)'
+    return (
+        'a JSON object such as {"field": "value"} (double quotes), or set each field as '
+        f"{upper}{NESTED_DELIMITER}<FIELD>"
+    )
 
 
 def unknown_variables(environ: Mapping[str, str | None]) -> list[str]:
