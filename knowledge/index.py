@@ -550,7 +550,8 @@ class KnowledgeIndex:
 
     def stats(self) -> dict[str, object]:
         """Counts and locations of the served build; `vectors_match` is False when the vector
-        store does not hold exactly one vector per catalog record."""
+        store does not hold exactly one vector per catalog record; `reembed_pending` is
+        'built with → configured' while a reindex has to re-embed, else None."""
         build = self._resolve()
         records = build.catalog.record_count()
         vectors = build.vectors.count()
@@ -562,7 +563,7 @@ class KnowledgeIndex:
             "vectors_match": vectors == records,
             "lexical_records": len(build.lexical),
             "embedder": build.embedder.name if build.embedder else "(unavailable)",
-            "reembed_pending": f"{pending[0]} → {pending[1]}" if pending else "",
+            "reembed_pending": f"{pending[0]} → {pending[1]}" if pending else None,
             "collection": build.vectors.name,
             "store_mode": build.vectors.mode,
             "store_location": build.vectors.location,

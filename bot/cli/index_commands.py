@@ -277,7 +277,9 @@ def stats(
         return
     table = Table(show_header=False)
     for key, value in figures.items():
-        table.add_row(key.replace("_", " "), Text(terminal_text(value)))
+        table.add_row(
+            key.replace("_", " "), Text(terminal_text("none" if value is None else value))
+        )
     console.print(table)
     if not figures.get("vectors_match", True):
         err_console.print(
