@@ -109,6 +109,12 @@ def _show_report(report: IngestReport, as_json: bool, dry_run: bool = False) -> 
             console.print(f"    [dim]{markup_safe(path)}[/dim]")
 
 
+def _exit_if_failed(report: IngestReport) -> None:
+    """Exit status 1 when any source failed, so scripts notice; the rest was still indexed."""
+    if report.failed:
+        raise typer.Exit(1)
+
+
 def ingest(
     paths: Annotated[list[str], typer.Argument(help="Files, folders, feed or page URLs.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
@@ -117,6 +123,7 @@ def ingest(
     with services_or_exit() as services, progress_bar(not as_json) as progress:
         report = services.index.ingest(paths, progress=progress)
     _show_report(report, as_json)
+    _exit_if_failed(report)
 
 
 def reindex(
@@ -149,6 +156,7 @@ def reindex(
         else:
             report = services.index.reindex(dry_run=dry_run, progress=progress, rebuild=rebuild)
     _show_report(report, as_json, dry_run=dry_run)
+    _exit_if_failed(report)
 
 
 def _watch(as_json: bool) -> None:

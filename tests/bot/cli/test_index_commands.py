@@ -32,7 +32,9 @@ def run_json(*args: str) -> Any:
 
 def test_ingest_json_counts_articles(env: Path) -> None:
     (env / "broken.md").write_text("---\nurl: https://example.com/x\n---\ntext", encoding="utf-8")
-    payload = run_json("ingest", str(env), "--json")
+    result = runner.invoke(app, ["ingest", str(env), "--json"])
+    assert result.exit_code == 1, result.output
+    payload = json.loads(result.stdout)
     assert payload["added"] == 3 and payload["updated"] == 0 and payload["removed"] == 0
     assert payload["unchanged"] == 0
     assert [f["path"] for f in payload["failed"]] == [str(env / "broken.md")]
@@ -154,3 +156,18 @@ def test_an_article_without_a_link_is_listed_and_searched_by_title(env: Path) ->
     assert table.exit_code == 0 and "Zebra keepers talk shop" in table.stdout
     hits = runner.invoke(app, ["search", "zebra keepers dawn"])
     assert hits.exit_code == 0 and "Zebra keepers" in hits.stdout
+
+
+def test_a_failed_source_makes_ingest_and_reindex_exit_1(env: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "does-not-exist.md"
+    result = runner.invoke(app, ["ingest", str(missing), str(env)])
+    assert result.exit_code == 1
+    assert "3 added" in result.stdout and "1 failed" in result.stdout
+    assert str(missing) in result.stdout
+    assert run_json("stats", "--json")["articles"] == 3
+    (env / "broken.md").write_text("---\nurl: https://example.com/x\n---\ntext", encoding="utf-8")
+    again = runner.invoke(app, ["reindex", "--json"])
+    assert again.exit_code == 1
+    assert [f["path"] for f in json.loads(again.stdout)["failed"]] == [str(env / "broken.md")]
+    (env / "broken.md").unlink()
+    assert runner.invoke(app, ["reindex"]).exit_code == 0
