@@ -35,6 +35,13 @@ async def _stream(service: AnswerService, question: str, filters: SearchFilters)
     text = ""
     final: Answer | None = None
     try:
+        if not console.is_terminal:
+            # Live redraws only in a terminal; piped, `ask` prints the answer once, complete.
+            async for item in service.stream(question, filters=filters):
+                if isinstance(item, Answer):
+                    final = item
+            assert final is not None, "AnswerService.stream always ends with an Answer"
+            return final
         with Live(Markdown(""), console=console, refresh_per_second=8) as live:
             async for item in service.stream(question, filters=filters):
                 if isinstance(item, Answer):
@@ -125,7 +132,10 @@ def ask(
     if as_json:
         print_json(answer.as_json())
         return
-    if no_stream:
+    if not console.is_terminal:
+        # The Markdown source itself: rendering would pad lines and crop long list items.
+        console.print(Text(answer_body(answer)))
+    elif no_stream:
         console.print(Markdown(answer_body(answer)))
     render_footer(answer)
 

@@ -20,8 +20,23 @@ from knowledge.errors import ConfigError, CuratorError
 from knowledge.services import Services, build_services
 from knowledge.settings import get_settings
 
-console = Console()
-err_console = Console(stderr=True)
+# Off a terminal (a pipe, a file, a test runner) nothing wraps at 80 columns: lines are as long
+# as their text, so URLs and paths come out whole and no line is padded with spaces.
+UNWRAPPED_WIDTH = 4_000
+
+
+def cli_console(stderr: bool = False) -> Console:
+    """A Console for stdout (or stderr): rich's layout in a terminal; elsewhere soft-wrapped
+    (no hard line breaks, no padding) and wide enough that tables keep their natural width."""
+    made = Console(stderr=stderr)
+    if not made.is_terminal:
+        made.soft_wrap = True
+        made.width = UNWRAPPED_WIDTH
+    return made
+
+
+console = cli_console()
+err_console = cli_console(stderr=True)
 
 
 @contextmanager

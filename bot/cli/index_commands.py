@@ -326,9 +326,13 @@ def articles(
     table.add_column("topics")
     for a in found:
         curated = a.curated.strftime("%Y-%m-%d") if a.curated else "—"
+        title = linked(a.title, a.url)
+        if a.url and not console.is_terminal:
+            # Piped, a hyperlink is lost: the address goes under the title, whole.
+            title.append("\n" + terminal_text(a.url))
         table.add_row(
             curated,
-            linked(a.title, a.url),
+            title,
             Text(terminal_text(a.source)),
             Text(terminal_text(", ".join(a.topics))),
         )

@@ -85,3 +85,20 @@ def test_article_prints_the_whole_card(indexed: None) -> None:
 def test_article_unknown_title(indexed: None) -> None:
     result = run("article", "banana bread")
     assert result.exit_code == 2 and "No article is titled" in result.stderr
+
+
+NIPS_URL = "https://papers.nips.cc/paper/5656-hidden-technical-debt-in-machine-learning-systems"
+
+
+def test_piped_articles_keep_long_urls_whole(indexed: None) -> None:
+    result = run("articles")
+    assert result.exit_code == 0, result.output
+    assert any(NIPS_URL in line for line in result.stdout.splitlines()), result.stdout
+
+
+def test_piped_ask_keeps_long_urls_whole_and_lines_unpadded(indexed: None) -> None:
+    result = run("ask", "What is hidden technical debt in machine learning systems?", "--no-stream")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert any(line.strip() == NIPS_URL for line in lines), result.stdout
+    assert not [line for line in lines if line != line.rstrip()]
