@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.style import Style
 from rich.text import Text
 
+from knowledge.curation import ArticleSource, unknown_filters
 from knowledge.errors import ConfigError, CuratorError
 from knowledge.services import Services, build_services
 from knowledge.settings import get_settings
@@ -86,3 +87,14 @@ def print_json(payload: Any) -> None:
     """Stable JSON on stdout: UTF-8, no colour, one document."""
     sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
     sys.stdout.flush()
+
+
+def report_unknown_filters(
+    source: ArticleSource, topic: str | None = None, publisher: str | None = None
+) -> bool:
+    """Say on stderr which --topic / --source no indexed article has, with the closest known
+    ones; True when one was unknown (so an empty result is explained)."""
+    problems = unknown_filters(source, topic, publisher)
+    for problem in problems:
+        err_console.print(f"[yellow]{markup_safe(problem)}[/yellow]")
+    return bool(problems)

@@ -8,7 +8,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from bot.cli.common import console, err_console, print_json, services_or_exit
+from bot.cli.common import (
+    console,
+    err_console,
+    print_json,
+    report_unknown_filters,
+    services_or_exit,
+)
 from knowledge import curation
 from knowledge.errors import InputError
 from knowledge.models import Article
@@ -74,10 +80,11 @@ def latest(
             found = curation.latest(services.index, topic, days, limit=limit)
         except InputError as exc:
             raise _fail(exc) from exc
+        unknown = not found and report_unknown_filters(services.index, topic)
     if as_json:
         print_json([card_json(a) for a in found])
         return
-    if not found:
+    if not found and not unknown:
         scope = f" on {topic}" if topic else ""
         period = f" in the last {days} days" if days else ""
         console.print(f"No articles{escape(scope)} were curated{period}.")
@@ -100,6 +107,7 @@ def recommend(
             picks = curation.recommend(services.index, role, depth, topic, limit=limit)
         except InputError as exc:
             raise _fail(exc) from exc
+        unknown = not picks and report_unknown_filters(services.index, topic)
     if as_json:
         print_json(
             [
@@ -114,10 +122,27 @@ def recommend(
         )
         return
     if not picks:
-        console.print("No curated article fits; try a broader role or leave out the depth.")
+        if not unknown:
+            console.print(_no_fit(role, depth, topic))
         return
     articles = [p.article for p in picks]
     console.print(_cards_table("Recommended reading", articles, [p.best_for for p in picks]))
+
+
+def _no_fit(role: str | None, depth: str | None, topic: str | None) -> str:
+    """Why nothing was recommended, suggesting only changes to what was given."""
+    hints = [
+        hint
+        for given, hint in (
+            (role, "a broader role"),
+            (topic, "another topic"),
+            (depth, "leaving out the depth"),
+        )
+        if given and given.strip()
+    ]
+    if not hints:
+        return "No articles are indexed yet: run `curator ingest` or `curator reindex`."
+    return "No curated article fits; try " + " or ".join(hints) + "."
 
 
 def article(

@@ -30,6 +30,7 @@ from bot.cli.common import (
     linked,
     markup_safe,
     print_json,
+    report_unknown_filters,
     services_or_exit,
     terminal_text,
 )
@@ -248,11 +249,12 @@ def search(
             return
         assert query is not None
         hits = index.search(query, k=k, filters=filters, mode=search_mode)
+        unknown = not hits and report_unknown_filters(index, topic, source)
         if as_json:
             print_json([h.as_json() for h in hits])
         elif hits:
             console.print(_hits_table(query, hits))
-        else:
+        elif not unknown:
             console.print("No results.")
 
 
@@ -304,6 +306,7 @@ def articles(
     start = datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
     with services_or_exit() as services:
         found = services.index.list_articles(topic=topic, since=start)
+        unknown = not found and report_unknown_filters(services.index, topic)
     if as_json:
         print_json(
             [
@@ -318,6 +321,8 @@ def articles(
                 for a in found
             ]
         )
+        return
+    if unknown:
         return
     table = Table(title=f"{len(found)} article(s)")
     table.add_column("curated")

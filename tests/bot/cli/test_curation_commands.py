@@ -102,3 +102,30 @@ def test_piped_ask_keeps_long_urls_whole_and_lines_unpadded(indexed: None) -> No
     lines = result.stdout.splitlines()
     assert any(line.strip() == NIPS_URL for line in lines), result.stdout
     assert not [line for line in lines if line != line.rstrip()]
+
+
+def test_an_unknown_topic_is_named_with_the_closest_known_ones(indexed: None) -> None:
+    for command in (["articles"], ["latest"], ["recommend"]):
+        result = run(*command, "--topic", "agentss")
+        assert result.exit_code == 0, result.output
+        assert "No indexed article has the topic “agentss”; closest: “agents”" in result.stderr
+        assert "article(s)" not in result.stdout and "broader role" not in result.stdout
+        as_json = run(*command, "--topic", "agentss", "--json")
+        assert json.loads(as_json.stdout) == [] and "closest: “agents”" in as_json.stderr
+
+
+def test_search_names_an_unknown_topic_or_source(indexed: None) -> None:
+    result = run("search", "bubble", "--topic", "ai ethics")
+    assert result.exit_code == 0 and "No results." not in result.stdout
+    assert "No indexed article has the topic “ai ethics”; closest:" in result.stderr
+    result = run("search", "lora", "--source", "arxiv.org", "--json")
+    assert json.loads(result.stdout) == []
+    assert "No indexed article has the source “arxiv.org”; closest: “arXiv”" in result.stderr
+    known = run("search", "lora", "--source", "ARXIV", "--json")
+    assert json.loads(known.stdout) and known.stderr == ""
+
+
+def test_recommend_suggests_changing_only_what_was_given(indexed: None) -> None:
+    result = run("recommend", "--role", "zookeepers feeding penguins")
+    assert result.exit_code == 0
+    assert "try a broader role." in result.stdout and "depth" not in result.stdout
