@@ -83,15 +83,23 @@ def progress_bar(enabled: bool) -> Iterator[ProgressFn | None]:
         yield update
 
 
-def _show_report(report: IngestReport, as_json: bool, dry_run: bool = False) -> None:
+def _show_report(
+    report: IngestReport, as_json: bool, dry_run: bool = False, rebuilt: bool = False
+) -> None:
     if as_json:
         print_json(report.as_json())
         return
     title = "Would change" if dry_run else "Indexed"
+    # After --rebuild, `repaired` counts the records re-embedded on request, not damage found.
+    repaired = (
+        f", re-embedded {report.repaired} records"
+        if rebuilt
+        else (f", {report.repaired} vectors repaired" if report.repaired else "")
+    )
     console.print(
         f"[bold]{title}:[/bold] {report.added} added, {report.updated} updated, "
         f"{report.unchanged} unchanged, {report.removed} removed, {len(report.failed)} failed"
-        + (f", {report.repaired} vectors repaired" if report.repaired else "")
+        + repaired
     )
     for failure in report.failed:
         console.print(f"  [red]✗[/red] {markup_safe(failure.path)}: {markup_safe(failure.reason)}")
@@ -156,7 +164,7 @@ def reindex(
             report = services.index.rebuild(progress=progress)
         else:
             report = services.index.reindex(dry_run=dry_run, progress=progress, rebuild=rebuild)
-    _show_report(report, as_json, dry_run=dry_run)
+    _show_report(report, as_json, dry_run=dry_run, rebuilt=rebuild and not dry_run)
     _exit_if_failed(report)
 
 

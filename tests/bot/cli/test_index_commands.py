@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -171,3 +172,21 @@ def test_a_failed_source_makes_ingest_and_reindex_exit_1(env: Path, tmp_path: Pa
     assert [f["path"] for f in json.loads(again.stdout)["failed"]] == [str(env / "broken.md")]
     (env / "broken.md").unlink()
     assert runner.invoke(app, ["reindex"]).exit_code == 0
+
+
+@pytest.mark.parametrize("with_sources", [True, False])
+def test_rebuilding_a_healthy_index_says_what_it_re_embedded(
+    env: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, with_sources: bool
+) -> None:
+    run_json("ingest", str(env), "--json")
+    records = run_json("stats", "--json")["records"]
+    if not with_sources:  # cards ingested by hand: --rebuild re-embeds the catalog alone
+        monkeypatch.delenv("CURATOR_KNOWLEDGE__SOURCES")
+        get_settings.cache_clear()
+    with caplog.at_level(logging.INFO):
+        result = runner.invoke(app, ["reindex", "--rebuild"])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stdout.split())
+    assert "0 added, 0 updated, 3 unchanged" in said
+    assert f"re-embedded {records} records" in said and "repaired" not in said
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
