@@ -173,14 +173,17 @@ def recommend(
     return [rec for _, rec in found[:limit]]
 
 
-def find_article(source: ArticleSource, title: str) -> Article:
+def find_article(
+    source: ArticleSource, title: str, *, hint: str = "start typing to pick one"
+) -> Article:
     """The card titled `title` (exact, then prefix, then substring, case-insensitive), or its id.
 
-    Raises InputError when no title matches, naming the closest ones when several do.
+    Raises InputError when no title matches, naming the closest ones when several do; `hint`
+    (how this front end lists titles) ends the message for an empty or unknown title.
     """
     wanted = title.strip().casefold()
     if not wanted:
-        raise InputError("Give the title of an article (start typing to pick one).")
+        raise InputError(f"Give the title of an article ({hint}).")
     articles = source.list_articles()
     for test in (
         lambda a: a.title.casefold() == wanted or a.id == wanted,
@@ -193,7 +196,7 @@ def find_article(source: ArticleSource, title: str) -> Article:
         if matches:
             names = "; ".join(f"“{a.title}”" for a in matches[:5])
             raise InputError(f"Several articles match “{title.strip()[:60]}”: {names}.")
-    raise InputError(f"No article is titled “{title.strip()[:60]}”; start typing to pick one.")
+    raise InputError(f"No article is titled “{title.strip()[:60]}”; {hint}.")
 
 
 def _choices(values: Iterable[str], typed: str, limit: int) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import typer
@@ -59,6 +60,30 @@ def _cards_table(heading: str, articles: list[Article], best_for: list[str] | No
             lines.append(f"Best for: {escape(best_for[index])}")
         table.add_row(curated, "\n".join(lines), escape(a.source), escape(a.depth))
     return table
+
+
+_TITLES_HINT = "`curator articles` lists every title"
+
+
+def paragraphs(text: str) -> str:
+    """Card text as a terminal shows it best: soft-wrapped source lines joined into one line per
+    paragraph; blank lines between paragraphs and list items ("- ", "* ", "• ", "1. ") kept."""
+    blocks = []
+    for block in re.split(r"\n[ \t]*\n", text.strip()):
+        lines: list[str] = []
+        for raw in block.splitlines():
+            line = raw.strip()
+            if not line:
+                continue
+            if lines and not _LIST_ITEM.match(line):
+                lines[-1] += " " + line
+            else:
+                lines.append(line)
+        blocks.append("\n".join(lines))
+    return "\n\n".join(b for b in blocks if b)
+
+
+_LIST_ITEM = re.compile(r"(?:[-*+•]|\d{1,3}[.)])\s")
 
 
 def _fail(exc: InputError) -> typer.Exit:
@@ -152,7 +177,7 @@ def article(
     """One curated article's card in full."""
     with services_or_exit() as services:
         try:
-            card = curation.find_article(services.index, title)
+            card = curation.find_article(services.index, title, hint=_TITLES_HINT)
         except InputError as exc:
             raise _fail(exc) from exc
     if as_json:
@@ -168,10 +193,10 @@ def article(
     if card.url.startswith(("http://", "https://")):
         console.print(f"[blue]{escape(card.url)}[/blue]")
     for heading, body in (
-        ("Summary", [card.summary] if card.summary else []),
-        ("Key takeaway", [card.key_takeaway] if card.key_takeaway else []),
-        ("Key insights", [f"• {i}" for i in card.key_insights]),
-        ("Best for", [f"• {b}" for b in card.best_for]),
+        ("Summary", [paragraphs(card.summary)] if card.summary else []),
+        ("Key takeaway", [paragraphs(card.key_takeaway)] if card.key_takeaway else []),
+        ("Key insights", [f"• {paragraphs(i)}" for i in card.key_insights]),
+        ("Best for", [f"• {paragraphs(b)}" for b in card.best_for]),
         ("Topics", [", ".join(card.topics)] if card.topics else []),
     ):
         if body:

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 import knowledge
 from bot.cli.app import app
+from bot.cli.curation_commands import paragraphs
 from knowledge.settings import get_settings
 
 SAMPLE = Path(knowledge.__file__).parent / "sample"
@@ -129,3 +130,26 @@ def test_recommend_suggests_changing_only_what_was_given(indexed: None) -> None:
     result = run("recommend", "--role", "zookeepers feeding penguins")
     assert result.exit_code == 0
     assert "try a broader role." in result.stdout and "depth" not in result.stdout
+
+
+def test_article_joins_soft_wrapped_lines_into_paragraphs(indexed: None) -> None:
+    result = run("article", "LLM Powered")
+    assert result.exit_code == 0, result.output
+    assert "acting as the controller of a system" in result.stdout
+    summary = result.stdout.split("Summary\n")[1].split("\n\n")[0]
+    assert summary.count("\n") == 0 and summary.startswith("Lilian Weng")
+    assert "\n• Planning covers" in result.stdout and "\n• Memory maps" in result.stdout
+
+
+def test_article_unknown_title_says_how_to_list_titles(indexed: None) -> None:
+    result = run("article", "zzz")
+    assert result.exit_code == 2
+    assert "`curator articles` lists every title" in result.stderr
+    assert "start typing" not in result.stderr
+
+
+def test_paragraphs_keep_breaks_and_list_items() -> None:
+    text = "One line\nwrapped here.\n\n- item one\n  continued\n- item two\n2. numbered\n\nEnd"
+    assert paragraphs(text) == (
+        "One line wrapped here.\n\n- item one continued\n- item two\n2. numbered\n\nEnd"
+    )
