@@ -98,3 +98,13 @@ def report_unknown_filters(
     for problem in problems:
         err_console.print(f"[yellow]{markup_safe(problem)}[/yellow]")
     return bool(problems)
+
+
+def usage_error(message: str, as_json: bool, code: str) -> typer.Exit:
+    """A bad argument, said on stderr (or as `{"error", "code"}` JSON on stdout with --json);
+    returns the exit (status 2) for the caller to raise."""
+    if as_json:
+        print_json({"error": message, "code": code})
+    else:
+        err_console.print(f"[red]error:[/red] {markup_safe(message)}")
+    return typer.Exit(2)

@@ -33,6 +33,7 @@ from bot.cli.common import (
     report_unknown_filters,
     services_or_exit,
     terminal_text,
+    usage_error,
 )
 from knowledge.index import KnowledgeIndex, SearchMode
 from knowledge.indexing import Progress as ProgressFn
@@ -248,6 +249,8 @@ def search(
         raise typer.BadParameter("expected hybrid, dense or bm25", param_hint="--mode")
     if query is None and queries is None:
         raise typer.BadParameter("give a query or --queries FILE", param_hint="QUERY")
+    if query is not None and queries is None and not terminal_text(query).strip():
+        raise usage_error("The query is empty: say what to look for.", as_json, "empty_query")
     filters = SearchFilters(topic=topic, source=source, since=parse_day(since, "--since"))
     search_mode: SearchMode = mode  # type: ignore[assignment]
     with services_or_exit() as services:

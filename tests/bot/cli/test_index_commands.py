@@ -190,3 +190,11 @@ def test_rebuilding_a_healthy_index_says_what_it_re_embedded(
     assert "0 added, 0 updated, 3 unchanged" in said
     assert f"re-embedded {records} records" in said and "repaired" not in said
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_an_empty_search_query_is_named(env: Path) -> None:
+    result = runner.invoke(app, ["search", " "])
+    assert result.exit_code == 2
+    assert "The query is empty" in result.stderr and "No results" not in result.stdout
+    as_json = runner.invoke(app, ["search", "", "--json"])
+    assert as_json.exit_code == 2 and json.loads(as_json.stdout)["code"] == "empty_query"
