@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from collections.abc import Iterator
@@ -169,9 +170,23 @@ def reindex(
     _exit_if_failed(report)
 
 
+@contextmanager
+def _quiet_refresh_log() -> Iterator[None]:
+    """While watching, each refresh is printed by the CLI itself: the refresher's own log
+    records (the same summary, each failure again, a JSON dump) stay off the terminal;
+    unexpected errors (ERROR and above) still show."""
+    logger = logging.getLogger("knowledge.refresh")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _watch(as_json: bool) -> None:
     """`reindex --watch`: one line (or JSON line) per refresh until Ctrl-C."""
-    with services_or_exit() as services:
+    with services_or_exit() as services, _quiet_refresh_log():
         refresher = Refresher(services.index, services.state)
         minutes = services.settings.knowledge.refresh_minutes
         if not as_json:
