@@ -115,7 +115,10 @@ def _show_report(
             f"{markup_safe(pairing.article)} → {markup_safe(pairing.title)}"
         )
     if report.skipped:
-        console.print(f"  [dim]skipped {len(report.skipped)} unsupported file(s):[/dim]")
+        console.print(
+            f"  [dim]skipped {len(report.skipped)} file(s) (unsupported type, or a folder's "
+            "README, LICENSE or CHANGELOG):[/dim]"
+        )
         for path in report.skipped:
             console.print(f"    [dim]{markup_safe(path)}[/dim]")
 

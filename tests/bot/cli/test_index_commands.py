@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from bot.cli.app import app
 from knowledge.settings import get_settings
 from tests.support.cards import zebra_env
+from tests.support.seeds import seeds_dir
 
 runner = CliRunner()
 
@@ -198,3 +199,25 @@ def test_an_empty_search_query_is_named(env: Path) -> None:
     assert "The query is empty" in result.stderr and "No results" not in result.stdout
     as_json = runner.invoke(app, ["search", "", "--json"])
     assert as_json.exit_code == 2 and json.loads(as_json.stdout)["code"] == "empty_query"
+
+
+def test_a_folders_readme_license_and_changelog_are_skipped_not_failed(env: Path) -> None:
+    (env / "README.md").write_text("# Cards\n\nHow this folder is kept.\n", encoding="utf-8")
+    (env / "LICENSE").write_text("MIT License\n", encoding="utf-8")
+    (env / "CHANGELOG.txt").write_text("1.0: first cards\n", encoding="utf-8")
+    result = runner.invoke(app, ["ingest", str(env)])
+    assert result.exit_code == 0, result.output
+    assert "3 added" in result.stdout and "0 failed" in result.stdout
+    for name in ("README.md", "LICENSE", "CHANGELOG.txt"):
+        assert str(env / name) in result.stdout
+    # Named on the command line, a README is read like any other file.
+    named = runner.invoke(app, ["ingest", str(env / "README.md"), "--json"])
+    assert named.exit_code == 1
+    assert [f["path"] for f in json.loads(named.stdout)["failed"]] == [str(env / "README.md")]
+
+
+def test_the_seed_folder_ingests_without_failures(env: Path) -> None:
+    seeds = seeds_dir()
+    result = runner.invoke(app, ["ingest", str(seeds)])
+    assert result.exit_code == 0, result.output
+    assert "0 failed" in result.stdout and str(seeds / "README.md") in result.stdout
