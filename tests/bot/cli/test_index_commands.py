@@ -221,3 +221,16 @@ def test_the_seed_folder_ingests_without_failures(env: Path) -> None:
     result = runner.invoke(app, ["ingest", str(seeds)])
     assert result.exit_code == 0, result.output
     assert "0 failed" in result.stdout and str(seeds / "README.md") in result.stdout
+
+
+def test_a_text_articles_section_label_is_not_indexed(env: Path, tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "opinion.txt").write_text(
+        "Markets after the merger\nOpinion\nPrices of striped blankets rose for a year.\n",
+        encoding="utf-8",
+    )
+    assert runner.invoke(app, ["ingest", str(notes)]).exit_code == 0
+    hits = run_json("search", "striped blankets prices", "--json")
+    texts = [h["text"] for h in hits if h["title"] == "Markets after the merger"]
+    assert texts and not any("Opinion" in t for t in texts)
