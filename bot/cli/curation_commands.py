@@ -12,6 +12,7 @@ from rich.table import Table
 from bot.cli.common import (
     console,
     err_console,
+    markup_safe,
     print_json,
     report_unknown_filters,
     services_or_exit,
@@ -87,7 +88,8 @@ _LIST_ITEM = re.compile(r"(?:[-*+•]|\d{1,3}[.)])\s")
 
 
 def _fail(exc: InputError) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {exc.user_message}")
+    # The message quotes what was typed: never read as markup.
+    err_console.print(f"[red]error:[/red] {markup_safe(exc.user_message)}")
     return typer.Exit(2)
 
 

@@ -146,6 +146,8 @@ def test_article_unknown_title_says_how_to_list_titles(indexed: None) -> None:
     assert result.exit_code == 2
     assert "`curator articles` lists every title" in result.stderr
     assert "start typing" not in result.stderr
+    markup = run("article", "zzz[/b]")
+    assert markup.exit_code == 2 and "No article is titled “zzz[/b]”" in markup.stderr
 
 
 def test_paragraphs_keep_breaks_and_list_items() -> None:
