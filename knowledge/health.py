@@ -252,22 +252,16 @@ class ServedIndex:
 def served_index(settings: Settings) -> ServedIndex:
     """What KnowledgeIndex would serve, read from the data dir without writing to it."""
     from knowledge.store.builds import BuildRegistry, catalog_counts
-    from knowledge.store.vector_store import collection_name
 
     prefix = settings.chroma.collection_prefix
-    builds = BuildRegistry(settings.data_dir.expanduser(), prefix)
+    builds = BuildRegistry(settings.data_dir, prefix)
     record = builds.read()
     if record is None:
         from knowledge.embeddings.factory import likely_names
 
         record = builds.adopt_legacy(likely_names(settings.embeddings))
     configured = _configured_embedder_name(settings.embeddings, record.embedder if record else None)
-    if record is not None and (
-        record.embedder == configured or builds.articles(record.collection) > 0
-    ):
-        collection, built_with = record.collection, record.embedder
-    else:
-        collection, built_with = collection_name(prefix, configured), configured
+    collection, built_with = builds.served(record, configured)
     articles, records = catalog_counts(builds.folder(collection) / "catalog.sqlite3")
     return ServedIndex(
         collection=collection,
@@ -319,7 +313,7 @@ def check_index(served: ServedIndex) -> Check:
 def probe_command(settings: Settings, collection: str) -> list[str]:
     """The child process that opens the store and runs one real query."""
     request = {
-        "data_dir": str(settings.data_dir.expanduser().absolute()),
+        "data_dir": str(settings.data_dir.absolute()),
         "chroma": settings.chroma.model_dump(mode="json"),
         "collection": collection,
     }
@@ -337,11 +331,11 @@ def check_store(
     A store that crashes whoever opens it fails here, not in the bot."""
     from knowledge.store.embedded_lock import current_holder
 
-    where = settings.chroma.server_url or str(settings.data_dir.expanduser() / "chroma")
+    where = settings.chroma.server_url or str(settings.data_dir / "chroma")
     if not settings.chroma.host:
-        if not (settings.data_dir.expanduser() / "chroma").exists():
+        if not (settings.data_dir / "chroma").exists():
             return Check("store", "ok", f"{where} is created by the first reindex")
-        holder = current_holder(settings.data_dir.expanduser() / "chroma.lock")
+        holder = current_holder(settings.data_dir / "chroma.lock")
         if holder is not None:
             return Check("store", "ok", f"{where} is open in {holder}; not opened a second time")
     argv = list(command) if command is not None else probe_command(settings, served.collection)

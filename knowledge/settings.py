@@ -358,6 +358,13 @@ class Settings(BaseSettings):
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
 
+    @field_validator("data_dir")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        # "~/curator" names the home folder for every reader (the bot, the CLI and doctor
+        # alike), never a folder called "~".
+        return value.expanduser()
+
 
 def _variable_name(loc: tuple[int | str, ...]) -> str:
     parts = [str(p) for p in loc if not isinstance(p, int)]

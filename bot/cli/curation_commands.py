@@ -6,16 +6,18 @@ import re
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from bot.cli.common import (
     console,
     err_console,
+    linked,
     markup_safe,
     print_json,
     report_unknown_filters,
     services_or_exit,
+    terminal_text,
 )
 from knowledge import curation
 from knowledge.errors import InputError
@@ -38,14 +40,6 @@ def card_json(article: Article, **extra: object) -> dict[str, Any]:
     }
 
 
-def _title(article: Article) -> str:
-    """The title, linked in terminals that support it; plain when the card has no web address."""
-    title = escape(article.title)
-    if article.url.startswith(("http://", "https://")):
-        return f"[link={article.url}]{title}[/link]"
-    return title
-
-
 def _cards_table(heading: str, articles: list[Article], best_for: list[str] | None = None) -> Table:
     table = Table(title=heading, show_lines=True)
     table.add_column("curated", no_wrap=True)
@@ -54,12 +48,12 @@ def _cards_table(heading: str, articles: list[Article], best_for: list[str] | No
     table.add_column("depth")
     for index, a in enumerate(articles):
         curated = a.curated.strftime("%Y-%m-%d") if a.curated else "—"
-        lines = [f"[bold]{_title(a)}[/bold]"]
+        cell = linked(a.title, a.url, style="bold")
         if a.key_takeaway:
-            lines.append(f"[italic]{escape(a.key_takeaway)}[/italic]")
+            cell.append("\n" + terminal_text(a.key_takeaway), style="italic")
         if best_for is not None and best_for[index]:
-            lines.append(f"Best for: {escape(best_for[index])}")
-        table.add_row(curated, "\n".join(lines), escape(a.source), escape(a.depth))
+            cell.append(f"\nBest for: {terminal_text(best_for[index])}")
+        table.add_row(curated, cell, Text(terminal_text(a.source)), Text(terminal_text(a.depth)))
     return table
 
 
@@ -114,9 +108,10 @@ def latest(
     if not found and not unknown:
         scope = f" on {topic}" if topic else ""
         period = f" in the last {days} days" if days else ""
-        console.print(f"No articles{escape(scope)} were curated{period}.")
+        console.print(f"No articles{markup_safe(scope)} were curated{period}.")
         return
-    console.print(_cards_table(f"Latest articles{escape(' on ' + topic) if topic else ''}", found))
+    heading = f"Latest articles{markup_safe(' on ' + topic) if topic else ''}"
+    console.print(_cards_table(heading, found))
 
 
 def recommend(
@@ -189,11 +184,11 @@ def article(
             )
         )
         return
-    console.print(f"[bold]{_title(card)}[/bold]")
+    console.print(linked(card.title, card.url, style="bold"))
     about = [card.author, card.source, card.curated.strftime("%Y-%m-%d") if card.curated else ""]
-    console.print(escape(" · ".join(p for p in [*about, card.depth] if p)))
+    console.print(Text(terminal_text(" · ".join(p for p in [*about, card.depth] if p))))
     if card.url.startswith(("http://", "https://")):
-        console.print(f"[blue]{escape(card.url)}[/blue]")
+        console.print(linked(card.url, card.url, style="blue"))
     for heading, body in (
         ("Summary", [paragraphs(card.summary)] if card.summary else []),
         ("Key takeaway", [paragraphs(card.key_takeaway)] if card.key_takeaway else []),
@@ -204,7 +199,7 @@ def article(
         if body:
             console.print(f"\n[bold]{heading}[/bold]")
             for line in body:
-                console.print(escape(line))
+                console.print(Text(terminal_text(line)))
 
 
 def register(app: typer.Typer) -> None:

@@ -172,3 +172,15 @@ def test_the_test_helper_merges_overrides_and_validates_them(tmp_path: Path) -> 
         with_overrides(settings, retrieval={"kk": 3})
     with pytest.raises(ConfigError, match="CURATOR_RETRIEVAL__K"):
         make_settings(tmp_path, retrieval={"k": 0})
+
+
+def test_a_data_dir_under_home_is_the_same_folder_for_every_reader(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The bot and the CLI open it as given; doctor checks it: "~" must mean home for all.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("CURATOR_DATA_DIR", "~/curator-data")
+    settings = load_settings()
+    assert settings.data_dir == tmp_path / "curator-data"
+    settings.data_dir = Path("~/elsewhere")
+    assert settings.data_dir == tmp_path / "elsewhere"

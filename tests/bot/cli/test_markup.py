@@ -68,8 +68,10 @@ def env(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         ["search", QUESTION],
         ["ask", QUESTION, "--no-stream"],
         ["ask", QUESTION],
+        ["latest"],
+        ["article", "Bold"],
     ],
-    ids=["articles", "search", "ask-no-stream", "ask-stream"],
+    ids=["articles", "search", "ask-no-stream", "ask-stream", "latest", "article"],
 )
 def test_markup_in_article_text_is_printed_as_written(env: None, args: list[str]) -> None:
     result = runner.invoke(app, args)
