@@ -294,6 +294,8 @@ class KnowledgeIndex:
             self._reembed_locked(progress)
             report.repaired = self.indexer.reconcile(progress, rebuild=True).repaired
             self.indexer.rebuild_lexical(progress)
+            # No source is read: every stored article is kept as it is, only re-embedded.
+            report.unchanged = self.catalog.article_count()
         return report
 
     def reembed(self, progress: Progress | None = None) -> int:

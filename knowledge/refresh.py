@@ -101,6 +101,8 @@ class RefreshOutcome:
     not_modified: list[str] = field(default_factory=list)
     skipped: str | None = None
     error: str | None = None
+    #: Articles of the failed sources, kept as they were (not in the JSON shape).
+    kept: int = 0
 
     @property
     def changed(self) -> bool:
@@ -127,7 +129,9 @@ class RefreshOutcome:
         if self.not_modified:
             line += f" ({len(self.not_modified)} source(s) not modified)"
         if r.failed:
-            line += f", {len(r.failed)} failed (their articles are kept)"
+            line += f", {len(r.failed)} failed"
+            if self.kept:
+                line += f" (their {self.kept} article(s) are kept)"
         return f"{line}, in {self.seconds:.1f} s"
 
     def as_json(self) -> dict[str, object]:
@@ -213,6 +217,7 @@ class Refresher:
             if f.path not in session.not_modified
         ]
         report.skipped = list(loaded.skipped)
+        outcome.kept = sum(per_origin.get(f.path, 0) for f in report.failed)
         # Not-modified sources count as failures for planning: that is what keeps their articles.
         plan = index.indexer.plan(loaded.articles, loaded.failures, remove_missing=True)
         if plan.added or plan.updated or plan.removed or plan.orphans:

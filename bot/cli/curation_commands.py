@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import typer
@@ -14,6 +15,7 @@ from bot.cli.common import (
     linked,
     markup_safe,
     print_json,
+    report_unknown_filters,
     services_or_exit,
     terminal_text,
 )
@@ -55,7 +57,32 @@ def _cards_table(heading: str, articles: list[Article], best_for: list[str] | No
     return table
 
 
+_TITLES_HINT = "`curator articles` lists every title"
+
+
+def paragraphs(text: str) -> str:
+    """Card text as a terminal shows it best: soft-wrapped source lines joined into one line per
+    paragraph; blank lines between paragraphs and list items ("- ", "* ", "• ", "1. ") kept."""
+    blocks = []
+    for block in re.split(r"\n[ \t]*\n", text.strip()):
+        lines: list[str] = []
+        for raw in block.splitlines():
+            line = raw.strip()
+            if not line:
+                continue
+            if lines and not _LIST_ITEM.match(line):
+                lines[-1] += " " + line
+            else:
+                lines.append(line)
+        blocks.append("\n".join(lines))
+    return "\n\n".join(b for b in blocks if b)
+
+
+_LIST_ITEM = re.compile(r"(?:[-*+•]|\d{1,3}[.)])\s")
+
+
 def _fail(exc: InputError) -> typer.Exit:
+    # The message quotes what was typed: never read as markup.
     err_console.print(f"[red]error:[/red] {markup_safe(exc.user_message)}")
     return typer.Exit(2)
 
@@ -74,10 +101,11 @@ def latest(
             found = curation.latest(services.index, topic, days, limit=limit)
         except InputError as exc:
             raise _fail(exc) from exc
+        unknown = not found and report_unknown_filters(services.index, topic)
     if as_json:
         print_json([card_json(a) for a in found])
         return
-    if not found:
+    if not found and not unknown:
         scope = f" on {topic}" if topic else ""
         period = f" in the last {days} days" if days else ""
         console.print(f"No articles{markup_safe(scope)} were curated{period}.")
@@ -101,6 +129,7 @@ def recommend(
             picks = curation.recommend(services.index, role, depth, topic, limit=limit)
         except InputError as exc:
             raise _fail(exc) from exc
+        unknown = not picks and report_unknown_filters(services.index, topic)
     if as_json:
         print_json(
             [
@@ -115,10 +144,27 @@ def recommend(
         )
         return
     if not picks:
-        console.print("No curated article fits; try a broader role or leave out the depth.")
+        if not unknown:
+            console.print(_no_fit(role, depth, topic))
         return
     articles = [p.article for p in picks]
     console.print(_cards_table("Recommended reading", articles, [p.best_for for p in picks]))
+
+
+def _no_fit(role: str | None, depth: str | None, topic: str | None) -> str:
+    """Why nothing was recommended, suggesting only changes to what was given."""
+    hints = [
+        hint
+        for given, hint in (
+            (role, "a broader role"),
+            (topic, "another topic"),
+            (depth, "leaving out the depth"),
+        )
+        if given and given.strip()
+    ]
+    if not hints:
+        return "No articles are indexed yet: run `curator ingest` or `curator reindex`."
+    return "No curated article fits; try " + " or ".join(hints) + "."
 
 
 def article(
@@ -128,7 +174,7 @@ def article(
     """One curated article's card in full."""
     with services_or_exit() as services:
         try:
-            card = curation.find_article(services.index, title)
+            card = curation.find_article(services.index, title, hint=_TITLES_HINT)
         except InputError as exc:
             raise _fail(exc) from exc
     if as_json:
@@ -144,10 +190,10 @@ def article(
     if card.url.startswith(("http://", "https://")):
         console.print(linked(card.url, card.url, style="blue"))
     for heading, body in (
-        ("Summary", [card.summary] if card.summary else []),
-        ("Key takeaway", [card.key_takeaway] if card.key_takeaway else []),
-        ("Key insights", [f"• {i}" for i in card.key_insights]),
-        ("Best for", [f"• {b}" for b in card.best_for]),
+        ("Summary", [paragraphs(card.summary)] if card.summary else []),
+        ("Key takeaway", [paragraphs(card.key_takeaway)] if card.key_takeaway else []),
+        ("Key insights", [f"• {paragraphs(i)}" for i in card.key_insights]),
+        ("Best for", [f"• {paragraphs(b)}" for b in card.best_for]),
         ("Topics", [", ".join(card.topics)] if card.topics else []),
     ):
         if body:

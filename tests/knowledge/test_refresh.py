@@ -161,7 +161,7 @@ def test_a_503_keeps_the_articles_and_is_reported(
     assert outcome.failed and not outcome.changed
     assert [f.path for f in outcome.report.failed] == [server.url(FEED)]
     assert "503" in outcome.report.failed[0].reason
-    assert "articles are kept" in outcome.summary()
+    assert "1 failed (their 2 article(s) are kept)" in outcome.summary()
     assert len(titles(index)) == 2
     assert index.search("reranking step 2", k=1)
     # Back up, with a new entry: it arrives, nothing was lost in between.

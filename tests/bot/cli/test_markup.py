@@ -100,6 +100,6 @@ def test_ingest_report_prints_paths_holding_markup(env: None, tmp_path: Path) ->
 
     result = runner.invoke(app, ["ingest", str(tmp_path / "src")])
 
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # the empty file failed
     flat = " ".join(result.stdout.split())
     assert "notes[/red].md" in flat and "notes[/b].xyz" in flat
