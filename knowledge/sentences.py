@@ -13,7 +13,7 @@ from dataclasses import dataclass
 # Sentences end at . ! ? followed by space. Source files wrap lines inside sentences, so a line
 # break ends a piece only before a blank line, a list item or a heading.
 #: Changes whenever the units of a text change, so vectors stored for older units go unused.
-UNITS_VERSION = "2"
+UNITS_VERSION = "3"
 _SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s+")
 _LIST_MARK = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|#+)\s+")
 _BLOCK_BREAK = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*+•]|\d+[.)]|#+)\s)")
@@ -34,15 +34,20 @@ _LEANING_WORDS = frozenset(
 _LEANING_PHRASES = re.compile(
     r"^(?:in (?:addition|contrast|turn|this case|that case|other words|particular)|"
     r"as a result|for (?:example|instance)|on the other hand|despite this|because of this|"
-    r"after (?:this|that)|by contrast|even so|at the same time|the (?:latter|former|same))\b",
+    r"after (?:this|that)|by contrast|even so|at the same time|the (?:latter|former|same)|"
+    r"as such|for this reason|to this end|in (?:this|that) way|"
+    r"(?:all|each|some|many|most|none|one|both|much) of (?:this|these|those|that|them|it))\b",
     re.IGNORECASE,
 )
 # Words that end in a full stop mid-sentence (compared case-folded, without the stop).
 _ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof st mt ft jr sr inc ltd co corp bros vs etc e.g i.e cf al approx
+    """mr mrs ms dr prof st mt ft jr sr inc ltd co corp bros v vs etc e.g i.e cf al approx
     no nos vol fig gen gov sen rep rev col lt capt sgt maj cmdr adm u.s u.k u.n a.d b.c
     jan feb mar apr jun jul aug sep sept oct nov dec""".split()  # noqa: SIM905
 )
+# A footnote mark after a sentence's stop ("... operate.[citation needed]", "... 2003.[4]") is
+# left out of the quote, so the sentence ends as a sentence; a Markdown link is not a mark.
+_FOOTNOTE = re.compile(r"(?<=[.!?])\[[^\[\]]{1,40}\](?!\()")
 _FIRST_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 # Card lines that are labels, not statements worth quoting.
 _BOILERPLATE = re.compile(r"^(?:best for|topics|source link|related on)\b", re.IGNORECASE)
@@ -67,7 +72,7 @@ def split_pieces(text: str) -> list[str]:
     """
     pieces: list[str] = []
     for block in _BLOCK_BREAK.split(text):
-        flat = " ".join(_LIST_MARK.sub("", block).split())
+        flat = _FOOTNOTE.sub("", " ".join(_LIST_MARK.sub("", block).split()))
         parts = [p.strip() for p in _SENTENCE_END.split(flat) if p.strip()]
         for i, part in enumerate(parts):
             if pieces and _ends_mid_sentence(pieces[-1], part, same_block=i > 0):

@@ -105,6 +105,22 @@ def _lexical_scores(question: str, candidates: Sequence[Candidate]) -> list[floa
     return [sum(weight[t] for t in terms) / total for terms in found]
 
 
+# A card's line about the article itself ("The paper that named RAG.", "This post describes
+# ...") tells what the article is, not what it says: it yields to passages that answer.
+_ABOUT_THE_ARTICLE = re.compile(
+    r"^(?:(?:the|this|that|our) |[\w.-]+(?:'s|’s) )"
+    r"(?:paper|post|blog post|article|essay|talk|book|guide|survey|report|piece|study)\b",
+    re.IGNORECASE,
+)
+_ABOUT_THE_ARTICLE_PENALTY = 0.3
+
+
+def _about_the_article(candidates: Sequence[Candidate]) -> list[float]:
+    return [
+        -_ABOUT_THE_ARTICLE_PENALTY if _ABOUT_THE_ARTICLE.match(c.text) else 0.0 for c in candidates
+    ]
+
+
 def _passage_prior(candidates: Sequence[Candidate]) -> list[float]:
     # Search already weighed the whole passage; a small pull towards its best passages breaks
     # near-ties between sentences in favour of the better context.
@@ -160,13 +176,17 @@ def rank_units(
 ) -> list[float]:
     """Similarity of each unit to the question: cosine, plus the weighted share of the
     question's words it holds (cosine alone favours short sentences sharing one common word),
-    plus a small prior for the passage's search rank."""
+    plus a small prior for the passage's search rank, minus a little for a line that describes
+    the article rather than saying something."""
     if not candidates:
         return []
     lexical = [
-        o + p
-        for o, p in zip(
-            _lexical_scores(question, candidates), _passage_prior(candidates), strict=True
+        o + p + a
+        for o, p, a in zip(
+            _lexical_scores(question, candidates),
+            _passage_prior(candidates),
+            _about_the_article(candidates),
+            strict=True,
         )
     ]
     if embedder is not None:
@@ -243,13 +263,22 @@ def choose_quotes(
     return chosen
 
 
+# A label a card line opens with ("Key takeaway:", "**TL;DR**:"): not part of what it says.
+_LABEL = re.compile(r"^[*_\s]*[\w;' -]{1,30}?[*_\s]*:[*_\s]*")
+# Quote excerpts carry "…" where text was left out.
+_ELLIPSIS = re.compile(r"\s*…\s*")
+
+
 def _repeats(takeaway: str, quotes: Sequence[str]) -> bool:
-    """Whether a takeaway says what a quote already says (containment or heavy word overlap)."""
+    """Whether a takeaway says what a quote already says: containment either way (ignoring a
+    label the quote opens with and the "…" of an excerpt), or heavy word overlap."""
     folded = _fold(takeaway)
     words = set(WORD.findall(folded))
     for quote in quotes:
         q = _fold(quote)
-        if folded in q or q in folded:
+        bare = _LABEL.sub("", q, count=1)
+        stretches = [s for s in _ELLIPSIS.split(bare) if len(s) >= _MIN_REPEATED_CLAUSE]
+        if folded in q or q in folded or bare in folded or any(s in folded for s in stretches):
             return True
         quote_words = set(WORD.findall(q))
         if words and len(words & quote_words) / len(words) >= _REPEAT_OVERLAP:

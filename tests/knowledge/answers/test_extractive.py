@@ -305,3 +305,50 @@ def test_a_longer_unit_takes_the_place_of_the_sentence_it_extends() -> None:
 
     text = extractive_answer("q", number_sources(hits), Preferring(), ARTICLES.get)
     assert _quotes(text) == [f"- {lead} {follow} [1]"]
+
+
+def test_a_labelled_quote_of_the_takeaway_is_not_repeated_under_key_takeaways() -> None:
+    first = "For product managers, current AI investment levels are likely unsustainable."
+    takeaway = f"{first} Focus on practical applications that build genuine user value."
+    hits = [_hit(1, "a", f"Some intro text about markets here.\n\nKey takeaway: {first}")]
+    articles = {"a": Article(title="A", url="https://example.org/a", key_takeaway=takeaway)}
+    text = extractive_answer(
+        "Are AI investment levels unsustainable?",
+        number_sources(hits),
+        WordVectorEmbedder(),
+        articles.get,
+    )
+    assert f"Key takeaway: {first}" in text
+    assert "Key takeaways:" not in text and "Focus on practical" not in text
+
+
+def test_a_sentence_ending_in_a_footnote_mark_is_quotable() -> None:
+    units = [u.text for u in quotable_units("Many academies have shut down.[citation needed]")]
+    assert units == ["Many academies have shut down."]
+
+
+def test_as_such_and_all_of_this_lean_on_the_sentence_before() -> None:
+    text = (
+        "Luther's version quickly became a popular Bible translation. As such, it shaped the "
+        "evolution of the German language. All of this set the stage for later translations."
+    )
+    units = [u.text for u in quotable_units(text)]
+    assert not any(u.startswith(("As such", "All of this")) for u in units)
+    assert any(u.startswith("Luther's version") and "As such, it shaped" in u for u in units)
+
+
+def test_a_case_name_with_v_is_one_sentence() -> None:
+    units = [u.text for u in quotable_units("The landmark case was Brown v. Board of Education.")]
+    assert units == ["The landmark case was Brown v. Board of Education."]
+
+
+def test_a_line_describing_the_article_yields_to_one_that_answers() -> None:
+    hits = [
+        _hit(1, "a", "The paper that named honey evaluation for bees."),
+        _hit(2, "b", "Evaluate honey by measuring its water content and acidity."),
+    ]
+    text = extractive_answer(
+        "How should I evaluate honey?", number_sources(hits), WordVectorEmbedder(), {}.get
+    )
+    quotes = _quotes(text)
+    assert quotes[0].startswith("- Evaluate honey")
