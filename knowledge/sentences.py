@@ -13,15 +13,19 @@ from dataclasses import dataclass
 # Sentences end at . ! ? followed by space. Source files wrap lines inside sentences, so a line
 # break ends a piece only before a blank line, a list item or a heading.
 #: Changes whenever the units of a text change, so vectors stored for older units go unused.
-UNITS_VERSION = "3"
+UNITS_VERSION = "4"
 _SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s+")
 _LIST_MARK = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|#+)\s+")
 _BLOCK_BREAK = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*+•]|\d+[.)]|#+)\s)")
 _ENDINGS = frozenset('.!?…。！？:;"”’)*')
 MIN_CHARS = 25
 MAX_CHARS = 400
-# A quote made of a sentence and the ones it leans on spans at most this many sentences.
+# A quote made of a sentence and the ones it leans on spans at most this many sentences; a
+# longer chain ("X reports ... They calculate ... They predict ... They judge ...") is quoted as
+# its lead, "…", and the key sentence, when the lead is at most MAX_LEAD_DISTANCE back.
 MAX_SENTENCES_PER_UNIT = 3
+MAX_LEAD_DISTANCE = 5
+GAP = "…"
 
 # A sentence opening with one of these refers back to what came before ("It ...", "However,
 # ..."): quoted alone it would dangle, so it is quoted with its predecessor or not at all.
@@ -91,8 +95,18 @@ def is_whole(piece: str) -> bool:
     return bool(piece) and not piece[0].islower() and piece[-1] in _ENDINGS
 
 
+# "It is tempting to think ...", "It was decided that ...": an "it" that points forward.
+_FORWARD_IT = re.compile(
+    r"^it (?:is|was|has been|had been|seems|seemed|appears|appeared|would be|may be|can be)"
+    r"(?: not)?(?: \w+){0,2} (?:to|that|whether|how|why|when)\b",
+    re.IGNORECASE,
+)
+
+
 def leans_on_previous(piece: str) -> bool:
     """Whether the piece opens with a pronoun or connective that points at an earlier sentence."""
+    if _FORWARD_IT.match(piece):
+        return False
     first = _FIRST_WORD.match(piece)
     if first is not None and first.group().casefold() in _LEANING_WORDS:
         return True
@@ -145,28 +159,38 @@ def quotable_units(text: str) -> list[Unit]:
     """The units of a passage worth quoting, in order; never two with the same key sentence.
 
     A key sentence must be whole, long enough and not a card label. When it leans on the
-    previous sentence, that one (and, if it leans too, the one before) is included; when the
-    chain reaches the passage's start or a fragment, the sentence is skipped.
+    previous sentence, that one (and, if it leans too, the one before) is included; a longer
+    chain is quoted as its lead, "…" and the key sentence. When the chain reaches the
+    passage's start or a fragment, the sentence is skipped.
     """
     pieces = split_pieces(text)
     units: list[Unit] = []
     for last, piece in enumerate(pieces):
         if len(piece) < MIN_CHARS or not is_whole(piece) or _BOILERPLATE.match(piece):
             continue
-        first = last
-        while first >= 0 and leans_on_previous(pieces[first]):
-            first -= 1
-            if last - first >= MAX_SENTENCES_PER_UNIT or first < 0 or not is_whole(pieces[first]):
-                first = -1
-                break
-        if first < 0:
+        first = _lead_of(pieces, last)
+        if first is None:
             continue
         if first == last:
             units.append(Unit(first, last, piece))
             continue
-        quote = " ".join(pieces[first : last + 1])
+        if last - first < MAX_SENTENCES_PER_UNIT:
+            quote = " ".join(pieces[first : last + 1])
+        else:
+            quote = f"{pieces[first]} {GAP} {piece}"
         # Cutting the lead would make it dangle again, and cutting the key sentence loses what
         # it was chosen for: a unit too long to quote whole is left out.
         if len(quote) <= 2 * MAX_CHARS:
             units.append(Unit(first, last, quote))
     return units
+
+
+def _lead_of(pieces: list[str], last: int) -> int | None:
+    """Index of the first sentence the piece at `last` leans on (itself when it leans on
+    none); None when the chain reaches the passage's start, a fragment, or goes too far."""
+    first = last
+    while leans_on_previous(pieces[first]):
+        first -= 1
+        if last - first > MAX_LEAD_DISTANCE or first < 0 or not is_whole(pieces[first]):
+            return None
+    return first

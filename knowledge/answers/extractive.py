@@ -22,7 +22,7 @@ from knowledge.answers.prompt import Source
 from knowledge.answers.terms import WORD, key_terms, stems
 from knowledge.embeddings.base import Embedder, Vectors
 from knowledge.models import Article, Chunk, Hit
-from knowledge.sentences import MAX_CHARS, Unit, excerpt, quotable_units, split_pieces
+from knowledge.sentences import GAP, MAX_CHARS, Unit, excerpt, quotable_units, split_pieces
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +240,7 @@ def choose_quotes(
     best = scores[order[0]] if order else 0.0
     for i in order:
         candidate = candidates[i]
-        sentences = {_fold(s) for s in split_pieces(candidate.text)}
+        sentences = {_fold(s) for s in split_pieces(candidate.text) if s != GAP}
         overlapping = [j for j, seen in enumerate(chosen_sentences) if seen & sentences]
         if overlapping:
             j = overlapping[0]

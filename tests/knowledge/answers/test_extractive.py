@@ -352,3 +352,31 @@ def test_a_line_describing_the_article_yields_to_one_that_answers() -> None:
     )
     quotes = _quotes(text)
     assert quotes[0].startswith("- Evaluate honey")
+
+
+def test_a_forward_pointing_it_opens_a_quotable_sentence() -> None:
+    text = (
+        "It is tempting to think that function problems are richer than decision problems. "
+        "However, this is not the case, since function problems can be recast as decisions."
+    )
+    units = [u.text for u in quotable_units(text)]
+    assert units[0].startswith("It is tempting")
+    assert units[1] == text
+
+
+def test_a_long_chain_is_quoted_as_its_lead_a_gap_and_the_key_sentence() -> None:
+    lead = "The summary report says emissions are increasing greenhouse gases."
+    text = (
+        f"{lead} They calculate that CO2 caused half of the effect. They predict a rise of "
+        "0.3 degrees per decade. They judge that the temperature rose 0.3 to 0.6 degrees."
+    )
+    units = [u.text for u in quotable_units(text)]
+    assert units[-1] == f"{lead} … They judge that the temperature rose 0.3 to 0.6 degrees."
+    answer = extractive_answer(
+        "How much did the temperature rise?",
+        number_sources([_hit(1, "a", text)]),
+        WordVectorEmbedder(),
+        {}.get,
+    )
+    # The lead is quoted once, whichever units are chosen.
+    assert answer.count(lead) == 1
