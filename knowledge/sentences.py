@@ -118,22 +118,28 @@ _CLAUSE_END = re.compile(r"(?<=[,;:)])\s+")
 
 def excerpt(text: str, wanted: Callable[[str], float], limit: int = MAX_CHARS) -> str:
     """`text` if it fits in `limit` characters, else its stretch of whole clauses that scores
-    highest under `wanted` (ties: the earliest), with "…" where text was left out."""
+    highest under `wanted` (called on the stretch's text; ties: the earliest), with "…" where
+    text was left out. From each clause, the longest stretch that fits is tried.
+
+    The stretch is scored whole, not clause by clause, so a scorer counting distinct question
+    words does not prefer a later stretch that merely repeats a word the earlier one holds.
+    """
     if len(text) <= limit:
         return text
     clauses = _CLAUSE_END.split(text)
-    scores = [wanted(c) for c in clauses]
     best: tuple[float, int, int] = (-1.0, 0, 0)
     for start in range(len(clauses)):
-        size = -1
-        total = 0.0
-        for end in range(start, len(clauses)):
-            size += len(clauses[end]) + 1
-            if size > limit:
-                break
-            total += scores[end]
-            if total > best[0]:
-                best = (total, start, end)
+        # From each start, the longest stretch that fits: more of the sentence, same words.
+        size = len(clauses[start])
+        end = start
+        if size > limit:
+            continue
+        while end + 1 < len(clauses) and size + 1 + len(clauses[end + 1]) <= limit:
+            end += 1
+            size += 1 + len(clauses[end])
+        score = wanted(" ".join(clauses[start : end + 1]))
+        if score > best[0]:
+            best = (score, start, end)
     _, start, end = best
     if best[0] < 0:
         # Not even one clause fits: the text's start, cut at a word.
