@@ -13,13 +13,17 @@ from dataclasses import dataclass
 # Sentences end at . ! ? followed by space. Source files wrap lines inside sentences, so a line
 # break ends a piece only before a blank line, a list item or a heading.
 #: Changes whenever the units of a text change, so vectors stored for older units go unused.
-UNITS_VERSION = "4"
+UNITS_VERSION = "5"
 _SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s+")
 _LIST_MARK = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|#+)\s+")
 _BLOCK_BREAK = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*+•]|\d+[.)]|#+)\s)")
 _ENDINGS = frozenset('.!?…。！？:;"”’)*')
 MIN_CHARS = 25
 MAX_CHARS = 400
+# The chunker cuts by token count, so a passage's last sentence is often cut short. One that
+# starts like a sentence and is at least this long is still quoted, up to its last whole word
+# and "…"; a shorter one is more likely a heading or label than a sentence.
+MIN_CUT_CHARS = 80
 # A quote made of a sentence and the ones it leans on spans at most this many sentences; a
 # longer chain ("X reports ... They calculate ... They predict ... They judge ...") is quoted as
 # its lead, "…", and the key sentence, when the lead is at most MAX_LEAD_DISTANCE back.
@@ -51,7 +55,7 @@ _ABBREVIATIONS = frozenset(
 )
 # A footnote mark after a sentence's stop ("... operate.[citation needed]", "... 2003.[4]") is
 # left out of the quote, so the sentence ends as a sentence; a Markdown link is not a mark.
-_FOOTNOTE = re.compile(r"(?<=[.!?])\[[^\[\]]{1,40}\](?!\()")
+_FOOTNOTE = re.compile(r"(?<=[.!?])(?:\[[^\[\]]{1,40}\](?!\()|:\d[\d–:-]*(?=\s|$))")
 _FIRST_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 # Card lines that are labels, not statements worth quoting.
 _BOILERPLATE = re.compile(r"^(?:best for|topics|source link|related on)\b", re.IGNORECASE)
@@ -172,6 +176,8 @@ def quotable_units(text: str) -> list[Unit]:
     pieces = split_pieces(text)
     units: list[Unit] = []
     for last, piece in enumerate(pieces):
+        if last == len(pieces) - 1 and _is_cut_short(piece):
+            piece = pieces[last] = piece.rsplit(" ", 1)[0].rstrip(",;:") + f" {GAP}"
         if len(piece) < MIN_CHARS or not is_whole(piece) or _BOILERPLATE.match(piece):
             continue
         first = _lead_of(pieces, last)
@@ -189,6 +195,11 @@ def quotable_units(text: str) -> list[Unit]:
         if len(quote) <= 2 * MAX_CHARS:
             units.append(Unit(first, last, quote))
     return units
+
+
+def _is_cut_short(piece: str) -> bool:
+    """A passage's last piece that the chunker cut mid-sentence (not a label or heading)."""
+    return len(piece) >= MIN_CUT_CHARS and not is_whole(piece) and not piece[0].islower()
 
 
 def _lead_of(pieces: list[str], last: int) -> int | None:

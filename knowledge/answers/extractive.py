@@ -89,7 +89,16 @@ def candidate_units(passages: Sequence[tuple[Source, Hit]]) -> list[Candidate]:
                 continue
             seen.add(key)
             out.append(Candidate(source, hit, unit))
-    return out
+    # A sentence the chunker cut short ("… and other …") is left out when an overlapping
+    # passage holds it whole.
+    cut = f" {GAP}"
+    folded = [_fold(c.text) for c in out]
+    return [
+        c
+        for c, text in zip(out, folded, strict=True)
+        if not text.endswith(cut)
+        or not any(text[: -len(cut)] in other for other in folded if other != text)
+    ]
 
 
 def _lexical_scores(question: str, candidates: Sequence[Candidate]) -> list[float]:

@@ -380,3 +380,27 @@ def test_a_long_chain_is_quoted_as_its_lead_a_gap_and_the_key_sentence() -> None
     )
     # The lead is quoted once, whichever units are chosen.
     assert answer.count(lead) == 1
+
+
+def test_a_sentence_cut_at_the_passage_end_is_quoted_up_to_its_last_whole_word() -> None:
+    cut = (
+        "Another master plan, designed in 1999, produced the Ratner Athletics Center (2003), "
+        "the Palevsky Commons (2001), and other co"
+    )
+    units = [u.text for u in quotable_units(f"The campus grew in the nineties. {cut}")]
+    assert units[-1].endswith("the Palevsky Commons (2001), and other …")
+
+
+def test_a_cut_sentence_is_not_quoted_when_another_passage_holds_it_whole() -> None:
+    whole = (
+        "Worker bees fan their wings to evaporate water from the nectar stored in the comb "
+        "cells until the honey is thick enough to keep."
+    )
+    hits = [
+        _hit(1, "a", f"Bees make honey from nectar. {whole[:100]}"),
+        _hit(2, "a", whole),
+    ]
+    text = extractive_answer(
+        "Why do worker bees fan their wings?", number_sources(hits), WordVectorEmbedder(), {}.get
+    )
+    assert whole in text and text.count("Worker bees fan") == 1
