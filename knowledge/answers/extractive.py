@@ -107,7 +107,14 @@ def _lexical_scores(question: str, candidates: Sequence[Candidate]) -> list[floa
     wanted = stems(key_terms(question))
     if not wanted:
         return [0.0] * len(candidates)
-    found = [stems(WORD.findall(c.text)) & wanted for c in candidates]
+    # A word the article's title holds counts for each of its sentences: "What does ReAct
+    # add?" is answered by the ReAct paper's sentences, which rarely repeat its name. When all
+    # candidates share the title, its words are common and weigh little.
+    titles = {c.hit.chunk.title for c in candidates}
+    in_title = {t: stems(WORD.findall(t)) & wanted for t in titles}
+    found = [
+        (stems(WORD.findall(c.text)) & wanted) | in_title[c.hit.chunk.title] for c in candidates
+    ]
     counts = Counter(term for terms in found for term in terms)
     weight = {t: math.log(1 + len(candidates) / (counts[t] or 0.5)) for t in wanted}
     total = sum(weight.values())

@@ -11,6 +11,7 @@ from knowledge.answers.extractive import (
     candidate_units,
     extractive_answer,
     passages_in_rank_order,
+    rank_units,
 )
 from knowledge.answers.prompt import number_sources
 from knowledge.embeddings.base import Embedder, Vectors
@@ -404,3 +405,21 @@ def test_a_cut_sentence_is_not_quoted_when_another_passage_holds_it_whole() -> N
         "Why do worker bees fan their wings?", number_sources(hits), WordVectorEmbedder(), {}.get
     )
     assert whole in text and text.count("Worker bees fan") == 1
+
+
+def test_a_question_naming_an_article_ranks_that_articles_sentences_higher() -> None:
+    question = "How do agents use tools, and what does ReAct add?"
+    agents = _hit(
+        1, "a", "Agents use tools such as calculators and search engines to extend models."
+    )
+    loop = _hit(
+        2, "b", "The thought-action-observation loop interleaves reasoning with calls to tools."
+    )
+
+    def loop_score(title: str) -> float:
+        titled = loop.model_copy(update={"chunk": loop.chunk.model_copy(update={"title": title})})
+        candidates = candidate_units(passages_in_rank_order(number_sources([agents, titled]), 5))
+        return rank_units(question, candidates, WordVectorEmbedder())[1]
+
+    # The ReAct paper's sentences rarely repeat its name; its title says what they are about.
+    assert loop_score("ReAct: Reasoning and Acting") > loop_score("Article b") + 0.2
