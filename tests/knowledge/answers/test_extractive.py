@@ -44,6 +44,10 @@ ARTICLES = {
 }
 
 
+def _no_article(article_id: str) -> Article | None:
+    return None
+
+
 def _quotes(text: str) -> list[str]:
     body = text.split("\n\nKey takeaways:")[0]
     return [line for line in body.splitlines() if line.startswith("- ")]
@@ -349,7 +353,7 @@ def test_a_line_describing_the_article_yields_to_one_that_answers() -> None:
         _hit(2, "b", "Evaluate honey by measuring its water content and acidity."),
     ]
     text = extractive_answer(
-        "How should I evaluate honey?", number_sources(hits), WordVectorEmbedder(), {}.get
+        "How should I evaluate honey?", number_sources(hits), WordVectorEmbedder(), _no_article
     )
     quotes = _quotes(text)
     assert quotes[0].startswith("- Evaluate honey")
@@ -377,7 +381,7 @@ def test_a_long_chain_is_quoted_as_its_lead_a_gap_and_the_key_sentence() -> None
         "How much did the temperature rise?",
         number_sources([_hit(1, "a", text)]),
         WordVectorEmbedder(),
-        {}.get,
+        _no_article,
     )
     # The lead is quoted once, whichever units are chosen.
     assert answer.count(lead) == 1
@@ -402,7 +406,10 @@ def test_a_cut_sentence_is_not_quoted_when_another_passage_holds_it_whole() -> N
         _hit(2, "a", whole),
     ]
     text = extractive_answer(
-        "Why do worker bees fan their wings?", number_sources(hits), WordVectorEmbedder(), {}.get
+        "Why do worker bees fan their wings?",
+        number_sources(hits),
+        WordVectorEmbedder(),
+        _no_article,
     )
     assert whole in text and text.count("Worker bees fan") == 1
 
