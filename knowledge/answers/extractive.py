@@ -22,7 +22,7 @@ from knowledge.answers.prompt import Source
 from knowledge.answers.terms import WORD, key_terms, stems
 from knowledge.embeddings.base import Embedder, Vectors
 from knowledge.models import Article, Chunk, Hit
-from knowledge.sentences import MAX_CHARS, Unit, excerpt, quotable_units, split_pieces
+from knowledge.sentences import GAP, MAX_CHARS, Unit, excerpt, quotable_units, split_pieces
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,16 @@ def candidate_units(passages: Sequence[tuple[Source, Hit]]) -> list[Candidate]:
                 continue
             seen.add(key)
             out.append(Candidate(source, hit, unit))
-    return out
+    # A sentence the chunker cut short ("… and other …") is left out when an overlapping
+    # passage holds it whole.
+    cut = f" {GAP}"
+    folded = [_fold(c.text) for c in out]
+    return [
+        c
+        for c, text in zip(out, folded, strict=True)
+        if not text.endswith(cut)
+        or not any(text[: -len(cut)] in other for other in folded if other != text)
+    ]
 
 
 def _lexical_scores(question: str, candidates: Sequence[Candidate]) -> list[float]:
@@ -98,11 +107,34 @@ def _lexical_scores(question: str, candidates: Sequence[Candidate]) -> list[floa
     wanted = stems(key_terms(question))
     if not wanted:
         return [0.0] * len(candidates)
-    found = [stems(WORD.findall(c.text)) & wanted for c in candidates]
+    # A word the article's title holds counts for each of its sentences: "What does ReAct
+    # add?" is answered by the ReAct paper's sentences, which rarely repeat its name. When all
+    # candidates share the title, its words are common and weigh little.
+    titles = {c.hit.chunk.title for c in candidates}
+    in_title = {t: stems(WORD.findall(t)) & wanted for t in titles}
+    found = [
+        (stems(WORD.findall(c.text)) & wanted) | in_title[c.hit.chunk.title] for c in candidates
+    ]
     counts = Counter(term for terms in found for term in terms)
     weight = {t: math.log(1 + len(candidates) / (counts[t] or 0.5)) for t in wanted}
     total = sum(weight.values())
     return [sum(weight[t] for t in terms) / total for terms in found]
+
+
+# A card's line about the article itself ("The paper that named RAG.", "This post describes
+# ...") tells what the article is, not what it says: it yields to passages that answer.
+_ABOUT_THE_ARTICLE = re.compile(
+    r"^(?:(?:the|this|that|our) |[\w.-]+(?:'s|’s) )"
+    r"(?:paper|post|blog post|article|essay|talk|book|guide|survey|report|piece|study)\b",
+    re.IGNORECASE,
+)
+_ABOUT_THE_ARTICLE_PENALTY = 0.3
+
+
+def _about_the_article(candidates: Sequence[Candidate]) -> list[float]:
+    return [
+        -_ABOUT_THE_ARTICLE_PENALTY if _ABOUT_THE_ARTICLE.match(c.text) else 0.0 for c in candidates
+    ]
 
 
 def _passage_prior(candidates: Sequence[Candidate]) -> list[float]:
@@ -160,13 +192,17 @@ def rank_units(
 ) -> list[float]:
     """Similarity of each unit to the question: cosine, plus the weighted share of the
     question's words it holds (cosine alone favours short sentences sharing one common word),
-    plus a small prior for the passage's search rank."""
+    plus a small prior for the passage's search rank, minus a little for a line that describes
+    the article rather than saying something."""
     if not candidates:
         return []
     lexical = [
-        o + p
-        for o, p in zip(
-            _lexical_scores(question, candidates), _passage_prior(candidates), strict=True
+        o + p + a
+        for o, p, a in zip(
+            _lexical_scores(question, candidates),
+            _passage_prior(candidates),
+            _about_the_article(candidates),
+            strict=True,
         )
     ]
     if embedder is not None:
@@ -220,7 +256,7 @@ def choose_quotes(
     best = scores[order[0]] if order else 0.0
     for i in order:
         candidate = candidates[i]
-        sentences = {_fold(s) for s in split_pieces(candidate.text)}
+        sentences = {_fold(s) for s in split_pieces(candidate.text) if s != GAP}
         overlapping = [j for j, seen in enumerate(chosen_sentences) if seen & sentences]
         if overlapping:
             j = overlapping[0]
@@ -243,13 +279,22 @@ def choose_quotes(
     return chosen
 
 
+# A label a card line opens with ("Key takeaway:", "**TL;DR**:"): not part of what it says.
+_LABEL = re.compile(r"^[*_\s]*[\w;' -]{1,30}?[*_\s]*:[*_\s]*")
+# Quote excerpts carry "…" where text was left out.
+_ELLIPSIS = re.compile(r"\s*…\s*")
+
+
 def _repeats(takeaway: str, quotes: Sequence[str]) -> bool:
-    """Whether a takeaway says what a quote already says (containment or heavy word overlap)."""
+    """Whether a takeaway says what a quote already says: containment either way (ignoring a
+    label the quote opens with and the "…" of an excerpt), or heavy word overlap."""
     folded = _fold(takeaway)
     words = set(WORD.findall(folded))
     for quote in quotes:
         q = _fold(quote)
-        if folded in q or q in folded:
+        bare = _LABEL.sub("", q, count=1)
+        stretches = [s for s in _ELLIPSIS.split(bare) if len(s) >= _MIN_REPEATED_CLAUSE]
+        if folded in q or q in folded or bare in folded or any(s in folded for s in stretches):
             return True
         quote_words = set(WORD.findall(q))
         if words and len(words & quote_words) / len(words) >= _REPEAT_OVERLAP:

@@ -56,3 +56,14 @@ def test_a_long_sentence_is_quoted_by_its_best_clauses() -> None:
 
 def test_a_short_text_is_quoted_whole() -> None:
     assert excerpt("Short and sweet.", lambda clause: 0.0) == "Short and sweet."
+
+
+def test_an_excerpt_keeps_the_sentence_start_when_a_later_stretch_only_repeats_its_words() -> None:
+    filler = ", ".join(f"clause {i} on nothing" for i in range(25))
+    text = (
+        "Southern California is home to Los Angeles International Airport, the second-busiest "
+        f"airport by volume, {filler}, see busiest airports by traffic."
+    )
+    words = {"busiest", "airport"}
+    shown = excerpt(text, lambda stretch: float(sum(w in stretch.lower() for w in words)))
+    assert shown.startswith("Southern California is home to Los Angeles International Airport")

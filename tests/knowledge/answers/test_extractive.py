@@ -11,6 +11,7 @@ from knowledge.answers.extractive import (
     candidate_units,
     extractive_answer,
     passages_in_rank_order,
+    rank_units,
 )
 from knowledge.answers.prompt import number_sources
 from knowledge.embeddings.base import Embedder, Vectors
@@ -41,6 +42,10 @@ ARTICLES = {
     "a": Article(title="Article a", url="https://example.org/a", key_takeaway="Bees are busy."),
     "b": Article(title="Article b", url="https://example.org/b", key_takeaway=""),
 }
+
+
+def _no_article(article_id: str) -> Article | None:
+    return None
 
 
 def _quotes(text: str) -> list[str]:
@@ -305,3 +310,123 @@ def test_a_longer_unit_takes_the_place_of_the_sentence_it_extends() -> None:
 
     text = extractive_answer("q", number_sources(hits), Preferring(), ARTICLES.get)
     assert _quotes(text) == [f"- {lead} {follow} [1]"]
+
+
+def test_a_labelled_quote_of_the_takeaway_is_not_repeated_under_key_takeaways() -> None:
+    first = "For product managers, current AI investment levels are likely unsustainable."
+    takeaway = f"{first} Focus on practical applications that build genuine user value."
+    hits = [_hit(1, "a", f"Some intro text about markets here.\n\nKey takeaway: {first}")]
+    articles = {"a": Article(title="A", url="https://example.org/a", key_takeaway=takeaway)}
+    text = extractive_answer(
+        "Are AI investment levels unsustainable?",
+        number_sources(hits),
+        WordVectorEmbedder(),
+        articles.get,
+    )
+    assert f"Key takeaway: {first}" in text
+    assert "Key takeaways:" not in text and "Focus on practical" not in text
+
+
+def test_a_sentence_ending_in_a_footnote_mark_is_quotable() -> None:
+    units = [u.text for u in quotable_units("Many academies have shut down.[citation needed]")]
+    assert units == ["Many academies have shut down."]
+
+
+def test_as_such_and_all_of_this_lean_on_the_sentence_before() -> None:
+    text = (
+        "Luther's version quickly became a popular Bible translation. As such, it shaped the "
+        "evolution of the German language. All of this set the stage for later translations."
+    )
+    units = [u.text for u in quotable_units(text)]
+    assert not any(u.startswith(("As such", "All of this")) for u in units)
+    assert any(u.startswith("Luther's version") and "As such, it shaped" in u for u in units)
+
+
+def test_a_case_name_with_v_is_one_sentence() -> None:
+    units = [u.text for u in quotable_units("The landmark case was Brown v. Board of Education.")]
+    assert units == ["The landmark case was Brown v. Board of Education."]
+
+
+def test_a_line_describing_the_article_yields_to_one_that_answers() -> None:
+    hits = [
+        _hit(1, "a", "The paper that named honey evaluation for bees."),
+        _hit(2, "b", "Evaluate honey by measuring its water content and acidity."),
+    ]
+    text = extractive_answer(
+        "How should I evaluate honey?", number_sources(hits), WordVectorEmbedder(), _no_article
+    )
+    quotes = _quotes(text)
+    assert quotes[0].startswith("- Evaluate honey")
+
+
+def test_a_forward_pointing_it_opens_a_quotable_sentence() -> None:
+    text = (
+        "It is tempting to think that function problems are richer than decision problems. "
+        "However, this is not the case, since function problems can be recast as decisions."
+    )
+    units = [u.text for u in quotable_units(text)]
+    assert units[0].startswith("It is tempting")
+    assert units[1] == text
+
+
+def test_a_long_chain_is_quoted_as_its_lead_a_gap_and_the_key_sentence() -> None:
+    lead = "The summary report says emissions are increasing greenhouse gases."
+    text = (
+        f"{lead} They calculate that CO2 caused half of the effect. They predict a rise of "
+        "0.3 degrees per decade. They judge that the temperature rose 0.3 to 0.6 degrees."
+    )
+    units = [u.text for u in quotable_units(text)]
+    assert units[-1] == f"{lead} … They judge that the temperature rose 0.3 to 0.6 degrees."
+    answer = extractive_answer(
+        "How much did the temperature rise?",
+        number_sources([_hit(1, "a", text)]),
+        WordVectorEmbedder(),
+        _no_article,
+    )
+    # The lead is quoted once, whichever units are chosen.
+    assert answer.count(lead) == 1
+
+
+def test_a_sentence_cut_at_the_passage_end_is_quoted_up_to_its_last_whole_word() -> None:
+    cut = (
+        "Another master plan, designed in 1999, produced the Ratner Athletics Center (2003), "
+        "the Palevsky Commons (2001), and other co"
+    )
+    units = [u.text for u in quotable_units(f"The campus grew in the nineties. {cut}")]
+    assert units[-1].endswith("the Palevsky Commons (2001), and other …")
+
+
+def test_a_cut_sentence_is_not_quoted_when_another_passage_holds_it_whole() -> None:
+    whole = (
+        "Worker bees fan their wings to evaporate water from the nectar stored in the comb "
+        "cells until the honey is thick enough to keep."
+    )
+    hits = [
+        _hit(1, "a", f"Bees make honey from nectar. {whole[:100]}"),
+        _hit(2, "a", whole),
+    ]
+    text = extractive_answer(
+        "Why do worker bees fan their wings?",
+        number_sources(hits),
+        WordVectorEmbedder(),
+        _no_article,
+    )
+    assert whole in text and text.count("Worker bees fan") == 1
+
+
+def test_a_question_naming_an_article_ranks_that_articles_sentences_higher() -> None:
+    question = "How do agents use tools, and what does ReAct add?"
+    agents = _hit(
+        1, "a", "Agents use tools such as calculators and search engines to extend models."
+    )
+    loop = _hit(
+        2, "b", "The thought-action-observation loop interleaves reasoning with calls to tools."
+    )
+
+    def loop_score(title: str) -> float:
+        titled = loop.model_copy(update={"chunk": loop.chunk.model_copy(update={"title": title})})
+        candidates = candidate_units(passages_in_rank_order(number_sources([agents, titled]), 5))
+        return rank_units(question, candidates, WordVectorEmbedder())[1]
+
+    # The ReAct paper's sentences rarely repeat its name; its title says what they are about.
+    assert loop_score("ReAct: Reasoning and Acting") > loop_score("Article b") + 0.2
