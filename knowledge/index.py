@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from knowledge.chunking import ChunkingPolicy
 from knowledge.embeddings.base import Embedder
 from knowledge.errors import ConfigError, CuratorError, EmbedderUnavailableError
-from knowledge.indexing import Indexer, Plan, Progress, exclusive_lock
+from knowledge.index_writer import Indexer, Plan, Progress, exclusive_lock
 from knowledge.models import (
     Article,
     Hit,
@@ -493,7 +493,7 @@ class KnowledgeIndex:
         ids = list(dict.fromkeys([m.id for m in dense] + [m.id for m in lexical]))
         article_of = build.catalog.articles_of(ids)
         # Chroma may hold vectors of an uncommitted version only for pending articles
-        # (see indexing.py); the catalog is the record of truth for everything else.
+        # (see index_writer.py); the catalog is the record of truth for everything else.
         pending = build.catalog.pending()
         dense_ok = [
             (m.id, m.similarity)

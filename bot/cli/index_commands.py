@@ -34,7 +34,7 @@ from bot.cli.common import (
     terminal_text,
 )
 from knowledge.index import KnowledgeIndex, SearchMode
-from knowledge.indexing import Progress as ProgressFn
+from knowledge.index_writer import Progress as ProgressFn
 from knowledge.models import Hit, IngestReport, SearchFilters
 from knowledge.refresh import Refresher, RefreshOutcome, run_on_schedule
 

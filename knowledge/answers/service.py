@@ -13,12 +13,12 @@ from typing import Literal, Protocol
 from knowledge.answers.citations import validate_citations
 from knowledge.answers.extractive import extractive_answer
 from knowledge.answers.followup import rewrite_followup
-from knowledge.answers.guard import FRAGMENT_CHARS, recites_instructions
 from knowledge.answers.language import in_collection_language
 from knowledge.answers.links import defuse_masked_links
 from knowledge.answers.llm import LLMClient, LLMUnavailableError, ReplyLimitError
 from knowledge.answers.notices import refusal_text
 from knowledge.answers.prompt import Source, build_messages, number_sources
+from knowledge.answers.prompt_safety import FRAGMENT_CHARS, recites_instructions
 from knowledge.answers.question import clean_question
 from knowledge.answers.refusal import RefusalPolicy, RetrievalStrength, assess, declines
 from knowledge.embeddings.base import Embedder

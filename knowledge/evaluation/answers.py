@@ -18,7 +18,7 @@ from knowledge.evaluation.metrics import contains_answer, percentile
 from knowledge.evaluation.runner import eval_settings, spread
 from knowledge.evaluation.squad import EvalCorpus, EvalQuestion
 from knowledge.index import KnowledgeIndex
-from knowledge.indexing import Progress
+from knowledge.index_writer import Progress
 from knowledge.models import Answer
 from knowledge.settings import Settings
 

@@ -13,7 +13,7 @@ from knowledge.embeddings.base import Embedder
 from knowledge.evaluation.metrics import contains_answer, first_rank, hits_at, mrr_at, percentile
 from knowledge.evaluation.squad import EvalCorpus, EvalQuestion
 from knowledge.index import KnowledgeIndex, SearchMode
-from knowledge.indexing import Progress
+from knowledge.index_writer import Progress
 from knowledge.models import Hit
 from knowledge.settings import Settings
 

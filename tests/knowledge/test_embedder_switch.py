@@ -12,7 +12,7 @@ import pytest
 
 from knowledge.answers.service import AnswerService
 from knowledge.index import KnowledgeIndex
-from knowledge.indexing import Indexer
+from knowledge.index_writer import Indexer
 from knowledge.settings import Settings, load_settings
 from knowledge.store.builds import BuildRegistry
 from tests.faults.conftest import generated_cards
