@@ -19,10 +19,11 @@ from typing import Protocol
 import numpy as np
 
 from knowledge.answers.prompt import Source
-from knowledge.answers.terms import WORD, key_terms, stems
+from knowledge.answers.terms import key_terms
 from knowledge.embeddings.base import Embedder, Vectors
 from knowledge.models import Article, Chunk, Hit
 from knowledge.sentences import MAX_CHARS, Unit, excerpt, quotable_units, split_pieces
+from knowledge.text import WORD, stems
 
 log = logging.getLogger(__name__)
 
