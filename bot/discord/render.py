@@ -37,6 +37,11 @@ ADMIN_COLOUR = discord.Colour.dark_teal()
 FOOTER_RESERVE = 200
 MAX_FAILURES_SHOWN = 100
 MAX_TITLES_SHOWN = 20
+#: The most embeds an answer's text may fill, and the most messages a streaming answer may
+#: fill: a runaway reply never turns into a flood of messages (the LLM's size cap comes first).
+MAX_TEXT_EMBEDS = 8
+MAX_PROGRESS_PAGES = 4
+CUT_NOTE = "*…(cut here: too long to show in Discord)*"
 
 MODE_LABELS = {"llm": "LLM", "extractive": "Extractive (no LLM)"}
 UNCITED_WARNING = (
@@ -142,9 +147,18 @@ def _fields_embeds(
 
 def _text_embeds(title: str, text: str, colour: discord.Colour) -> list[discord.Embed]:
     chunks = split_markdown(text, DESCRIPTION_LIMIT) or ["(empty answer)"]
+    if len(chunks) > MAX_TEXT_EMBEDS:
+        chunks = chunks[:MAX_TEXT_EMBEDS]
+        chunks[-1] = _with_cut_note(chunks[-1], DESCRIPTION_LIMIT)
     embeds = [discord.Embed(description=chunk, colour=colour) for chunk in chunks]
     embeds[0].title = truncate(title, TITLE_LIMIT) if title else None
     return embeds
+
+
+def _with_cut_note(chunk: str, limit: int) -> str:
+    """`chunk` ending with the cut note, within `limit` characters, any code fence closed."""
+    room = limit - len(CUT_NOTE) - 8
+    return close_open_fence(truncate(chunk, room)) + "\n" + CUT_NOTE
 
 
 def _finish(
@@ -226,6 +240,9 @@ def render_progress(text: str) -> list[str]:
     pages = split_markdown(close_open_fence(text), CONTENT_LIMIT - len(CURSOR) - 8)
     if not pages:
         return [THINKING]
+    if len(pages) > MAX_PROGRESS_PAGES:
+        # The rest arrives in the final answer (itself bounded); the stream stops growing.
+        pages = pages[:MAX_PROGRESS_PAGES]
     last = pages[-1]
     # A closing fence must stand alone on its line, so the cursor goes below it.
     pages[-1] = last + ("\n" + CURSOR.strip() if last.rstrip().endswith(("```", "~~~")) else CURSOR)

@@ -225,9 +225,11 @@ def choose_quotes(
         overlapping = [j for j, seen in enumerate(chosen_sentences) if seen & sentences]
         if overlapping:
             j = overlapping[0]
-            # "A. It B." after "A." was chosen: the longer unit takes its place (no sentence
-            # twice, and B was worth quoting too); anything else overlapping is left out.
-            if len(overlapping) == 1 and chosen_sentences[j] < sentences:
+            # "A. It B." after "A." was chosen: the unit one sentence longer takes its place (no
+            # sentence twice, and B was worth quoting too); anything else overlapping is left
+            # out, so a quote never grows by more than the one sentence that leaned on it.
+            extends = chosen_sentences[j] < sentences and len(sentences - chosen_sentences[j]) == 1
+            if len(overlapping) == 1 and extends:
                 chosen[j] = candidate
                 chosen_sentences[j] = sentences
             continue

@@ -121,11 +121,14 @@ def format_source(source: Source) -> str:
         f"Date: {_date(c.published)}",
         f"URL: {_defang(c.url)}",
     ]
-    for i, hit in enumerate(source.hits, start=1):
-        label = "Text:" if len(source.hits) == 1 else f"Passage {i}:"
-        if hit.chunk.heading:
-            lines.append(f"Section: {_defang(hit.chunk.heading)}")
-        lines += [label, _defang(hit.chunk.text.strip())]
+    if len(source.hits) == 1:
+        if c.heading:
+            lines.append(f"Section: {_defang(c.heading)}")
+        lines += ["Text:", _defang(c.text.strip())]
+    else:
+        for i, hit in enumerate(source.hits, start=1):
+            section = f" (section: {_defang(hit.chunk.heading)})" if hit.chunk.heading else ""
+            lines += [f"Passage {i}{section}:", _defang(hit.chunk.text.strip())]
     lines.append("</source>")
     return "\n".join(lines)
 

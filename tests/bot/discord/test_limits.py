@@ -20,6 +20,7 @@ from tests.bot.discord.conftest import (
     text_channel_at,
 )
 from tests.support.fake_openai import FakeOpenAI, Reply
+from tests.support.settings import with_overrides
 
 
 def test_cooldown_tells_when_to_try_again() -> None:
@@ -88,9 +89,9 @@ async def test_slots_queue_then_turn_away() -> None:
 async def test_a_member_over_the_cooldown_is_told_when_to_try_again(
     settings: Settings, services: Services, fake_openai: FakeOpenAI
 ) -> None:
-    settings.discord.cooldown_seconds = 30
     clock = FakeClock()
-    bot = await start_bot(settings, services, clock=clock)
+    strict = with_overrides(settings, discord={"cooldown_seconds": 30})
+    bot = await start_bot(strict, services, clock=clock)
     fake_openai.always("Low-rank matrices [1].")
     config = dpytest.get_config()
     channel, alice = text_channel_at(), config.members[0]
@@ -115,9 +116,8 @@ async def test_a_member_over_the_cooldown_is_told_when_to_try_again(
 async def test_when_the_queue_is_full_members_are_told_to_come_back(
     settings: Settings, services: Services, fake_openai: FakeOpenAI
 ) -> None:
-    settings.discord.max_concurrent = 1
-    settings.discord.max_queue = 1
-    bot: CuratorBot = await start_bot(settings, services)
+    narrow = with_overrides(settings, discord={"max_concurrent": 1, "max_queue": 1})
+    bot: CuratorBot = await start_bot(narrow, services)
     fake_openai.always(Reply("Low-rank matrices [1].", delay=0.3))
     config = dpytest.get_config()
     channel = text_channel_at()

@@ -52,3 +52,17 @@ def test_earlier_answers_lose_their_citation_markers() -> None:
     history = [Turn(role="assistant", content="Keep promises [1][2]. Admit mistakes [3, 4].")]
     messages = build_messages("And now?", number_sources([_hit(1, "x")]), history)
     assert messages[1]["content"] == "Keep promises. Admit mistakes."
+
+
+def test_passages_of_one_article_share_one_numbered_source() -> None:
+    first, other, second = _hit(1, "Best passage."), _hit(2, "Other article."), _hit(3, "More.")
+    second.chunk.article_id = first.chunk.article_id
+    sources = number_sources([first, other, second])
+    assert [s.n for s in sources] == [1, 2]
+    assert [h.chunk.text for h in sources[0].hits] == ["Best passage.", "More."]
+    user = build_messages("q", sources)[-1]["content"]
+    assert user.count('<source n="') == 2
+    block = user.split('<source n="1">')[1].split("</source>")[0]
+    assert "Passage 1:\nBest passage." in block and "Passage 2:\nMore." in block
+    citation = sources[0].citation()
+    assert citation.passages == ["Best passage.", "More."] and citation.passage == "Best passage."
