@@ -36,6 +36,7 @@ from bot.cli.common import (
 from knowledge.index import KnowledgeIndex, SearchMode
 from knowledge.index_writer import Progress as ProgressFn
 from knowledge.models import Hit, IngestReport, SearchFilters
+from knowledge.periods import UnreadableDateError, parse_date
 from knowledge.refresh import Refresher, RefreshOutcome, run_on_schedule
 
 _STAGES = {
@@ -49,13 +50,13 @@ _STAGES = {
 
 
 def parse_day(value: str | None, option: str) -> date | None:
-    """A YYYY-MM-DD option value, or a clear error naming the option."""
+    """A YYYY-MM-DD option value (read by knowledge.periods), or an error naming the option."""
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}", param_hint=option) from exc
+        return parse_date(value)
+    except UnreadableDateError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from exc
 
 
 @contextmanager
