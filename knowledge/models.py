@@ -114,7 +114,7 @@ class Chunk(BaseModel):
     text: str
     title: str
     url: str
-    source: str = ""
+    source: str = ""  # the article's publisher (the field and JSON key keep the name "source")
     author: str = ""
     published: int = 0
     curated: int = 0
@@ -131,7 +131,7 @@ class SearchFilters(BaseModel):
     """Restrictions on what search may return."""
 
     topic: str | None = None
-    source: str | None = None
+    source: str | None = None  # the publisher, matched as stored
     since: date | None = None
     until: date | None = None
 

@@ -218,7 +218,7 @@ def search(
     query: Annotated[str | None, typer.Argument(help="What to look for.")] = None,
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many hits.")] = 10,
     topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
-    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only this publisher.")] = None,
     since: Annotated[str | None, typer.Option(help="Curated on or after YYYY-MM-DD.")] = None,
     mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
     queries: Annotated[

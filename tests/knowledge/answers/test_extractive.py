@@ -12,7 +12,7 @@ from knowledge.answers.extractive import (
     extractive_answer,
     passages_in_rank_order,
 )
-from knowledge.answers.prompt import number_sources
+from knowledge.answers.prompt import number_articles
 from knowledge.embeddings.base import Embedder, Vectors
 from knowledge.models import Article, Chunk, Hit
 from knowledge.sentences import quotable_units
@@ -49,7 +49,7 @@ def _quotes(text: str) -> list[str]:
 
 
 def _all_units() -> list[str]:
-    sources = number_sources(HITS)
+    sources = number_articles(HITS)
     return [c.text for c in candidate_units(passages_in_rank_order(sources, 5))]
 
 
@@ -85,7 +85,7 @@ def test_a_leaning_sentence_at_a_passage_start_is_skipped() -> None:
 def test_passages_of_one_article_share_its_number() -> None:
     text = extractive_answer(
         "How do bees make honey and evaporate water?",
-        number_sources(HITS),
+        number_articles(HITS),
         WordVectorEmbedder(),
         ARTICLES.get,
     )
@@ -99,14 +99,14 @@ def test_passages_of_one_article_share_its_number() -> None:
 
 def test_answer_quotes_the_most_similar_unit_first() -> None:
     text = extractive_answer(
-        "Why does honey never spoil?", number_sources(HITS), WordVectorEmbedder(), ARTICLES.get
+        "Why does honey never spoil?", number_articles(HITS), WordVectorEmbedder(), ARTICLES.get
     )
     assert _quotes(text)[0] == "- Honey never spoils because it has little water and is acidic. [2]"
 
 
 def test_no_sentence_is_quoted_twice() -> None:
     text = extractive_answer(
-        "bees honey nectar", number_sources(HITS), WordVectorEmbedder(), ARTICLES.get
+        "bees honey nectar", number_articles(HITS), WordVectorEmbedder(), ARTICLES.get
     )
     assert text.count("Bees make honey from nectar.") == 1
 
@@ -123,7 +123,7 @@ def test_takeaways_only_for_quoted_articles_and_never_repeating_a_quote() -> Non
     }
     text = extractive_answer(
         "Why do worker bees fan their wings?",
-        number_sources(hits),
+        number_articles(hits),
         WordVectorEmbedder(),
         articles.get,
         max_quotes=1,
@@ -136,7 +136,7 @@ def test_takeaways_only_for_quoted_articles_and_never_repeating_a_quote() -> Non
 def test_takeaway_of_a_quoted_article_follows_the_quotes() -> None:
     text = extractive_answer(
         "Why do worker bees fan their wings?",
-        number_sources(HITS),
+        number_articles(HITS),
         WordVectorEmbedder(),
         ARTICLES.get,
         max_quotes=1,
@@ -151,7 +151,7 @@ def test_a_weakly_related_article_is_not_quoted_beside_a_strong_one() -> None:
     ]
     text = extractive_answer(
         "Why do worker bees fan their wings to evaporate water?",
-        number_sources(hits),
+        number_articles(hits),
         WordVectorEmbedder(),
         ARTICLES.get,
     )
@@ -159,7 +159,7 @@ def test_a_weakly_related_article_is_not_quoted_beside_a_strong_one() -> None:
 
 
 def test_a_follow_up_does_not_repeat_the_previous_answers_quotes() -> None:
-    sources = number_sources(HITS)
+    sources = number_articles(HITS)
     first = extractive_answer(
         "Why does honey never spoil?", sources, WordVectorEmbedder(), ARTICLES.get, max_quotes=1
     )
@@ -211,11 +211,11 @@ def test_stored_vectors_leave_only_the_question_to_embed() -> None:
     )
 
     with_store = extractive_answer(
-        "Why does honey never spoil?", number_sources(HITS), embedder, ARTICLES.get, stored
+        "Why does honey never spoil?", number_articles(HITS), embedder, ARTICLES.get, stored
     )
     assert embedder.embedded == 1 and stored.put_ids == []
     without = extractive_answer(
-        "Why does honey never spoil?", number_sources(HITS), WordVectorEmbedder(), ARTICLES.get
+        "Why does honey never spoil?", number_articles(HITS), WordVectorEmbedder(), ARTICLES.get
     )
     assert with_store == without
 
@@ -226,7 +226,7 @@ def test_missing_or_stale_vectors_are_embedded_and_kept_for_next_time() -> None:
     stored = DictStore({"a-1": np.zeros((1, embedder.dim), dtype=np.float32)})
 
     text = extractive_answer(
-        "Why does honey never spoil?", number_sources(HITS), embedder, ARTICLES.get, stored
+        "Why does honey never spoil?", number_articles(HITS), embedder, ARTICLES.get, stored
     )
     assert embedder.embedded > 1
     assert _quotes(text)[0].startswith("- Honey never spoils")
@@ -234,7 +234,7 @@ def test_missing_or_stale_vectors_are_embedded_and_kept_for_next_time() -> None:
 
     embedder.embedded = 0
     again = extractive_answer(
-        "Why does honey never spoil?", number_sources(HITS), embedder, ARTICLES.get, stored
+        "Why does honey never spoil?", number_articles(HITS), embedder, ARTICLES.get, stored
     )
     assert again == text and embedder.embedded == 1
 
@@ -249,7 +249,7 @@ class BrokenEmbedder(Embedder):
 
 def test_embedder_failure_falls_back_to_word_overlap() -> None:
     text = extractive_answer(
-        "evaporate water wings", number_sources(HITS), BrokenEmbedder(), ARTICLES.get
+        "evaporate water wings", number_articles(HITS), BrokenEmbedder(), ARTICLES.get
     )
     assert _quotes(text)[0].startswith("- Worker bees fan their wings")
 
@@ -258,19 +258,19 @@ def test_article_lookup_failure_only_drops_the_takeaways() -> None:
     def boom(article_id: str) -> Article | None:
         raise OSError("catalog locked")
 
-    text = extractive_answer("honey", number_sources(HITS), None, boom)
+    text = extractive_answer("honey", number_articles(HITS), None, boom)
     assert text.startswith(EXTRACTIVE_LABEL) and "Key takeaways" not in text
 
 
 def test_passage_without_full_sentences_is_quoted_from_its_start() -> None:
     hits = [_hit(1, "a", "- one\n- two\n- three")]
-    text = extractive_answer("anything", number_sources(hits), None, ARTICLES.get)
+    text = extractive_answer("anything", number_articles(hits), None, ARTICLES.get)
     assert _quotes(text) == ["- one two three [1]"]
 
 
 def test_card_labels_are_not_quoted() -> None:
     hits = [_hit(1, "a", "Best for: engineers, managers and anyone who ships software.")]
-    assert candidate_units(passages_in_rank_order(number_sources(hits), 5)) == []
+    assert candidate_units(passages_in_rank_order(number_articles(hits), 5)) == []
 
 
 def test_ranking_uses_the_embedder_vectors() -> None:
@@ -283,7 +283,7 @@ def test_ranking_uses_the_embedder_vectors() -> None:
             rows = [[1.0, 0.0] if t == "q" or "wax" in t else [0.0, 1.0] for t in texts]
             return np.asarray(rows, dtype=np.float32)
 
-    text = extractive_answer("q", number_sources(HITS), Fixed(), ARTICLES.get, max_quotes=1)
+    text = extractive_answer("q", number_articles(HITS), Fixed(), ARTICLES.get, max_quotes=1)
     assert _quotes(text) == [
         "- Bees make honey from nectar. They store it in wax cells to feed the colony. [1]"
     ]
@@ -303,5 +303,5 @@ def test_a_longer_unit_takes_the_place_of_the_sentence_it_extends() -> None:
             rows = [[1.0, 0.0] if t in ("q", lead) else [0.8, 0.6] for t in texts]
             return np.asarray(rows, dtype=np.float32)
 
-    text = extractive_answer("q", number_sources(hits), Preferring(), ARTICLES.get)
+    text = extractive_answer("q", number_articles(hits), Preferring(), ARTICLES.get)
     assert _quotes(text) == [f"- {lead} {follow} [1]"]
