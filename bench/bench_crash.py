@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 REINDEX = (
-    "import sys; from knowledge.index_writer import Indexer; Indexer.batch_records = {batch}; "
+    "import sys; from knowledge.index_writer import Indexer; Indexer.batch_chunks = {batch}; "
     "from bot.cli.app import main; sys.argv = ['curator', 'reindex', '--json']; main()"
 )
 WORDS = [

@@ -1,4 +1,4 @@
-"""Article -> Chunks: one summary record, then body chunks sized to the embedder's window.
+"""Article -> Chunks: one summary chunk, then body chunks sized to the embedder's window.
 
 Chunks are cut on headings first, then paragraphs and fenced code blocks, then sentences (Latin,
 CJK and Indic marks), then words, and as a last resort by tokens, so text without spaces
@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from knowledge.headings import FENCE_OPEN, closes_fence, split_sections
-from knowledge.models import Article, Chunk, RecordKind, date_to_number
+from knowledge.models import Article, Chunk, ChunkKind, date_to_number
 from knowledge.tokens import utf8_size
 
 CHUNKER_VERSION = "2"
@@ -296,13 +296,13 @@ def _carry(previous: str, overlap: int, next_size: int, limit: Budget) -> list[s
     return carried
 
 
-def record_id(article_id: str, position: int) -> str:
-    """Stable record id: re-ingesting an article upserts over its old records."""
+def chunk_id_for(article_id: str, position: int) -> str:
+    """Stable chunk id: re-ingesting an article upserts over its old chunks."""
     return f"{article_id}-{position:04d}"
 
 
 def chunk_article(article: Article, policy: ChunkingPolicy) -> list[Chunk]:
-    """The records an article is indexed as: summary record(s) first, then body chunks."""
+    """The chunks an article is indexed as: summary chunk(s) first, then body chunks."""
     aid = article.id
     base = {
         "article_id": aid,
@@ -314,14 +314,14 @@ def chunk_article(article: Article, policy: ChunkingPolicy) -> list[Chunk]:
         "curated": date_to_number(article.curated),
         "topics": list(article.topics),
     }
-    records: list[Chunk] = []
+    chunks: list[Chunk] = []
 
-    def add(kind: RecordKind, heading: str, text: str) -> None:
-        records.append(
+    def add(kind: ChunkKind, heading: str, text: str) -> None:
+        chunks.append(
             Chunk(
-                id=record_id(aid, len(records)),
+                id=chunk_id_for(aid, len(chunks)),
                 kind=kind,
-                position=len(records),
+                position=len(chunks),
                 heading=heading,
                 text=text,
                 **base,  # type: ignore[arg-type]
@@ -349,7 +349,7 @@ def chunk_article(article: Article, policy: ChunkingPolicy) -> list[Chunk]:
         for piece in pack(text, budget, policy.overlap_tokens, policy.count_tokens, max_bytes):
             add("chunk", heading, piece)
 
-    if not records:
+    if not chunks:
         # A card with a title and nothing else is still findable by its title.
         add("summary", "", article.title)
-    return records
+    return chunks

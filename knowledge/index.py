@@ -550,7 +550,7 @@ class KnowledgeIndex:
         """Counts and locations of the served build; `vectors_match` is False when the vector
         store does not hold exactly one vector per catalog record."""
         build = self._resolve()
-        records = build.catalog.record_count()
+        records = build.catalog.chunk_count()
         vectors = build.vectors.count()
         pending = self.reembed_pending
         return {

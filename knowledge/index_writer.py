@@ -93,9 +93,9 @@ def _protected(origin: str, failures: Sequence[IngestFailure]) -> bool:
 class Indexer:
     """Writes articles into the catalog, Chroma and BM25 in step."""
 
-    #: Records embedded and written per batch: large enough to batch the embedder and Chroma,
+    #: Chunks embedded and written per batch: large enough to batch the embedder and Chroma,
     #: small enough that an interrupted run loses little.
-    batch_records = 512
+    batch_chunks = 512
 
     def __init__(
         self,
@@ -281,7 +281,7 @@ class Indexer:
             chunks = chunk_article(article, self.policy)
             batch.append((article, chunks))
             size += len(chunks)
-            if size >= self.batch_records:
+            if size >= self.batch_chunks:
                 yield batch
                 batch, size = [], 0
         if batch:
@@ -303,7 +303,7 @@ class Indexer:
         self.vectors.upsert(chunks, vectors)
         stale: list[str] = []
         for article, cs in batch:
-            old_ids = set(self.catalog.record_ids(article.id))
+            old_ids = set(self.catalog.chunk_ids(article.id))
             if article.id in leftovers:
                 old_ids |= set(self.vectors.ids_of_article(article.id))
             stale += sorted(old_ids - {c.id for c in cs})

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-RecordKind = Literal["summary", "chunk"]
+ChunkKind = Literal["summary", "chunk"]
 
 #: Part of every article's content hash. Bump it when the loaders make different text of the same
 #: source (e.g. a new normalisation), so the next reindex re-chunks and re-embeds every article.
@@ -109,7 +109,7 @@ class Chunk(BaseModel):
 
     id: str
     article_id: str
-    kind: RecordKind
+    kind: ChunkKind
     position: int
     text: str
     title: str

@@ -125,7 +125,7 @@ def reindex(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     rebuild: Annotated[
         bool,
-        typer.Option("--rebuild", help="Re-embed every record from the stored text first."),
+        typer.Option("--rebuild", help="Re-embed every chunk from the stored text first."),
     ] = False,
     watch: Annotated[
         bool,

@@ -170,7 +170,7 @@ def run_answer_eval(
             index.add_articles(corpus.articles, progress=progress)
             report = AnswerEvalReport(
                 embedder=index.embedder.name,
-                records=index.catalog.record_count(),
+                records=index.catalog.chunk_count(),
                 articles=index.catalog.article_count(),
                 questions=len(questions),
             )

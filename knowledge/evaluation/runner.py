@@ -166,7 +166,7 @@ def run_eval(
             index.add_articles(corpus.articles, progress=progress)
             report = EvalReport(
                 embedder=index.embedder.name,
-                records=index.catalog.record_count(),
+                records=index.catalog.chunk_count(),
                 articles=index.catalog.article_count(),
                 questions=len(questions),
                 k=k,

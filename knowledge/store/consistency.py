@@ -68,7 +68,7 @@ def marks_agree(catalog: Catalog, vectors: VectorStore) -> bool:
         return False
     if vectors.marks() != (epoch, FILTER_SCHEMA):
         return False
-    return not catalog.pending() and vectors.count() == catalog.record_count()
+    return not catalog.pending() and vectors.count() == catalog.chunk_count()
 
 
 def reconcile(
@@ -88,7 +88,7 @@ def reconcile(
     _, schema = vectors.marks()
     repair = Repair(checked=True)
     pending = catalog.pending()
-    total = catalog.record_count()
+    total = catalog.chunk_count()
     done = 0
     batch: list[Chunk] = []
     for chunk in catalog.iter_chunks():
@@ -153,7 +153,7 @@ def _compare(
 
 def _delete_extras(catalog: Catalog, vectors: VectorStore, pending: set[str]) -> int:
     """Delete vectors of records the catalog does not hold (pending articles excepted)."""
-    if vectors.count() <= catalog.record_count() and not pending:
+    if vectors.count() <= catalog.chunk_count() and not pending:
         return 0
     unknown: list[str] = []
     for ids in vectors.iter_ids():

@@ -29,7 +29,7 @@ REINDEX = [
     sys.executable,
     "-c",
     "import sys; from knowledge.index_writer import Indexer; "
-    f"Indexer.batch_records = {BATCH_RECORDS}; "
+    f"Indexer.batch_chunks = {BATCH_RECORDS}; "
     "from bot.cli.app import main; sys.argv = ['curator', 'reindex', '--json']; main()",
 ]
 
