@@ -3,9 +3,9 @@
 Order of writes per batch, chosen so a kill at any point is harmless:
 1. the batch's article ids are written to the catalog as `pending`;
 2. vectors are upserted into Chroma (stable ids) and leftovers of older versions deleted;
-3. the catalog commits the new records and hash in one transaction; `pending` is cleared.
+3. the catalog commits the new chunks and hash in one transaction; `pending` is cleared.
 Chroma and the catalog can only disagree about an article while it is pending, so search drops
-dense hits of pending articles and returns only records the catalog holds: vectors from an
+dense hits of pending articles and returns only chunks the catalog holds: vectors from an
 unfinished batch stay invisible, and the next run redoes every article still pending.
 Removed articles are marked pending, deleted from the catalog, then from Chroma, so a kill in
 between leaves only orphans the next run deletes. Every run that writes clears the catalog's
@@ -299,7 +299,7 @@ class Indexer:
 
         chunks = [c for _, cs in batch for c in cs]
         vectors = self.embedder.embed([c.embedding_text() for c in chunks])
-        # One upsert for the whole batch: Chroma's per-call cost dwarfs its per-record cost.
+        # One upsert for the whole batch: Chroma's per-call cost dwarfs its per-chunk cost.
         self.vectors.upsert(chunks, vectors)
         stale: list[str] = []
         for article, cs in batch:

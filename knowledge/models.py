@@ -105,7 +105,7 @@ class Article(BaseModel):
 
 
 class Chunk(BaseModel):
-    """One indexed record: the article summary or a piece of its body."""
+    """One indexed chunk: the article summary or a piece of its body."""
 
     id: str
     article_id: str
@@ -140,7 +140,7 @@ class SearchFilters(BaseModel):
 
 
 class Hit(BaseModel):
-    """A retrieved record with its fused score and the signals behind it."""
+    """A retrieved chunk with its fused score and the signals behind it."""
 
     rank: int
     score: float

@@ -27,7 +27,7 @@ _SIGN_BIT = np.uint64(1 << 38)
 # Most texts one sort key can number.
 _MAX_BATCH = 1 << 24
 _EMPTY_TEXT_FEATURE = "\x00empty"
-# Distinct words remembered with their hash; bounded so a 1M-record run cannot grow it forever.
+# Distinct words remembered with their hash; bounded so a 1M-chunk run cannot grow it forever.
 _CACHE_LIMIT = 200_000
 
 

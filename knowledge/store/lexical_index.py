@@ -1,4 +1,4 @@
-"""BM25 over the same records as Chroma (bm25s), persisted next to the catalog.
+"""BM25 over the same chunks as Chroma (bm25s), persisted next to the catalog.
 
 bm25s builds an immutable index, so a reindex rebuilds it from the catalog and swaps it in by
 renaming a fully written folder: a reader never sees a half-written index.
@@ -47,7 +47,7 @@ class LexicalMatch:
 
 
 class LexicalIndex:
-    """A BM25 index plus per-record arrays used to filter by topic, source and date."""
+    """A BM25 index plus per-chunk arrays used to filter by topic, publisher and date."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -63,7 +63,7 @@ class LexicalIndex:
     # -- building ---------------------------------------------------------------------------
 
     def rebuild(self, chunks: Iterable[Chunk]) -> int:
-        """Build from scratch and swap in atomically; returns the number of records."""
+        """Build from scratch and swap in atomically; returns the number of chunks."""
         ids: list[str] = []
         corpus: list[list[str]] = []
         curated: list[int] = []
@@ -178,7 +178,7 @@ class LexicalIndex:
     def search(
         self, query: str, n: int, filters: SearchFilters | None = None
     ) -> list[LexicalMatch]:
-        """Top `n` records by BM25 score (only those that share a term with the query)."""
+        """Top `n` chunks by BM25 score (only those that share a term with the query)."""
         with self._lock:
             self._ensure_loaded()
             bm25 = self._bm25
