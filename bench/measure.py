@@ -10,19 +10,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from knowledge.evaluation.metrics import percentile as eval_percentile
+
 MIB = 1024.0
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0..100) of `values`, interpolated linearly between the two nearest
-    ranks (numpy's default); NaN for no values."""
+    """The q-th percentile (clamped to 0..100) of `values`, as `curator eval` computes it
+    (linear interpolation, numpy's default); NaN for no values, so an empty run never reads
+    as 0 ms."""
     if not values:
         return math.nan
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * min(max(q, 0.0), 100.0) / 100
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    return eval_percentile(values, min(max(q, 0.0), 100.0))
 
 
 def _status_kib(status: str, field: str) -> float | None:

@@ -6,6 +6,7 @@ embedded or searched. Front ends (Discord, CLI) render what these functions retu
 
 from __future__ import annotations
 
+import difflib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Protocol
 from knowledge.answers.terms import key_terms
 from knowledge.errors import InputError
 from knowledge.models import Article
+from knowledge.store.filter_keys import filter_key
 from knowledge.text import stems
 
 MAX_DAYS = 3_650
@@ -172,14 +174,17 @@ def recommend(
     return [rec for _, rec in found[:limit]]
 
 
-def find_article(source: ArticleSource, title: str) -> Article:
+def find_article(
+    source: ArticleSource, title: str, *, hint: str = "start typing to pick one"
+) -> Article:
     """The card titled `title` (exact, then prefix, then substring, case-insensitive), or its id.
 
-    Raises InputError when no title matches, naming the closest ones when several do.
+    Raises InputError when no title matches, naming the closest ones when several do; `hint`
+    (how this front end lists titles) ends the message for an empty or unknown title.
     """
     wanted = title.strip().casefold()
     if not wanted:
-        raise InputError("Give the title of an article (start typing to pick one).")
+        raise InputError(f"Give the title of an article ({hint}).")
     articles = source.list_articles()
     for test in (
         lambda a: a.title.casefold() == wanted or a.id == wanted,
@@ -192,7 +197,7 @@ def find_article(source: ArticleSource, title: str) -> Article:
         if matches:
             names = "; ".join(f"“{a.title}”" for a in matches[:5])
             raise InputError(f"Several articles match “{title.strip()[:60]}”: {names}.")
-    raise InputError(f"No article is titled “{title.strip()[:60]}”; start typing to pick one.")
+    raise InputError(f"No article is titled “{title.strip()[:60]}”; {hint}.")
 
 
 def _choices(values: Iterable[str], typed: str, limit: int) -> list[str]:
@@ -228,3 +233,42 @@ def topic_of(source: ArticleSource, topic: str) -> str:
     if found is None:
         raise InputError(f"No article has the topic “{topic.strip()[:60]}”.")
     return found
+
+
+def _closest(wanted: str, known: Iterable[str], limit: int = 3) -> list[str]:
+    """Up to `limit` known values spelled most like `wanted` (difflib), in their own spelling;
+    the first few known ones when none is close."""
+    by_key: dict[str, str] = {}
+    for value in sorted(known, key=str.casefold):
+        by_key.setdefault(filter_key(value), value)
+    close = difflib.get_close_matches(filter_key(wanted), list(by_key), n=limit, cutoff=0.5)
+    if not close:
+        # Also a word of the wanted value inside a known one: "ethics" → "AI ethics".
+        words = set(filter_key(wanted).split())
+        close = [k for k in by_key if words & set(k.split())][:limit]
+    return [by_key[k] for k in close] or list(by_key.values())[:limit]
+
+
+def unknown_filters(
+    source: ArticleSource, topic: str | None = None, publisher: str | None = None
+) -> list[str]:
+    """One sentence per filter value no indexed article has (a topic, a publisher), naming the
+    closest known ones; empty when every given value is known."""
+    articles = source.list_articles()
+    problems = []
+    if topic and topic.strip():
+        topics = {t for a in articles for t in a.topics}
+        if filter_key(topic) not in {filter_key(t) for t in topics}:
+            problems.append(_unknown("topic", topic, _closest(topic, topics)))
+    if publisher and publisher.strip():
+        publishers = {a.source for a in articles if a.source}
+        if filter_key(publisher) not in {filter_key(p) for p in publishers}:
+            problems.append(_unknown("source", publisher, _closest(publisher, publishers)))
+    return problems
+
+
+def _unknown(what: str, value: str, closest: list[str]) -> str:
+    sentence = f"No indexed article has the {what} “{value.strip()[:60]}”"
+    if not closest:
+        return sentence + " (the index is empty)."
+    return sentence + "; closest: " + ", ".join(f"“{c}”" for c in closest) + "."

@@ -26,6 +26,7 @@ from knowledge.errors import ConfigError
 from knowledge.settings import (
     ChromaSettings,
     EmbeddingSettings,
+    InvalidSettings,
     LLMSettings,
     Settings,
     load_settings,
@@ -85,22 +86,30 @@ def _url_without_credentials(url: str) -> str:
 # -- settings ---------------------------------------------------------------------------------
 
 
-def check_settings(load: Callable[[], Settings] = load_settings) -> tuple[Check, Settings | None]:
-    """Load the settings; an invalid value fails naming its variable."""
+def check_settings(
+    load: Callable[[], Settings] = load_settings, env_file: Path | None = None
+) -> tuple[Check, Settings | None]:
+    """Load the settings; an invalid value fails naming its variable. The detail says what
+    was read: the environment, and the .env file (`env_file`) only when there is one."""
+    env_file = env_file or Path(str(Settings.model_config.get("env_file") or ".env"))
+    has_file = env_file.is_file()
+    read = f"the environment and {env_file}" if has_file else f"the environment (no {env_file})"
     try:
         settings = load()
     except ConfigError as exc:
+        count = len(exc.problems) if isinstance(exc, InvalidSettings) else 1
+        named = "variable named above" if count == 1 else f"{count} variables named above"
         return (
             Check(
                 "settings",
                 "fail",
                 exc.user_message,
-                "Fix the variable named above in the environment or .env "
+                f"Fix the {named} in the environment{f' or {env_file}' if has_file else ''} "
                 "(see .env.example for every setting and its allowed values).",
             ),
             None,
         )
-    return Check("settings", "ok", "loaded from the environment and .env"), settings
+    return Check("settings", "ok", f"loaded from {read}"), settings
 
 
 # -- data dir ---------------------------------------------------------------------------------
@@ -247,27 +256,24 @@ class ServedIndex:
     articles: int
     records: int
     others: list[tuple[str, int]]
+    #: A better local embedder that is available but unused: `auto` keeps the hash embedder
+    #: that built the index (so answers never switch to an empty collection), until told.
+    unused_better: str | None = None
 
 
 def served_index(settings: Settings) -> ServedIndex:
     """What KnowledgeIndex would serve, read from the data dir without writing to it."""
     from knowledge.store.builds import BuildRegistry, catalog_counts
-    from knowledge.store.vector_store import collection_name
 
     prefix = settings.chroma.collection_prefix
-    builds = BuildRegistry(settings.data_dir.expanduser(), prefix)
+    builds = BuildRegistry(settings.data_dir, prefix)
     record = builds.read()
     if record is None:
         from knowledge.embeddings.factory import likely_names
 
         record = builds.adopt_legacy(likely_names(settings.embeddings))
     configured = _configured_embedder_name(settings.embeddings, record.embedder if record else None)
-    if record is not None and (
-        record.embedder == configured or builds.articles(record.collection) > 0
-    ):
-        collection, built_with = record.collection, record.embedder
-    else:
-        collection, built_with = collection_name(prefix, configured), configured
+    collection, built_with = builds.served(record, configured)
     articles, records = catalog_counts(builds.folder(collection) / "catalog.sqlite3")
     return ServedIndex(
         collection=collection,
@@ -276,7 +282,20 @@ def served_index(settings: Settings) -> ServedIndex:
         articles=articles,
         records=records,
         others=builds.others_with_articles(collection),
+        unused_better=_unused_better_embedder(settings.embeddings, built_with),
     )
+
+
+def _unused_better_embedder(embeddings: EmbeddingSettings, built_with: str) -> str | None:
+    """'all-MiniLM-L6-v2' when `auto` serves a hash-built index though the model is here."""
+    from knowledge.embeddings.factory import hash_dim_of
+    from knowledge.embeddings.onnx import missing_model_files
+
+    if embeddings.provider != "auto" or hash_dim_of(built_with) is None:
+        return None
+    if importlib.util.find_spec("onnxruntime") is None:
+        return None
+    return None if missing_model_files(_model_dir(embeddings)) else "all-MiniLM-L6-v2"
 
 
 def check_index(served: ServedIndex) -> Check:
@@ -301,6 +320,17 @@ def check_index(served: ServedIndex) -> Check:
             "reindex re-embeds the stored text",
             "Run `curator reindex` (or /reindex in Discord) to re-embed; no source is re-read.",
         )
+    if served.unused_better:
+        return Check(
+            "index",
+            "warn",
+            f"{served.articles} articles, {served.records} records in {served.collection} "
+            f"built with the hash embedder ({served.built_with}); {served.unused_better} is "
+            "available but `auto` keeps the embedder that built the index, so dense search "
+            "stays weaker",
+            "Set CURATOR_EMBEDDINGS__PROVIDER=onnx and run `curator reindex`: it re-embeds the "
+            "stored text (no source is re-read) while the old index keeps answering.",
+        )
     if served.articles == 0:
         return Check(
             "index",
@@ -319,7 +349,7 @@ def check_index(served: ServedIndex) -> Check:
 def probe_command(settings: Settings, collection: str) -> list[str]:
     """The child process that opens the store and runs one real query."""
     request = {
-        "data_dir": str(settings.data_dir.expanduser().absolute()),
+        "data_dir": str(settings.data_dir.absolute()),
         "chroma": settings.chroma.model_dump(mode="json"),
         "collection": collection,
     }
@@ -337,11 +367,11 @@ def check_store(
     A store that crashes whoever opens it fails here, not in the bot."""
     from knowledge.store.embedded_lock import current_holder
 
-    where = settings.chroma.server_url or str(settings.data_dir.expanduser() / "chroma")
+    where = settings.chroma.server_url or str(settings.data_dir / "chroma")
     if not settings.chroma.host:
-        if not (settings.data_dir.expanduser() / "chroma").exists():
+        if not (settings.data_dir / "chroma").exists():
             return Check("store", "ok", f"{where} is created by the first reindex")
-        holder = current_holder(settings.data_dir.expanduser() / "chroma.lock")
+        holder = current_holder(settings.data_dir / "chroma.lock")
         if holder is not None:
             return Check("store", "ok", f"{where} is open in {holder}; not opened a second time")
     argv = list(command) if command is not None else probe_command(settings, served.collection)
@@ -394,8 +424,11 @@ def _model_dir(embeddings: EmbeddingSettings) -> Path:
     return chroma_model_dir()
 
 
-def check_embedder(embeddings: EmbeddingSettings, llm: LLMSettings) -> Check:
-    """Which embedder start-up would build, without building it (no download, no model load)."""
+def check_embedder(
+    embeddings: EmbeddingSettings, llm: LLMSettings, served: ServedIndex | None = None
+) -> Check:
+    """Which embedder start-up would build, without building it (no download, no model load);
+    with `served`, a model found but unused beside a hash-built index is said to be unused."""
     from knowledge.embeddings.onnx import missing_model_files
 
     provider = embeddings.provider
@@ -428,7 +461,12 @@ def check_embedder(embeddings: EmbeddingSettings, llm: LLMSettings) -> Check:
     model_dir = _model_dir(embeddings)
     missing = missing_model_files(model_dir)
     if not missing:
-        return Check("embedder", "ok", f"all-MiniLM-L6-v2 (ONNX) found in {model_dir}")
+        unused = (
+            f", not used: the index was built with {served.built_with} (see the index check)"
+            if served is not None and served.unused_better
+            else ""
+        )
+        return Check("embedder", "ok", f"all-MiniLM-L6-v2 (ONNX) found in {model_dir}{unused}")
     custom = embeddings.model_dir is not None
     can_download = embeddings.download_timeout > 0 and not custom
     lacking = f"all-MiniLM-L6-v2 is not in {model_dir} (missing {', '.join(missing)})"
@@ -563,7 +601,7 @@ def run_checks(
         chroma,
         check_index(served),
         store,
-        check_embedder(settings.embeddings, settings.llm),
+        check_embedder(settings.embeddings, settings.llm, served),
         check_llm(settings.llm, timeout),
         *(check(settings) for check in front_end_checks),
     ]

@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict
@@ -164,20 +165,13 @@ class KnowledgeIndex:
             if record is None:
                 record = self._adopt_legacy()
             configured = self._configured(record)
-            prefix = self.settings.chroma.collection_prefix
-            if (
-                record is not None
-                and record.embedder != configured.name
-                and self.builds.articles(record.collection) == 0
-            ):
-                record = None  # nothing worth serving while re-embedding
-            if record is None or record.embedder == configured.name:
-                collection = (
-                    record.collection if record else collection_name(prefix, configured.name)
-                )
+            # The same choice doctor reports (health.served_index), without loading anything.
+            collection, built_with = self.builds.served(record, configured.name)
+            if record is None or built_with == configured.name:
                 self._active, self._target = self._build(configured, collection), None
             else:
-                self._active = self._build(self._embedder_of(record), record.collection)
+                prefix = self.settings.chroma.collection_prefix
+                self._active = self._build(self._embedder_of(record), collection)
                 self._target = self._build(configured, collection_name(prefix, configured.name))
                 log.warning(
                     "the index was built with %s and the configured embedder is %s: serving "
@@ -300,6 +294,8 @@ class KnowledgeIndex:
             self._reembed_locked(progress)
             report.repaired = self.indexer.reconcile(progress, rebuild=True).repaired
             self.indexer.rebuild_lexical(progress)
+            # No source is read: every stored article is kept as it is, only re-embedded.
+            report.unchanged = self.catalog.article_count()
         return report
 
     def reembed(self, progress: Progress | None = None) -> int:
@@ -449,9 +445,14 @@ class KnowledgeIndex:
             self.catalog.set_meta(_FEEDS_KEY, json.dumps(feeds))
 
     def _known_feeds(self) -> set[str]:
-        """URL sources that served a feed and still have articles in the index."""
+        """URL sources that served a feed and still have articles in the index; a URL with
+        several articles, indexed before feeds were remembered, is one too (a page gives one)."""
+        from knowledge.loaders.walk import is_url
+
         remembered = set(json.loads(self.catalog.get_meta(_FEEDS_KEY) or "[]"))
-        return remembered & set(self.catalog.origins().values())
+        per_origin = Counter(self.catalog.origins().values())
+        several = {origin for origin, n in per_origin.items() if n > 1 and is_url(origin)}
+        return (remembered & set(per_origin)) | several
 
     @staticmethod
     def _dry_report(plan: Plan, report: IngestReport) -> IngestReport:
@@ -509,10 +510,13 @@ class KnowledgeIndex:
         else:
             fused = zscore_fuse(dense_ok, lexical_ok, article_of, dense_weight=weight)
         hints = self.query_hints(query)
-        if hints:
-            fused = favour_hinted(fused, build.catalog.chunks_by_id([c.id for c in fused]), hints)
+        # Hints weigh every candidate's chunk; the hits then take theirs from the same read.
+        chunks = build.catalog.chunks_by_id([c.id for c in fused]) if hints else None
+        if chunks is not None:
+            fused = favour_hinted(fused, chunks, hints)
         top = limit_per_article(fused, k, per_article)
-        chunks = build.catalog.chunks_by_id([c.id for c in top])
+        if chunks is None:
+            chunks = build.catalog.chunks_by_id([c.id for c in top])
         return [
             Hit(
                 rank=i,
@@ -548,7 +552,8 @@ class KnowledgeIndex:
 
     def stats(self) -> dict[str, object]:
         """Counts and locations of the served build; `vectors_match` is False when the vector
-        store does not hold exactly one vector per catalog record."""
+        store does not hold exactly one vector per catalog record; `reembed_pending` is
+        'built with → configured' while a reindex has to re-embed, else None."""
         build = self._resolve()
         records = build.catalog.chunk_count()
         vectors = build.vectors.count()
@@ -560,7 +565,7 @@ class KnowledgeIndex:
             "vectors_match": vectors == records,
             "lexical_records": len(build.lexical),
             "embedder": build.embedder.name if build.embedder else "(unavailable)",
-            "reembed_pending": f"{pending[0]} → {pending[1]}" if pending else "",
+            "reembed_pending": f"{pending[0]} → {pending[1]}" if pending else None,
             "collection": build.vectors.name,
             "store_mode": build.vectors.mode,
             "store_location": build.vectors.location,

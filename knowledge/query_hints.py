@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 from knowledge.models import Chunk, date_to_number
 from knowledge.retrieval import Candidate
+from knowledge.store.filter_keys import filter_key
 
 #: How much a matching candidate's lead over the median candidate grows, per hint it matches.
 BOOST_SHARE = 0.75
@@ -52,7 +53,7 @@ class Period:
 
 @dataclass(frozen=True)
 class QueryHints:
-    """Publishers (casefolded) and a period a question names; both may be empty."""
+    """Publishers (as filter keys) and a period a question names; both may be empty."""
 
     publishers: frozenset[str] = frozenset()
     period: Period | None = None
@@ -64,7 +65,7 @@ class QueryHints:
 def _aliases(publisher: str) -> set[str]:
     """How a question may name `publisher`: its name, or a host name's main label."""
     # "The Gradient" is not named by "gradient descent": a leading "The" stays part of the name.
-    name = " ".join(publisher.casefold().split())
+    name = filter_key(publisher)
     aliases = {name}
     host = re.fullmatch(r"(?:www\.)?([a-z0-9-]+)\.[a-z.]{2,}", name)
     if host:
@@ -78,7 +79,7 @@ class PublisherNames:
     def __init__(self, publishers: Iterable[str]) -> None:
         self._publisher_of: dict[str, str] = {}
         for publisher in publishers:
-            stored = " ".join(publisher.casefold().split())
+            stored = filter_key(publisher)
             for alias in _aliases(publisher):
                 self._publisher_of.setdefault(alias, stored)
         # Longest first, so "the gradient" wins over a shorter alias inside it.
@@ -90,15 +91,15 @@ class PublisherNames:
         )
 
     def find(self, question: str) -> frozenset[str]:
-        """The publishers (casefolded, as stored) the question names as whole words."""
+        """The publishers (as filter keys) the question names as whole words."""
         if self._pattern is None:
             return frozenset()
-        text = " ".join(question.casefold().split())
+        text = filter_key(question)
         return frozenset(self._publisher_of[m.group(1)] for m in self._pattern.finditer(text))
 
 
 def find_publishers(question: str, publishers: Iterable[str]) -> frozenset[str]:
-    """The publishers (casefolded) `question` names; build PublisherNames once to reuse it."""
+    """The publishers (as filter keys) `question` names; build PublisherNames once to reuse it."""
     return PublisherNames(publishers).find(question)
 
 
@@ -169,7 +170,7 @@ def favour_hinted(
         if chunk is None or candidate.score <= median:
             continue
         matched = 0
-        if hints.publishers and " ".join(chunk.source.casefold().split()) in hints.publishers:
+        if hints.publishers and filter_key(chunk.source) in hints.publishers:
             matched += 1
         period = hints.period
         if period is not None and (period.holds(chunk.published) or period.holds(chunk.curated)):

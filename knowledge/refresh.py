@@ -19,17 +19,15 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from knowledge.digest.window import next_digest_time
 from knowledge.errors import ConfigError, CuratorError, IndexBusyError
 from knowledge.loaders.conditional import (
     ConditionalRequests,
-    SourceKind,
     Validators,
     conditional_requests,
 )
-from knowledge.loaders.walk import is_url
 from knowledge.models import IngestFailure, IngestReport
 from knowledge.state import StateDB
 
@@ -48,7 +46,6 @@ CREATE TABLE IF NOT EXISTS source_validators (
     url TEXT NOT NULL,
     etag TEXT,
     last_modified TEXT,
-    kind TEXT,
     updated_at REAL NOT NULL,
     PRIMARY KEY (scope, url)
 );
@@ -56,7 +53,7 @@ CREATE TABLE IF NOT EXISTS source_validators (
 
 
 class ValidatorStore:
-    """ETag / Last-Modified / feed-or-page per source URL, per index scope, in the state DB."""
+    """ETag / Last-Modified per source URL, per index scope, in the state DB."""
 
     def __init__(self, state: StateDB) -> None:
         self._state = state
@@ -72,15 +69,11 @@ class ValidatorStore:
         self._schema()
         with self._state.transaction() as conn:
             rows = conn.execute(
-                "SELECT url, etag, last_modified, kind FROM source_validators WHERE scope = ?",
+                "SELECT url, etag, last_modified FROM source_validators WHERE scope = ?",
                 (scope,),
             ).fetchall()
         return {
-            row["url"]: Validators(
-                etag=row["etag"],
-                last_modified=row["last_modified"],
-                kind=cast("SourceKind | None", row["kind"]),
-            )
+            row["url"]: Validators(etag=row["etag"], last_modified=row["last_modified"])
             for row in rows
         }
 
@@ -92,11 +85,8 @@ class ValidatorStore:
         with self._state.transaction() as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO source_validators "
-                "(scope, url, etag, last_modified, kind, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (scope, url, v.etag, v.last_modified, v.kind, when)
-                    for url, v in validators.items()
-                ],
+                "(scope, url, etag, last_modified, updated_at) VALUES (?, ?, ?, ?, ?)",
+                [(scope, url, v.etag, v.last_modified, when) for url, v in validators.items()],
             )
 
 
@@ -111,6 +101,8 @@ class RefreshOutcome:
     not_modified: list[str] = field(default_factory=list)
     skipped: str | None = None
     error: str | None = None
+    #: Articles of the failed sources, kept as they were (not in the JSON shape).
+    kept: int = 0
 
     @property
     def changed(self) -> bool:
@@ -120,11 +112,6 @@ class RefreshOutcome:
     @property
     def failed(self) -> bool:
         return self.error is not None or bool(self.report.failed)
-
-    @property
-    def worth_reporting(self) -> bool:
-        """Changed something or failed: logged at INFO/WARNING and sent to the admin channel."""
-        return self.changed or self.failed
 
     def summary(self) -> str:
         """One line for logs and the admin channel."""
@@ -142,7 +129,9 @@ class RefreshOutcome:
         if self.not_modified:
             line += f" ({len(self.not_modified)} source(s) not modified)"
         if r.failed:
-            line += f", {len(r.failed)} failed (their articles are kept)"
+            line += f", {len(r.failed)} failed"
+            if self.kept:
+                line += f" (their {self.kept} article(s) are kept)"
         return f"{line}, in {self.seconds:.1f} s"
 
     def as_json(self) -> dict[str, object]:
@@ -216,10 +205,6 @@ class Refresher:
         # Validators only for sources whose articles the index holds: a source dropped and
         # added back, or a new empty collection, must be read in full.
         known = {url: v for url, v in stored.items() if per_origin.get(url)}
-        for url in sources:
-            if is_url(url) and url not in known and per_origin.get(url, 0) > 1:
-                # Indexed before validators were kept: several articles from one URL is a feed.
-                known[url] = Validators(kind="feed")
         session = ConditionalRequests(known)
         with conditional_requests(session):
             loaded = index.read_sources(sources)
@@ -232,6 +217,7 @@ class Refresher:
             if f.path not in session.not_modified
         ]
         report.skipped = list(loaded.skipped)
+        outcome.kept = sum(per_origin.get(f.path, 0) for f in report.failed)
         # Not-modified sources count as failures for planning: that is what keeps their articles.
         plan = index.indexer.plan(loaded.articles, loaded.failures, remove_missing=True)
         if plan.added or plan.updated or plan.removed or plan.orphans:

@@ -10,7 +10,8 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo
 
 from dotenv import dotenv_values
@@ -23,7 +24,8 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from knowledge.errors import ConfigError
 
@@ -42,6 +44,13 @@ def _split_list(value: object) -> object:
         if text.startswith("["):
             return json.loads(text)
         return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+    return value
+
+
+def _none_word(value: object) -> object:
+    """'none' (any case) -> '': an empty variable means the default, so 'none' says none."""
+    if isinstance(value, str) and value.strip().lower() == "none":
+        return ""
     return value
 
 
@@ -300,10 +309,10 @@ class DiscordSettings(SettingsGroup):
         description='Channel id -> {"topic": ..., "source": ...}: what questions there search '
         "(JSON object).",
     )
-    small_talk_reaction: str = Field(
+    small_talk_reaction: Annotated[str, BeforeValidator(_none_word)] = Field(
         default="👍",
         max_length=64,
-        description="Reaction to thanks and small talk addressed to the bot (empty: none).",
+        description="Reaction to thanks and small talk addressed to the bot (none: no reaction).",
     )
 
     _split = field_validator("channels", "guilds", "auto_answer_channels", mode="before")(
@@ -332,6 +341,9 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         env_file=".env",
         env_file_encoding="utf-8",
+        # `X=` means unset, in the environment and in .env alike: .env.example's lines are
+        # written that way, to be uncommented and filled in.
+        env_ignore_empty=True,
         # Unknown CURATOR_* variables are caught by `unknown_variables` with a suggestion;
         # other variables in .env (OPENAI_API_KEY, compose's own) are not Curator's business.
         dotenv_filtering="only_existing",
@@ -358,6 +370,21 @@ class Settings(BaseSettings):
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
 
+    @field_validator("data_dir")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        # "~/curator" names the home folder for every reader (the bot, the CLI and doctor
+        # alike), never a folder called "~".
+        return value.expanduser()
+
+
+class InvalidSettings(ConfigError):
+    """Settings that cannot be loaded: one problem per variable, each naming it."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("Invalid configuration: " + "; ".join(problems))
+        self.problems = problems
+
 
 def _variable_name(loc: tuple[int | str, ...]) -> str:
     parts = [str(p) for p in loc if not isinstance(p, int)]
@@ -374,6 +401,61 @@ def setting_variables(model: type[BaseModel] = Settings, prefix: str = PREFIX) -
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             names += setting_variables(annotation, variable + NESTED_DELIMITER)
     return names
+
+
+def _decodes_json(info: FieldInfo) -> bool:
+    """Whether the settings parse this field's variable as JSON (groups, dicts, lists...)."""
+    if any(m is NoDecode or isinstance(m, NoDecode) for m in info.metadata):
+        return False
+    annotation = info.annotation
+    options = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else ()
+    for option in options or (annotation,):
+        origin = get_origin(option) or option
+        if origin in (dict, list, set, frozenset, tuple) or (
+            isinstance(origin, type) and issubclass(origin, BaseModel)
+        ):
+            return True
+    return False
+
+
+def json_variables(model: type[BaseModel] = Settings, prefix: str = PREFIX) -> list[str]:
+    """The CURATOR_* variables whose value is read as JSON: each group, and dict fields."""
+    names: list[str] = []
+    for name, info in model.model_fields.items():
+        variable = f"{prefix}{name.upper()}"
+        if _decodes_json(info):
+            names.append(variable)
+        if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
+            names += json_variables(info.annotation, variable + NESTED_DELIMITER)
+    return names
+
+
+def undecodable_json(environ: Mapping[str, str | None]) -> list[str]:
+    """One message per variable in `environ` read as JSON whose value does not decode.
+
+    pydantic-settings would raise a SettingsError naming only the group; this names the variable
+    and where the JSON goes wrong. Empty values are unset, so they are not decoded."""
+    read_as_json = set(json_variables())
+    problems = []
+    for name, value in sorted(environ.items()):
+        if name.upper() not in read_as_json or not value:
+            continue
+        try:
+            json.loads(value)
+        except ValueError as exc:
+            problems.append(f"{name}: not valid JSON ({exc}); write {_json_example(name)}")
+    return problems
+
+
+def _json_example(variable: str) -> str:
+    """How to write `variable` right: an example, or the one-variable-per-field alternative."""
+    upper = variable.upper()
+    if upper == f"{PREFIX}DISCORD{NESTED_DELIMITER}CHANNEL_SCOPES":
+        return 'e.g. {"123456789012345678": {"topic": "llm"}} (JSON, with double quotes)'
+    return (
+        'a JSON object such as {"field": "value"} (double quotes), or set each field as '
+        f"{upper}{NESTED_DELIMITER}<FIELD>"
+    )
 
 
 def unknown_variables(environ: Mapping[str, str | None]) -> list[str]:
@@ -405,23 +487,41 @@ def load_settings(**overrides: Any) -> Settings:
     """Build settings; an unknown CURATOR_* variable or an invalid value raises ConfigError
     naming the variable."""
     env_file = overrides.get("_env_file", Settings.model_config.get("env_file"))
-    unknown = unknown_variables(dict(os.environ))
-    unknown += [
-        f"{problem} (in {env_file})" for problem in unknown_variables(_dotenv_variables(env_file))
-    ]
-    if unknown:
-        raise ConfigError("Invalid configuration: " + "; ".join(unknown))
+    dotenv = _dotenv_variables(env_file)
+    problems = unknown_variables(dict(os.environ))
+    problems += [f"{problem} (in {env_file})" for problem in unknown_variables(dotenv)]
+    problems += undecodable_json(dict(os.environ))
+    problems += [f"{problem} (in {env_file})" for problem in undecodable_json(dotenv)]
+    if problems:
+        raise InvalidSettings(problems)
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(f"{_variable_name(err['loc'])}: {err['msg']}" for err in exc.errors())
-        raise ConfigError(f"Invalid configuration: {problems}") from exc
+        raise InvalidSettings(
+            [f"{_variable_name(err['loc'])}: {err['msg']}" for err in exc.errors()]
+        ) from exc
+    except SettingsError as exc:
+        # A value pydantic-settings could not decode that the check above did not foresee:
+        # still a message, never a traceback. Its text names the group ("field \"discord\"").
+        raise InvalidSettings([_settings_error_problem(exc)]) from exc
     # The standard OpenAI variables work too, so existing Ollama/vLLM set-ups need no renaming.
     if settings.llm.api_key is None and os.environ.get("OPENAI_API_KEY"):
         settings.llm.api_key = SecretStr(os.environ["OPENAI_API_KEY"])
     if not settings.llm.base_url and os.environ.get("OPENAI_BASE_URL"):
         settings.llm.base_url = os.environ["OPENAI_BASE_URL"]
     return settings
+
+
+def _settings_error_problem(exc: SettingsError) -> str:
+    """'CURATOR_DISCORD (or one of its CURATOR_DISCORD__* variables): <cause>'."""
+    found = re.search(r'field "(\w+)"', str(exc))
+    group = f"{PREFIX}{found.group(1).upper()}" if found else "a CURATOR_* variable"
+    cause = exc.__cause__ or exc
+    where = " in .env" if "DotEnv" in str(exc) else ""
+    return (
+        f"{group} (or one of its {group}{NESTED_DELIMITER}* variables{where}) cannot be "
+        f"read: {cause}"
+    )
 
 
 @lru_cache(maxsize=1)

@@ -10,11 +10,20 @@ from rich.live import Live
 from rich.markdown import Markdown
 from rich.text import Text
 
-from bot.cli.common import console, linked, print_json, services_or_exit, terminal_text
+from bot.cli.common import (
+    console,
+    linked,
+    print_json,
+    services_or_exit,
+    terminal_text,
+    usage_error,
+)
 from bot.cli.index_commands import parse_day
 from knowledge.answers.links import defuse_masked_links
 from knowledge.answers.notices import notice_text
+from knowledge.answers.question import clean_question
 from knowledge.answers.service import AnswerService
+from knowledge.errors import InputError
 from knowledge.models import Answer, Citation, RefusalReason, SearchFilters
 
 # What a refusal's list of articles is, by reason.
@@ -35,6 +44,13 @@ async def _stream(service: AnswerService, question: str, filters: SearchFilters)
     text = ""
     final: Answer | None = None
     try:
+        if not console.is_terminal:
+            # Live redraws only in a terminal; piped, `ask` prints the answer once, complete.
+            async for item in service.stream(question, filters=filters):
+                if isinstance(item, Answer):
+                    final = item
+            assert final is not None, "AnswerService.stream always ends with an Answer"
+            return final
         with Live(Markdown(""), console=console, refresh_per_second=8) as live:
             async for item in service.stream(question, filters=filters):
                 if isinstance(item, Answer):
@@ -115,6 +131,10 @@ def ask(
     ] = False,
 ) -> None:
     """Answer a question from the curated articles, citing them by number."""
+    try:
+        clean_question(question, max_chars=len(question) + 1)
+    except InputError as exc:
+        raise usage_error(exc.user_message, as_json, "empty_question") from exc
     filters = SearchFilters(topic=topic, since=parse_day(since, "--since"))
     with services_or_exit() as services:
         service = services.answers
@@ -125,7 +145,10 @@ def ask(
     if as_json:
         print_json(answer.as_json())
         return
-    if no_stream:
+    if not console.is_terminal:
+        # The Markdown source itself: rendering would pad lines and crop long list items.
+        console.print(Text(answer_body(answer)))
+    elif no_stream:
         console.print(Markdown(answer_body(answer)))
     render_footer(answer)
 

@@ -16,12 +16,28 @@ from rich.markup import escape
 from rich.style import Style
 from rich.text import Text
 
+from knowledge.curation import ArticleSource, unknown_filters
 from knowledge.errors import ConfigError, CuratorError
 from knowledge.services import Services, build_services
 from knowledge.settings import get_settings
 
-console = Console()
-err_console = Console(stderr=True)
+# Off a terminal (a pipe, a file, a test runner) nothing wraps at 80 columns: lines are as long
+# as their text, so URLs and paths come out whole and no line is padded with spaces.
+UNWRAPPED_WIDTH = 4_000
+
+
+def cli_console(stderr: bool = False) -> Console:
+    """A Console for stdout (or stderr): rich's layout in a terminal; elsewhere soft-wrapped
+    (no hard line breaks, no padding) and wide enough that tables keep their natural width."""
+    made = Console(stderr=stderr)
+    if not made.is_terminal:
+        made.soft_wrap = True
+        made.width = UNWRAPPED_WIDTH
+    return made
+
+
+console = cli_console()
+err_console = cli_console(stderr=True)
 
 
 @contextmanager
@@ -71,3 +87,24 @@ def print_json(payload: Any) -> None:
     """Stable JSON on stdout: UTF-8, no colour, one document."""
     sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
     sys.stdout.flush()
+
+
+def report_unknown_filters(
+    source: ArticleSource, topic: str | None = None, publisher: str | None = None
+) -> bool:
+    """Say on stderr which --topic / --source no indexed article has, with the closest known
+    ones; True when one was unknown (so an empty result is explained)."""
+    problems = unknown_filters(source, topic, publisher)
+    for problem in problems:
+        err_console.print(f"[yellow]{markup_safe(problem)}[/yellow]")
+    return bool(problems)
+
+
+def usage_error(message: str, as_json: bool, code: str) -> typer.Exit:
+    """A bad argument, said on stderr (or as `{"error", "code"}` JSON on stdout with --json);
+    returns the exit (status 2) for the caller to raise."""
+    if as_json:
+        print_json({"error": message, "code": code})
+    else:
+        err_console.print(f"[red]error:[/red] {markup_safe(message)}")
+    return typer.Exit(2)

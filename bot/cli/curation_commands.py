@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from bot.cli.common import console, err_console, print_json, services_or_exit
+from bot.cli.common import (
+    console,
+    err_console,
+    linked,
+    markup_safe,
+    print_json,
+    report_unknown_filters,
+    services_or_exit,
+    terminal_text,
+)
 from knowledge import curation
 from knowledge.errors import InputError
 from knowledge.models import Article
@@ -30,14 +40,6 @@ def card_json(article: Article, **extra: object) -> dict[str, Any]:
     }
 
 
-def _title(article: Article) -> str:
-    """The title, linked in terminals that support it; plain when the card has no web address."""
-    title = escape(article.title)
-    if article.url.startswith(("http://", "https://")):
-        return f"[link={article.url}]{title}[/link]"
-    return title
-
-
 def _cards_table(heading: str, articles: list[Article], best_for: list[str] | None = None) -> Table:
     table = Table(title=heading, show_lines=True)
     table.add_column("curated", no_wrap=True)
@@ -46,17 +48,42 @@ def _cards_table(heading: str, articles: list[Article], best_for: list[str] | No
     table.add_column("depth")
     for index, a in enumerate(articles):
         curated = a.curated.strftime("%Y-%m-%d") if a.curated else "—"
-        lines = [f"[bold]{_title(a)}[/bold]"]
+        cell = linked(a.title, a.url, style="bold")
         if a.key_takeaway:
-            lines.append(f"[italic]{escape(a.key_takeaway)}[/italic]")
+            cell.append("\n" + terminal_text(a.key_takeaway), style="italic")
         if best_for is not None and best_for[index]:
-            lines.append(f"Best for: {escape(best_for[index])}")
-        table.add_row(curated, "\n".join(lines), escape(a.source), escape(a.depth))
+            cell.append(f"\nBest for: {terminal_text(best_for[index])}")
+        table.add_row(curated, cell, Text(terminal_text(a.source)), Text(terminal_text(a.depth)))
     return table
 
 
+_TITLES_HINT = "`curator articles` lists every title"
+
+
+def paragraphs(text: str) -> str:
+    """Card text as a terminal shows it best: soft-wrapped source lines joined into one line per
+    paragraph; blank lines between paragraphs and list items ("- ", "* ", "• ", "1. ") kept."""
+    blocks = []
+    for block in re.split(r"\n[ \t]*\n", text.strip()):
+        lines: list[str] = []
+        for raw in block.splitlines():
+            line = raw.strip()
+            if not line:
+                continue
+            if lines and not _LIST_ITEM.match(line):
+                lines[-1] += " " + line
+            else:
+                lines.append(line)
+        blocks.append("\n".join(lines))
+    return "\n\n".join(b for b in blocks if b)
+
+
+_LIST_ITEM = re.compile(r"(?:[-*+•]|\d{1,3}[.)])\s")
+
+
 def _fail(exc: InputError) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {exc.user_message}")
+    # The message quotes what was typed: never read as markup.
+    err_console.print(f"[red]error:[/red] {markup_safe(exc.user_message)}")
     return typer.Exit(2)
 
 
@@ -74,15 +101,17 @@ def latest(
             found = curation.latest(services.index, topic, days, limit=limit)
         except InputError as exc:
             raise _fail(exc) from exc
+        unknown = not found and report_unknown_filters(services.index, topic)
     if as_json:
         print_json([card_json(a) for a in found])
         return
-    if not found:
+    if not found and not unknown:
         scope = f" on {topic}" if topic else ""
         period = f" in the last {days} days" if days else ""
-        console.print(f"No articles{escape(scope)} were curated{period}.")
+        console.print(f"No articles{markup_safe(scope)} were curated{period}.")
         return
-    console.print(_cards_table(f"Latest articles{escape(' on ' + topic) if topic else ''}", found))
+    heading = f"Latest articles{markup_safe(' on ' + topic) if topic else ''}"
+    console.print(_cards_table(heading, found))
 
 
 def recommend(
@@ -100,6 +129,7 @@ def recommend(
             picks = curation.recommend(services.index, role, depth, topic, limit=limit)
         except InputError as exc:
             raise _fail(exc) from exc
+        unknown = not picks and report_unknown_filters(services.index, topic)
     if as_json:
         print_json(
             [
@@ -114,10 +144,27 @@ def recommend(
         )
         return
     if not picks:
-        console.print("No curated article fits; try a broader role or leave out the depth.")
+        if not unknown:
+            console.print(_no_fit(role, depth, topic))
         return
     articles = [p.article for p in picks]
     console.print(_cards_table("Recommended reading", articles, [p.best_for for p in picks]))
+
+
+def _no_fit(role: str | None, depth: str | None, topic: str | None) -> str:
+    """Why nothing was recommended, suggesting only changes to what was given."""
+    hints = [
+        hint
+        for given, hint in (
+            (role, "a broader role"),
+            (topic, "another topic"),
+            (depth, "leaving out the depth"),
+        )
+        if given and given.strip()
+    ]
+    if not hints:
+        return "No articles are indexed yet: run `curator ingest` or `curator reindex`."
+    return "No curated article fits; try " + " or ".join(hints) + "."
 
 
 def article(
@@ -127,7 +174,7 @@ def article(
     """One curated article's card in full."""
     with services_or_exit() as services:
         try:
-            card = curation.find_article(services.index, title)
+            card = curation.find_article(services.index, title, hint=_TITLES_HINT)
         except InputError as exc:
             raise _fail(exc) from exc
     if as_json:
@@ -137,22 +184,22 @@ def article(
             )
         )
         return
-    console.print(f"[bold]{_title(card)}[/bold]")
+    console.print(linked(card.title, card.url, style="bold"))
     about = [card.author, card.source, card.curated.strftime("%Y-%m-%d") if card.curated else ""]
-    console.print(escape(" · ".join(p for p in [*about, card.depth] if p)))
+    console.print(Text(terminal_text(" · ".join(p for p in [*about, card.depth] if p))))
     if card.url.startswith(("http://", "https://")):
-        console.print(f"[blue]{escape(card.url)}[/blue]")
+        console.print(linked(card.url, card.url, style="blue"))
     for heading, body in (
-        ("Summary", [card.summary] if card.summary else []),
-        ("Key takeaway", [card.key_takeaway] if card.key_takeaway else []),
-        ("Key insights", [f"• {i}" for i in card.key_insights]),
-        ("Best for", [f"• {b}" for b in card.best_for]),
+        ("Summary", [paragraphs(card.summary)] if card.summary else []),
+        ("Key takeaway", [paragraphs(card.key_takeaway)] if card.key_takeaway else []),
+        ("Key insights", [f"• {paragraphs(i)}" for i in card.key_insights]),
+        ("Best for", [f"• {paragraphs(b)}" for b in card.best_for]),
         ("Topics", [", ".join(card.topics)] if card.topics else []),
     ):
         if body:
             console.print(f"\n[bold]{heading}[/bold]")
             for line in body:
-                console.print(escape(line))
+                console.print(Text(terminal_text(line)))
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from collections.abc import Iterator
@@ -30,8 +31,10 @@ from bot.cli.common import (
     linked,
     markup_safe,
     print_json,
+    report_unknown_filters,
     services_or_exit,
     terminal_text,
+    usage_error,
 )
 from knowledge.index import KnowledgeIndex, SearchMode
 from knowledge.index_writer import Progress as ProgressFn
@@ -83,15 +86,23 @@ def progress_bar(enabled: bool) -> Iterator[ProgressFn | None]:
         yield update
 
 
-def _show_report(report: IngestReport, as_json: bool, dry_run: bool = False) -> None:
+def _show_report(
+    report: IngestReport, as_json: bool, dry_run: bool = False, rebuilt: bool = False
+) -> None:
     if as_json:
         print_json(report.as_json())
         return
     title = "Would change" if dry_run else "Indexed"
+    # After --rebuild, `repaired` counts the records re-embedded on request, not damage found.
+    repaired = (
+        f", re-embedded {report.repaired} records"
+        if rebuilt
+        else (f", {report.repaired} vectors repaired" if report.repaired else "")
+    )
     console.print(
         f"[bold]{title}:[/bold] {report.added} added, {report.updated} updated, "
         f"{report.unchanged} unchanged, {report.removed} removed, {len(report.failed)} failed"
-        + (f", {report.repaired} vectors repaired" if report.repaired else "")
+        + repaired
     )
     for failure in report.failed:
         console.print(f"  [red]✗[/red] {markup_safe(failure.path)}: {markup_safe(failure.reason)}")
@@ -105,9 +116,18 @@ def _show_report(report: IngestReport, as_json: bool, dry_run: bool = False) -> 
             f"{markup_safe(pairing.article)} → {markup_safe(pairing.title)}"
         )
     if report.skipped:
-        console.print(f"  [dim]skipped {len(report.skipped)} unsupported file(s):[/dim]")
+        console.print(
+            f"  [dim]skipped {len(report.skipped)} file(s) (unsupported type, or a folder's "
+            "README, LICENSE or CHANGELOG):[/dim]"
+        )
         for path in report.skipped:
             console.print(f"    [dim]{markup_safe(path)}[/dim]")
+
+
+def _exit_if_failed(report: IngestReport) -> None:
+    """Exit status 1 when any source failed, so scripts notice; the rest was still indexed."""
+    if report.failed:
+        raise typer.Exit(1)
 
 
 def ingest(
@@ -118,6 +138,7 @@ def ingest(
     with services_or_exit() as services, progress_bar(not as_json) as progress:
         report = services.index.ingest(paths, progress=progress)
     _show_report(report, as_json)
+    _exit_if_failed(report)
 
 
 def reindex(
@@ -149,12 +170,27 @@ def reindex(
             report = services.index.rebuild(progress=progress)
         else:
             report = services.index.reindex(dry_run=dry_run, progress=progress, rebuild=rebuild)
-    _show_report(report, as_json, dry_run=dry_run)
+    _show_report(report, as_json, dry_run=dry_run, rebuilt=rebuild and not dry_run)
+    _exit_if_failed(report)
+
+
+@contextmanager
+def _quiet_refresh_log() -> Iterator[None]:
+    """While watching, each refresh is printed by the CLI itself: the refresher's own log
+    records (the same summary, each failure again, a JSON dump) stay off the terminal;
+    unexpected errors (ERROR and above) still show."""
+    logger = logging.getLogger("knowledge.refresh")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _watch(as_json: bool) -> None:
     """`reindex --watch`: one line (or JSON line) per refresh until Ctrl-C."""
-    with services_or_exit() as services:
+    with services_or_exit() as services, _quiet_refresh_log():
         refresher = Refresher(services.index, services.state)
         minutes = services.settings.knowledge.refresh_minutes
         if not as_json:
@@ -232,6 +268,8 @@ def search(
         raise typer.BadParameter("expected hybrid, dense or bm25", param_hint="--mode")
     if query is None and queries is None:
         raise typer.BadParameter("give a query or --queries FILE", param_hint="QUERY")
+    if query is not None and queries is None and not terminal_text(query).strip():
+        raise usage_error("The query is empty: say what to look for.", as_json, "empty_query")
     filters = SearchFilters(topic=topic, source=source, since=parse_day(since, "--since"))
     search_mode: SearchMode = mode  # type: ignore[assignment]
     with services_or_exit() as services:
@@ -241,11 +279,12 @@ def search(
             return
         assert query is not None
         hits = index.search(query, k=k, filters=filters, mode=search_mode)
+        unknown = not hits and report_unknown_filters(index, topic, source)
         if as_json:
             print_json([h.as_json() for h in hits])
         elif hits:
             console.print(_hits_table(query, hits))
-        else:
+        elif not unknown:
             console.print("No results.")
 
 
@@ -278,7 +317,9 @@ def stats(
         return
     table = Table(show_header=False)
     for key, value in figures.items():
-        table.add_row(key.replace("_", " "), Text(terminal_text(value)))
+        table.add_row(
+            key.replace("_", " "), Text(terminal_text("none" if value is None else value))
+        )
     console.print(table)
     if not figures.get("vectors_match", True):
         err_console.print(
@@ -297,6 +338,7 @@ def articles(
     start = datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
     with services_or_exit() as services:
         found = services.index.list_articles(topic=topic, since=start)
+        unknown = not found and report_unknown_filters(services.index, topic)
     if as_json:
         print_json(
             [
@@ -312,6 +354,8 @@ def articles(
             ]
         )
         return
+    if unknown:
+        return
     table = Table(title=f"{len(found)} article(s)")
     table.add_column("curated")
     table.add_column("title", overflow="fold")
@@ -319,9 +363,13 @@ def articles(
     table.add_column("topics")
     for a in found:
         curated = a.curated.strftime("%Y-%m-%d") if a.curated else "—"
+        title = linked(a.title, a.url)
+        if a.url and not console.is_terminal:
+            # Piped, a hyperlink is lost: the address goes under the title, whole.
+            title.append("\n" + terminal_text(a.url))
         table.add_row(
             curated,
-            linked(a.title, a.url),
+            title,
             Text(terminal_text(a.source)),
             Text(terminal_text(", ".join(a.topics))),
         )

@@ -95,6 +95,18 @@ class CuratorBot(commands.Bot):
         self.services = services
         self.clock = clock
 
+    async def postable_channel(self, channel_id: int, what: str) -> discord.abc.Messageable | None:
+        """The channel `channel_id` from the cache, else from the API; None (logged, naming
+        `what` it is for) when it cannot be fetched or is not a channel to post in."""
+        channel: object = self.get_channel(channel_id)
+        if channel is None:
+            try:
+                channel = await self.fetch_channel(channel_id)
+            except discord.HTTPException as exc:
+                log.warning("%s channel %s unavailable: %s", what, channel_id, exc)
+                return None
+        return channel if isinstance(channel, discord.abc.Messageable) else None
+
     async def setup_hook(self) -> None:
         await self.load_cogs()
         await self.warm_up()

@@ -368,12 +368,15 @@ class AskFlow:
                 pages = StreamPages(None, replier)
             first = await pages.finish(messages, view)
         log.info(
-            "answered question %s guild=%s refused=%s mode=%s latency_ms=%.0f",
-            answer_id,
-            request.guild_id,
-            answer.refused,
-            answer.mode,
-            elapsed * 1000,
+            "answered question",
+            extra={
+                "answer_id": answer_id,
+                "guild": request.guild_id,
+                "refused": answer.refused,
+                "refusal": answer.refusal.value if answer.refusal else None,
+                "mode": answer.mode,
+                "latency_ms": round(elapsed * 1000),
+            },
         )
         # The answer is on screen: what follows must never replace it with an error.
         try:
@@ -441,9 +444,8 @@ class AskFlow:
         channel_id = self.bot.settings.discord.gaps_channel_id
         if channel_id is None:
             return
-        channel = self.bot.get_channel(channel_id)
-        if not isinstance(channel, discord.abc.Messageable):
-            log.warning("gaps channel %s is not a channel the bot can see", channel_id)
+        channel = await self.bot.postable_channel(channel_id, "gaps")
+        if channel is None:
             return
         question = request.title or request.question
         for out in render_gap(question, where, answer.closest):

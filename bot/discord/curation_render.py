@@ -6,14 +6,13 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.discord.render import OutgoingMessage, source_link
+# The answer renderer's field packing and footer, so cards spill into embeds the same way.
+from bot.discord.render import OutgoingMessage, _fields_embeds, _finish, source_link
 from bot.discord.split import (
     DESCRIPTION_LIMIT,
     FIELD_NAME_LIMIT,
     FIELD_VALUE_LIMIT,
     TITLE_LIMIT,
-    group_embeds,
-    split_lines,
     truncate,
 )
 from knowledge.curation import Recommendation
@@ -106,7 +105,7 @@ def render_card(article: Article) -> list[OutgoingMessage]:
     meta = card_meta(article)
     if article.author:
         meta = f"{_plain(article.author, 100)} · {meta}" if meta else _plain(article.author, 100)
-    embeds = [embed]
+    embeds: list[discord.Embed] = [embed]
     # Dates render only outside footers, so publisher and date are a field.
     sections: list[tuple[str, list[str]]] = [
         ("About", [meta] if meta else []),
@@ -117,12 +116,6 @@ def render_card(article: Article) -> list[OutgoingMessage]:
         ("Link", [source_link(article.title, article.url)] if _link(article.url) else []),
     ]
     for name, lines in sections:
-        for index, value in enumerate(split_lines(lines, FIELD_VALUE_LIMIT) if lines else []):
-            label = name if index == 0 else f"{name} (continued)"
-            current = embeds[-1]
-            if len(current.fields) >= 25 or len(current) + len(label) + len(value) > 5_600:
-                current = discord.Embed(colour=CARD_COLOUR)
-                embeds.append(current)
-            current.add_field(name=label, value=value, inline=False)
-    embeds[-1].set_footer(text="Curated article")
-    return [OutgoingMessage(embeds=group) for group in group_embeds(embeds)]
+        if lines:
+            embeds = embeds[:-1] + _fields_embeds(embeds[-1], name, lines, CARD_COLOUR)
+    return _finish(embeds, "Curated article")

@@ -22,7 +22,8 @@ from bot.discord.split import (
     split_markdown,
     truncate,
 )
-from knowledge.answers.notices import notice_text
+from knowledge.answers.citations import map_prose
+from knowledge.answers.notices import notice_text, refusal_text
 from knowledge.feedback import FeedbackReport
 from knowledge.models import Answer, Citation, IngestReport, NoticeCode, RefusalReason
 
@@ -44,11 +45,6 @@ MAX_PROGRESS_PAGES = 4
 CUT_NOTE = "*…(cut here: too long to show in Discord)*"
 
 MODE_LABELS = {"llm": "LLM", "extractive": "Extractive (no LLM)"}
-UNCITED_WARNING = (
-    "⚠️ This answer does not cite any of the curated articles; treat it with care "
-    "and check the sources before relying on it."
-)
-DEFAULT_REFUSAL = "I could not find this in the curated articles, so I would rather not guess."
 
 
 @dataclass
@@ -84,8 +80,9 @@ def source_link(title: str, url: str) -> str:
     return f"[{label}]({safe})"
 
 
-def source_line(citation: Citation, numbered: bool = True) -> str:
-    """'**[n]** [Title](url) — publisher · curated <date>', then the card's key takeaway.
+def source_line(citation: Citation, numbered: bool = True, takeaway: bool = True) -> str:
+    """'**[n]** [Title](url) — publisher · curated <date>', then the card's key takeaway
+    (unless `takeaway` is False).
 
     The title is a link only when the article has a web address; the date is a Discord
     timestamp (rendered in the reader's locale), which works in fields, not in footers.
@@ -96,13 +93,11 @@ def source_line(citation: Citation, numbered: bool = True) -> str:
         about.append(f"curated {discord.utils.format_dt(citation.curated, 'D')}")
     tail = f" — {' · '.join(about)}" if about else ""
     line = f"{head}{source_link(citation.title, citation.url)}{tail}"
-    if citation.key_takeaway.strip():
+    if takeaway and citation.key_takeaway.strip():
         line += f"\n  *{_escape_label(truncate(citation.key_takeaway.strip(), 300))}*"
     return line
 
 
-# A fenced block or an inline code span: markers inside are code, not citations.
-_CODE = re.compile(r"(```.*?(?:```|$)|~~~.*?(?:~~~|$)|`[^`\n]*`)", re.DOTALL)
 _MARKER = re.compile(r"(?<![\\\]])\[(\d{1,3})\](?!\()")
 
 
@@ -120,11 +115,8 @@ def link_markers(text: str, citations: Sequence[Citation]) -> str:
         n = int(match.group(1))
         return f"[\\[{n}\\]]({urls[n]})" if n in urls else match.group(0)
 
-    parts = _CODE.split(text)
-    # Even indexes are prose, odd ones the code that split kept.
-    return "".join(
-        part if index % 2 else _MARKER.sub(link, part) for index, part in enumerate(parts)
-    )
+    # Code is found as citation validation finds it, so only markers it counted are linked.
+    return map_prose(text, lambda prose: _MARKER.sub(link, prose))
 
 
 def _fields_embeds(
@@ -184,14 +176,18 @@ def render_answer(
         return render_refusal(answer, question, elapsed_s, notes)
     seconds = answer.timings.total_ms / 1000 if answer.timings.total_ms else (elapsed_s or 0.0)
     parts = [link_markers(answer.text.strip(), answer.citations)]
+    notices = list(answer.notices)
     # The answer service usually explains a missing citation in a notice already.
-    if answer.uncited and NoticeCode.UNCITED not in answer.notices:
-        parts.append(UNCITED_WARNING)
-    parts.extend(f"*{notice_text(notice)}*" for notice in answer.notices)
+    if answer.uncited and NoticeCode.UNCITED not in notices:
+        notices.append(NoticeCode.UNCITED)
+    parts.extend(f"*{notice_text(notice)}*" for notice in notices)
     parts.extend(f"*{note}*" for note in notes)
     embeds = _text_embeds(question or answer.question, "\n\n".join(parts), ANSWER_COLOUR)
     if answer.citations:
-        lines = [source_line(c) for c in sorted(answer.citations, key=lambda c: c.n)]
+        # An extractive answer's text lists the takeaways of the articles it quotes already.
+        takeaways = answer.mode == "llm"
+        cited = sorted(answer.citations, key=lambda c: c.n)
+        lines = [source_line(c, takeaway=takeaways) for c in cited]
         embeds = embeds[:-1] + _fields_embeds(embeds[-1], "Sources", lines, ANSWER_COLOUR)
     mode = MODE_LABELS.get(answer.mode, answer.mode)
     flag = " · uncited" if answer.uncited else ""
@@ -215,11 +211,11 @@ def render_refusal(
     """The honest refusal, worded by its reason, offering the closest articles when there are
     any (the service keeps them out of the text)."""
     seconds = answer.timings.total_ms / 1000 if answer.timings.total_ms else (elapsed_s or 0.0)
-    parts = [answer.text.strip() or DEFAULT_REFUSAL]
+    reason = answer.refusal or RefusalReason.NOT_COVERED
+    parts = [answer.text.strip() or refusal_text(reason)]
     parts.extend(f"*{notice_text(notice)}*" for notice in answer.notices)
     parts.extend(f"*{note}*" for note in notes)
     embeds = _text_embeds(question or answer.question, "\n\n".join(parts), REFUSED_COLOUR)
-    reason = answer.refusal or RefusalReason.NOT_COVERED
     if answer.closest:
         name = _CLOSEST_NAMES.get(reason, "Closest articles")
         lines = [source_line(c, numbered=False) for c in answer.closest]

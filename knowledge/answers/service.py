@@ -78,6 +78,8 @@ class _Prepared:
     unfiltered: list[NumberedArticle] | None = None
     started: float = 0.0
     retrieve_ms: float = 0.0
+    # Article cards read for this answer (takeaways, then citations): each is read once.
+    cards: dict[str, Article | None] = field(default_factory=dict)
 
 
 def _ms(since: float) -> float:
@@ -324,19 +326,22 @@ class AnswerService:
             prep.query,
             prep.sources,
             self._embedder_or_none(),
-            self.index.get_article,
+            lambda article_id: self._article(prep, article_id),
             stored=store,
             previous=[t.content for t in prep.history if t.role == "assistant"],
         )
         return self._validated(prep, raw, "extractive", started)
 
-    def _article(self, article_id: str) -> Article | None:
-        """The article card behind a citation (curated date, key takeaway), None if unreadable."""
-        try:
-            return self.index.get_article(article_id)
-        except Exception:
-            log.warning("could not read article %s for its citation", article_id, exc_info=True)
-            return None
+    def _article(self, prep: _Prepared, article_id: str) -> Article | None:
+        """The article card behind a citation (curated date, key takeaway), None if unreadable;
+        read once per answer."""
+        if article_id not in prep.cards:
+            try:
+                prep.cards[article_id] = self.index.get_article(article_id)
+            except Exception:
+                log.warning("could not read article %s", article_id, exc_info=True)
+                prep.cards[article_id] = None
+        return prep.cards[article_id]
 
     def _embedder_or_none(self) -> Embedder | None:
         try:
@@ -384,7 +389,7 @@ class AnswerService:
         result = validate_citations(raw, [s.n for s in prep.sources])
         by_number = {s.n: s for s in prep.sources}
         citations = [
-            by_number[n].citation(i, self._article(by_number[n].article_id))
+            by_number[n].citation(i, self._article(prep, by_number[n].article_id))
             for i, n in enumerate(result.used, start=1)
         ]
         notices = list(prep.notices)

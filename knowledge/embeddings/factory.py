@@ -138,9 +138,11 @@ def _download_model(model_dir: Path, timeout: float) -> None:
     if model_dir.expanduser().resolve() != chroma_model_dir().expanduser().resolve():
         # Chroma's downloader only fills its own cache; a custom folder must be filled by hand.
         raise EmbedderUnavailableError(
-            f"{problem}. Copy model.onnx and tokenizer.json there (e.g. with "
-            "shared/tools/seed-minilm-onnx), or unset CURATOR_EMBEDDINGS__MODEL_DIR to use "
-            "Chroma's model cache."
+            f"{problem}. Put the all-MiniLM-L6-v2 ONNX files there (model.onnx and "
+            "tokenizer.json, as in Chroma's archive "
+            "https://chroma-onnx-models.s3.amazonaws.com/all-MiniLM-L6-v2/onnx.tar.gz), or unset "
+            "CURATOR_EMBEDDINGS__MODEL_DIR to use Chroma's model cache, which Curator can "
+            "download into."
         )
     if timeout <= 0:
         raise EmbedderUnavailableError(

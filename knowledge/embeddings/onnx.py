@@ -34,10 +34,10 @@ MAX_TOKENS = 256
 DEFAULT_MAX_BATCH_TOKENS = 2 * MAX_TOKENS
 
 REMEDY = (
-    "Let Curator download it (needs network access and CURATOR_EMBEDDINGS__DOWNLOAD_TIMEOUT > 0), "
-    "copy model.onnx and tokenizer.json there with a seeding script "
-    "(e.g. shared/tools/seed-minilm-onnx), or set CURATOR_EMBEDDINGS__MODEL_DIR to a folder "
-    "that holds them."
+    "Put the all-MiniLM-L6-v2 ONNX files (model.onnx and tokenizer.json, as in Chroma's "
+    "archive https://chroma-onnx-models.s3.amazonaws.com/all-MiniLM-L6-v2/onnx.tar.gz) in "
+    "CURATOR_EMBEDDINGS__MODEL_DIR or in ~/.cache/chroma/onnx_models/all-MiniLM-L6-v2/onnx, "
+    "or allow the download (network access and CURATOR_EMBEDDINGS__DOWNLOAD_TIMEOUT > 0)."
 )
 
 

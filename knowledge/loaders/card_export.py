@@ -24,21 +24,16 @@ from dataclasses import dataclass, field
 
 from knowledge.errors import SourceError
 from knowledge.loaders.fields import FieldError, checked_url, is_date_only, parse_when
-from knowledge.loaders.sections import bullet_items
+from knowledge.loaders.sections import (
+    CARD_SECTIONS,
+    EDITORIAL_SECTIONS,
+    bullet_items,
+    section_name,
+)
 from knowledge.models import Article
 
-# Bare heading line (lower-cased, trailing colon dropped) -> where its text goes.
-_HEADINGS = {
-    "summary": "summary",
-    "key takeaway": "key_takeaway",
-    "key takeaways": "key_takeaway",
-    "key insights": "key_insights",
-    "principles": "Principles",
-    "method": "Method",
-    "in practice": "In practice",
-    "topics": "topics",
-}
-_EDITORIAL = ("Principles", "Method", "In practice")
+# Bare heading line -> where its text goes: a card's sections, and the export's Topics line.
+_HEADINGS = {**CARD_SECTIONS, "topics": "topics"}
 # Metadata keys (lower-cased) -> what they fill; documented in README "Card exports".
 _META_KEYS = ("source", "field", "depth", "author", "url", "link", "curated", "published")
 _BEST_FOR = re.compile(r"^best\s+for\s*:\s*(.*)$", re.IGNORECASE)
@@ -52,8 +47,7 @@ _META_SEPARATOR = "·"
 
 
 def _heading(line: str) -> str | None:
-    name = " ".join(line.strip().rstrip(":").split()).lower()
-    return _HEADINGS.get(name)
+    return _HEADINGS.get(section_name(line))
 
 
 def looks_like_card_export(text: str) -> bool:
@@ -126,7 +120,7 @@ def parse_card_export(text: str, origin: str) -> CardExport:
             summary=texts.get("summary", ""),
             key_takeaway=" ".join(texts.get("key_takeaway", "").split()),
             key_insights=_insights(texts.get("key_insights", "")),
-            sections={name: texts[name] for name in _EDITORIAL if texts.get(name)},
+            sections={name: texts[name] for name in EDITORIAL_SECTIONS if texts.get(name)},
             origin=origin,
         )
     except FieldError as exc:

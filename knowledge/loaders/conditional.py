@@ -6,9 +6,9 @@ it, so loaders need no new parameter. While it is active:
   raises `NotModifiedError` (a `SourceError`, so the source's articles are kept, unparsed) and
   the URL is listed in `not_modified`;
 - a 200 answer's validators are collected in `fresh`, for the caller to store once the index
-  holds what they describe (storing them earlier would make a failed run skip new content);
-- a URL that was a feed last time and now answers something else (a maintenance page, say) is
-  a failure, not a one-article web page replacing the feed's articles.
+  holds what they describe (storing them earlier would make a failed run skip new content).
+A URL that served a feed and now answers something else fails in `load_url` (the index's known
+feeds), on a refresh as on any reindex.
 """
 
 from __future__ import annotations
@@ -17,12 +17,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Literal
 
 from knowledge.errors import SourceError
-from knowledge.loaders.feeds import looks_like_feed
-
-SourceKind = Literal["feed", "page"]
 
 
 class NotModifiedError(SourceError):
@@ -34,11 +30,10 @@ class NotModifiedError(SourceError):
 
 @dataclass(frozen=True)
 class Validators:
-    """What a server said about a URL's last version, and whether it was a feed or a page."""
+    """What a server said about a URL's last version."""
 
     etag: str | None = None
     last_modified: str | None = None
-    kind: SourceKind | None = None
 
     def request_headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -67,24 +62,11 @@ class ConditionalRequests:
         self.not_modified.add(url)
         return NotModifiedError(url)
 
-    def accept(self, url: str, headers: Mapping[str, str], media_type: str, body: bytes) -> None:
-        """Check a 200 answer against what `url` was before and keep its new validators.
-
-        Raises SourceError when a URL that was a feed no longer answers with one.
-        """
-        kind: SourceKind = "feed" if looks_like_feed(media_type, body) else "page"
-        before = self.known.get(url)
-        if before is not None and before.kind == "feed" and kind != "feed":
-            shown = media_type or "a document of unknown type"
-            raise SourceError(
-                url,
-                f"expected the RSS/Atom feed it was on the last refresh, got {shown}; "
-                "its articles are kept",
-            )
+    def accept(self, url: str, headers: Mapping[str, str]) -> None:
+        """Keep the validators of a 200 answer for `url`."""
         self.fresh[url] = Validators(
             etag=headers.get("etag") or None,
             last_modified=headers.get("last-modified") or None,
-            kind=kind,
         )
 
 

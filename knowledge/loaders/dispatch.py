@@ -23,7 +23,7 @@ from knowledge.loaders.records import load_json, load_jsonl
 from knowledge.loaders.result import LoadResult, SourceBatch
 from knowledge.loaders.safe_text import clean_article
 from knowledge.loaders.text_files import load_html_file, load_text
-from knowledge.loaders.walk import is_url, walk_files
+from knowledge.loaders.walk import is_folder_doc, is_url, walk_files
 from knowledge.loaders.web import load_url
 from knowledge.models import Article, IngestFailure, IngestWarning
 
@@ -111,7 +111,7 @@ class _BatchLoading:
                 loader = LOADERS.get(file.suffix.lower())
                 if is_manifest(file):
                     self.load_manifest(file)
-                elif loader is None:
+                elif loader is None or is_folder_doc(file):
                     self.result.skipped.append(str(file))
                 else:
                     self.load_file(file, loader)

@@ -99,7 +99,7 @@ def fetch(
         content_type = response.headers.get("content-type", "")
         media_type = content_type.split(";", 1)[0].strip().lower()
         if conditional is not None:
-            conditional.accept(url, response.headers, media_type, body)
+            conditional.accept(url, response.headers)
         return FetchedDocument(current, media_type, response.charset_encoding, body)
     raise SourceError(url, f"too many redirects (more than {MAX_REDIRECTS})")
 

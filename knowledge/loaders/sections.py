@@ -9,8 +9,9 @@ from knowledge.headings import HEADING, split_sections
 
 _BULLET = re.compile(r"^ {0,3}(?:[-*+]|\d{1,3}[.)])[ \t]+(.*)$")
 
-# Heading (lower-cased, trailing colon dropped) -> where its text goes.
-_KNOWN = {
+#: A card's section heading (lower-cased, trailing colon dropped) -> where its text goes;
+#: shared with card exports (card_export.py), which add their own headings.
+CARD_SECTIONS = {
     "summary": "summary",
     "key takeaway": "key_takeaway",
     "key takeaways": "key_takeaway",
@@ -18,9 +19,15 @@ _KNOWN = {
     "principles": "Principles",
     "method": "Method",
     "in practice": "In practice",
-    "article": "article",
 }
-_EDITORIAL = ("Principles", "Method", "In practice")
+#: The editorial sections, kept in Article.sections in this order.
+EDITORIAL_SECTIONS = ("Principles", "Method", "In practice")
+_KNOWN = {**CARD_SECTIONS, "article": "article"}
+
+
+def section_name(text: str) -> str:
+    """A heading as the section tables key it: words single-spaced, lower-cased, no colon."""
+    return " ".join(text.strip().rstrip(":").split()).lower()
 
 
 @dataclass
@@ -36,8 +43,7 @@ class CardBody:
 
 def heading_key(text: str) -> str | None:
     """Which known section a heading opens, matched case-insensitively, or None."""
-    name = " ".join(text.strip().rstrip(":").split()).lower()
-    return _KNOWN.get(name)
+    return _KNOWN.get(section_name(text))
 
 
 def read_card_body(markdown: str) -> CardBody:
@@ -66,7 +72,7 @@ def read_card_body(markdown: str) -> CardBody:
         summary=text.get("summary", ""),
         key_takeaway=" ".join(text.get("key_takeaway", "").split()),
         key_insights=bullet_items(text.get("key_insights", "")),
-        sections={name: text[name] for name in _EDITORIAL if text.get(name)},
+        sections={name: text[name] for name in EDITORIAL_SECTIONS if text.get(name)},
         body=body,
     )
 

@@ -69,17 +69,21 @@ def parse_plain_text(text: str, origin: str) -> Article:
 
 
 def _without_leading_label(lines: list[str]) -> list[str]:
-    """Drop a lone section label right under the title, when real paragraphs follow it."""
+    """Drop a lone section label right under the title, when real paragraphs follow it.
+
+    Blank lines around the label do not matter ("Title\nOpinion\nBody…" loses "Opinion");
+    a short first line the next one continues in lower case is a paragraph's start, kept."""
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None:
         return lines
     candidate = lines[first].strip()
-    following = [line for line in lines[first + 1 :] if line.strip()]
+    following = [line.strip() for line in lines[first + 1 :] if line.strip()]
+    next_is_own_line = first + 1 >= len(lines) or not lines[first + 1].strip()
     is_label = (
         len(candidate.split()) <= _LABEL_WORDS
         and not re.search(r"[.!?:;,\"“”]", candidate)
-        and following
-        and (first + 1 >= len(lines) or not lines[first + 1].strip())
+        and bool(following)
+        and (next_is_own_line or not following[0][0].islower())
     )
     return lines[first + 1 :] if is_label else lines
 

@@ -9,6 +9,15 @@ from pathlib import Path
 
 _URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
+# A folder's own documentation, not an article: skipped when a folder is walked (README.md,
+# LICENSE, CHANGELOG.txt...), read when named on the command line.
+_FOLDER_DOCS = frozenset({"readme", "license", "licence", "changelog", "changes", "copying"})
+
+
+def is_folder_doc(path: Path) -> bool:
+    """Whether `path` is named like a folder's README, LICENSE or CHANGELOG (any extension)."""
+    return path.name.split(".", 1)[0].casefold() in _FOLDER_DOCS
+
 
 def is_url(source: str) -> bool:
     """Whether `source` is written as a URL (any scheme: the guard refuses all but http(s))."""

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from knowledge.errors import CuratorError
-from knowledge.store.vector_store import legacy_collection_name
+from knowledge.store.vector_store import collection_name, legacy_collection_name
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,16 @@ class BuildRegistry:
         if not described:
             return None
         return max(described, key=lambda item: (item[0], item[1]))[2]
+
+    def served(self, record: BuildRecord | None, configured: str) -> tuple[str, str]:
+        """(collection, embedder name) to serve: the recorded build while it is the configured
+        embedder's or holds articles (until a re-embed replaces it), else the configured
+        embedder's own collection."""
+        if record is not None and (
+            record.embedder == configured or self.articles(record.collection) > 0
+        ):
+            return record.collection, record.embedder
+        return collection_name(self.prefix, configured), configured
 
     def others_with_articles(self, collection: str) -> list[tuple[str, int]]:
         """Other builds of this prefix that hold articles: (collection, articles)."""

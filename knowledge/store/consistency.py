@@ -108,7 +108,10 @@ def reconcile(
         progress("repair", total, total)
     repair.extra = _delete_extras(catalog, vectors, pending)
     mark_consistent(catalog, vectors)
-    if repair.repaired or repair.relabelled:
+    if rebuild:
+        # Asked for: every record re-embedded into an emptied store is no repair.
+        log.info("vector store rebuilt from the catalog: %d records re-embedded", repair.missing)
+    elif repair.repaired or repair.relabelled:
         log.warning(
             "vector store repaired from the catalog: %d missing, %d stale, %d extra "
             "(re-embedded or deleted), %d relabelled",

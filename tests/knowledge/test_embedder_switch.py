@@ -87,7 +87,7 @@ def test_questions_are_answered_throughout_a_switch_to_the_onnx_model(
     stats = index.stats()
     assert stats["embedder"] == "minilm-l6-v2"
     assert stats["articles"] == CARDS and stats["vectors_match"]
-    assert stats["reembed_pending"] == ""
+    assert stats["reembed_pending"] is None
     assert index.search("saffron measurement", k=3, mode="dense")
     index.close()
 
@@ -109,7 +109,7 @@ def test_auto_keeps_the_hash_build_when_the_model_appears(hash_index_built: Path
     index = KnowledgeIndex(settings)
     assert index.embedder.name == "hash-384"
     assert index.stats()["articles"] == CARDS
-    assert index.stats()["reembed_pending"] == ""
+    assert index.stats()["reembed_pending"] is None
     assert index.search("saffron measurement", k=3)
     index.close()
 
@@ -179,7 +179,7 @@ def test_a_lost_build_record_is_recovered_from_the_catalogs(
     # Both builds hold every article; the one of the configured embedder is served again.
     again = KnowledgeIndex(settings)
     assert again.vectors.name == collection
-    assert again.stats()["articles"] == CARDS and again.stats()["reembed_pending"] == ""
+    assert again.stats()["articles"] == CARDS and again.stats()["reembed_pending"] is None
     again.close()
 
 

@@ -159,6 +159,39 @@ def test_an_invalid_setting_fails_naming_the_variable(monkeypatch: pytest.Monkey
     assert ".env.example" in check.remedy
 
 
+def test_the_settings_check_says_only_what_was_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    check, _ = check_settings()
+    assert check.detail == "loaded from the environment (no .env)"
+    (tmp_path / ".env").write_text("CURATOR_RETRIEVAL__K=5\n")
+    check, settings = check_settings()
+    assert check.detail == "loaded from the environment and .env"
+    assert settings is not None and settings.retrieval.k == 5
+
+
+def test_the_remedy_counts_the_variables_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CURATOR_RETRIEVAL__K", "0")
+    check, _ = check_settings()
+    assert check.remedy.startswith("Fix the variable named above in the environment (see")
+    monkeypatch.setenv("CURATOR_DISCORD__MAX_CONCURRENT", "zero")
+    (tmp_path / ".env").write_text("CURATOR_DISCORD__CHANNEL_SCOPES={bad}\n")
+    check, _ = check_settings()
+    assert "CURATOR_DISCORD__CHANNEL_SCOPES: not valid JSON" in check.detail
+    # The JSON check runs first; the other two are named once it is fixed.
+    assert check.remedy.startswith("Fix the variable named above in the environment or .env")
+    (tmp_path / ".env").unlink()
+    check, _ = check_settings()
+    assert (
+        "CURATOR_RETRIEVAL__K" in check.detail and "CURATOR_DISCORD__MAX_CONCURRENT" in check.detail
+    )
+    assert check.remedy.startswith("Fix the 2 variables named above in the environment (see")
+
+
 def test_with_invalid_settings_only_the_settings_check_runs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -130,3 +130,30 @@ def test_the_store_probe_against_a_chroma_server(
     check = check_store(settings, served_index(settings))
     assert check.status == "ok", check
     assert f"{records} vectors = records, one query answered" in check.detail
+
+
+def test_a_hash_built_index_beside_an_available_model_warns_with_the_way_to_move(
+    indexed: Settings, tmp_path: Path
+) -> None:
+    model = write_tiny_encoder(tmp_path / "model")
+    settings = make_settings(tmp_path, provider="auto", model_dir=str(model))
+    checks = {c.name: c for c in run_checks(load=lambda: settings)}
+    index = checks["index"]
+    assert index.status == "warn"
+    assert "built with the hash embedder (hash-384)" in index.detail
+    assert "all-MiniLM-L6-v2 is available but `auto` keeps" in index.detail
+    assert "CURATOR_EMBEDDINGS__PROVIDER=onnx" in index.remedy and "curator reindex" in index.remedy
+    assert "old index keeps answering" in index.remedy
+    embedder = checks["embedder"]
+    assert embedder.status == "ok"
+    assert "not used: the index was built with hash-384" in embedder.detail
+
+
+def test_a_hash_built_index_without_the_model_is_simply_ok(
+    indexed: Settings, tmp_path: Path
+) -> None:
+    empty = tmp_path / "no-model"
+    empty.mkdir()
+    settings = make_settings(tmp_path, provider="auto", model_dir=str(empty))
+    check = check_index(served_index(settings))
+    assert check.status == "ok" and "(hash-384)" in check.detail

@@ -46,6 +46,12 @@ def test_publishers_are_found_by_name_or_host_as_whole_words() -> None:
     assert find_publishers("gradient descent explained", ["The Gradient"]) == frozenset()
 
 
+def test_publishers_are_compared_as_source_filters_compare_them() -> None:
+    # Full-width letters fold to plain ones (NFKC), as in the topic and source filters.
+    assert find_publishers("What did ａｒＸｉｖ say about it?", ["arXiv"]) == {"arxiv"}
+    assert find_publishers("What did arXiv say about it?", ["ａｒＸｉｖ"]) == {"arxiv"}
+
+
 def chunk(record_id: str, source: str, published: int = 0) -> Chunk:
     return Chunk(
         id=record_id,

@@ -138,7 +138,6 @@ def test_an_unchanged_feed_costs_one_small_request_and_no_parsing(
     assert embedded == []
     assert outcome.not_modified == [server.url(FEED)]
     assert outcome.report.unchanged == 2 and not outcome.changed and not outcome.failed
-    assert not outcome.worth_reporting
     assert len(titles(index)) == 2
 
 
@@ -159,10 +158,10 @@ def test_a_503_keeps_the_articles_and_is_reported(
     refresher.run()
     server.documents[FEED].status = 503
     outcome = refresher.run()
-    assert outcome.failed and outcome.worth_reporting and not outcome.changed
+    assert outcome.failed and not outcome.changed
     assert [f.path for f in outcome.report.failed] == [server.url(FEED)]
     assert "503" in outcome.report.failed[0].reason
-    assert "articles are kept" in outcome.summary()
+    assert "1 failed (their 2 article(s) are kept)" in outcome.summary()
     assert len(titles(index)) == 2
     assert index.search("reranking step 2", k=1)
     # Back up, with a new entry: it arrives, nothing was lost in between.
@@ -185,7 +184,7 @@ def test_an_html_page_where_the_feed_was_keeps_the_articles(
     server.put(FEED, page, content_type="text/html; charset=utf-8")
     outcome = refresher.run()
     assert outcome.failed and not outcome.changed
-    assert "expected the RSS/Atom feed" in outcome.report.failed[0].reason
+    assert "expected a feed, got an HTML page" in outcome.report.failed[0].reason
     assert titles(index) == {entry(1).title, entry(2).title}
 
 
@@ -203,7 +202,7 @@ def test_validators_are_kept_only_once_the_index_holds_the_content(
 
     monkeypatch.setattr(index.embedder, "embed", store_down)
     failed = refresher.run()
-    assert failed.error and "down" in failed.error and failed.worth_reporting
+    assert failed.error and "down" in failed.error and failed.failed
     monkeypatch.undo()
     # The failed run must not have stored the new ETag: the next run reads the feed again.
     again = refresher.run()
@@ -255,7 +254,7 @@ def test_refresh_and_reindex_never_run_at_once(
     with index.lock():
         skipped = refresher.run()
     assert skipped.skipped and "already running" in skipped.skipped
-    assert not skipped.changed and not skipped.worth_reporting
+    assert not skipped.changed and not skipped.failed
     assert entry(6).title not in titles(index)
     assert refresher.run().report.added == 1
 
@@ -325,7 +324,7 @@ def test_an_unexpected_error_is_a_failed_refresh_not_a_crash(
     monkeypatch.setattr("knowledge.loaders.load_sources", broken)
     outcome = refresher.run()
     assert outcome.error == "unexpected error: RuntimeError: parser bug"
-    assert outcome.failed and outcome.worth_reporting
+    assert outcome.failed
     assert "the refresh failed unexpectedly" in caplog.text
     monkeypatch.undo()
     assert refresher.run().report.added == 2

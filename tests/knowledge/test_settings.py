@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -144,7 +145,7 @@ def test_a_digest_time_not_written_hh_mm_fails_naming_the_variable(
         load_settings()
 
 
-@pytest.mark.parametrize("value", ["Mars/Olympus", "Europe/Berln", "../../etc/passwd", ""])
+@pytest.mark.parametrize("value", ["Mars/Olympus", "Europe/Berln", "../../etc/passwd"])
 def test_an_invalid_timezone_fails_naming_the_variable(
     monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
@@ -172,3 +173,173 @@ def test_the_test_helper_merges_overrides_and_validates_them(tmp_path: Path) -> 
         with_overrides(settings, retrieval={"kk": 3})
     with pytest.raises(ConfigError, match="CURATOR_RETRIEVAL__K"):
         make_settings(tmp_path, retrieval={"k": 0})
+
+
+def test_a_data_dir_under_home_is_the_same_folder_for_every_reader(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The bot and the CLI open it as given; doctor checks it: "~" must mean home for all.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("CURATOR_DATA_DIR", "~/curator-data")
+    settings = load_settings()
+    assert settings.data_dir == tmp_path / "curator-data"
+    settings.data_dir = Path("~/elsewhere")
+    assert settings.data_dir == tmp_path / "elsewhere"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CURATOR_DISCORD__CHANNEL_SCOPES", "{bad}"),
+        ("CURATOR_DISCORD__CHANNEL_SCOPES", '{"123": {"topic": "llm"'),
+        ("CURATOR_DISCORD", "{not json"),
+    ],
+)
+def test_a_json_value_that_does_not_decode_fails_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = caught.value.user_message
+    assert message.startswith(f"Invalid configuration: {variable}: not valid JSON")
+    assert "line 1 column" in message  # where the JSON went wrong
+
+
+def test_a_json_value_that_does_not_decode_in_the_env_file_names_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("CURATOR_DISCORD__CHANNEL_SCOPES={bad}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "CURATOR_DISCORD__CHANNEL_SCOPES: not valid JSON" in caught.value.user_message
+    assert "(in .env)" in caught.value.user_message
+
+
+def test_valid_json_values_and_plain_lists_still_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CURATOR_DISCORD__CHANNEL_SCOPES", '{"123": {"topic": "llm"}}')
+    monkeypatch.setenv("CURATOR_DISCORD__CHANNELS", "10, 11")
+    monkeypatch.setenv("CURATOR_KNOWLEDGE__SOURCES", "notes/{draft}.md")  # not JSON: a path
+    settings = load_settings()
+    assert settings.discord.channel_scopes[123].topic == "llm"
+    assert settings.discord.channels == [10, 11]
+    assert settings.knowledge.sources == ["notes/{draft}.md"]
+
+
+#: Lines of .env.example written `X=` ("Default: unset"): uncommented as they are, they must
+#: leave the setting at its default.
+EMPTY_MEANS_DEFAULT = [
+    "CURATOR_EMBEDDINGS__MODEL_DIR",
+    "CURATOR_LLM__API_KEY",
+    "CURATOR_LLM__BASE_URL",
+    "CURATOR_DIGEST__CHANNEL_ID",
+    "CURATOR_DISCORD__DEV_GUILD_ID",
+    "CURATOR_DISCORD__GAPS_CHANNEL_ID",
+    "CURATOR_DISCORD__LOG_CHANNEL_ID",
+    "CURATOR_RETRIEVAL__DENSE_WEIGHT",
+    "CURATOR_ANSWERS__MIN_RELEVANCE",
+    "CURATOR_DIGEST__TIMEZONE",
+    "CURATOR_DISCORD__CHANNEL_SCOPES",
+    "CURATOR_DISCORD__CHANNELS",
+]
+
+
+def _defaults_of(settings: Settings) -> dict[str, object]:
+    return {
+        "model_dir": settings.embeddings.model_dir,
+        "llm_configured": settings.llm.configured,
+        "digest_channel": settings.digest.channel_id,
+        "dev_guild": settings.discord.dev_guild_id,
+        "gaps": settings.discord.gaps_channel_id,
+        "log": settings.discord.log_channel_id,
+        "dense_weight": settings.retrieval.dense_weight,
+        "min_relevance": settings.answers.min_relevance,
+        "timezone": settings.digest.timezone,
+        "scopes": settings.discord.channel_scopes,
+        "channels": settings.discord.channels,
+    }
+
+
+UNSET: dict[str, object] = {
+    "model_dir": None,
+    "llm_configured": False,
+    "digest_channel": None,
+    "dev_guild": None,
+    "gaps": None,
+    "log": None,
+    "dense_weight": None,
+    "min_relevance": None,
+    "timezone": ZoneInfo("UTC"),
+    "scopes": {},
+    "channels": [],
+}
+
+
+def test_empty_variables_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in EMPTY_MEANS_DEFAULT:
+        monkeypatch.setenv(variable, "")
+    assert _defaults_of(load_settings()) == UNSET
+
+
+def test_empty_lines_uncommented_in_the_env_file_mean_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("".join(f"{v}=\n" for v in EMPTY_MEANS_DEFAULT))
+    assert _defaults_of(load_settings()) == UNSET
+
+
+def test_an_empty_variable_does_not_hide_the_same_setting_in_the_env_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("CURATOR_RETRIEVAL__K=5\n")
+    monkeypatch.setenv("CURATOR_RETRIEVAL__K", "")
+    assert load_settings().retrieval.k == 5
+
+
+def test_a_settings_error_not_foreseen_still_names_the_group() -> None:
+    from pydantic_settings import SettingsError
+
+    from knowledge.settings import _settings_error_problem
+
+    try:
+        try:
+            json.loads("{bad}")
+        except ValueError as cause:
+            raise SettingsError(
+                'error parsing value for field "discord" from source "DotEnvSettingsSource"'
+            ) from cause
+    except SettingsError as exc:
+        problem = _settings_error_problem(exc)
+    assert problem.startswith(
+        "CURATOR_DISCORD (or one of its CURATOR_DISCORD__* variables in .env) cannot be read: "
+        "Expecting property name"
+    )
+
+
+def test_no_small_talk_reaction_is_written_none_since_empty_means_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CURATOR_DISCORD__SMALL_TALK_REACTION", "")
+    assert load_settings().discord.small_talk_reaction == "👍"
+    monkeypatch.setenv("CURATOR_DISCORD__SMALL_TALK_REACTION", "None")
+    assert load_settings().discord.small_talk_reaction == ""
+
+
+def test_uncommenting_every_line_of_the_example_as_written_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    lines = [
+        line.removeprefix("# ")
+        for line in example.read_text(encoding="utf-8").splitlines()
+        if line.startswith("# CURATOR_") and "=" in line
+    ]
+    assert sum(line.endswith("=") for line in lines) >= 10  # the "Default: unset" lines
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    from_example = load_settings()
+    (tmp_path / ".env").unlink()
+    assert from_example.model_dump() == load_settings().model_dump()

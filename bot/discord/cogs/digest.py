@@ -86,14 +86,7 @@ class DigestCog(commands.Cog):
 
     async def digest_channel(self, channel_id: int) -> discord.abc.Messageable | None:
         """The digest channel from the cache, else from the API; None when it cannot be used."""
-        channel: object = self.bot.get_channel(channel_id)
-        if channel is None:
-            try:
-                channel = await self.bot.fetch_channel(channel_id)
-            except discord.HTTPException as exc:
-                log.warning("digest channel %s unavailable: %s", channel_id, exc)
-                return None
-        return channel if isinstance(channel, discord.abc.Messageable) else None
+        return await self.bot.postable_channel(channel_id, "digest")
 
     def scheduler(self) -> DigestScheduler:
         return DigestScheduler(self.bot.settings, self.bot.services.digests, self.poster)

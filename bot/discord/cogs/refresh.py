@@ -36,14 +36,7 @@ class RefreshCog(commands.Cog):
         return self._refresher
 
     async def log_channel(self, channel_id: int) -> discord.abc.Messageable | None:
-        channel: object = self.bot.get_channel(channel_id)
-        if channel is None:
-            try:
-                channel = await self.bot.fetch_channel(channel_id)
-            except discord.HTTPException as exc:
-                log.warning("log channel %s unavailable: %s", channel_id, exc)
-                return None
-        return channel if isinstance(channel, discord.abc.Messageable) else None
+        return await self.bot.postable_channel(channel_id, "log")
 
     async def cog_load(self) -> None:
         if not self.schedule.enabled:

@@ -151,8 +151,15 @@ def test_ask_streams_and_ends_with_the_validated_answer(with_llm: FakeOpenAI) ->
 
 def test_ask_empty_question_is_a_clear_error(env: Path) -> None:
     result = runner.invoke(app, ["ask", "   "])
-    assert result.exit_code == 1
-    assert "empty" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 2
+    assert "empty" in result.stderr and "Traceback" not in result.output
+
+
+def test_ask_empty_question_with_json_is_a_json_error(env: Path) -> None:
+    result = runner.invoke(app, ["ask", "", "--json"])
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)
+    assert error["code"] == "empty_question" and "empty" in error["error"]
 
 
 def test_ask_bad_since_names_the_option(env: Path) -> None:

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 import knowledge
 from bot.cli.app import app
+from bot.cli.curation_commands import paragraphs
 from knowledge.settings import get_settings
 
 SAMPLE = Path(knowledge.__file__).parent / "sample"
@@ -85,3 +86,72 @@ def test_article_prints_the_whole_card(indexed: None) -> None:
 def test_article_unknown_title(indexed: None) -> None:
     result = run("article", "banana bread")
     assert result.exit_code == 2 and "No article is titled" in result.stderr
+
+
+NIPS_URL = "https://papers.nips.cc/paper/5656-hidden-technical-debt-in-machine-learning-systems"
+
+
+def test_piped_articles_keep_long_urls_whole(indexed: None) -> None:
+    result = run("articles")
+    assert result.exit_code == 0, result.output
+    assert any(NIPS_URL in line for line in result.stdout.splitlines()), result.stdout
+
+
+def test_piped_ask_keeps_long_urls_whole_and_lines_unpadded(indexed: None) -> None:
+    result = run("ask", "What is hidden technical debt in machine learning systems?", "--no-stream")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert any(line.strip() == NIPS_URL for line in lines), result.stdout
+    assert not [line for line in lines if line != line.rstrip()]
+
+
+def test_an_unknown_topic_is_named_with_the_closest_known_ones(indexed: None) -> None:
+    for command in (["articles"], ["latest"], ["recommend"]):
+        result = run(*command, "--topic", "agentss")
+        assert result.exit_code == 0, result.output
+        assert "No indexed article has the topic “agentss”; closest: “agents”" in result.stderr
+        assert "article(s)" not in result.stdout and "broader role" not in result.stdout
+        as_json = run(*command, "--topic", "agentss", "--json")
+        assert json.loads(as_json.stdout) == [] and "closest: “agents”" in as_json.stderr
+
+
+def test_search_names_an_unknown_topic_or_source(indexed: None) -> None:
+    result = run("search", "bubble", "--topic", "ai ethics")
+    assert result.exit_code == 0 and "No results." not in result.stdout
+    assert "No indexed article has the topic “ai ethics”; closest:" in result.stderr
+    result = run("search", "lora", "--source", "arxiv.org", "--json")
+    assert json.loads(result.stdout) == []
+    assert "No indexed article has the source “arxiv.org”; closest: “arXiv”" in result.stderr
+    known = run("search", "lora", "--source", "ARXIV", "--json")
+    assert json.loads(known.stdout) and known.stderr == ""
+
+
+def test_recommend_suggests_changing_only_what_was_given(indexed: None) -> None:
+    result = run("recommend", "--role", "zookeepers feeding penguins")
+    assert result.exit_code == 0
+    assert "try a broader role." in result.stdout and "depth" not in result.stdout
+
+
+def test_article_joins_soft_wrapped_lines_into_paragraphs(indexed: None) -> None:
+    result = run("article", "LLM Powered")
+    assert result.exit_code == 0, result.output
+    assert "acting as the controller of a system" in result.stdout
+    summary = result.stdout.split("Summary\n")[1].split("\n\n")[0]
+    assert summary.count("\n") == 0 and summary.startswith("Lilian Weng")
+    assert "\n• Planning covers" in result.stdout and "\n• Memory maps" in result.stdout
+
+
+def test_article_unknown_title_says_how_to_list_titles(indexed: None) -> None:
+    result = run("article", "zzz")
+    assert result.exit_code == 2
+    assert "`curator articles` lists every title" in result.stderr
+    assert "start typing" not in result.stderr
+    markup = run("article", "zzz[/b]")
+    assert markup.exit_code == 2 and "No article is titled “zzz[/b]”" in markup.stderr
+
+
+def test_paragraphs_keep_breaks_and_list_items() -> None:
+    text = "One line\nwrapped here.\n\n- item one\n  continued\n- item two\n2. numbered\n\nEnd"
+    assert paragraphs(text) == (
+        "One line wrapped here.\n\n- item one continued\n- item two\n2. numbered\n\nEnd"
+    )

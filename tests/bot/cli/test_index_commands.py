@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from bot.cli.app import app
 from knowledge.settings import get_settings
 from tests.support.cards import zebra_env
+from tests.support.seeds import seeds_dir
 
 runner = CliRunner()
 
@@ -32,7 +34,9 @@ def run_json(*args: str) -> Any:
 
 def test_ingest_json_counts_articles(env: Path) -> None:
     (env / "broken.md").write_text("---\nurl: https://example.com/x\n---\ntext", encoding="utf-8")
-    payload = run_json("ingest", str(env), "--json")
+    result = runner.invoke(app, ["ingest", str(env), "--json"])
+    assert result.exit_code == 1, result.output
+    payload = json.loads(result.stdout)
     assert payload["added"] == 3 and payload["updated"] == 0 and payload["removed"] == 0
     assert payload["unchanged"] == 0
     assert [f["path"] for f in payload["failed"]] == [str(env / "broken.md")]
@@ -154,3 +158,79 @@ def test_an_article_without_a_link_is_listed_and_searched_by_title(env: Path) ->
     assert table.exit_code == 0 and "Zebra keepers talk shop" in table.stdout
     hits = runner.invoke(app, ["search", "zebra keepers dawn"])
     assert hits.exit_code == 0 and "Zebra keepers" in hits.stdout
+
+
+def test_a_failed_source_makes_ingest_and_reindex_exit_1(env: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "does-not-exist.md"
+    result = runner.invoke(app, ["ingest", str(missing), str(env)])
+    assert result.exit_code == 1
+    assert "3 added" in result.stdout and "1 failed" in result.stdout
+    assert str(missing) in result.stdout
+    assert run_json("stats", "--json")["articles"] == 3
+    (env / "broken.md").write_text("---\nurl: https://example.com/x\n---\ntext", encoding="utf-8")
+    again = runner.invoke(app, ["reindex", "--json"])
+    assert again.exit_code == 1
+    assert [f["path"] for f in json.loads(again.stdout)["failed"]] == [str(env / "broken.md")]
+    (env / "broken.md").unlink()
+    assert runner.invoke(app, ["reindex"]).exit_code == 0
+
+
+@pytest.mark.parametrize("with_sources", [True, False])
+def test_rebuilding_a_healthy_index_says_what_it_re_embedded(
+    env: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, with_sources: bool
+) -> None:
+    run_json("ingest", str(env), "--json")
+    records = run_json("stats", "--json")["records"]
+    if not with_sources:  # cards ingested by hand: --rebuild re-embeds the catalog alone
+        monkeypatch.delenv("CURATOR_KNOWLEDGE__SOURCES")
+        get_settings.cache_clear()
+    with caplog.at_level(logging.INFO):
+        result = runner.invoke(app, ["reindex", "--rebuild"])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stdout.split())
+    assert "0 added, 0 updated, 3 unchanged" in said
+    assert f"re-embedded {records} records" in said and "repaired" not in said
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_an_empty_search_query_is_named(env: Path) -> None:
+    result = runner.invoke(app, ["search", " "])
+    assert result.exit_code == 2
+    assert "The query is empty" in result.stderr and "No results" not in result.stdout
+    as_json = runner.invoke(app, ["search", "", "--json"])
+    assert as_json.exit_code == 2 and json.loads(as_json.stdout)["code"] == "empty_query"
+
+
+def test_a_folders_readme_license_and_changelog_are_skipped_not_failed(env: Path) -> None:
+    (env / "README.md").write_text("# Cards\n\nHow this folder is kept.\n", encoding="utf-8")
+    (env / "LICENSE").write_text("MIT License\n", encoding="utf-8")
+    (env / "CHANGELOG.txt").write_text("1.0: first cards\n", encoding="utf-8")
+    result = runner.invoke(app, ["ingest", str(env)])
+    assert result.exit_code == 0, result.output
+    assert "3 added" in result.stdout and "0 failed" in result.stdout
+    for name in ("README.md", "LICENSE", "CHANGELOG.txt"):
+        assert str(env / name) in result.stdout
+    # Named on the command line, a README is read like any other file.
+    named = runner.invoke(app, ["ingest", str(env / "README.md"), "--json"])
+    assert named.exit_code == 1
+    assert [f["path"] for f in json.loads(named.stdout)["failed"]] == [str(env / "README.md")]
+
+
+def test_the_seed_folder_ingests_without_failures(env: Path) -> None:
+    seeds = seeds_dir()
+    result = runner.invoke(app, ["ingest", str(seeds)])
+    assert result.exit_code == 0, result.output
+    assert "0 failed" in result.stdout and str(seeds / "README.md") in result.stdout
+
+
+def test_a_text_articles_section_label_is_not_indexed(env: Path, tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "opinion.txt").write_text(
+        "Markets after the merger\nOpinion\nPrices of striped blankets rose for a year.\n",
+        encoding="utf-8",
+    )
+    assert runner.invoke(app, ["ingest", str(notes)]).exit_code == 0
+    hits = run_json("search", "striped blankets prices", "--json")
+    texts = [h["text"] for h in hits if h["title"] == "Markets after the merger"]
+    assert texts and not any("Opinion" in t for t in texts)

@@ -68,8 +68,10 @@ def env(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         ["search", QUESTION],
         ["ask", QUESTION, "--no-stream"],
         ["ask", QUESTION],
+        ["latest"],
+        ["article", "Bold"],
     ],
-    ids=["articles", "search", "ask-no-stream", "ask-stream"],
+    ids=["articles", "search", "ask-no-stream", "ask-stream", "latest", "article"],
 )
 def test_markup_in_article_text_is_printed_as_written(env: None, args: list[str]) -> None:
     result = runner.invoke(app, args)
@@ -98,6 +100,6 @@ def test_ingest_report_prints_paths_holding_markup(env: None, tmp_path: Path) ->
 
     result = runner.invoke(app, ["ingest", str(tmp_path / "src")])
 
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # the empty file failed
     flat = " ".join(result.stdout.split())
     assert "notes[/red].md" in flat and "notes[/b].xyz" in flat

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -75,7 +76,7 @@ def test_watch_refreshes_until_interrupted(
 
 
 def test_watch_shows_failures_in_plain_text(
-    env: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+    env: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     server.documents[FEED].status = 503
 
@@ -83,11 +84,34 @@ def test_watch_shows_failures_in_plain_text(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(index_commands, "_sleep", stop)
+    with caplog.at_level(logging.INFO):
+        result = runner.invoke(app, ["reindex", "--watch"])
+    assert result.exit_code == 0, result.output
+    shown = result.stdout
+    # The feed never held articles: nothing is said to be kept.
+    assert "3 added" in shown and "1 failed, in" in shown and "kept" not in shown
+    assert shown.count(server.url(FEED)) == 1 and f"{server.url(FEED)}: HTTP 503" in shown
+    assert not [r for r in caplog.records if r.name == "knowledge.refresh"], "no log dump"
+
+
+def test_watch_says_a_failed_sources_articles_are_kept(
+    env: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [datetime(2026, 3, 2, 6, 0, tzinfo=UTC)]
+
+    def sleep(seconds: float) -> None:
+        if server.documents[FEED].status == 503:
+            raise KeyboardInterrupt
+        clock[0] += timedelta(seconds=seconds)
+        server.documents[FEED].status = 503  # the feed, read once, now fails
+
+    monkeypatch.setattr(index_commands, "_sleep", sleep)
+    monkeypatch.setattr(index_commands, "_now", lambda: clock[0])
     result = runner.invoke(app, ["reindex", "--watch"])
     assert result.exit_code == 0, result.output
-    shown = " ".join(result.stdout.split())  # rich wraps long lines
-    assert "3 added" in shown and "1 failed (their articles are kept)" in shown
-    assert f"{server.url(FEED)}: HTTP 503" in shown
+    second = result.stdout.splitlines()[-2:]
+    assert "1 failed (their " in second[0] and "article(s) are kept)" in second[0], second
+    assert "HTTP 503" in second[1]
 
 
 def test_watch_refuses_when_refresh_is_off(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

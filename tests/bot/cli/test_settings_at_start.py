@@ -19,8 +19,13 @@ from tests.faults.conftest import curator_env, run_curator
         ),
         ("CURATOR_RETRIEVAL__K", "-5", "CURATOR_RETRIEVAL__K: Input should be greater than"),
         ("CURATOR_DIGEST__TIMEZONE", "Mars/Olympus", "CURATOR_DIGEST__TIMEZONE: invalid timezone"),
+        (
+            "CURATOR_DISCORD__CHANNEL_SCOPES",
+            "{bad}",
+            "CURATOR_DISCORD__CHANNEL_SCOPES: not valid JSON",
+        ),
     ],
-    ids=["typo", "out-of-range", "timezone"],
+    ids=["typo", "out-of-range", "timezone", "json"],
 )
 def test_a_bad_variable_stops_a_command_before_it_does_anything(
     tmp_path: Path, sample_dir: Path, variable: str, value: str, said: str
@@ -47,3 +52,36 @@ def test_doctor_reports_the_same_mistake_from_the_env_file(
         "CURATOR_DIGEST__TIMEZON is not a setting: did you mean CURATOR_DIGEST__TIMEZONE? "
         "(in .env)" in output
     )
+
+
+def test_stats_stops_cleanly_on_undecodable_json_in_the_env_file(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    (tmp_path / ".env").write_text("CURATOR_DISCORD__CHANNEL_SCOPES={bad}\n")
+    result = run_curator("stats", env=curator_env(tmp_path / "data", sample_dir), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    said = " ".join(result.stderr.split())
+    assert "CURATOR_DISCORD__CHANNEL_SCOPES: not valid JSON" in said and "(in .env)" in said
+
+
+def test_doctor_fails_the_settings_check_on_undecodable_json(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    env = curator_env(tmp_path / "data", sample_dir, CURATOR_DISCORD__CHANNEL_SCOPES="{bad}")
+    result = run_curator("doctor", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    output = " ".join(result.stdout.split())
+    assert "fail settings" in output and "CURATOR_DISCORD__CHANNEL_SCOPES: not valid JSON" in output
+
+
+def test_empty_lines_uncommented_from_the_example_start_the_command(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    (tmp_path / ".env").write_text(
+        "CURATOR_DIGEST__CHANNEL_ID=\nCURATOR_DISCORD__GAPS_CHANNEL_ID=\n"
+        "CURATOR_RETRIEVAL__DENSE_WEIGHT=\nCURATOR_EMBEDDINGS__MODEL_DIR=\n"
+    )
+    result = run_curator("stats", env=curator_env(tmp_path / "data", sample_dir), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr

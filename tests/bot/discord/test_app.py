@@ -162,3 +162,19 @@ def test_no_mentions_is_defined_once() -> None:
         if "NO_MENTIONS = " in path.read_text(encoding="utf-8")
     ]
     assert defining == ["mentions.py"]
+
+
+async def test_a_channel_missing_from_the_cache_is_fetched_and_a_gone_one_is_none(
+    bot: CuratorBot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    fetched = MagicMock(spec=discord.TextChannel)
+    gone = discord.NotFound(MagicMock(status=404, reason="Not Found"), "Unknown Channel")
+    fetch = AsyncMock(side_effect=[fetched, gone])
+    monkeypatch.setattr(bot, "get_channel", lambda channel_id: None)
+    monkeypatch.setattr(bot, "fetch_channel", fetch)
+
+    assert await bot.postable_channel(42, "digest") is fetched
+    with caplog.at_level(logging.WARNING):
+        assert await bot.postable_channel(43, "log") is None
+    assert "log channel 43 unavailable" in caplog.text
+    assert [c.args for c in fetch.await_args_list] == [(42,), (43,)]

@@ -26,7 +26,8 @@ from bot.discord.split import (
     EMBEDS_PER_MESSAGE,
     embed_fits,
 )
-from knowledge.answers.notices import notice_text
+from knowledge.answers.citations import cited_numbers
+from knowledge.answers.notices import notice_text, refusal_text
 from knowledge.feedback import FeedbackReport, QuestionScore
 from knowledge.models import (
     Answer,
@@ -102,7 +103,9 @@ def test_each_source_shows_publisher_curated_date_and_key_takeaway() -> None:
         update={"curated": curated, "key_takeaway": "Low-rank updates are enough."}
     )
     local = citation(2, "Team notes").model_copy(update={"url": "", "source": ""})
-    answer = Answer(text="Low rank [1], as the notes say [2].", citations=[cited, local])
+    answer = Answer(
+        text="Low rank [1], as the notes say [2].", citations=[cited, local], mode="llm"
+    )
 
     [message] = render_answer(answer, "q")
 
@@ -119,6 +122,17 @@ def test_each_source_shows_publisher_curated_date_and_key_takeaway() -> None:
     )
 
 
+def test_an_extractive_answer_does_not_repeat_its_takeaways_under_the_sources() -> None:
+    cited = citation(1, "LoRA").model_copy(update={"key_takeaway": "Low-rank updates suffice."})
+    text = "- Quoted [1]\n\nKey takeaways:\n- LoRA: Low-rank updates suffice. [1]"
+    answer = Answer(text=text, citations=[cited], mode="extractive")
+
+    embed = render_answer(answer, "q")[0].embeds[0]
+
+    shown = (embed.description or "") + "".join(str(f.value) for f in embed.fields)
+    assert shown.count("Low-rank updates suffice.") == 1
+
+
 def test_markers_inside_code_are_left_alone() -> None:
     text = (
         "Merge the update [1]:\n\n```python\nW = W + lora_B[1] @ lora_A[0]\n```\n\n"
@@ -131,6 +145,18 @@ def test_markers_inside_code_are_left_alone() -> None:
     assert "W = W + lora_B[1] @ lora_A[0]\n```" in description
     assert "`logits[1]`" in description
     assert description.count("](https://example.com/articles/1)") == 2
+
+
+def test_markers_are_linked_only_where_citation_validation_counted_them() -> None:
+    # A double-backtick span and a fence closed by a longer one are code to the validator.
+    text = "Call ``x[1]`` here [1].\n\n````\ny[1]\n```\nz[1]\n````\n"
+    answer = Answer(text=text, citations=[citation(1)])
+
+    description = render_answer(answer, "q")[0].embeds[0].description or ""
+
+    assert cited_numbers(text) == [1]
+    assert "``x[1]``" in description and "\ny[1]\n```\nz[1]\n" in description
+    assert description.count("](https://example.com/articles/1)") == 1
 
 
 def test_extractive_mode_is_named_in_the_footer() -> None:
@@ -191,13 +217,13 @@ def test_refused_answer_is_honest_and_offers_the_closest_articles() -> None:
 
 def test_refusal_without_text_or_closest_still_says_why() -> None:
     [message] = render_answer(Answer(text="", refused=True), "q")
-    assert "could not find" in (message.embeds[0].description or "")
+    assert refusal_text(RefusalReason.NOT_COVERED) in (message.embeds[0].description or "")
 
 
 def test_uncited_answer_is_flagged() -> None:
     answer = Answer(text="Something without sources.", uncited=True)
     [message] = render_answer(answer, "q")
-    assert "does not cite" in (message.embeds[0].description or "")
+    assert notice_text(NoticeCode.UNCITED) in (message.embeds[0].description or "")
     assert "uncited" in (message.embeds[0].footer.text or "")
 
 

@@ -12,7 +12,14 @@ from knowledge.answers.prompt_safety import recites_instructions
 from knowledge.answers.service import AnswerService
 from knowledge.errors import InputError
 from knowledge.index import KnowledgeIndex
-from knowledge.models import Answer, NoticeCode, RefusalReason, SearchFilters, Turn
+from knowledge.models import (
+    Answer,
+    Article,
+    NoticeCode,
+    RefusalReason,
+    SearchFilters,
+    Turn,
+)
 from tests.knowledge.answers.conftest import make_settings
 from tests.support.fake_openai import CutStream, Fail, FakeOpenAI, Hang, RecordedRequest, Reply
 
@@ -445,3 +452,24 @@ async def test_streamed_recital_is_cut_short_and_withheld(
     # The stream stopped within a few chunks of the recital starting.
     assert len(shown) < len("Sure, here are my rules:\n") + 60
     assert not recites_instructions(final.text)
+
+
+async def test_an_extractive_answer_reads_each_article_card_once(
+    offline_service: AnswerService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = offline_service.index
+    real = index.get_article
+    reads: list[str] = []
+
+    def counting(article_id: str) -> Article | None:
+        reads.append(article_id)
+        return real(article_id)
+
+    monkeypatch.setattr(index, "get_article", counting)
+    answer = await offline_service.answer(TRUST_Q)
+
+    assert answer.mode == "extractive" and answer.citations
+    # Takeaways and citations both use the card; it is read once for both.
+    assert sorted(reads) == sorted(set(reads))
+    assert {c.article_id for c in answer.citations} <= set(reads)
+    assert all(c.key_takeaway for c in answer.citations)

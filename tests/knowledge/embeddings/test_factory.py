@@ -122,7 +122,19 @@ def test_onnx_with_an_empty_custom_folder_explains_the_remedy(tmp_path: Path) ->
         create_embedder(settings(provider="onnx", model_dir=tmp_path), LLMSettings())
     message = caught.value.user_message
     assert str(tmp_path) in message and "model.onnx" in message
-    assert "seed-minilm-onnx" in message and "CURATOR_EMBEDDINGS__MODEL_DIR" in message
+    assert "all-MiniLM-L6-v2 ONNX files" in message and "CURATOR_EMBEDDINGS__MODEL_DIR" in message
+    assert "shared/tools" not in message  # not in a released Curator
+
+
+def test_the_fallback_notice_names_remedies_a_released_curator_has(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    create_embedder(settings(provider="auto", download_timeout=0), LLMSettings())
+    [warning] = fallback_warnings(caplog)
+    assert "shared/tools" not in warning and "seed-minilm" not in warning
+    assert "CURATOR_EMBEDDINGS__MODEL_DIR" in warning
+    assert "~/.cache/chroma/onnx_models/all-MiniLM-L6-v2/onnx" in warning
+    assert "allow the download" in warning
 
 
 def test_onnx_reports_a_failed_download(caplog: pytest.LogCaptureFixture) -> None:

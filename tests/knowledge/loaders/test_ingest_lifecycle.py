@@ -131,6 +131,28 @@ def test_a_feed_url_answering_with_an_html_page_keeps_the_feed_articles(
     ]
 
 
+def test_a_url_with_several_articles_indexed_before_feeds_were_remembered_stays_a_feed(
+    tmp_path: Path, web: WebServer, opened: list[KnowledgeIndex]
+) -> None:
+    web.routes["/legacy.xml"] = Route(
+        body=RSS_FEED.encode(), headers={"Content-Type": "application/rss+xml"}
+    )
+    url = web.url("/legacy.xml")
+    index = _index(tmp_path, [url])
+    opened.append(index)
+    assert index.reindex().added == 2
+    # An index from before feed URLs were remembered: only its articles' origins tell.
+    index.catalog.set_meta("feed_urls", "[]")
+    web.routes["/legacy.xml"] = Route(
+        body=b"<!doctype html><html><head><title>Log in</title></head>"
+        b"<body><p>Log in to read this feed, and much more besides, every day.</p></body></html>",
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )
+    report = index.reindex()
+    assert [f.reason for f in report.failed] == ["expected a feed, got an HTML page"]
+    assert len(index.list_articles()) == 2
+
+
 def test_a_paired_article_whose_text_fails_to_load_keeps_its_indexed_text(
     tmp_path: Path, folder: Path, opened: list[KnowledgeIndex]
 ) -> None:

@@ -41,6 +41,16 @@ def test_a_text_file_is_a_title_line_and_a_body_without_label_or_boilerplate(
     ]
 
 
+def test_a_label_right_under_the_title_is_dropped_without_blank_lines(write: Write) -> None:
+    tight = write("tight.txt", "Markets after the merger\nOpinion\nPrices rose for a year.\n")
+    wrapped = write("wrapped.txt", "Short notes\nThe quick\nbrown fox jumped.\n")
+    result = load_sources([str(tight), str(wrapped)], KnowledgeSettings())
+    bodies = {a.title: a.body for a in result.articles}
+    assert bodies["Markets after the merger"] == "Prices rose for a year."
+    # A short line the next one continues is the body's first line, not a label.
+    assert bodies["Short notes"] == "The quick\nbrown fox jumped."
+
+
 def test_a_saved_html_page_is_read_like_a_web_page(write: Write) -> None:
     path = write("saved.html", ARTICLE_HTML)
     htm = write("again.htm", ARTICLE_HTML.replace("Evaluating", "Judging"))

@@ -47,21 +47,22 @@ def data(tmp_path: Path) -> Path:
 def bot(data: Path) -> Iterator[subprocess.Popen[str]]:
     """A second process holding the embedded store the way the running bot does."""
     env = curator_env(data, data.parent / "cards")
-    holder = subprocess.Popen(
+    # As a context manager, Popen closes its pipes when done (no ResourceWarning).
+    with subprocess.Popen(
         [sys.executable, "-c", HOLDER],
         env=env,
         cwd=data.parent,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-    )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
-    try:
-        yield holder
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(timeout=30)
+    ) as holder:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        try:
+            yield holder
+        finally:
+            assert holder.stdin is not None
+            holder.stdin.close()
+            holder.wait(timeout=30)
 
 
 def test_a_second_process_is_refused_naming_the_bot(data: Path, bot: subprocess.Popen[str]) -> None:
@@ -95,28 +96,28 @@ def test_doctor_beside_the_bot_does_not_open_the_store_twice(
 
 def test_the_second_process_gets_the_store_once_the_holder_lets_go(data: Path) -> None:
     env = curator_env(data, data.parent / "cards")
-    holder = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-c", HOLDER],
         env=env,
         cwd=data.parent,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-    )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
-    second = subprocess.Popen(
-        [CURATOR, "search", "saffron", "--json"],
-        env=env,
-        cwd=data.parent,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(1.0)  # the second one is waiting now
-    assert holder.stdin is not None
-    holder.stdin.close()
-    holder.wait(timeout=30)
-    out, err = second.communicate(timeout=60)
+    ) as holder:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        with subprocess.Popen(
+            [CURATOR, "search", "saffron", "--json"],
+            env=env,
+            cwd=data.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as second:
+            time.sleep(1.0)  # the second one is waiting now
+            assert holder.stdin is not None
+            holder.stdin.close()
+            holder.wait(timeout=30)
+            out, err = second.communicate(timeout=60)
     assert second.returncode == 0, err
     assert '"title"' in out
 
