@@ -22,7 +22,7 @@ from bench.calibrate_refusal import SAMPLE_DIR, SAMPLE_QUESTIONS, make_embedder,
 from bench.measure import percentile, reproduce_command
 from bench.synthetic import CorpusSpec, SyntheticCorpus
 from knowledge.answers.citations import validate_citations
-from knowledge.answers.prompt import build_messages, number_sources
+from knowledge.answers.prompt import build_messages, number_articles
 from knowledge.answers.question import clean_question
 from knowledge.answers.refusal import RefusalPolicy, assess
 from knowledge.embeddings.base import Embedder
@@ -54,7 +54,7 @@ def run_path(index: KnowledgeIndex, questions: Sequence[str]) -> dict[str, list[
         t3 = clock()
         policy.should_refuse(assess(text, hits))
         t4 = clock()
-        sources = number_sources(hits)
+        sources = number_articles(hits)
         build_messages(text, sources)
         t5 = clock()
         validate_citations(CANNED_REPLY, [s.n for s in sources])

@@ -10,7 +10,7 @@ no batch pending (the store check, between batches, before the BM25 rebuild). Ba
 the last kill one reindex runs to the end; then the stores are compared record by record:
 catalog articles against the cards, Chroma ids and text hashes against the catalog's records,
 BM25 ids against the catalog. "repairs" counts the vectors the final run's consistency check
-re-embedded or deleted (the rest is redone by the pending-article protocol of indexing.py).
+re-embedded or deleted (the rest is redone by the pending-article protocol of index_writer.py).
 
     .venv/bin/python -m bench.bench_crash                    # 20 kills, 2,000 cards
     .venv/bin/python -m bench.bench_crash --kills 5 --cards 500 --json out.json
@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 REINDEX = (
-    "import sys; from knowledge.indexing import Indexer; Indexer.batch_records = {batch}; "
+    "import sys; from knowledge.index_writer import Indexer; Indexer.batch_chunks = {batch}; "
     "from bot.cli.app import main; sys.argv = ['curator', 'reindex', '--json']; main()"
 )
 WORDS = [

@@ -158,7 +158,7 @@ def child_ingest(
     with profiled(profile, f"ingest {size}"):
         index.add_articles(articles, progress=progress)
     ingest_s = time.perf_counter() - begin
-    records = index.catalog.record_count()
+    records = index.catalog.chunk_count()
     bm25_s = marks.get("bm25_last", begin) - marks.get("bm25_first", begin)
     parts = watch.take()
     index.close()

@@ -39,11 +39,12 @@ from knowledge.answers.refusal import (
     assess,
     embedder_family,
 )
-from knowledge.answers.terms import WORD, key_terms, stems
+from knowledge.answers.terms import key_terms
 from knowledge.embeddings.base import Embedder
 from knowledge.index import KnowledgeIndex
 from knowledge.models import Article, Hit
 from knowledge.settings import load_settings
+from knowledge.text import WORD, stems
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""Article -> Chunks: one summary record, then body chunks sized to the embedder's window.
+"""Article -> Chunks: one summary chunk, then body chunks sized to the embedder's window.
 
 Chunks are cut on headings first, then paragraphs and fenced code blocks, then sentences (Latin,
 CJK and Indic marks), then words, and as a last resort by tokens, so text without spaces
@@ -18,7 +18,8 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from knowledge.models import Article, Chunk, RecordKind, date_to_number
+from knowledge.headings import FENCE_OPEN, closes_fence, split_sections
+from knowledge.models import Article, Chunk, ChunkKind, date_to_number
 from knowledge.tokens import utf8_size
 
 CHUNKER_VERSION = "2"
@@ -31,8 +32,6 @@ _MAX_CHARS_PER_TOKEN = 24
 #: Longest heading carried in the prefix of every chunk of its section.
 _MAX_HEADING_CHARS = 120
 
-_HEADING_LINE = re.compile(r"^ {0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
-_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _SENTENCE_END = re.compile(
     # Latin script: an end mark, closing quotes, then a space and a capital or a digit.
     r"[.!?][\"'’”)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])"
@@ -107,47 +106,6 @@ def summary_text(article: Article) -> str:
     return "\n\n".join(parts)
 
 
-def _closes(line: str, fence: str) -> bool:
-    """Whether `line` closes a block opened by `fence` (same character, at least as long)."""
-    stripped = line.strip()
-    return (
-        len(line) - len(line.lstrip(" ")) <= 3
-        and len(stripped) >= len(fence)
-        and set(stripped) == {fence[0]}
-    )
-
-
-def split_sections(markdown: str) -> list[tuple[str, str]]:
-    """Split text on markdown headings into (heading, text) pairs; text before any heading is ''.
-
-    Lines inside a fenced code block are never headings.
-    """
-    sections: list[tuple[str, str]] = []
-    heading = ""
-    lines: list[str] = []
-    fence: str | None = None
-
-    def flush() -> None:
-        text = "\n".join(lines).strip()
-        if text:
-            sections.append((heading, text))
-        lines.clear()
-
-    for line in markdown.splitlines():
-        if fence is None:
-            if opened := _FENCE_OPEN.match(line):
-                fence = opened.group(1)
-            elif match := _HEADING_LINE.match(line):
-                flush()
-                heading = match.group(2).strip()
-                continue
-        elif _closes(line, fence):
-            fence = None
-        lines.append(line)
-    flush()
-    return sections
-
-
 def split_sentences(paragraph: str) -> list[str]:
     """Sentences of a paragraph, ended by Latin, CJK or Indic marks; never loses text."""
     sentences: list[str] = []
@@ -178,7 +136,7 @@ def _blocks(text: str) -> Iterator[tuple[bool, str]]:
 
     for line in text.split("\n"):
         if fence is None:
-            if opened := _FENCE_OPEN.match(line):
+            if opened := FENCE_OPEN.match(line):
                 yield from paragraphs()
                 fence = opened.group(1)
                 code.append(line)
@@ -186,7 +144,7 @@ def _blocks(text: str) -> Iterator[tuple[bool, str]]:
                 prose.append(line)
             continue
         code.append(line)
-        if _closes(line, fence):
+        if closes_fence(line, fence):
             yield True, "\n".join(code)
             code, fence = [], None
     if fence is not None:
@@ -292,7 +250,7 @@ def _pieces(text: str, budget: Budget) -> Iterator[str]:
 
 
 def _is_code(piece: str) -> bool:
-    return _FENCE_OPEN.match(piece) is not None
+    return FENCE_OPEN.match(piece) is not None
 
 
 def pack(
@@ -338,13 +296,13 @@ def _carry(previous: str, overlap: int, next_size: int, limit: Budget) -> list[s
     return carried
 
 
-def record_id(article_id: str, position: int) -> str:
-    """Stable record id: re-ingesting an article upserts over its old records."""
+def chunk_id_for(article_id: str, position: int) -> str:
+    """Stable chunk id: re-ingesting an article upserts over its old chunks."""
     return f"{article_id}-{position:04d}"
 
 
 def chunk_article(article: Article, policy: ChunkingPolicy) -> list[Chunk]:
-    """The records an article is indexed as: summary record(s) first, then body chunks."""
+    """The chunks an article is indexed as: summary chunk(s) first, then body chunks."""
     aid = article.id
     base = {
         "article_id": aid,
@@ -356,14 +314,14 @@ def chunk_article(article: Article, policy: ChunkingPolicy) -> list[Chunk]:
         "curated": date_to_number(article.curated),
         "topics": list(article.topics),
     }
-    records: list[Chunk] = []
+    chunks: list[Chunk] = []
 
-    def add(kind: RecordKind, heading: str, text: str) -> None:
-        records.append(
+    def add(kind: ChunkKind, heading: str, text: str) -> None:
+        chunks.append(
             Chunk(
-                id=record_id(aid, len(records)),
+                id=chunk_id_for(aid, len(chunks)),
                 kind=kind,
-                position=len(records),
+                position=len(chunks),
                 heading=heading,
                 text=text,
                 **base,  # type: ignore[arg-type]
@@ -378,7 +336,7 @@ def chunk_article(article: Article, policy: ChunkingPolicy) -> list[Chunk]:
             add("summary", "", piece)
 
     body_sections = [(name, text) for name, text in article.sections.items() if text.strip()]
-    body_sections += split_sections(article.body)
+    body_sections += [(s.heading, s.text) for s in split_sections(article.body) if s.text]
     for heading, text in body_sections:
         if len(heading) > _MAX_HEADING_CHARS:
             # A "heading" this long is a paragraph marked up as one: its text stays in the
@@ -391,7 +349,7 @@ def chunk_article(article: Article, policy: ChunkingPolicy) -> list[Chunk]:
         for piece in pack(text, budget, policy.overlap_tokens, policy.count_tokens, max_bytes):
             add("chunk", heading, piece)
 
-    if not records:
+    if not chunks:
         # A card with a title and nothing else is still findable by its title.
         add("summary", "", article.title)
-    return records
+    return chunks

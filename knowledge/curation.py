@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from knowledge.answers.terms import key_terms, stems
+from knowledge.answers.terms import key_terms
 from knowledge.errors import InputError
 from knowledge.models import Article
 from knowledge.store.filter_keys import filter_key
+from knowledge.text import stems
 
 MAX_DAYS = 3_650
 MAX_RESULTS = 25

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 from knowledge.chunking import ChunkingPolicy
 from knowledge.embeddings.base import Embedder
 from knowledge.errors import ConfigError, CuratorError, EmbedderUnavailableError
-from knowledge.indexing import Indexer, Plan, Progress, exclusive_lock
+from knowledge.index_writer import Indexer, Plan, Progress, exclusive_lock
 from knowledge.models import (
     Article,
     Hit,
@@ -494,7 +494,7 @@ class KnowledgeIndex:
         ids = list(dict.fromkeys([m.id for m in dense] + [m.id for m in lexical]))
         article_of = build.catalog.articles_of(ids)
         # Chroma may hold vectors of an uncommitted version only for pending articles
-        # (see indexing.py); the catalog is the record of truth for everything else.
+        # (see index_writer.py); the catalog is the record of truth for everything else.
         pending = build.catalog.pending()
         dense_ok = [
             (m.id, m.similarity)
@@ -555,7 +555,7 @@ class KnowledgeIndex:
         store does not hold exactly one vector per catalog record; `reembed_pending` is
         'built with → configured' while a reindex has to re-embed, else None."""
         build = self._resolve()
-        records = build.catalog.record_count()
+        records = build.catalog.chunk_count()
         vectors = build.vectors.count()
         pending = self.reembed_pending
         return {

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-RecordKind = Literal["summary", "chunk"]
+ChunkKind = Literal["summary", "chunk"]
 
 #: Part of every article's content hash. Bump it when the loaders make different text of the same
 #: source (e.g. a new normalisation), so the next reindex re-chunks and re-embeds every article.
@@ -105,16 +105,16 @@ class Article(BaseModel):
 
 
 class Chunk(BaseModel):
-    """One indexed record: the article summary or a piece of its body."""
+    """One indexed chunk: the article summary or a piece of its body."""
 
     id: str
     article_id: str
-    kind: RecordKind
+    kind: ChunkKind
     position: int
     text: str
     title: str
     url: str
-    source: str = ""
+    source: str = ""  # the article's publisher (the field and JSON key keep the name "source")
     author: str = ""
     published: int = 0
     curated: int = 0
@@ -131,7 +131,7 @@ class SearchFilters(BaseModel):
     """Restrictions on what search may return."""
 
     topic: str | None = None
-    source: str | None = None
+    source: str | None = None  # the publisher, matched as stored
     since: date | None = None
     until: date | None = None
 
@@ -140,7 +140,7 @@ class SearchFilters(BaseModel):
 
 
 class Hit(BaseModel):
-    """A retrieved record with its fused score and the signals behind it."""
+    """A retrieved chunk with its fused score and the signals behind it."""
 
     rank: int
     score: float

@@ -155,7 +155,7 @@ def favour_hinted(
 ) -> list[Candidate]:
     """Candidates re-ranked so those whose article matches a hint gain; best first.
 
-    A matching candidate's lead over the median candidate (the level of records that merely
+    A matching candidate's lead over the median candidate (the level of chunks that merely
     share a word with the question) grows by BOOST_SHARE per hint it matches. Scale-free, so it
     works on z-score and reciprocal-rank scores alike; it tips the balance between comparable
     matches, and leaves a candidate at or below the median where it was, so naming a

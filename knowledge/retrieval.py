@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Candidate:
-    """One record's standing in each retriever before fusion."""
+    """One chunk's standing in each retriever before fusion."""
 
     id: str
     article_id: str
@@ -56,7 +56,7 @@ def zscore_fuse(
 ) -> list[Candidate]:
     """Fuse by standardised scores: cosine and BM25 live on different scales, and z-scores
     put them on one while keeping how far ahead a strong match is (which ranks alone lose).
-    A record missing from one list takes that list's lowest z-score: it ranked below all of it.
+    A chunk missing from one list takes that list's lowest z-score: it ranked below all of it.
     """
     table: dict[str, Candidate] = {}
     for rank, (rid, sim) in enumerate(dense, start=1):

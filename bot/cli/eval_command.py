@@ -97,7 +97,7 @@ def answers_table(report: AnswerEvalReport, source: str) -> Table:
 def eval_command(
     file: Annotated[Path, typer.Argument(help="A SQuAD-format JSON file (v1.1 shape).")],
     k: Annotated[
-        int, typer.Option("-k", min=1, max=100, help="Records retrieved per question.")
+        int, typer.Option("-k", min=1, max=100, help="Chunks retrieved per question.")
     ] = 10,
     mode: Annotated[str, typer.Option(help="bm25, dense, hybrid or all.")] = "all",
     per_article: Annotated[

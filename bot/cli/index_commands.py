@@ -37,8 +37,9 @@ from bot.cli.common import (
     usage_error,
 )
 from knowledge.index import KnowledgeIndex, SearchMode
-from knowledge.indexing import Progress as ProgressFn
+from knowledge.index_writer import Progress as ProgressFn
 from knowledge.models import Hit, IngestReport, SearchFilters
+from knowledge.periods import UnreadableDateError, parse_date
 from knowledge.refresh import Refresher, RefreshOutcome, run_on_schedule
 
 _STAGES = {
@@ -52,13 +53,13 @@ _STAGES = {
 
 
 def parse_day(value: str | None, option: str) -> date | None:
-    """A YYYY-MM-DD option value, or a clear error naming the option."""
+    """A YYYY-MM-DD option value (read by knowledge.periods), or an error naming the option."""
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}", param_hint=option) from exc
+        return parse_date(value)
+    except UnreadableDateError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from exc
 
 
 @contextmanager
@@ -145,7 +146,7 @@ def reindex(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     rebuild: Annotated[
         bool,
-        typer.Option("--rebuild", help="Re-embed every record from the stored text first."),
+        typer.Option("--rebuild", help="Re-embed every chunk from the stored text first."),
     ] = False,
     watch: Annotated[
         bool,
@@ -253,7 +254,7 @@ def search(
     query: Annotated[str | None, typer.Argument(help="What to look for.")] = None,
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many hits.")] = 10,
     topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
-    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only this publisher.")] = None,
     since: Annotated[str | None, typer.Option(help="Curated on or after YYYY-MM-DD.")] = None,
     mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
     queries: Annotated[

@@ -18,11 +18,12 @@ from typing import Protocol
 
 import numpy as np
 
-from knowledge.answers.prompt import Source
-from knowledge.answers.terms import WORD, key_terms, stems
+from knowledge.answers.prompt import NumberedArticle
+from knowledge.answers.terms import key_terms
 from knowledge.embeddings.base import Embedder, Vectors
 from knowledge.models import Article, Chunk, Hit
 from knowledge.sentences import GAP, MAX_CHARS, Unit, excerpt, quotable_units, split_pieces
+from knowledge.text import WORD, stems
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +57,9 @@ _PASSAGE_RANK_WEIGHT = 0.1
 
 @dataclass(frozen=True)
 class Candidate:
-    """One quotable unit of a retrieved passage, with the article source it is cited by."""
+    """One quotable unit of a retrieved passage, with the numbered article it is cited by."""
 
-    source: Source
+    article: NumberedArticle
     hit: Hit
     unit: Unit
 
@@ -71,24 +72,26 @@ def _fold(text: str) -> str:
     return _SPACE.sub(" ", text.casefold()).strip()
 
 
-def passages_in_rank_order(sources: Sequence[Source], limit: int) -> list[tuple[Source, Hit]]:
-    """The `limit` best-ranked passages over all articles, each with its article's source."""
-    pairs = [(source, hit) for source in sources for hit in source.hits]
+def passages_in_rank_order(
+    articles: Sequence[NumberedArticle], limit: int
+) -> list[tuple[NumberedArticle, Hit]]:
+    """The `limit` best-ranked passages over all articles, each with its numbered article."""
+    pairs = [(article, hit) for article in articles for hit in article.hits]
     pairs.sort(key=lambda pair: pair[1].rank)
     return pairs[:limit]
 
 
-def candidate_units(passages: Sequence[tuple[Source, Hit]]) -> list[Candidate]:
+def candidate_units(passages: Sequence[tuple[NumberedArticle, Hit]]) -> list[Candidate]:
     """Every unit of the passages, in passage order, without repeats (chunks overlap)."""
     seen: set[str] = set()
     out: list[Candidate] = []
-    for source, hit in passages:
+    for numbered, hit in passages:
         for unit in quotable_units(hit.chunk.text):
             key = _fold(unit.text)
             if key in seen:
                 continue
             seen.add(key)
-            out.append(Candidate(source, hit, unit))
+            out.append(Candidate(numbered, hit, unit))
     # A sentence the chunker cut short ("… and other …") is left out when an overlapping
     # passage holds it whole.
     cut = f" {GAP}"
@@ -244,7 +247,7 @@ def choose_quotes(
     """The best units: no sentence twice, no quote an earlier answer gave, no weak article."""
     order = sorted(
         range(len(candidates)),
-        key=lambda i: (-scores[i], candidates[i].source.n, candidates[i].unit.last),
+        key=lambda i: (-scores[i], candidates[i].article.n, candidates[i].unit.last),
     )
     folded_previous = [_fold(p) for p in previous]
     fresh = [i for i in order if not _said_before(candidates[i].text, folded_previous)]
@@ -268,12 +271,12 @@ def choose_quotes(
                 chosen[j] = candidate
                 chosen_sentences[j] = sentences
             continue
-        new_article = candidate.source.article_id not in quoted_articles
+        new_article = candidate.article.article_id not in quoted_articles
         if chosen and new_article and scores[i] < best - _OTHER_ARTICLE_MARGIN:
             continue
         chosen.append(candidate)
         chosen_sentences.append(sentences)
-        quoted_articles.add(candidate.source.article_id)
+        quoted_articles.add(candidate.article.article_id)
         if len(chosen) == max_quotes:
             break
     return chosen
@@ -310,7 +313,7 @@ def _takeaways(
     lines: list[str] = []
     seen: set[str] = set()
     for c in chosen:
-        article_id = c.source.article_id
+        article_id = c.article.article_id
         if article_id in seen:
             continue
         seen.add(article_id)
@@ -323,13 +326,13 @@ def _takeaways(
             continue
         takeaway = " ".join(article.key_takeaway.split())
         if not _repeats(takeaway, quotes):
-            lines.append(f"- {article.title}: {takeaway} [{c.source.n}]")
+            lines.append(f"- {article.title}: {takeaway} [{c.article.n}]")
     return lines
 
 
 def extractive_answer(
     question: str,
-    sources: Sequence[Source],
+    sources: Sequence[NumberedArticle],
     embedder: Embedder | None,
     get_article: Callable[[str], Article | None],
     stored: StoredVectors | None = None,
@@ -350,13 +353,13 @@ def extractive_answer(
     quotes = [_quoted(c, wanted) for c in chosen]
     lines = [EXTRACTIVE_LABEL, ""]
     if chosen:
-        lines += [f"- {q} [{c.source.n}]" for q, c in zip(quotes, chosen, strict=True)]
+        lines += [f"- {q} [{c.article.n}]" for q, c in zip(quotes, chosen, strict=True)]
     elif passages:
         # Passages with no whole sentence (lists, headings): quote the best one's start.
-        source, hit = passages[0]
+        numbered, hit = passages[0]
         text = " ".join(split_pieces(hit.chunk.text))
         short = text[:MAX_CHARS].rsplit(" ", 1)[0] + " …" if len(text) > MAX_CHARS else text
-        lines.append(f"- {short} [{source.n}]")
+        lines.append(f"- {short} [{numbered.n}]")
     takeaways = _takeaways(chosen, quotes, get_article)
     if takeaways:
         lines += ["", "Key takeaways:", *takeaways]

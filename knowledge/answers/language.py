@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from knowledge.answers.terms import STOPWORDS, WORD
+from knowledge.text import NON_TOPIC_WORDS, WORD
 
 
 def _words(text: str) -> frozenset[str]:
@@ -52,7 +52,7 @@ _FOREIGN_STOPWORDS: dict[str, frozenset[str]] = {
     ),
 }
 _FOREIGN_STOPWORDS = {
-    lang: words - STOPWORDS - {"a", "in", "is", "die", "on", "an", "was", "have"}
+    lang: words - NON_TOPIC_WORDS - {"a", "in", "is", "die", "on", "an", "was", "have"}
     for lang, words in _FOREIGN_STOPWORDS.items()
 }
 ALL_FOREIGN_STOPWORDS = frozenset().union(*_FOREIGN_STOPWORDS.values())
@@ -76,7 +76,7 @@ def in_collection_language(question: str) -> bool:
     if _latin_share(question) < 0.8:
         return False
     words = WORD.findall(question.lower())
-    english = sum(w in STOPWORDS for w in words)
+    english = sum(w in NON_TOPIC_WORDS for w in words)
     foreign = max(sum(w in stop for w in words) for stop in _FOREIGN_STOPWORDS.values())
     if foreign >= 2 and foreign > english:
         return False

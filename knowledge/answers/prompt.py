@@ -37,7 +37,7 @@ _DELIMITER = re.compile(r"<\s*/?\s*source\b[^>]*>", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class Source:
+class NumberedArticle:
     """One article of the context with the number the model cites it by.
 
     `hits` are the article's retrieved passages, best first (never empty).
@@ -86,7 +86,7 @@ def _number_to_date(value: int) -> datetime:
     return datetime(value // 10_000, value // 100 % 100, value % 100)
 
 
-def number_sources(hits: Sequence[Hit]) -> list[Source]:
+def number_articles(hits: Sequence[Hit]) -> list[NumberedArticle]:
     """One source per article, numbered 1..n in the rank of its best passage.
 
     An article's passages keep their rank order under its number.
@@ -94,7 +94,9 @@ def number_sources(hits: Sequence[Hit]) -> list[Source]:
     grouped: dict[str, list[Hit]] = {}
     for hit in hits:
         grouped.setdefault(hit.article_id, []).append(hit)
-    return [Source(n=i, hits=tuple(group)) for i, group in enumerate(grouped.values(), start=1)]
+    return [
+        NumberedArticle(n=i, hits=tuple(group)) for i, group in enumerate(grouped.values(), start=1)
+    ]
 
 
 def _date(value: int) -> str:
@@ -111,13 +113,13 @@ def _defang(text: str) -> str:
     return _DELIMITER.sub("[tag removed]", normal)
 
 
-def format_source(source: Source) -> str:
+def format_article(source: NumberedArticle) -> str:
     """One article's block: metadata lines, then each passage, inside <source> delimiters."""
     c = source.hit.chunk
     lines = [
         f'<source n="{source.n}">',
         f"Title: {_defang(c.title)}",
-        f"Source: {_defang(c.source) or 'unknown'}",
+        f"Publisher: {_defang(c.source) or 'unknown'}",
         f"Date: {_date(c.published)}",
         f"URL: {_defang(c.url)}",
     ]
@@ -140,12 +142,12 @@ def _history_text(turn: Turn) -> str:
 
 
 def build_messages(
-    question: str, sources: Sequence[Source], history: Sequence[Turn] = ()
+    question: str, sources: Sequence[NumberedArticle], history: Sequence[Turn] = ()
 ) -> list[dict[str, str]]:
     """System rules, earlier turns, then the sources and the question."""
     messages = [{"role": "system", "content": SYSTEM_PROMPT}]
     messages += [{"role": turn.role, "content": _history_text(turn)} for turn in history]
-    blocks = "\n\n".join(format_source(s) for s in sources)
+    blocks = "\n\n".join(format_article(s) for s in sources)
     messages.append(
         {
             "role": "user",

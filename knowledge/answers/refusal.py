@@ -7,8 +7,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from knowledge.answers.terms import WORD, key_terms, stems
+from knowledge.answers.terms import key_terms
 from knowledge.models import Hit
+from knowledge.text import WORD, stems
 
 # Thresholds on `relevance` (see `assess`), calibrated per embedder family on answerable
 # questions of every length (XQuAD's, multi-part ones, bench/data/multipart_questions.tsv)

@@ -13,12 +13,12 @@ from typing import Literal, Protocol
 from knowledge.answers.citations import validate_citations
 from knowledge.answers.extractive import extractive_answer
 from knowledge.answers.followup import rewrite_followup
-from knowledge.answers.guard import FRAGMENT_CHARS, recites_instructions
 from knowledge.answers.language import in_collection_language
 from knowledge.answers.links import defuse_masked_links
 from knowledge.answers.llm import LLMClient, LLMUnavailableError, ReplyLimitError
 from knowledge.answers.notices import refusal_text
-from knowledge.answers.prompt import Source, build_messages, number_sources
+from knowledge.answers.prompt import NumberedArticle, build_messages, number_articles
+from knowledge.answers.prompt_safety import FRAGMENT_CHARS, recites_instructions
 from knowledge.answers.question import clean_question
 from knowledge.answers.refusal import RefusalPolicy, RetrievalStrength, assess, declines
 from knowledge.embeddings.base import Embedder
@@ -68,14 +68,14 @@ class _Prepared:
     query: str
     history: list[Turn]
     filters: SearchFilters | None
-    sources: list[Source]
+    sources: list[NumberedArticle]
     notices: list[NoticeCode] = field(default_factory=list)
     strength: RetrievalStrength | None = None
     llm_failed: bool = False
     # The question is not in the collection's language and no model translated it.
     untranslated: bool = False
     # Set when the filters hid what an unfiltered search finds: its sources, to offer instead.
-    unfiltered: list[Source] | None = None
+    unfiltered: list[NumberedArticle] | None = None
     started: float = 0.0
     retrieve_ms: float = 0.0
     # Article cards read for this answer (takeaways, then citations): each is read once.
@@ -86,7 +86,7 @@ def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 2)
 
 
-def _closest(sources: Sequence[Source]) -> list[Citation]:
+def _closest(sources: Sequence[NumberedArticle]) -> list[Citation]:
     """The first MAX_CLOSEST articles of `sources`, each once, numbered 1..n."""
     closest: list[Citation] = []
     seen: set[str] = set()
@@ -217,7 +217,7 @@ class AnswerService:
             query=rewrite.query,
             history=turns,
             filters=filters,
-            sources=number_sources(hits),
+            sources=number_articles(hits),
             notices=list(clean.notices),
             strength=assess(rewrite.query, hits) if hits else None,
             llm_failed=rewrite.llm_failed,
@@ -249,7 +249,7 @@ class AnswerService:
         if not prep.sources or not self.refusal.should_refuse(strength):
             # Nothing passed the filters at all, or something relevant exists outside them:
             # either way the filters, not the collection, are why there is no answer.
-            prep.unfiltered = number_sources(hits) if hits else []
+            prep.unfiltered = number_articles(hits) if hits else []
 
     def _refusal_reason(self, prep: _Prepared) -> RefusalReason:
         if prep.unfiltered is not None:

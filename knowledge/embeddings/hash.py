@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from itertools import chain
 
@@ -11,22 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from knowledge.embeddings.base import Embedder, Vectors
-
-# Letters and digits of any script; underscores and punctuation split words.
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-
-# Frequent English function words carry no topic; without an IDF (this embedder keeps no
-# statistics) they would make every pair of texts look alike.
-_STOP_WORDS_TEXT = """
-a about above after again against all am an and any are as at be because been before being
-below between both but by can could did do does doing down during each few for from further
-had has have having he her here hers herself him himself his how i if in into is it its itself
-just me more most my myself no nor not now of off on once only or other our ours ourselves out
-over own same she should so some such than that the their theirs them themselves then there
-these they this those through to too under until up very was we were what when where which
-while who whom why will with would you your yours yourself yourselves
-"""
-_STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+from knowledge.text import APOSTROPHE_WORD, FUNCTION_WORDS, light_stem
 
 # Odd 64-bit constants of the splitmix64 finaliser, used to mix word hashes into pair hashes.
 _MIX_A = np.uint64(0xBF58476D1CE4E5B9)
@@ -43,42 +27,21 @@ _SIGN_BIT = np.uint64(1 << 38)
 # Most texts one sort key can number.
 _MAX_BATCH = 1 << 24
 _EMPTY_TEXT_FEATURE = "\x00empty"
-# Distinct words remembered with their hash; bounded so a 1M-record run cannot grow it forever.
+# Distinct words remembered with their hash; bounded so a 1M-chunk run cannot grow it forever.
 _CACHE_LIMIT = 200_000
 
 
-def stem(word: str) -> str:
-    """A crude English suffix stripper, so 'indexes', 'indexing' and 'indexed' meet."""
-    if word.endswith("'s"):
-        word = word[:-2]
-    if len(word) <= 3 or not word.isalpha():
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith("sses"):
-        word = word[:-2]
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    for suffix in ("ingly", "edly", "ing", "ed", "ly"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            # "running" -> "runn" -> "run": undo the doubled consonant the suffix brought.
-            if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
-                word = word[:-1]
-            break
-    # "create", "creates", "creating" all end up as "creat".
-    if len(word) > 3 and word.endswith("e"):
-        word = word[:-1]
-    return word
-
-
 def _is_content_word(token: str) -> bool:
-    return token.isdigit() or (len(token) > 1 and token not in _STOP_WORDS)
+    return token.isdigit() or (len(token) > 1 and token not in FUNCTION_WORDS)
 
 
-def words(text: str) -> list[str]:
+def hashed_words(text: str) -> list[str]:
     """Lower-cased, stemmed content words of `text`, in order: what the embedder hashes."""
-    return [stem(token) for token in _WORD.findall(text.lower()) if _is_content_word(token)]
+    return [
+        light_stem(token)
+        for token in APOSTROPHE_WORD.findall(text.lower())
+        if _is_content_word(token)
+    ]
 
 
 def _hash64(feature: str) -> int:
@@ -118,7 +81,7 @@ class HashEmbedder(Embedder):
             cache.clear()
         for token in tokens:
             # A real blake2b value of 0 has odds of 2**-64; treating it as a stop word is harmless.
-            cache[token] = _hash64(stem(token)) if _is_content_word(token) else 0
+            cache[token] = _hash64(light_stem(token)) if _is_content_word(token) else 0
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Embed texts; related wording gives nearby vectors, unrelated wording near-orthogonal."""
@@ -128,7 +91,7 @@ class HashEmbedder(Embedder):
         if count > _MAX_BATCH:
             parts = [self.embed(texts[i : i + _MAX_BATCH]) for i in range(0, count, _MAX_BATCH)]
             return np.concatenate(parts)
-        tokens = [_WORD.findall(text.lower()) for text in texts]
+        tokens = [APOSTROPHE_WORD.findall(text.lower()) for text in texts]
         lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=count)
         all_tokens = list(chain.from_iterable(tokens))
         missing = set(all_tokens).difference(self._cache)

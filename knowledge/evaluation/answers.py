@@ -18,7 +18,7 @@ from knowledge.evaluation.metrics import contains_answer, percentile
 from knowledge.evaluation.runner import eval_settings, spread
 from knowledge.evaluation.squad import EvalCorpus, EvalQuestion
 from knowledge.index import KnowledgeIndex
-from knowledge.indexing import Progress
+from knowledge.index_writer import Progress
 from knowledge.models import Answer
 from knowledge.settings import Settings
 
@@ -170,7 +170,7 @@ def run_answer_eval(
             index.add_articles(corpus.articles, progress=progress)
             report = AnswerEvalReport(
                 embedder=index.embedder.name,
-                records=index.catalog.record_count(),
+                records=index.catalog.chunk_count(),
                 articles=index.catalog.article_count(),
                 questions=len(questions),
             )

@@ -13,7 +13,7 @@ from knowledge.embeddings.base import Embedder
 from knowledge.evaluation.metrics import contains_answer, first_rank, hits_at, mrr_at, percentile
 from knowledge.evaluation.squad import EvalCorpus, EvalQuestion
 from knowledge.index import KnowledgeIndex, SearchMode
-from knowledge.indexing import Progress
+from knowledge.index_writer import Progress
 from knowledge.models import Hit
 from knowledge.settings import Settings
 
@@ -166,7 +166,7 @@ def run_eval(
             index.add_articles(corpus.articles, progress=progress)
             report = EvalReport(
                 embedder=index.embedder.name,
-                records=index.catalog.record_count(),
+                records=index.catalog.chunk_count(),
                 articles=index.catalog.article_count(),
                 questions=len(questions),
                 k=k,

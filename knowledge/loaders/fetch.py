@@ -12,7 +12,7 @@ import httpx
 from knowledge.errors import SourceError
 from knowledge.loaders.conditional import active_conditional_requests
 from knowledge.loaders.files import too_large
-from knowledge.loaders.guard import (
+from knowledge.loaders.url_safety import (
     HostLookupError,
     IPAddress,
     Resolver,

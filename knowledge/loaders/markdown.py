@@ -12,7 +12,7 @@ from knowledge.loaders.card_export import looks_like_card_export, parse_card_exp
 from knowledge.loaders.fields import FieldError, common_fields
 from knowledge.loaders.files import decode_utf8, read_limited
 from knowledge.loaders.result import SourceBatch
-from knowledge.loaders.sections import split_sections
+from knowledge.loaders.sections import read_card_body
 from knowledge.models import Article
 
 _YAML = YAMLHandler()
@@ -64,7 +64,7 @@ def parse_card(text: str, origin: str) -> Article:
     except FieldError as exc:
         hint = "" if meta else " (no YAML front matter found between '---' lines)"
         raise SourceError(origin, f"{exc}{hint}") from None
-    parts = split_sections(content)
+    parts = read_card_body(content)
     return Article(
         **fields,
         summary=parts.summary,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+from knowledge.headings import HEADING, split_sections
+
 _BULLET = re.compile(r"^ {0,3}(?:[-*+]|\d{1,3}[.)])[ \t]+(.*)$")
 
 #: A card's section heading (lower-cased, trailing colon dropped) -> where its text goes;
@@ -46,34 +46,25 @@ def heading_key(text: str) -> str | None:
     return _KNOWN.get(section_name(text))
 
 
-def split_sections(markdown: str) -> CardBody:
+def read_card_body(markdown: str) -> CardBody:
     """Sort the body's lines into known sections; the rest is the body unless "Article" exists."""
     parts: dict[str, list[str]] = {}
     rest: list[str] = []
     current: str | None = None
     current_level = 0
-    fence: str | None = None
-    for line in markdown.splitlines():
-        fence_match = _FENCE.match(line)
-        if fence_match:
-            marker = fence_match.group(1)
-            if fence is None:
-                fence = marker[0] * 3
-            elif marker.startswith(fence):
-                fence = None
-        heading = None if fence or fence_match else _HEADING.match(line)
-        if heading:
-            level = len(heading.group(1))
-            key = heading_key(heading.group(2))
+    for section in split_sections(markdown):
+        if section.level:
+            key = heading_key(section.heading)
             # The original text keeps its own headings, even one called "Method" or "Summary".
-            nested = current is not None and level > current_level
+            nested = current is not None and section.level > current_level
             if key and not (nested and current == "article"):
-                current, current_level = key, level
-                parts.setdefault(key, [])
+                current, current_level = key, section.level
+                parts.setdefault(key, []).extend(section.lines)
                 continue
             if not nested:
                 current = None
-        (parts[current] if current else rest).append(line)
+        lines = [section.line, *section.lines] if section.level else section.lines
+        (parts[current] if current else rest).extend(lines)
 
     text = {key: "\n".join(lines).strip() for key, lines in parts.items()}
     body = text["article"] if "article" in text else _rest_text(rest)
@@ -88,7 +79,7 @@ def split_sections(markdown: str) -> CardBody:
 
 def _rest_text(lines: list[str]) -> str:
     """Text outside known sections; headings alone (a title line) are not a body."""
-    has_text = any(line.strip() and not _HEADING.match(line) for line in lines)
+    has_text = any(line.strip() and not HEADING.match(line) for line in lines)
     return "\n".join(lines).strip() if has_text else ""
 
 
@@ -101,7 +92,7 @@ def bullet_items(text: str) -> list[str]:
         if bullet:
             items.append(bullet.group(1).strip())
             in_item = True
-        elif in_item and line.strip() and (line[:1].isspace() or not _HEADING.match(line)):
+        elif in_item and line.strip() and (line[:1].isspace() or not HEADING.match(line)):
             items[-1] = f"{items[-1]} {line.strip()}"
         else:
             in_item = False

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from knowledge.errors import SourceError
 from knowledge.loaders.feeds import looks_like_feed, parse_feed
 from knowledge.loaders.fetch import FetchedDocument, fetch
-from knowledge.loaders.guard import Resolver, resolve_host
 from knowledge.loaders.page_text import extract_article
 from knowledge.loaders.result import SourceBatch
+from knowledge.loaders.url_safety import Resolver, resolve_host
 from knowledge.models import Article
 
 if TYPE_CHECKING:

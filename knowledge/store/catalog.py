@@ -1,6 +1,6 @@
-"""The catalog: which articles are indexed, at which content hash, with which records.
+"""The catalog: which articles are indexed, at which content hash, with which chunks.
 
-It is the record of truth for search. A record is only returned when the catalog holds it at its
+Search trusts it over the other stores. A chunk is only returned when the catalog holds it at its
 article's committed hash, so vectors or BM25 entries written by an interrupted reindex are never
 shown, and the next reindex finishes the job.
 """
@@ -89,7 +89,7 @@ class Catalog:
             rows = self._conn.execute("SELECT id, origin FROM articles").fetchall()
         return {r[0]: r[1] for r in rows}
 
-    def record_ids(self, article_id: str) -> list[str]:
+    def chunk_ids(self, article_id: str) -> list[str]:
         with self._lock:
             rows = self._conn.execute(
                 "SELECT id FROM records WHERE article_id = ? ORDER BY position", (article_id,)
@@ -183,9 +183,9 @@ class Catalog:
         with self._lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
 
-    # -- records ----------------------------------------------------------------------------
+    # -- chunks (stored in the `records` table: the name is on disk, so it stays) -----------
 
-    def record_count(self) -> int:
+    def chunk_count(self) -> int:
         with self._lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM records").fetchone()[0])
 

@@ -1,12 +1,12 @@
-"""Keeps the vector store in step with the catalog, the record of truth.
+"""Keeps the vector store in step with the catalog, which search trusts.
 
 Every completed write leaves the same random epoch in the catalog and in the collection's
 metadata, with the collection's id. When all three still agree and the counts match, the store
 is trusted (a few cheap calls). Otherwise, because the store was deleted, recreated on an empty
-server, restored from an older backup or left half-written, every catalog record is compared in
+server, restored from an older backup or left half-written, every catalog chunk is compared in
 batches with what the store holds (present, and built from the same text: each vector carries
 the hash of its text), and the store is repaired from the catalog's stored text: missing and
-stale records re-embedded, records the catalog does not know deleted. No source is re-read.
+stale chunks re-embedded, chunks the catalog does not know deleted. No source is re-read.
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ _COLLECTION = "collection_id"
 
 @dataclass
 class Repair:
-    """What a consistency check found and fixed, in records."""
+    """What a consistency check found and fixed, in chunks."""
 
     checked: bool = False  # the full comparison ran (the cheap marks did not agree)
-    missing: int = 0  # catalog records the store lacked: embedded
+    missing: int = 0  # catalog chunks the store lacked: embedded
     stale: int = 0  # vectors built from other text than the catalog's: embedded again
-    extra: int = 0  # vectors of records the catalog does not hold: deleted
+    extra: int = 0  # vectors of chunks the catalog does not hold: deleted
     relabelled: int = 0  # filter metadata rewritten in place (no embedding)
 
     @property
@@ -68,7 +68,7 @@ def marks_agree(catalog: Catalog, vectors: VectorStore) -> bool:
         return False
     if vectors.marks() != (epoch, FILTER_SCHEMA):
         return False
-    return not catalog.pending() and vectors.count() == catalog.record_count()
+    return not catalog.pending() and vectors.count() == catalog.chunk_count()
 
 
 def reconcile(
@@ -88,7 +88,7 @@ def reconcile(
     _, schema = vectors.marks()
     repair = Repair(checked=True)
     pending = catalog.pending()
-    total = catalog.record_count()
+    total = catalog.chunk_count()
     done = 0
     batch: list[Chunk] = []
     for chunk in catalog.iter_chunks():
@@ -155,8 +155,8 @@ def _compare(
 
 
 def _delete_extras(catalog: Catalog, vectors: VectorStore, pending: set[str]) -> int:
-    """Delete vectors of records the catalog does not hold (pending articles excepted)."""
-    if vectors.count() <= catalog.record_count() and not pending:
+    """Delete vectors of chunks the catalog does not hold (pending articles excepted)."""
+    if vectors.count() <= catalog.chunk_count() and not pending:
         return 0
     unknown: list[str] = []
     for ids in vectors.iter_ids():

@@ -1,4 +1,4 @@
-"""BM25 over the same records as Chroma (bm25s), persisted next to the catalog.
+"""BM25 over the same chunks as Chroma (bm25s), persisted next to the catalog.
 
 bm25s builds an immutable index, so a reindex rebuilds it from the catalog and swaps it in by
 renaming a fully written folder: a reader never sees a half-written index.
@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shutil
 import threading
 from collections.abc import Iterable
@@ -20,42 +19,20 @@ from typing import Any
 import bm25s
 import numpy as np
 import numpy.typing as npt
-import Stemmer
 
 from knowledge.errors import CuratorError
 from knowledge.models import Chunk, SearchFilters, date_to_number
 from knowledge.store.filter_keys import filter_key
+from knowledge.text import STOP_WORDS, stem_words, words
 
 log = logging.getLogger(__name__)
 # bm25s sets its own logger to DEBUG, which would print through any root handler.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-_STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN)
-_STEMMER = Stemmer.Stemmer("english")
-# PyStemmer instances must not be used by two threads at once, and searches run in threads;
-# the cache also saves re-stemming the same words across a whole corpus (2x faster rebuilds).
-_STEMMER_LOCK = threading.Lock()
-_STEMS: dict[str, str] = {}
-_STEM_CACHE_LIMIT = 500_000
-
-
-def _stem(words: list[str]) -> list[str]:
-    missing = [w for w in set(words) if w not in _STEMS]
-    if not missing:
-        return [_STEMS[w] for w in words]
-    with _STEMMER_LOCK:
-        fresh = dict(zip(missing, _STEMMER.stemWords(missing), strict=True))
-    # The cache only grows, so a word seen in it stays there; past the limit it stops growing.
-    if len(_STEMS) < _STEM_CACHE_LIMIT:
-        _STEMS.update(fresh)
-    return [fresh[w] if w in fresh else _STEMS[w] for w in words]
-
 
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stop-word-free, stemmed terms (single characters dropped)."""
-    words = [w for w in _WORD.findall(text.casefold()) if len(w) > 1 and w not in _STOPWORDS]
-    return _stem(words)
+    return stem_words([w for w in words(text) if len(w) > 1 and w not in STOP_WORDS])
 
 
 def lexical_text(chunk: Chunk) -> str:
@@ -70,7 +47,7 @@ class LexicalMatch:
 
 
 class LexicalIndex:
-    """A BM25 index plus per-record arrays used to filter by topic, source and date."""
+    """A BM25 index plus per-chunk arrays used to filter by topic, publisher and date."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -86,7 +63,7 @@ class LexicalIndex:
     # -- building ---------------------------------------------------------------------------
 
     def rebuild(self, chunks: Iterable[Chunk]) -> int:
-        """Build from scratch and swap in atomically; returns the number of records."""
+        """Build from scratch and swap in atomically; returns the number of chunks."""
         ids: list[str] = []
         corpus: list[list[str]] = []
         curated: list[int] = []
@@ -201,7 +178,7 @@ class LexicalIndex:
     def search(
         self, query: str, n: int, filters: SearchFilters | None = None
     ) -> list[LexicalMatch]:
-        """Top `n` records by BM25 score (only those that share a term with the query)."""
+        """Top `n` chunks by BM25 score (only those that share a term with the query)."""
         with self._lock:
             self._ensure_loaded()
             bm25 = self._bm25

@@ -2,7 +2,7 @@
 
 One SQLite row per chunk holds the vectors of its quotable units (knowledge/sentences.py) as one
 float16 matrix, with a hash of the chunk text they were computed from. Reads check that hash, so
-rows left by an older version of a chunk (record ids are reused) are never used: the caller
+rows left by an older version of a chunk (chunk ids are reused) are never used: the caller
 embeds those units itself. The file lives in the index dir of one embedder's collection.
 """
 

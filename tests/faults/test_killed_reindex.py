@@ -28,8 +28,8 @@ BATCH_RECORDS = 50
 REINDEX = [
     sys.executable,
     "-c",
-    "import sys; from knowledge.indexing import Indexer; "
-    f"Indexer.batch_records = {BATCH_RECORDS}; "
+    "import sys; from knowledge.index_writer import Indexer; "
+    f"Indexer.batch_chunks = {BATCH_RECORDS}; "
     "from bot.cli.app import main; sys.argv = ['curator', 'reindex', '--json']; main()",
 ]
 

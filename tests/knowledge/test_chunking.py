@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import re
 
-from knowledge.chunking import ChunkingPolicy, chunk_article, pack, split_sections
+from knowledge.chunking import ChunkingPolicy, chunk_article, pack
+from knowledge.headings import split_sections
+from knowledge.loaders.sections import read_card_body
 from knowledge.models import Article
 
 
@@ -85,4 +87,17 @@ def test_a_card_with_only_a_title_is_still_indexed() -> None:
 
 def test_split_sections_keeps_text_before_the_first_heading() -> None:
     sections = split_sections("Intro line.\n\n# One\n\nFirst.\n\n## Two ##\n\nSecond.")
-    assert sections == [("", "Intro line."), ("One", "First."), ("Two", "Second.")]
+    assert [(s.level, s.heading, s.text) for s in sections] == [
+        (0, "", "Intro line."),
+        (1, "One", "First."),
+        (2, "Two", "Second."),
+    ]
+
+
+def test_cards_and_chunks_read_a_heading_the_same_way() -> None:
+    body = "## Method\n\nUse it.\n\n## C#\n\nTyped code."
+    card = read_card_body(body)
+    assert card.sections == {"Method": "Use it."}
+    policy = ChunkingPolicy(target_tokens=50, overlap_tokens=0, count_tokens=words)
+    chunks = chunk_article(Article(title="T", url="https://e.org/t", body=card.body), policy)
+    assert [(c.heading, c.text) for c in chunks if c.kind == "chunk"] == [("C#", "Typed code.")]

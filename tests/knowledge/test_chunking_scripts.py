@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.chunking import ChunkingPolicy, chunk_article, split_sections, split_sentences
+from knowledge.chunking import ChunkingPolicy, chunk_article, split_sentences
 from knowledge.embeddings.base import Embedder, Vectors
 from knowledge.embeddings.hash import HashEmbedder
 from knowledge.embeddings.onnx import DEFAULT_MODEL_DIR, load_tokenizer
 from knowledge.embeddings.openai import OpenAIEmbedder
+from knowledge.headings import split_sections
 from knowledge.index import KnowledgeIndex
 from knowledge.models import Article
 from knowledge.settings import load_settings
@@ -169,9 +170,9 @@ def fenced_article() -> Article:
 
 
 def test_a_hash_inside_a_code_fence_is_not_a_heading() -> None:
-    sections = split_sections(fenced_article().body)
-    assert [heading for heading, _ in sections] == ["", "Install", "Configure"]
-    assert "# Install the dependencies" in sections[1][1]
+    sections = [s for s in split_sections(fenced_article().body) if s.text]
+    assert [s.heading for s in sections] == ["", "Install", "Configure"]
+    assert "# Install the dependencies" in sections[1].text
 
 
 def fence_lines(text: str) -> list[str]:

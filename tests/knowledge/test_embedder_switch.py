@@ -12,7 +12,7 @@ import pytest
 
 from knowledge.answers.service import AnswerService
 from knowledge.index import KnowledgeIndex
-from knowledge.indexing import Indexer
+from knowledge.index_writer import Indexer
 from knowledge.settings import Settings, load_settings
 from knowledge.store.builds import BuildRegistry
 from tests.faults.conftest import generated_cards
@@ -54,7 +54,7 @@ def test_questions_are_answered_throughout_a_switch_to_the_onnx_model(
     # The sources are gone: re-embedding must work from the stored text alone.
     shutil.rmtree(root / "cards")
     # Small batches, so the re-embed takes long enough for searches to run beside it.
-    monkeypatch.setattr(Indexer, "batch_records", 4)
+    monkeypatch.setattr(Indexer, "batch_chunks", 4)
 
     stages: list[tuple[str, int, int]] = []
     errors: list[BaseException] = []
@@ -216,7 +216,7 @@ def test_a_re_embed_cut_short_keeps_the_old_build_and_resumes(
     first = KnowledgeIndex(settings, embedder=HashEmbedder(dim=64))
     first.reindex()
     first.close()
-    monkeypatch.setattr(Indexer, "batch_records", 6)
+    monkeypatch.setattr(Indexer, "batch_chunks", 6)
     # What a re-embed costs when nothing cuts it short (chunks and their sentences), on a copy.
     shutil.copytree(tmp_path / "data", tmp_path / "copy" / "data")
     shutil.copytree(tmp_path / "cards", tmp_path / "copy" / "cards")

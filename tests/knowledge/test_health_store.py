@@ -50,7 +50,7 @@ def test_vectors_missing_from_the_store_fail_with_the_counts(indexed: Settings) 
     index = KnowledgeIndex(indexed)
     ids = index.vectors._get().get(include=[], limit=5)["ids"]
     index.vectors.delete(ids)
-    records = index.catalog.record_count()
+    records = index.catalog.chunk_count()
     index.close()
     checks = run_checks(load=lambda: indexed)
     store = next(c for c in checks if c.name == "store")
@@ -125,7 +125,7 @@ def test_the_store_probe_against_a_chroma_server(
     )
     index = KnowledgeIndex(settings)
     index.reindex()
-    records = index.catalog.record_count()
+    records = index.catalog.chunk_count()
     index.close()
     check = check_store(settings, served_index(settings))
     assert check.status == "ok", check

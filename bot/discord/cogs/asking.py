@@ -12,8 +12,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.addressing import MessageFacts, Verdict, decide, mentions_bot, read_facts
+from bot.discord.ask_flow import AskFlow, AskRequest, InteractionReplier, MessageReplier
 from bot.discord.ask_options import parse_since, topic_choices
-from bot.discord.asking import AskFlow, AskRequest, InteractionReplier, MessageReplier
 from bot.discord.conversation import readable_mentions
 from bot.discord.errors import describe_error, reply_ephemeral
 from bot.discord.permissions import guild_allowed

@@ -20,6 +20,7 @@ from bot.discord.mentions import NO_MENTIONS
 from bot.discord.permissions import moderator_refusal
 from knowledge.digest.models import Digest
 from knowledge.digest.window import latest_digest_date
+from knowledge.periods import UnreadableDateError, parse_date
 
 if TYPE_CHECKING:
     from bot.discord.app import CuratorBot
@@ -120,8 +121,8 @@ class DigestCog(commands.Cog):
         if not text or not text.strip():
             return latest_digest_date(self.now(), self.bot.settings.digest)
         try:
-            return dt.date.fromisoformat(text.strip())
-        except ValueError:
+            return parse_date(text)
+        except UnreadableDateError:
             return None
 
     @app_commands.command(name="digest", description="Moderators: preview or post the digest.")

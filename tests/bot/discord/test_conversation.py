@@ -8,7 +8,7 @@ from unittest.mock import AsyncMock, MagicMock
 
 import discord
 
-from bot.discord.asking import MessageReplier
+from bot.discord.ask_flow import MessageReplier
 from bot.discord.conversation import (
     cap_turns,
     history_for,

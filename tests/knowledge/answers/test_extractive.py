@@ -13,7 +13,7 @@ from knowledge.answers.extractive import (
     passages_in_rank_order,
     rank_units,
 )
-from knowledge.answers.prompt import number_sources
+from knowledge.answers.prompt import number_articles
 from knowledge.embeddings.base import Embedder, Vectors
 from knowledge.models import Article, Chunk, Hit
 from knowledge.sentences import quotable_units
@@ -54,7 +54,7 @@ def _quotes(text: str) -> list[str]:
 
 
 def _all_units() -> list[str]:
-    sources = number_sources(HITS)
+    sources = number_articles(HITS)
     return [c.text for c in candidate_units(passages_in_rank_order(sources, 5))]
 
 
@@ -90,7 +90,7 @@ def test_a_leaning_sentence_at_a_passage_start_is_skipped() -> None:
 def test_passages_of_one_article_share_its_number() -> None:
     text = extractive_answer(
         "How do bees make honey and evaporate water?",
-        number_sources(HITS),
+        number_articles(HITS),
         WordVectorEmbedder(),
         ARTICLES.get,
     )
@@ -104,14 +104,14 @@ def test_passages_of_one_article_share_its_number() -> None:
 
 def test_answer_quotes_the_most_similar_unit_first() -> None:
     text = extractive_answer(
-        "Why does honey never spoil?", number_sources(HITS), WordVectorEmbedder(), ARTICLES.get
+        "Why does honey never spoil?", number_articles(HITS), WordVectorEmbedder(), ARTICLES.get
     )
     assert _quotes(text)[0] == "- Honey never spoils because it has little water and is acidic. [2]"
 
 
 def test_no_sentence_is_quoted_twice() -> None:
     text = extractive_answer(
-        "bees honey nectar", number_sources(HITS), WordVectorEmbedder(), ARTICLES.get
+        "bees honey nectar", number_articles(HITS), WordVectorEmbedder(), ARTICLES.get
     )
     assert text.count("Bees make honey from nectar.") == 1
 
@@ -128,7 +128,7 @@ def test_takeaways_only_for_quoted_articles_and_never_repeating_a_quote() -> Non
     }
     text = extractive_answer(
         "Why do worker bees fan their wings?",
-        number_sources(hits),
+        number_articles(hits),
         WordVectorEmbedder(),
         articles.get,
         max_quotes=1,
@@ -141,7 +141,7 @@ def test_takeaways_only_for_quoted_articles_and_never_repeating_a_quote() -> Non
 def test_takeaway_of_a_quoted_article_follows_the_quotes() -> None:
     text = extractive_answer(
         "Why do worker bees fan their wings?",
-        number_sources(HITS),
+        number_articles(HITS),
         WordVectorEmbedder(),
         ARTICLES.get,
         max_quotes=1,
@@ -156,7 +156,7 @@ def test_a_weakly_related_article_is_not_quoted_beside_a_strong_one() -> None:
     ]
     text = extractive_answer(
         "Why do worker bees fan their wings to evaporate water?",
-        number_sources(hits),
+        number_articles(hits),
         WordVectorEmbedder(),
         ARTICLES.get,
     )
@@ -164,7 +164,7 @@ def test_a_weakly_related_article_is_not_quoted_beside_a_strong_one() -> None:
 
 
 def test_a_follow_up_does_not_repeat_the_previous_answers_quotes() -> None:
-    sources = number_sources(HITS)
+    sources = number_articles(HITS)
     first = extractive_answer(
         "Why does honey never spoil?", sources, WordVectorEmbedder(), ARTICLES.get, max_quotes=1
     )
@@ -216,11 +216,11 @@ def test_stored_vectors_leave_only_the_question_to_embed() -> None:
     )
 
     with_store = extractive_answer(
-        "Why does honey never spoil?", number_sources(HITS), embedder, ARTICLES.get, stored
+        "Why does honey never spoil?", number_articles(HITS), embedder, ARTICLES.get, stored
     )
     assert embedder.embedded == 1 and stored.put_ids == []
     without = extractive_answer(
-        "Why does honey never spoil?", number_sources(HITS), WordVectorEmbedder(), ARTICLES.get
+        "Why does honey never spoil?", number_articles(HITS), WordVectorEmbedder(), ARTICLES.get
     )
     assert with_store == without
 
@@ -231,7 +231,7 @@ def test_missing_or_stale_vectors_are_embedded_and_kept_for_next_time() -> None:
     stored = DictStore({"a-1": np.zeros((1, embedder.dim), dtype=np.float32)})
 
     text = extractive_answer(
-        "Why does honey never spoil?", number_sources(HITS), embedder, ARTICLES.get, stored
+        "Why does honey never spoil?", number_articles(HITS), embedder, ARTICLES.get, stored
     )
     assert embedder.embedded > 1
     assert _quotes(text)[0].startswith("- Honey never spoils")
@@ -239,7 +239,7 @@ def test_missing_or_stale_vectors_are_embedded_and_kept_for_next_time() -> None:
 
     embedder.embedded = 0
     again = extractive_answer(
-        "Why does honey never spoil?", number_sources(HITS), embedder, ARTICLES.get, stored
+        "Why does honey never spoil?", number_articles(HITS), embedder, ARTICLES.get, stored
     )
     assert again == text and embedder.embedded == 1
 
@@ -254,7 +254,7 @@ class BrokenEmbedder(Embedder):
 
 def test_embedder_failure_falls_back_to_word_overlap() -> None:
     text = extractive_answer(
-        "evaporate water wings", number_sources(HITS), BrokenEmbedder(), ARTICLES.get
+        "evaporate water wings", number_articles(HITS), BrokenEmbedder(), ARTICLES.get
     )
     assert _quotes(text)[0].startswith("- Worker bees fan their wings")
 
@@ -263,19 +263,19 @@ def test_article_lookup_failure_only_drops_the_takeaways() -> None:
     def boom(article_id: str) -> Article | None:
         raise OSError("catalog locked")
 
-    text = extractive_answer("honey", number_sources(HITS), None, boom)
+    text = extractive_answer("honey", number_articles(HITS), None, boom)
     assert text.startswith(EXTRACTIVE_LABEL) and "Key takeaways" not in text
 
 
 def test_passage_without_full_sentences_is_quoted_from_its_start() -> None:
     hits = [_hit(1, "a", "- one\n- two\n- three")]
-    text = extractive_answer("anything", number_sources(hits), None, ARTICLES.get)
+    text = extractive_answer("anything", number_articles(hits), None, ARTICLES.get)
     assert _quotes(text) == ["- one two three [1]"]
 
 
 def test_card_labels_are_not_quoted() -> None:
     hits = [_hit(1, "a", "Best for: engineers, managers and anyone who ships software.")]
-    assert candidate_units(passages_in_rank_order(number_sources(hits), 5)) == []
+    assert candidate_units(passages_in_rank_order(number_articles(hits), 5)) == []
 
 
 def test_ranking_uses_the_embedder_vectors() -> None:
@@ -288,7 +288,7 @@ def test_ranking_uses_the_embedder_vectors() -> None:
             rows = [[1.0, 0.0] if t == "q" or "wax" in t else [0.0, 1.0] for t in texts]
             return np.asarray(rows, dtype=np.float32)
 
-    text = extractive_answer("q", number_sources(HITS), Fixed(), ARTICLES.get, max_quotes=1)
+    text = extractive_answer("q", number_articles(HITS), Fixed(), ARTICLES.get, max_quotes=1)
     assert _quotes(text) == [
         "- Bees make honey from nectar. They store it in wax cells to feed the colony. [1]"
     ]
@@ -308,7 +308,7 @@ def test_a_longer_unit_takes_the_place_of_the_sentence_it_extends() -> None:
             rows = [[1.0, 0.0] if t in ("q", lead) else [0.8, 0.6] for t in texts]
             return np.asarray(rows, dtype=np.float32)
 
-    text = extractive_answer("q", number_sources(hits), Preferring(), ARTICLES.get)
+    text = extractive_answer("q", number_articles(hits), Preferring(), ARTICLES.get)
     assert _quotes(text) == [f"- {lead} {follow} [1]"]
 
 
@@ -319,7 +319,7 @@ def test_a_labelled_quote_of_the_takeaway_is_not_repeated_under_key_takeaways() 
     articles = {"a": Article(title="A", url="https://example.org/a", key_takeaway=takeaway)}
     text = extractive_answer(
         "Are AI investment levels unsustainable?",
-        number_sources(hits),
+        number_articles(hits),
         WordVectorEmbedder(),
         articles.get,
     )
@@ -353,7 +353,7 @@ def test_a_line_describing_the_article_yields_to_one_that_answers() -> None:
         _hit(2, "b", "Evaluate honey by measuring its water content and acidity."),
     ]
     text = extractive_answer(
-        "How should I evaluate honey?", number_sources(hits), WordVectorEmbedder(), _no_article
+        "How should I evaluate honey?", number_articles(hits), WordVectorEmbedder(), _no_article
     )
     quotes = _quotes(text)
     assert quotes[0].startswith("- Evaluate honey")
@@ -379,7 +379,7 @@ def test_a_long_chain_is_quoted_as_its_lead_a_gap_and_the_key_sentence() -> None
     assert units[-1] == f"{lead} … They judge that the temperature rose 0.3 to 0.6 degrees."
     answer = extractive_answer(
         "How much did the temperature rise?",
-        number_sources([_hit(1, "a", text)]),
+        number_articles([_hit(1, "a", text)]),
         WordVectorEmbedder(),
         _no_article,
     )
@@ -407,7 +407,7 @@ def test_a_cut_sentence_is_not_quoted_when_another_passage_holds_it_whole() -> N
     ]
     text = extractive_answer(
         "Why do worker bees fan their wings?",
-        number_sources(hits),
+        number_articles(hits),
         WordVectorEmbedder(),
         _no_article,
     )
@@ -425,7 +425,7 @@ def test_a_question_naming_an_article_ranks_that_articles_sentences_higher() -> 
 
     def loop_score(title: str) -> float:
         titled = loop.model_copy(update={"chunk": loop.chunk.model_copy(update={"title": title})})
-        candidates = candidate_units(passages_in_rank_order(number_sources([agents, titled]), 5))
+        candidates = candidate_units(passages_in_rank_order(number_articles([agents, titled]), 5))
         return rank_units(question, candidates, WordVectorEmbedder())[1]
 
     # The ReAct paper's sentences rarely repeat its name; its title says what they are about.

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.answers.extractive import EXTRACTIVE_LABEL
-from knowledge.answers.guard import recites_instructions
+from knowledge.answers.prompt_safety import recites_instructions
 from knowledge.answers.service import AnswerService
 from knowledge.errors import InputError
 from knowledge.index import KnowledgeIndex

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.answers.links import defuse_masked_links
-from knowledge.answers.prompt import build_messages, number_sources
+from knowledge.answers.prompt import build_messages, number_articles
 from knowledge.answers.service import AnswerService
 from knowledge.index import KnowledgeIndex
 from knowledge.models import Article, Chunk, Hit, NoticeCode
@@ -123,7 +123,7 @@ def _prompt_with(text: str) -> str:
         id="c1", article_id="a1", kind="chunk", position=0, text=text, title="T", url="https://e.x"
     )
     hits = [Hit(rank=1, score=1.0, chunk=chunk, dense_similarity=0.5)]
-    return build_messages("q", number_sources(hits))[-1]["content"]
+    return build_messages("q", number_articles(hits))[-1]["content"]
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from knowledge.embeddings import Embedder, HashEmbedder
-from knowledge.embeddings.hash import stem, words
+from knowledge.embeddings.hash import hashed_words
+from knowledge.text import light_stem
 
 DOCS = [
     "The Transformer replaces recurrence with self-attention, so every position attends to "
@@ -72,11 +73,16 @@ def test_inflections_and_case_do_not_hide_a_match() -> None:
 
 
 def test_stemmer_joins_common_english_forms() -> None:
-    assert stem("indexes") == stem("indexing") == stem("indexed") == stem("index")
-    assert stem("running") == stem("runs") == "run"
-    assert stem("studies") == stem("study")
-    assert stem("model's") == stem("model")
-    assert words("The cat, the hat!") == ["cat", "hat"]
+    assert (
+        light_stem("indexes")
+        == light_stem("indexing")
+        == light_stem("indexed")
+        == light_stem("index")
+    )
+    assert light_stem("running") == light_stem("runs") == "run"
+    assert light_stem("studies") == light_stem("study")
+    assert light_stem("model's") == light_stem("model")
+    assert hashed_words("The cat, the hat!") == ["cat", "hat"]
 
 
 def test_empty_and_punctuation_only_texts_still_get_unit_vectors() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.loaders import LoadResult, load_sources
-from knowledge.loaders.sections import split_sections
+from knowledge.loaders.sections import read_card_body
 from knowledge.settings import KnowledgeSettings
 from tests.knowledge.loaders.conftest import card_text
 
@@ -103,7 +103,7 @@ def test_full_card_fills_every_field(write: Write) -> None:
 
 
 def test_without_an_article_section_the_unsectioned_text_is_the_body() -> None:
-    parts = split_sections(
+    parts = read_card_body(
         "# Title only\n\n## Summary\nShort.\n\nIntro stays in summary.\n\n"
         "## Background\nFree text.\n\n#### Detail\nMore text.\n"
     )
@@ -114,17 +114,17 @@ def test_without_an_article_section_the_unsectioned_text_is_the_body() -> None:
 
 
 def test_a_title_heading_alone_is_not_a_body() -> None:
-    assert split_sections("# Just a title\n\n## Summary\nText.").body == ""
+    assert read_card_body("# Just a title\n\n## Summary\nText.").body == ""
 
 
 def test_a_deeper_unknown_heading_stays_inside_its_section() -> None:
-    parts = split_sections("## Summary\nFirst.\n### Aside\nSecond.\n## Other\nRest.")
+    parts = read_card_body("## Summary\nFirst.\n### Aside\nSecond.\n## Other\nRest.")
     assert parts.summary == "First.\n### Aside\nSecond."
     assert parts.body == "## Other\nRest."
 
 
 def test_key_insights_without_bullets_are_read_as_paragraphs() -> None:
-    parts = split_sections("## Key insights\nOne idea\non two lines.\n\nAnother idea.")
+    parts = read_card_body("## Key insights\nOne idea\non two lines.\n\nAnother idea.")
     assert parts.key_insights == ["One idea on two lines.", "Another idea."]
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from knowledge.errors import SourceError
-from knowledge.loaders import guard, load_sources
+from knowledge.loaders import load_sources, url_safety
 from knowledge.loaders.fetch import fetch
-from knowledge.loaders.guard import IPAddress
+from knowledge.loaders.url_safety import IPAddress
 from knowledge.settings import KnowledgeSettings
 from tests.knowledge.loaders.conftest import RSS_FEED, Route, WebServer
 
@@ -28,12 +28,12 @@ def _only_failure(sources: list[str], settings: KnowledgeSettings) -> tuple[str,
 @pytest.fixture
 def loopback_counts_as_public(monkeypatch: pytest.MonkeyPatch) -> None:
     """Let the guard treat 127.0.0.1 (the test server) as public; every other address is real."""
-    real = guard.private_address_kind
+    real = url_safety.private_address_kind
 
     def kind(address: IPAddress) -> str | None:
         return None if address == ipaddress.ip_address("127.0.0.1") else real(address)
 
-    monkeypatch.setattr(guard, "private_address_kind", kind)
+    monkeypatch.setattr(url_safety, "private_address_kind", kind)
 
 
 def test_web_page_main_text_and_metadata(web: WebServer) -> None:

@@ -77,7 +77,7 @@ async def test_ingest_stores_vectors_so_answers_embed_only_the_question(tmp_path
     index.add_articles(ARTICLES)
     try:
         store = SentenceStore.in_dir(index.index_dir)
-        assert store.count() == index.catalog.record_count()
+        assert store.count() == index.catalog.chunk_count()
 
         service = AnswerService(settings, index, llm=None)
         assert service.llm is None

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from knowledge.answers.guard import recites_instructions
 from knowledge.answers.prompt import SYSTEM_PROMPT
+from knowledge.answers.prompt_safety import recites_instructions
 
 
 def test_verbatim_recital_is_caught_whatever_the_spacing_or_case() -> None:

@@ -3,9 +3,9 @@
 Order of writes per batch, chosen so a kill at any point is harmless:
 1. the batch's article ids are written to the catalog as `pending`;
 2. vectors are upserted into Chroma (stable ids) and leftovers of older versions deleted;
-3. the catalog commits the new records and hash in one transaction; `pending` is cleared.
+3. the catalog commits the new chunks and hash in one transaction; `pending` is cleared.
 Chroma and the catalog can only disagree about an article while it is pending, so search drops
-dense hits of pending articles and returns only records the catalog holds: vectors from an
+dense hits of pending articles and returns only chunks the catalog holds: vectors from an
 unfinished batch stay invisible, and the next run redoes every article still pending.
 Removed articles are marked pending, deleted from the catalog, then from Chroma, so a kill in
 between leaves only orphans the next run deletes. Every run that writes clears the catalog's
@@ -93,9 +93,9 @@ def _protected(origin: str, failures: Sequence[IngestFailure]) -> bool:
 class Indexer:
     """Writes articles into the catalog, Chroma and BM25 in step."""
 
-    #: Records embedded and written per batch: large enough to batch the embedder and Chroma,
+    #: Chunks embedded and written per batch: large enough to batch the embedder and Chroma,
     #: small enough that an interrupted run loses little.
-    batch_records = 512
+    batch_chunks = 512
 
     def __init__(
         self,
@@ -281,7 +281,7 @@ class Indexer:
             chunks = chunk_article(article, self.policy)
             batch.append((article, chunks))
             size += len(chunks)
-            if size >= self.batch_records:
+            if size >= self.batch_chunks:
                 yield batch
                 batch, size = [], 0
         if batch:
@@ -299,11 +299,11 @@ class Indexer:
 
         chunks = [c for _, cs in batch for c in cs]
         vectors = self.embedder.embed([c.embedding_text() for c in chunks])
-        # One upsert for the whole batch: Chroma's per-call cost dwarfs its per-record cost.
+        # One upsert for the whole batch: Chroma's per-call cost dwarfs its per-chunk cost.
         self.vectors.upsert(chunks, vectors)
         stale: list[str] = []
         for article, cs in batch:
-            old_ids = set(self.catalog.record_ids(article.id))
+            old_ids = set(self.catalog.chunk_ids(article.id))
             if article.id in leftovers:
                 old_ids |= set(self.vectors.ids_of_article(article.id))
             stale += sorted(old_ids - {c.id for c in cs})

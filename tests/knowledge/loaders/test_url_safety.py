@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from knowledge.loaders.guard import (
+from knowledge.loaders.url_safety import (
     IPAddress,
     Resolver,
     URLRefusedError,
