@@ -11,6 +11,7 @@ import httpx
 
 from knowledge.errors import SourceError
 from knowledge.loaders.conditional import active_conditional_requests
+from knowledge.loaders.deadline import deadline_transport
 from knowledge.loaders.files import too_large
 from knowledge.loaders.url_safety import (
     HostLookupError,
@@ -73,6 +74,8 @@ def fetch(
         # another host name without a new certificate check.
         with httpx.Client(
             timeout=httpx.Timeout(timeout),
+            # Every read, the status line and headers included, ends by the one deadline.
+            transport=deadline_transport(deadline),
             follow_redirects=False,
             # Proxies from the environment would resolve names themselves, past the guard.
             trust_env=False,
