@@ -254,7 +254,7 @@ class ServedIndex:
     built_with: str
     configured: str
     articles: int
-    records: int
+    chunks: int
     others: list[tuple[str, int]]
     #: A better local embedder that is available but unused: `auto` keeps the hash embedder
     #: that built the index (so answers never switch to an empty collection), until told.
@@ -274,13 +274,13 @@ def served_index(settings: Settings) -> ServedIndex:
         record = builds.adopt_legacy(likely_names(settings.embeddings))
     configured = _configured_embedder_name(settings.embeddings, record.embedder if record else None)
     collection, built_with = builds.served(record, configured)
-    articles, records = catalog_counts(builds.folder(collection) / "catalog.sqlite3")
+    articles, chunks = catalog_counts(builds.folder(collection) / "catalog.sqlite3")
     return ServedIndex(
         collection=collection,
         built_with=built_with,
         configured=configured,
         articles=articles,
-        records=records,
+        chunks=chunks,
         others=builds.others_with_articles(collection),
         unused_better=_unused_better_embedder(settings.embeddings, built_with),
     )
@@ -324,7 +324,7 @@ def check_index(served: ServedIndex) -> Check:
         return Check(
             "index",
             "warn",
-            f"{served.articles} articles, {served.records} records in {served.collection} "
+            f"{served.articles} articles, {served.chunks} records in {served.collection} "
             f"built with the hash embedder ({served.built_with}); {served.unused_better} is "
             "available but `auto` keeps the embedder that built the index, so dense search "
             "stays weaker",
@@ -341,7 +341,7 @@ def check_index(served: ServedIndex) -> Check:
     return Check(
         "index",
         "ok",
-        f"{served.articles} articles, {served.records} records in {served.collection} "
+        f"{served.articles} articles, {served.chunks} records in {served.collection} "
         f"({served.built_with})",
     )
 
@@ -362,7 +362,7 @@ def check_store(
     command: Sequence[str] | None = None,
     timeout: float = PROBE_TIMEOUT,
 ) -> Check:
-    """Open the vector store in a child process, run one query, compare vectors with records.
+    """Open the vector store in a child process, run one query, compare vectors with chunks.
 
     A store that crashes whoever opens it fails here, not in the bot."""
     from knowledge.store.embedded_lock import current_holder
@@ -401,11 +401,11 @@ def check_store(
     if "error" in found:
         return Check("store", "fail", str(found["error"]), rebuild)
     vectors = int(found["vectors"])
-    if vectors != served.records:
+    if vectors != served.chunks:
         return Check(
             "store",
             "fail",
-            f"{served.collection}: vectors ({vectors}) ≠ records ({served.records}); dense "
+            f"{served.collection}: vectors ({vectors}) ≠ records ({served.chunks}); dense "
             "search would miss or misplace articles",
             "Run `curator reindex`: it repairs the vector store from the catalog's stored text.",
         )

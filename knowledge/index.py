@@ -277,7 +277,7 @@ class KnowledgeIndex:
         """Bring the index in line with the configured sources, removing articles gone from them.
 
         Also re-embeds the stored text first when the embedder changed, repairs the vector store
-        from the catalog, and with `rebuild` re-embeds every record from the stored text."""
+        from the catalog, and with `rebuild` re-embeds every chunk from the stored text."""
         sources = self.settings.knowledge.sources
         if not sources:
             raise ConfigError(
@@ -288,7 +288,7 @@ class KnowledgeIndex:
         )
 
     def rebuild(self, progress: Progress | None = None) -> IngestReport:
-        """Re-embed every stored record from the catalog's text into a fresh collection."""
+        """Re-embed every stored chunk from the catalog's text into a fresh collection."""
         report = IngestReport()
         with self.lock():
             self._reembed_locked(progress)
@@ -362,7 +362,7 @@ class KnowledgeIndex:
 
     def heal_locked(self, progress: Progress | None = None, rebuild: bool = False) -> int:
         """With the lock held: finish a pending embedder switch, then repair the vector store
-        from the catalog (re-embedding what it lacks or holds stale); returns records repaired."""
+        from the catalog (re-embedding what it lacks or holds stale); returns chunks repaired."""
         self._reembed_locked(progress)
         return self.indexer.reconcile(progress, rebuild=rebuild).repaired
 
@@ -552,17 +552,17 @@ class KnowledgeIndex:
 
     def stats(self) -> dict[str, object]:
         """Counts and locations of the served build; `vectors_match` is False when the vector
-        store does not hold exactly one vector per catalog record; `reembed_pending` is
+        store does not hold exactly one vector per catalog chunk; `reembed_pending` is
         'built with → configured' while a reindex has to re-embed, else None."""
         build = self._resolve()
-        records = build.catalog.chunk_count()
+        chunks = build.catalog.chunk_count()
         vectors = build.vectors.count()
         pending = self.reembed_pending
         return {
             "articles": build.catalog.article_count(),
-            "records": records,
+            "records": chunks,
             "vectors": vectors,
-            "vectors_match": vectors == records,
+            "vectors_match": vectors == chunks,
             "lexical_records": len(build.lexical),
             "embedder": build.embedder.name if build.embedder else "(unavailable)",
             "reembed_pending": f"{pending[0]} → {pending[1]}" if pending else None,

@@ -30,16 +30,16 @@ class BuildRecord:
 
 
 def catalog_counts(path: Path) -> tuple[int, int]:
-    """(articles, records) in the catalog file at `path`, read-only; zeros when absent."""
+    """(articles, chunks) in the catalog file at `path`, read-only; zeros when absent."""
     if not path.exists():
         return 0, 0
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as db:
             articles = int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
-            records = int(db.execute("SELECT count(*) FROM records").fetchone()[0])
+            chunks = int(db.execute("SELECT count(*) FROM records").fetchone()[0])
     except sqlite3.Error:
         return 0, 0
-    return articles, records
+    return articles, chunks
 
 
 def catalog_build(path: Path) -> BuildRecord | None:

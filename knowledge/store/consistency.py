@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 
-#: Records compared (and re-embedded) per round trip to the store.
+#: Chunks compared (and re-embedded) per round trip to the store.
 BATCH = 1000
 _EPOCH = "store_epoch"
 _COLLECTION = "collection_id"
@@ -44,7 +44,7 @@ class Repair:
 
     @property
     def repaired(self) -> int:
-        """Records whose vector was added, replaced or removed."""
+        """Chunks whose vector was added, replaced or removed."""
         return self.missing + self.stale + self.extra
 
 
@@ -109,7 +109,7 @@ def reconcile(
     repair.extra = _delete_extras(catalog, vectors, pending)
     mark_consistent(catalog, vectors)
     if rebuild:
-        # Asked for: every record re-embedded into an emptied store is no repair.
+        # Asked for: every chunk re-embedded into an emptied store is no repair.
         log.info("vector store rebuilt from the catalog: %d records re-embedded", repair.missing)
     elif repair.repaired or repair.relabelled:
         log.warning(

@@ -105,7 +105,7 @@ def test_the_probe_prints_counts_as_json(indexed: Settings) -> None:
     done = subprocess.run(
         probe_command(indexed, served.collection), capture_output=True, text=True, check=True
     )
-    assert json.loads(done.stdout) == {"vectors": served.records, "queried": True}
+    assert json.loads(done.stdout) == {"vectors": served.chunks, "queried": True}
 
 
 @pytest.mark.server
