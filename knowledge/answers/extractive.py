@@ -332,7 +332,7 @@ def _takeaways(
 
 def extractive_answer(
     question: str,
-    sources: Sequence[NumberedArticle],
+    articles: Sequence[NumberedArticle],
     embedder: Embedder | None,
     get_article: Callable[[str], Article | None],
     stored: StoredVectors | None = None,
@@ -345,7 +345,7 @@ def extractive_answer(
     `previous` holds earlier answers of the conversation: their quotes are not given again.
     Never raises.
     """
-    passages = passages_in_rank_order(sources, max_passages or MAX_PASSAGES)
+    passages = passages_in_rank_order(articles, max_passages or MAX_PASSAGES)
     candidates = candidate_units(passages)
     scores = rank_units(question, candidates, embedder, stored)
     chosen = choose_quotes(candidates, scores, max_quotes or MAX_QUOTES, previous)

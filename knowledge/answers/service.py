@@ -68,13 +68,13 @@ class _Prepared:
     query: str
     history: list[Turn]
     filters: SearchFilters | None
-    sources: list[NumberedArticle]
+    articles: list[NumberedArticle]
     notices: list[NoticeCode] = field(default_factory=list)
     strength: RetrievalStrength | None = None
     llm_failed: bool = False
     # The question is not in the collection's language and no model translated it.
     untranslated: bool = False
-    # Set when the filters hid what an unfiltered search finds: its sources, to offer instead.
+    # Set when the filters hid what an unfiltered search finds: its articles, to offer instead.
     unfiltered: list[NumberedArticle] | None = None
     started: float = 0.0
     retrieve_ms: float = 0.0
@@ -86,15 +86,15 @@ def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 2)
 
 
-def _closest(sources: Sequence[NumberedArticle]) -> list[Citation]:
-    """The first MAX_CLOSEST articles of `sources`, each once, numbered 1..n."""
+def _closest(articles: Sequence[NumberedArticle]) -> list[Citation]:
+    """The first MAX_CLOSEST articles of `articles`, each once, numbered 1..n."""
     closest: list[Citation] = []
     seen: set[str] = set()
-    for source in sources:
-        if source.hit.article_id in seen:
+    for numbered in articles:
+        if numbered.hit.article_id in seen:
             continue
-        seen.add(source.hit.article_id)
-        closest.append(source.citation(len(closest) + 1))
+        seen.add(numbered.hit.article_id)
+        closest.append(numbered.citation(len(closest) + 1))
         if len(closest) == MAX_CLOSEST:
             break
     return closest
@@ -133,7 +133,7 @@ class AnswerService:
             return early
         assert self.llm is not None
         started = time.perf_counter()
-        messages = build_messages(prep.question, prep.sources, prep.history)
+        messages = build_messages(prep.question, prep.articles, prep.history)
         try:
             text = await self.llm.complete(messages)
         except ReplyLimitError as exc:
@@ -164,7 +164,7 @@ class AnswerService:
             return
         assert self.llm is not None
         started = time.perf_counter()
-        messages = build_messages(prep.question, prep.sources, prep.history)
+        messages = build_messages(prep.question, prep.articles, prep.history)
         text = ""
         deltas = self.llm.stream(messages)
         try:
@@ -217,7 +217,7 @@ class AnswerService:
             query=rewrite.query,
             history=turns,
             filters=filters,
-            sources=number_articles(hits),
+            articles=number_articles(hits),
             notices=list(clean.notices),
             strength=assess(rewrite.query, hits) if hits else None,
             llm_failed=rewrite.llm_failed,
@@ -246,7 +246,7 @@ class AnswerService:
         """When filtered retrieval is too weak, see whether the filters are what hid the answer."""
         hits = await asyncio.to_thread(self.index.search, prep.query)
         strength = assess(prep.query, hits) if hits else None
-        if not prep.sources or not self.refusal.should_refuse(strength):
+        if not prep.articles or not self.refusal.should_refuse(strength):
             # Nothing passed the filters at all, or something relevant exists outside them:
             # either way the filters, not the collection, are why there is no answer.
             prep.unfiltered = number_articles(hits) if hits else []
@@ -292,7 +292,7 @@ class AnswerService:
         elif reason is RefusalReason.NOT_IN_LANGUAGE:
             closest = []
         else:
-            closest = _closest(prep.sources)
+            closest = _closest(prep.articles)
         log.info(
             "refused",
             extra={
@@ -324,7 +324,7 @@ class AnswerService:
         raw = await asyncio.to_thread(
             extractive_answer,
             prep.query,
-            prep.sources,
+            prep.articles,
             self._embedder_or_none(),
             lambda article_id: self._article(prep, article_id),
             stored=store,
@@ -378,7 +378,7 @@ class AnswerService:
     def _finish_llm(self, prep: _Prepared, text: str, started: float) -> Answer:
         answer = self._validated(prep, text, "llm", started)
         if answer.uncited and declines(answer.text):
-            # The model read the sources and found no answer: a refusal (and a content gap),
+            # The model read the articles and found no answer: a refusal (and a content gap),
             # in its own words, which are in the member's language.
             return self._refusal(
                 prep, RefusalReason.LLM_DECLINED, answer.text.strip(), "llm", started
@@ -386,8 +386,8 @@ class AnswerService:
         return answer
 
     def _validated(self, prep: _Prepared, raw: str, mode: AnswerMode, started: float) -> Answer:
-        result = validate_citations(raw, [s.n for s in prep.sources])
-        by_number = {s.n: s for s in prep.sources}
+        result = validate_citations(raw, [a.n for a in prep.articles])
+        by_number = {a.n: a for a in prep.articles}
         citations = [
             by_number[n].citation(i, self._article(prep, by_number[n].article_id))
             for i, n in enumerate(result.used, start=1)
