@@ -13,7 +13,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from knowledge.chunking import ChunkingPolicy
 from knowledge.embeddings.base import Embedder
@@ -27,8 +27,8 @@ from knowledge.models import (
     IngestWarning,
     SearchFilters,
 )
-from knowledge.query_hints import PublisherNames, QueryHints, favour_hinted, read_hints
-from knowledge.retrieval import limit_per_article, rrf_fuse, zscore_fuse
+from knowledge.query_hints import PublisherNames, QueryHints, read_hints
+from knowledge.retrieval import HybridRetriever, SearchMode
 from knowledge.settings import Settings
 from knowledge.store.builds import BuildRecord, BuildRegistry
 from knowledge.store.catalog import Catalog
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SearchMode = Literal["hybrid", "dense", "bm25"]
 #: Catalog meta key: URL sources that answered with a feed, so an HTML answer is refused later.
 _FEEDS_KEY = "feed_urls"
 REPLACES_UNLINKED_WARNING = "replaces the version indexed without a link (same title and publisher)"
@@ -128,6 +127,8 @@ class KnowledgeIndex:
         self._target: Build | None = None
         #: Every build opened, by collection: reused when a switch is re-read, closed at close().
         self._opened: dict[str, Build] = {}
+        #: One retriever per build that has served a search.
+        self._retrievers: dict[Build, HybridRetriever] = {}
         self._stamp: int | None = None
         self._publishers: tuple[float, PublisherNames] | None = None
         self.builds = BuildRegistry(settings.data_dir, settings.chroma.collection_prefix)
@@ -476,57 +477,27 @@ class KnowledgeIndex:
         per_article: int | None = None,
         mode: SearchMode = "hybrid",
     ) -> list[Hit]:
-        """Hybrid search: dense and BM25 rankings fused, filtered, capped per article."""
-        query = query.strip()
-        if not query:
-            return []
-        r = self.settings.retrieval
-        k = k or r.k
-        per_article = r.per_article if per_article is None else per_article
-        n = max(r.candidates, k * 3)
+        """Hybrid search of the served build (see HybridRetriever): dense and BM25 rankings
+        fused, filtered, capped per article."""
+        if not query.strip():
+            return []  # before resolving the build: a blank query reads nothing
+        return self._retriever(self._resolve()).search(query, k, filters, mode, per_article)
 
-        build = self._resolve()
-        dense = []
-        if mode != "bm25" and build.embedder is not None:
-            dense = build.vectors.query(build.embedder.embed_query(query), n, filters)
-        lexical = [] if mode == "dense" else build.lexical.search(query, n, filters)
-
-        ids = list(dict.fromkeys([m.id for m in dense] + [m.id for m in lexical]))
-        article_of = build.catalog.articles_of(ids)
-        # Chroma may hold vectors of an uncommitted version only for pending articles
-        # (see index_writer.py); the catalog is the record of truth for everything else.
-        pending = build.catalog.pending()
-        dense_ok = [
-            (m.id, m.similarity)
-            for m in dense
-            if m.id in article_of and article_of[m.id] not in pending
-        ]
-        lexical_ok = [(m.id, m.score) for m in lexical if m.id in article_of]
-        fusion_weight = build.embedder.fusion_weight if build.embedder else 0.0
-        weight = fusion_weight if r.dense_weight is None else r.dense_weight
-        if r.fusion == "rrf":
-            weights = (weight * 2, (1.0 - weight) * 2)
-            fused = rrf_fuse(dense_ok, lexical_ok, article_of, rrf_k=r.rrf_k, weights=weights)
-        else:
-            fused = zscore_fuse(dense_ok, lexical_ok, article_of, dense_weight=weight)
-        hints = self.query_hints(query)
-        # Hints weigh every candidate's chunk; the hits then take theirs from the same read.
-        chunks = build.catalog.chunks_by_id([c.id for c in fused]) if hints else None
-        if chunks is not None:
-            fused = favour_hinted(fused, chunks, hints)
-        top = limit_per_article(fused, k, per_article)
-        if chunks is None:
-            chunks = build.catalog.chunks_by_id([c.id for c in top])
-        return [
-            Hit(
-                rank=i,
-                score=c.score,
-                chunk=chunks[c.id],
-                dense_similarity=c.dense_similarity,
-                lexical_score=c.lexical_score,
-            )
-            for i, c in enumerate((c for c in top if c.id in chunks), start=1)
-        ]
+    def _retriever(self, build: Build) -> HybridRetriever:
+        """The retriever searching `build`, made on its first search."""
+        with self._state:
+            retriever = self._retrievers.get(build)
+            if retriever is None:
+                retriever = HybridRetriever(
+                    build.vectors,
+                    build.lexical,
+                    build.catalog,
+                    build.embedder,
+                    self.settings.retrieval,
+                    self.query_hints,
+                )
+                self._retrievers[build] = retriever
+            return retriever
 
     def query_hints(self, query: str) -> QueryHints:
         """The publisher and period `query` names, softly favoured by `search`."""
@@ -577,6 +548,7 @@ class KnowledgeIndex:
             builds = list(self._opened.values())
             self._active = self._target = None
             self._opened = {}
+            self._retrievers = {}
         for build in builds:
             build.close()
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from knowledge.candidate import Candidate
 from knowledge.models import Chunk, date_to_number
-from knowledge.retrieval import Candidate
 from knowledge.store.filter_keys import filter_key
 
 #: How much a matching candidate's lead over the median candidate grows, per hint it matches.
