@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -75,14 +75,21 @@ def _send_kwargs(out: OutgoingMessage, view: discord.ui.View | None) -> dict[str
     return kwargs
 
 
-def scope_for(request: AskRequest, scopes: dict[int, ChannelScope]) -> ChannelScope | None:
-    """The scope of the channel asked in (a thread takes its parent's); None when unscoped."""
-    for channel_id in (request.channel_id, request.parent_channel_id):
-        if channel_id is not None and channel_id in scopes:
-            scope = scopes[channel_id]
+def channel_scope(
+    scopes: Mapping[int, ChannelScope], channel_id: int | None, parent_id: int | None
+) -> ChannelScope | None:
+    """The scope of a channel (a thread takes its parent's); None when unscoped."""
+    for candidate in (channel_id, parent_id):
+        if candidate is not None and candidate in scopes:
+            scope = scopes[candidate]
             if scope.topic or scope.source:
                 return scope
     return None
+
+
+def scope_for(request: AskRequest, scopes: Mapping[int, ChannelScope]) -> ChannelScope | None:
+    """The scope of the channel asked in (a thread takes its parent's); None when unscoped."""
+    return channel_scope(scopes, request.channel_id, request.parent_channel_id)
 
 
 def scoped_filters(

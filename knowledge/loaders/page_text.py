@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import re
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from knowledge.errors import SourceError
-from knowledge.loaders.fields import FieldError, checked_url
+from knowledge.loaders.fields import FieldError, checked_url, is_date_only
 from knowledge.models import Article
 
 log = logging.getLogger(__name__)
@@ -40,7 +39,7 @@ def extract_article(html: str | bytes, url: str, origin: str) -> Article:
         published=published,
         # A page's curated date is its own date; without one, the index uses first-seen time.
         curated=published,
-        curated_is_date=published is not None and _date_only(date_text),
+        curated_is_date=published is not None and is_date_only({"date": date_text}, "date"),
         summary=(getattr(extracted, "description", None) or "").strip(),
         body=text.strip(),
         origin=origin,
@@ -59,10 +58,6 @@ def _canonical(value: object) -> str:
 
 def _site_of(host: str) -> str:
     return host.removeprefix("www.")
-
-
-def _date_only(value: object) -> bool:
-    return isinstance(value, str) and bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()))
 
 
 def page_date(value: object) -> datetime | None:

@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord.ask_flow import channel_scope
 from bot.discord.ask_options import topic_choices
 from bot.discord.curation_render import render_card, render_latest, render_recommendations
 from bot.discord.errors import describe_error, reply_ephemeral
@@ -49,15 +50,12 @@ class CurationCog(commands.Cog):
         """The topic asked for, else the channel's scope topic (a scoped channel lists its own)."""
         if topic and topic.strip():
             return topic.strip()
-        scopes = self.bot.settings.discord.channel_scopes
         channel = interaction.channel
-        for channel_id in (
-            interaction.channel_id,
-            channel.parent_id if isinstance(channel, discord.Thread) else None,
-        ):
-            if channel_id is not None and channel_id in scopes:
-                return scopes[channel_id].topic
-        return None
+        parent_id = channel.parent_id if isinstance(channel, discord.Thread) else None
+        scope = channel_scope(
+            self.bot.settings.discord.channel_scopes, interaction.channel_id, parent_id
+        )
+        return scope.topic if scope is not None else None
 
     async def _send(
         self, interaction: discord.Interaction[Any], messages: list[OutgoingMessage]
