@@ -43,6 +43,16 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 
+#: What each progress stage does, in words every front end shows (CLI bars, Discord status).
+STAGE_LABELS: dict[str, str] = {
+    "load": "reading sources",
+    "embed": "embedding",
+    "remove": "removing",
+    "bm25": "rebuilding the keyword index",
+    "reembed": "re-embedding the stored text for the new embedder",
+    "repair": "checking the vectors against the catalog",
+}
+
 
 @dataclass(frozen=True)
 class Plan:

@@ -37,19 +37,11 @@ from bot.cli.common import (
     usage_error,
 )
 from knowledge.index import KnowledgeIndex, SearchMode
+from knowledge.index_writer import STAGE_LABELS
 from knowledge.index_writer import Progress as ProgressFn
 from knowledge.models import Hit, IngestReport, SearchFilters
 from knowledge.periods import UnreadableDateError, parse_date
 from knowledge.refresh import Refresher, RefreshOutcome, run_on_schedule
-
-_STAGES = {
-    "load": "Reading sources",
-    "embed": "Embedding",
-    "remove": "Removing",
-    "bm25": "BM25",
-    "reembed": "Re-embedding stored text (embedder changed)",
-    "repair": "Checking vectors against the catalog",
-}
 
 
 def parse_day(value: str | None, option: str) -> date | None:
@@ -80,7 +72,9 @@ def progress_bar(enabled: bool) -> Iterator[ProgressFn | None]:
 
         def update(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=total or 1)
+                tasks[stage] = bar.add_task(
+                    STAGE_LABELS.get(stage, stage).capitalize(), total=total or 1
+                )
             bar.update(tasks[stage], completed=done, total=total or 1)
 
         yield update

@@ -25,6 +25,7 @@ from bot.discord.split import (
 from knowledge.answers.citations import map_prose
 from knowledge.answers.notices import notice_text, refusal_text
 from knowledge.feedback import FeedbackReport
+from knowledge.index_writer import STAGE_LABELS
 from knowledge.models import Answer, Citation, IngestReport, NoticeCode, RefusalReason
 
 THINKING = "…thinking"
@@ -276,16 +277,6 @@ def render_gap(question: str, where: str, closest: Sequence[Citation]) -> list[O
         lines = [source_line(c, numbered=False) for c in closest]
         embeds = _fields_embeds(embed, "Closest articles", lines, REFUSED_COLOUR)
     return _finish(embeds, "A member's question" if where else "Asked by a member")
-
-
-STAGE_LABELS = {
-    "load": "reading sources",
-    "embed": "embedding",
-    "remove": "removing",
-    "bm25": "rebuilding the keyword index",
-    "reembed": "re-embedding the stored text for the new embedder",
-    "repair": "checking the vectors against the catalog",
-}
 
 
 def render_reindex_progress(stage: str, done: int, total: int, dry_run: bool) -> str:
