@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -43,14 +44,13 @@ def data(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
-@pytest.fixture
-def bot(data: Path) -> Iterator[subprocess.Popen[str]]:
-    """A second process holding the embedded store the way the running bot does."""
-    env = curator_env(data, data.parent / "cards")
-    # As a context manager, Popen closes its pipes when done (no ResourceWarning).
+@contextmanager
+def holding_store(data: Path) -> Iterator[subprocess.Popen[str]]:
+    """A second process holding the embedded store the way the running bot does, until
+    `let_go`; as a context manager Popen closes its pipes (no ResourceWarning)."""
     with subprocess.Popen(
         [sys.executable, "-c", HOLDER],
-        env=env,
+        env=curator_env(data, data.parent / "cards"),
         cwd=data.parent,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -60,9 +60,21 @@ def bot(data: Path) -> Iterator[subprocess.Popen[str]]:
         try:
             yield holder
         finally:
-            assert holder.stdin is not None
-            holder.stdin.close()
-            holder.wait(timeout=30)
+            let_go(holder)
+
+
+def let_go(holder: subprocess.Popen[str]) -> None:
+    """Tell the holder to release the store (it waits on stdin) and wait for it to exit."""
+    assert holder.stdin is not None
+    if not holder.stdin.closed:
+        holder.stdin.close()
+    holder.wait(timeout=30)
+
+
+@pytest.fixture
+def bot(data: Path) -> Iterator[subprocess.Popen[str]]:
+    with holding_store(data) as holder:
+        yield holder
 
 
 def test_a_second_process_is_refused_naming_the_bot(data: Path, bot: subprocess.Popen[str]) -> None:
@@ -96,28 +108,20 @@ def test_doctor_beside_the_bot_does_not_open_the_store_twice(
 
 def test_the_second_process_gets_the_store_once_the_holder_lets_go(data: Path) -> None:
     env = curator_env(data, data.parent / "cards")
-    with subprocess.Popen(
-        [sys.executable, "-c", HOLDER],
-        env=env,
-        cwd=data.parent,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as holder:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
-        with subprocess.Popen(
+    with (
+        holding_store(data) as holder,
+        subprocess.Popen(
             [CURATOR, "search", "saffron", "--json"],
             env=env,
             cwd=data.parent,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        ) as second:
-            time.sleep(1.0)  # the second one is waiting now
-            assert holder.stdin is not None
-            holder.stdin.close()
-            holder.wait(timeout=30)
-            out, err = second.communicate(timeout=60)
+        ) as second,
+    ):
+        time.sleep(1.0)  # the second one is waiting now
+        let_go(holder)
+        out, err = second.communicate(timeout=60)
     assert second.returncode == 0, err
     assert '"title"' in out
 
