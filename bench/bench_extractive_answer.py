@@ -29,7 +29,7 @@ from bench.measure import reproduce_command
 from knowledge.answers.service import AnswerService
 from knowledge.embeddings.base import Embedder
 from knowledge.evaluation import load_squad
-from knowledge.evaluation.answers import without_llm
+from knowledge.evaluation.answer_quality import without_llm
 from knowledge.evaluation.metrics import percentile
 from knowledge.evaluation.runner import spread
 from knowledge.index import KnowledgeIndex

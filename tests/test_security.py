@@ -19,7 +19,7 @@ import discord.ext.test as dpytest
 import pytest
 from pydantic import SecretStr
 
-from bot.discord.app import CuratorBot
+from bot.discord.curator_bot import CuratorBot
 from bot.discord_token import configure_bot_logging
 from knowledge.answers.prompt import SYSTEM_PROMPT
 from knowledge.answers.service import AnswerService

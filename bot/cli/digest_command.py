@@ -11,8 +11,8 @@ import typer
 
 from bot.cli.common import print_json, services_or_exit
 from bot.cli.index_commands import parse_day
-from knowledge.digest.models import Digest
-from knowledge.digest.render import digest_to_json, render_markdown, render_text
+from knowledge.digest.contents import Digest
+from knowledge.digest.formats import digest_to_json, render_markdown, render_text
 from knowledge.digest.window import resolve_window
 from knowledge.errors import InputError
 

@@ -13,7 +13,7 @@ from rich.table import Table
 from bot.cli.common import console, print_json, services_or_exit
 from bot.cli.index_commands import progress_bar
 from knowledge.evaluation import MODES, EvalReport, load_squad, run_eval
-from knowledge.evaluation.answers import AnswerEvalReport, run_answer_eval
+from knowledge.evaluation.answer_quality import AnswerEvalReport, run_answer_eval
 from knowledge.evaluation.runner import CUTOFFS
 from knowledge.index import SearchMode
 

@@ -41,7 +41,7 @@ def check_token(token: str | None) -> str:
 
 def run_bot(settings: Settings) -> None:
     """Check the token, build the services and run the bot until it is stopped."""
-    from bot.discord.app import create_bot
+    from bot.discord.curator_bot import create_bot
 
     token = check_token(
         settings.discord.token.get_secret_value() if settings.discord.token else None

@@ -18,7 +18,7 @@ import discord
 
 from bot.discord.answer_links import AnswerLinks
 from bot.discord.conversation import history_for
-from bot.discord.errors import describe_error, reply_ephemeral
+from bot.discord.failure_replies import describe_error, reply_ephemeral
 from bot.discord.feedback_ui import feedback_view
 from bot.discord.limits import AnswerSlots, Cooldowns, RateLimitedError
 from bot.discord.mentions import NO_MENTIONS, only_user
@@ -39,7 +39,7 @@ from knowledge.question_log import LoggedQuestion
 from knowledge.settings import ChannelScope
 
 if TYPE_CHECKING:
-    from bot.discord.app import CuratorBot
+    from bot.discord.curator_bot import CuratorBot
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from bot.discord.split import (
     split_markdown,
     truncate,
 )
-from knowledge.digest.models import Digest, DigestEntry
-from knowledge.digest.render import digest_title, window_line
+from knowledge.digest.contents import Digest, DigestEntry
+from knowledge.digest.formats import digest_title, window_line
 
 DIGEST_COLOUR = discord.Colour.gold()
 EMPTY_COLOUR = discord.Colour.light_grey()

@@ -18,9 +18,9 @@ import discord
 
 from bot.discord.digest_render import render_digest
 from bot.discord.mentions import NO_MENTIONS
+from knowledge.digest.contents import Digest
 from knowledge.digest.engine import DigestService
 from knowledge.digest.history import DigestHistory, DigestPost
-from knowledge.digest.models import Digest
 from knowledge.digest.template import human_date
 from knowledge.digest.window import latest_digest_date, next_digest_time
 from knowledge.errors import CuratorError

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import discord
 
-from bot.discord.errors import describe_error, reply_ephemeral
+from bot.discord.failure_replies import describe_error, reply_ephemeral
 from bot.discord.mentions import NO_MENTIONS
 from knowledge.feedback import MAX_REASON_CHARS, FeedbackEntry, FeedbackStore, Rating
 

@@ -4,7 +4,7 @@
 and right before the daily digest), runs `Refresher.run` off the event loop, and posts a
 refresh that changed something or failed to CURATOR_DISCORD__LOG_CHANNEL_ID. A source that
 keeps failing is posted once, not every hour; it is posted again if it fails differently.
-`bot.discord.cogs.refresh.RefreshCog` starts and stops it with the bot.
+`bot.discord.cogs.refresh_cog.RefreshCog` starts and stops it with the bot.
 """
 
 from __future__ import annotations

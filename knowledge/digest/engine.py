@@ -9,9 +9,9 @@ import time
 from typing import Literal, Protocol
 
 from knowledge.answers.llm import LLMClient, LLMUnavailableError
+from knowledge.digest.contents import Digest, IntroCitation
 from knowledge.digest.grouping import group_by_topic
 from knowledge.digest.llm_intro import write_llm_intro
-from knowledge.digest.models import Digest, IntroCitation
 from knowledge.digest.template import template_intro
 from knowledge.digest.window import DigestWindow, resolve_window
 from knowledge.models import Article, to_utc_datetime

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from knowledge.digest.models import DigestEntry, DigestSection
+from knowledge.digest.contents import DigestEntry, DigestSection
 from knowledge.models import Article, to_utc_datetime
 
 GENERAL_TOPIC = "General"

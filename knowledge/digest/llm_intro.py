@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from knowledge.answers.citations import validate_citations
 from knowledge.answers.llm import LLMClient
-from knowledge.digest.models import DigestEntry, DigestSection, IntroCitation
+from knowledge.digest.contents import DigestEntry, DigestSection, IntroCitation
 from knowledge.digest.template import period_phrase
 from knowledge.digest.window import DigestWindow
 from knowledge.models import Article

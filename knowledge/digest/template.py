@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from knowledge.digest.models import DigestSection
+from knowledge.digest.contents import DigestSection
 from knowledge.digest.window import DigestWindow
 
 _MAX_TOPICS_NAMED = 6

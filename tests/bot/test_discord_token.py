@@ -51,7 +51,7 @@ def test_the_bot_token_is_redacted_in_fields_in_both_formats(
     settings = make_settings(tmp_path, discord={"token": ODD_TOKEN}, log_format=log_format)
     out = io.StringIO()
     configure_bot_logging(settings, level="INFO", stream=out)
-    logging.getLogger("bot.discord.app").info(
+    logging.getLogger("bot.discord.curator_bot").info(
         "gateway", extra={"token": TOKEN, "auth": {"mfa": MFA_TOKEN, "raw": f"Bot {ODD_TOKEN}"}}
     )
     written = out.getvalue()

@@ -15,7 +15,7 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 
-from bot.discord.app import CuratorBot
+from bot.discord.curator_bot import CuratorBot
 from knowledge.answers.service import AnswerService
 from knowledge.errors import StoreUnavailableError
 from knowledge.index import KnowledgeIndex

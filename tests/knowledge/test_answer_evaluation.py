@@ -9,7 +9,7 @@ import pytest
 
 from knowledge.embeddings.hash import HashEmbedder
 from knowledge.evaluation import load_squad, parse_squad
-from knowledge.evaluation.answers import (
+from knowledge.evaluation.answer_quality import (
     AnswerOutcome,
     run_answer_eval,
     score_answer,

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from bot.cli.app import app
 from bot.cli.run_command import check_token
-from bot.discord.app import CuratorBot
+from bot.discord.curator_bot import CuratorBot
 from knowledge.errors import ConfigError
 from knowledge.logging_setup import RedactingFilter
 from knowledge.settings import get_settings

@@ -18,7 +18,7 @@ from discord.ext.test import backend, factories
 from discord.webhook import async_ as webhook_async
 
 import knowledge
-from bot.discord.app import CuratorBot, create_bot
+from bot.discord.curator_bot import CuratorBot, create_bot
 from knowledge.index import KnowledgeIndex
 from knowledge.services import Services
 from knowledge.settings import Settings

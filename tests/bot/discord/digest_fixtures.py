@@ -11,8 +11,8 @@ from unittest.mock import AsyncMock, MagicMock
 
 import discord
 
-from bot.discord.app import CuratorBot, create_bot
-from bot.discord.cogs.digest import DigestCog
+from bot.discord.cogs.digest_cog import DigestCog
+from bot.discord.curator_bot import CuratorBot, create_bot
 from knowledge.digest.engine import DigestService
 from knowledge.models import Article
 from knowledge.services import Services

@@ -8,7 +8,7 @@ import pytest
 from discord.ext.test import backend
 
 from bot.discord.addressing import MessageFacts, Verdict, decide, is_request, is_small_talk
-from bot.discord.app import CuratorBot
+from bot.discord.curator_bot import CuratorBot
 from tests.bot.discord.conftest import latest, send_reply, text_channel_at
 from tests.support.fake_openai import FakeOpenAI
 

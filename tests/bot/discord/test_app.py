@@ -14,8 +14,8 @@ import discord.ext.test as dpytest
 import pytest
 from discord import app_commands
 
-from bot.discord.app import COGS, CuratorBot, CuratorTree, build_intents, create_bot
-from bot.discord.cogs.errors import ErrorsCog
+from bot.discord.cogs.error_cog import ErrorsCog
+from bot.discord.curator_bot import COGS, CuratorBot, CuratorTree, build_intents, create_bot
 from knowledge.errors import InputError
 from knowledge.services import Services
 from knowledge.settings import Settings
@@ -148,8 +148,8 @@ def _imported_modules(module: str) -> set[str]:
 
 
 def test_the_app_and_the_feedback_buttons_do_not_import_each_other() -> None:
-    assert "bot.discord.feedback_ui" not in _imported_modules("bot.discord.app")
-    assert "bot.discord.app" not in _imported_modules("bot.discord.feedback_ui")
+    assert "bot.discord.feedback_ui" not in _imported_modules("bot.discord.curator_bot")
+    assert "bot.discord.curator_bot" not in _imported_modules("bot.discord.feedback_ui")
 
 
 def test_no_mentions_is_defined_once() -> None:

@@ -15,10 +15,10 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 
-from bot.discord.app import CuratorBot
-from bot.discord.cogs.admin import AdminCog
-from bot.discord.cogs.asking import AskingCog
-from bot.discord.cogs.feedback import FeedbackCog
+from bot.discord.cogs.admin_cog import AdminCog
+from bot.discord.cogs.ask_cog import AskingCog
+from bot.discord.cogs.feedback_cog import FeedbackCog
+from bot.discord.curator_bot import CuratorBot
 from knowledge.answers.service import AnswerService
 from knowledge.errors import IndexBusyError
 from knowledge.feedback import AnswerRecord

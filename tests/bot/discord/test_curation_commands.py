@@ -7,9 +7,9 @@ from typing import Any
 import discord
 import discord.ext.test as dpytest
 
-from bot.discord.app import CuratorBot
-from bot.discord.cogs.curation import CurationCog
+from bot.discord.cogs.curation_cog import CurationCog
 from bot.discord.curation_render import compact_card
+from bot.discord.curator_bot import CuratorBot
 from knowledge.models import Article
 from knowledge.settings import ChannelScope
 from tests.bot.discord.conftest import FakeInteraction, text_channel_at

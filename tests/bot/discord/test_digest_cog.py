@@ -10,7 +10,7 @@ from unittest.mock import AsyncMock
 
 import pytest
 
-from bot.discord.cogs.digest import DigestPreviewView
+from bot.discord.cogs.digest_cog import DigestPreviewView
 from bot.discord.digest_schedule import utc_now
 from knowledge.digest.window import latest_digest_date
 from tests.bot.discord.digest_fixtures import (

@@ -9,8 +9,8 @@ import discord
 
 from bot.discord.digest_render import render_digest
 from bot.discord.split import EMBED_TOTAL_LIMIT, EMBEDS_PER_MESSAGE, embed_fits
+from knowledge.digest.contents import Digest, IntroCitation
 from knowledge.digest.engine import DigestService
-from knowledge.digest.models import Digest, IntroCitation
 from tests.bot.discord.digest_fixtures import day_articles
 from tests.knowledge.digest.fakes import FakeArticleSource, card, make_settings, utc
 

@@ -8,7 +8,7 @@ from typing import Any
 import discord
 import discord.ext.test as dpytest
 
-from bot.discord.app import CuratorBot
+from bot.discord.curator_bot import CuratorBot
 from bot.discord.feedback_ui import FeedbackButton, feedback_custom_id
 from knowledge.services import Services
 from knowledge.settings import Settings

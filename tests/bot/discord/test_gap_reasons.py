@@ -8,7 +8,7 @@ from typing import Any
 import discord.ext.test as dpytest
 import pytest
 
-from bot.discord.app import CuratorBot
+from bot.discord.curator_bot import CuratorBot
 from knowledge.answers.service import AnswerService
 from knowledge.models import Answer, RefusalReason, SearchFilters, Turn
 from tests.bot.discord.conftest import latest, text_channel_at

@@ -8,7 +8,7 @@ import discord.ext.test as dpytest
 import pytest
 from discord.ext.test import backend
 
-from bot.discord.app import CuratorBot
+from bot.discord.curator_bot import CuratorBot
 from bot.discord.limits import AnswerSlots, Cooldowns, RateLimitedError, wait_phrase
 from knowledge.services import Services
 from knowledge.settings import Settings

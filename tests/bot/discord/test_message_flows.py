@@ -9,7 +9,7 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 
-from bot.discord.app import CuratorBot
+from bot.discord.curator_bot import CuratorBot
 from knowledge.answers.service import AnswerService
 from tests.bot.discord.conftest import (
     custom_ids,
@@ -140,7 +140,7 @@ async def test_an_unexpected_error_is_logged_with_the_id_the_member_sees(
 
     monkeypatch.setattr(AnswerService, "stream", broken)
 
-    with caplog.at_level(logging.ERROR, logger="bot.discord.errors"):
+    with caplog.at_level(logging.ERROR, logger="bot.discord.failure_replies"):
         reply = await ask_by_mention(bot, "How does LoRA adapt a large language model?")
 
     match = re.search(r"error id `([0-9a-f]{8})`", reply.content)

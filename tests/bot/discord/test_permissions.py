@@ -7,7 +7,7 @@ from unittest.mock import MagicMock
 import discord
 import discord.ext.test as dpytest
 
-from bot.discord.app import CuratorBot
+from bot.discord.curator_bot import CuratorBot
 from bot.discord.permissions import (
     admin_refusal,
     ask_refusal,

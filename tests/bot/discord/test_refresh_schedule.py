@@ -13,8 +13,8 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 
-from bot.discord.cogs.admin import AdminCog
-from bot.discord.cogs.refresh import RefreshCog
+from bot.discord.cogs.admin_cog import AdminCog
+from bot.discord.cogs.refresh_cog import RefreshCog
 from bot.discord.refresh_schedule import RefreshSchedule, render_refresh
 from knowledge.index import KnowledgeIndex
 from knowledge.models import IngestFailure, IngestReport

@@ -6,8 +6,8 @@ from typing import Any
 
 import discord.ext.test as dpytest
 
-from bot.discord.app import CuratorBot
-from bot.discord.cogs.asking import AskingCog
+from bot.discord.cogs.ask_cog import AskingCog
+from bot.discord.curator_bot import CuratorBot
 from bot.discord.render import render_answer
 from knowledge.models import Answer, Citation, NoticeCode, RefusalReason
 from tests.bot.discord.conftest import FakeInteraction, latest, text_channel_at

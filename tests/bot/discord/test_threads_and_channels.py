@@ -15,9 +15,9 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 
-from bot.discord.app import CuratorBot
-from bot.discord.cogs.asking import AskingCog
+from bot.discord.cogs.ask_cog import AskingCog
 from bot.discord.conversation import history_for
+from bot.discord.curator_bot import CuratorBot
 from knowledge.answers.service import AnswerService
 from knowledge.models import SearchFilters, Turn
 from knowledge.settings import ChannelScope

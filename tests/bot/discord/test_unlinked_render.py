@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.discord.digest_render import render_entry
 from bot.discord.render import render_answer, source_line
-from knowledge.digest.models import DigestEntry
+from knowledge.digest.contents import DigestEntry
 from knowledge.models import Answer, Citation
 
 TITLE = "The Evolving Role of the ML Engineer"

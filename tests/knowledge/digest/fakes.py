@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from knowledge.digest.contents import Digest
 from knowledge.digest.engine import DigestService
-from knowledge.digest.models import Digest
 from knowledge.models import Article
 from knowledge.settings import DigestSettings, EmbeddingSettings, LLMSettings, Settings
 

@@ -6,9 +6,9 @@ import json
 from datetime import date
 from pathlib import Path
 
+from knowledge.digest.contents import IntroCitation
 from knowledge.digest.engine import DigestService
-from knowledge.digest.models import IntroCitation
-from knowledge.digest.render import digest_to_json, render_markdown, render_text
+from knowledge.digest.formats import digest_to_json, render_markdown, render_text
 from knowledge.settings import Settings
 from tests.knowledge.digest.fakes import FakeArticleSource, card, make_settings, utc
 

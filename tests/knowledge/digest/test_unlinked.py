@@ -6,7 +6,7 @@ import json
 from datetime import date
 
 from knowledge.digest.engine import DigestService
-from knowledge.digest.render import digest_to_json, render_markdown, render_text
+from knowledge.digest.formats import digest_to_json, render_markdown, render_text
 from knowledge.models import Article
 from knowledge.settings import Settings
 from tests.knowledge.digest.fakes import FakeArticleSource, card, utc

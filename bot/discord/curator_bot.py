@@ -19,7 +19,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.errors import new_error_id, reply_ephemeral
+from bot.discord.failure_replies import new_error_id, reply_ephemeral
 from bot.discord.mentions import NO_MENTIONS
 from bot.discord.permissions import guild_allowed
 from knowledge.errors import CuratorError
@@ -29,13 +29,13 @@ from knowledge.settings import Settings
 log = logging.getLogger(__name__)
 
 COGS: list[str] = [
-    "bot.discord.cogs.errors:ErrorsCog",
-    "bot.discord.cogs.asking:AskingCog",
-    "bot.discord.cogs.admin:AdminCog",
-    "bot.discord.cogs.feedback:FeedbackCog",
-    "bot.discord.cogs.digest:DigestCog",
-    "bot.discord.cogs.refresh:RefreshCog",
-    "bot.discord.cogs.curation:CurationCog",
+    "bot.discord.cogs.error_cog:ErrorsCog",
+    "bot.discord.cogs.ask_cog:AskingCog",
+    "bot.discord.cogs.admin_cog:AdminCog",
+    "bot.discord.cogs.feedback_cog:FeedbackCog",
+    "bot.discord.cogs.digest_cog:DigestCog",
+    "bot.discord.cogs.refresh_cog:RefreshCog",
+    "bot.discord.cogs.curation_cog:CurationCog",
 ]
 
 

@@ -14,7 +14,7 @@ from bot.discord.refresh_schedule import RefreshSchedule
 from knowledge.refresh import Refresher
 
 if TYPE_CHECKING:
-    from bot.discord.app import CuratorBot
+    from bot.discord.curator_bot import CuratorBot
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from discord.ext import commands
 from bot.discord.ask_flow import channel_scope
 from bot.discord.ask_options import topic_choices
 from bot.discord.curation_render import render_card, render_latest, render_recommendations
-from bot.discord.errors import describe_error, reply_ephemeral
+from bot.discord.failure_replies import describe_error, reply_ephemeral
 from bot.discord.mentions import NO_MENTIONS
 from bot.discord.permissions import ask_refusal
 from bot.discord.render import OutgoingMessage
@@ -20,7 +20,7 @@ from knowledge import curation
 from knowledge.errors import CuratorError
 
 if TYPE_CHECKING:
-    from bot.discord.app import CuratorBot
+    from bot.discord.curator_bot import CuratorBot
 
 
 def _choices(values: list[str]) -> list[app_commands.Choice[str]]:

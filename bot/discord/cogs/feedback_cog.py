@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from bot.discord.addressing import is_small_talk
 from bot.discord.answer_links import AnswerLinks
-from bot.discord.errors import reply_ephemeral
+from bot.discord.failure_replies import reply_ephemeral
 from bot.discord.feedback_ui import FeedbackButton
 from bot.discord.mentions import NO_MENTIONS
 from bot.discord.permissions import moderator_refusal
@@ -19,7 +19,7 @@ from bot.discord.render import render_feedback_report
 from knowledge.feedback import FeedbackReport
 
 if TYPE_CHECKING:
-    from bot.discord.app import CuratorBot
+    from bot.discord.curator_bot import CuratorBot
 
 
 def without_small_talk(report: FeedbackReport) -> FeedbackReport:

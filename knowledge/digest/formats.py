@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from knowledge.digest.models import Digest, DigestEntry
+from knowledge.digest.contents import Digest, DigestEntry
 from knowledge.digest.template import human_date
 
 _HARD_BREAK = "  \n"

@@ -15,13 +15,13 @@ from bot.discord.addressing import MessageFacts, Verdict, decide, mentions_bot, 
 from bot.discord.ask_flow import AskFlow, AskRequest, InteractionReplier, MessageReplier
 from bot.discord.ask_options import parse_since, topic_choices
 from bot.discord.conversation import readable_mentions
-from bot.discord.errors import describe_error, reply_ephemeral
+from bot.discord.failure_replies import describe_error, reply_ephemeral
 from bot.discord.permissions import guild_allowed
 from knowledge.errors import CuratorError, InputError
 from knowledge.models import SearchFilters
 
 if TYPE_CHECKING:
-    from bot.discord.app import CuratorBot
+    from bot.discord.curator_bot import CuratorBot
 
 
 log = logging.getLogger(__name__)

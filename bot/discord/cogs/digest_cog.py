@@ -15,15 +15,15 @@ from discord.ext import commands
 
 from bot.discord.digest_render import render_digest
 from bot.discord.digest_schedule import DigestPoster, DigestScheduler, utc_now
-from bot.discord.errors import describe_error, reply_ephemeral
+from bot.discord.failure_replies import describe_error, reply_ephemeral
 from bot.discord.mentions import NO_MENTIONS
 from bot.discord.permissions import moderator_refusal
-from knowledge.digest.models import Digest
+from knowledge.digest.contents import Digest
 from knowledge.digest.window import latest_digest_date
 from knowledge.periods import UnreadableDateError, parse_date
 
 if TYPE_CHECKING:
-    from bot.discord.app import CuratorBot
+    from bot.discord.curator_bot import CuratorBot
 
 log = logging.getLogger(__name__)
 

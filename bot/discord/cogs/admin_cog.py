@@ -8,14 +8,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.errors import describe_error, reply_ephemeral
+from bot.discord.failure_replies import describe_error, reply_ephemeral
 from bot.discord.mentions import NO_MENTIONS
 from bot.discord.permissions import admin_refusal
 from bot.discord.reindex import ReindexRunner
 from bot.discord.render import render_reindex_progress, render_reindex_report
 
 if TYPE_CHECKING:
-    from bot.discord.app import CuratorBot
+    from bot.discord.curator_bot import CuratorBot
 
 
 class AdminCog(commands.Cog):
