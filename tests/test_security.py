@@ -26,13 +26,13 @@ from knowledge.answers.service import AnswerService
 from knowledge.index import KnowledgeIndex
 from knowledge.loaders import load_sources
 from knowledge.logging_setup import REDACTED, redact_text
-from knowledge.services import Services
 from knowledge.settings import KnowledgeSettings, Settings, load_settings
-from tests.bot.discord.conftest import latest, start_bot
+from tests.bot.discord.conftest import OTHER_GUILD_ID, latest, running_bot
 from tests.faults.conftest import curator_env, run_curator
 from tests.support.cards import write_card, zebra_corpus
 from tests.support.fake_openai import FakeOpenAI, RecordedRequest, Reply
 from tests.support.fake_openai import fake_openai as fake_openai
+from tests.support.settings import with_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 # Made-up secrets with the shapes of the real ones.
@@ -288,11 +288,8 @@ def payloads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, dict[str, Any]]
 
 @pytest.fixture
 async def hostile_bot(hostile_settings: Settings) -> AsyncIterator[CuratorBot]:
-    services = Services(hostile_settings)
-    bot = await start_bot(hostile_settings, services)
-    yield bot
-    await dpytest.empty_queue()
-    await services.aclose()
+    async with running_bot(hostile_settings) as bot:
+        yield bot
 
 
 def leaked(text: str) -> list[str]:
@@ -336,27 +333,30 @@ async def test_a_hostile_article_cannot_make_the_bot_ping_anyone(
 
 
 async def test_the_bot_ignores_guilds_off_the_allowlist(
-    hostile_bot: CuratorBot, fake_openai: FakeOpenAI
+    hostile_settings: Settings, fake_openai: FakeOpenAI
 ) -> None:
-    config = dpytest.get_config()
-    hostile_bot.settings.discord.guilds = [config.guilds[0].id + 1]
-    assert hostile_bot.user is not None
-    await dpytest.message(
-        f"<@{hostile_bot.user.id}> What is prompt caching?", config.channels[0], config.members[0]
-    )
-    assert dpytest.verify().message().nothing()
-    assert fake_openai.chat_requests == []
+    off_the_list = with_overrides(hostile_settings, discord={"guilds": [OTHER_GUILD_ID]})
+    async with running_bot(off_the_list) as hostile_bot:
+        config = dpytest.get_config()
+        assert hostile_bot.user is not None
+        await dpytest.message(
+            f"<@{hostile_bot.user.id}> What is prompt caching?",
+            config.channels[0],
+            config.members[0],
+        )
+        assert dpytest.verify().message().nothing()
+        assert fake_openai.chat_requests == []
 
-    stranger = MagicMock(spec=discord.Guild)
-    stranger.id = config.guilds[0].id + 2
-    stranger.leave = AsyncMock()
-    await hostile_bot.on_guild_join(stranger)
-    stranger.leave.assert_awaited_once()
-    allowed = MagicMock(spec=discord.Guild)
-    allowed.id = config.guilds[0].id + 1
-    allowed.leave = AsyncMock()
-    await hostile_bot.on_guild_join(allowed)
-    allowed.leave.assert_not_awaited()
+        stranger = MagicMock(spec=discord.Guild)
+        stranger.id = OTHER_GUILD_ID + 1
+        stranger.leave = AsyncMock()
+        await hostile_bot.on_guild_join(stranger)
+        stranger.leave.assert_awaited_once()
+        allowed = MagicMock(spec=discord.Guild)
+        allowed.id = OTHER_GUILD_ID
+        allowed.leave = AsyncMock()
+        await hostile_bot.on_guild_join(allowed)
+        allowed.leave.assert_not_awaited()
 
 
 async def test_the_answer_service_wraps_sources_as_data(

@@ -50,6 +50,7 @@ def test_the_top_level_forbids_unknown_keys_too(tmp_path: Path) -> None:
 
 
 def test_an_assignment_out_of_range_is_refused() -> None:
+    # Assigns on purpose: it tests validate_assignment (allowed in tests/test_settings_in_tests.py).
     retrieval = RetrievalSettings()
     with pytest.raises(ValidationError, match="greater than or equal to 1"):
         retrieval.k = -5
@@ -155,6 +156,7 @@ def test_an_invalid_timezone_fails_naming_the_variable(
 
 
 def test_an_assigned_timezone_is_converted_and_checked() -> None:
+    # Assigns on purpose: it tests validate_assignment (allowed in tests/test_settings_in_tests.py).
     digest = DigestSettings()
     digest.timezone = "Asia/Tokyo"  # type: ignore[assignment]
     assert digest.timezone == ZoneInfo("Asia/Tokyo")
@@ -183,6 +185,8 @@ def test_a_data_dir_under_home_is_the_same_folder_for_every_reader(
     monkeypatch.setenv("CURATOR_DATA_DIR", "~/curator-data")
     settings = load_settings()
     assert settings.data_dir == tmp_path / "curator-data"
+    # Assigns on purpose: validate_assignment expands "~" too (allowed in
+    # tests/test_settings_in_tests.py).
     settings.data_dir = Path("~/elsewhere")
     assert settings.data_dir == tmp_path / "elsewhere"
 

@@ -11,11 +11,11 @@ Use it from any test package by importing the fixture in that package's ``confte
 
 then in a test::
 
-    def test_answer(fake_openai):
+    def test_answer(fake_openai, tmp_path):
         fake_openai.script("Paris is the capital [1].")   # next chat call answers this
         fake_openai.script(Fail(429), Reply("ok [1]"))     # then a 429, then an answer
         fake_openai.always(Fail(500))                      # what every unscripted call gets
-        settings.llm.base_url = fake_openai.base_url       # ends in "/v1"
+        settings = make_settings(tmp_path, llm={"base_url": fake_openai.base_url})  # ends in /v1
         ...
         assert fake_openai.chat_requests == []             # e.g. "the LLM was not called"
         prompt = fake_openai.chat_requests[0].json["messages"]

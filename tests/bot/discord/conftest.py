@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import itertools
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -23,7 +24,7 @@ from knowledge.index import KnowledgeIndex
 from knowledge.services import Services
 from knowledge.settings import Settings
 from tests.support.fake_openai import FakeOpenAI, fake_openai  # noqa: F401
-from tests.support.settings import make_settings
+from tests.support.settings import make_settings, with_overrides
 
 if TYPE_CHECKING:
     # discord.types is for type checkers only: importing it at run time is circular.
@@ -31,6 +32,14 @@ if TYPE_CHECKING:
     from discord.types.interactions import ModalSubmitInteraction as ModalSubmitPayload
 
 SAMPLE_DIR = Path(knowledge.__file__).parent / "sample"
+
+# The Discord world start_bot builds has these ids, chosen here instead of drawn by dpytest when
+# the bot exists, so a test builds its settings naming them before the bot and its services.
+GUILD_ID = 1_100_000_000_000_000_001
+GENERAL_ID = 1_100_000_000_000_000_002  # text channel "general"
+GAPS_ID = 1_100_000_000_000_000_003  # text channel "gaps"
+#: A guild the bot is not in.
+OTHER_GUILD_ID = 1_100_000_000_000_000_009
 
 
 def sample_settings(data_dir: Path) -> Settings:
@@ -153,7 +162,11 @@ class FakeClock:
 
 
 async def start_bot(settings: Settings, services: Services, **kwargs: Any) -> CuratorBot:
-    """A bot wired into dpytest (two text channels, members alice, bob and carol)."""
+    """A bot wired into dpytest: guild GUILD_ID, text channels "general" (GENERAL_ID) and "gaps"
+    (GAPS_ID), members alice, bob and carol. `services` must be built from `settings`."""
+    # One Settings for every part: a bot reading other settings than its services would test
+    # a set-up that cannot happen.
+    assert services.settings is settings, "build the services from the bot's settings"
     bot = create_bot(settings, services, **kwargs)
     # dpytest resolves mentions from the member cache, which only exists with the members
     # intent; the bot itself never asks for it (see build_intents).
@@ -161,10 +174,42 @@ async def start_bot(settings: Settings, services: Services, **kwargs: Any) -> Cu
     bot._connection.member_cache_flags = discord.MemberCacheFlags.from_intents(bot.intents)
     # What Client.login would do: bind the bot to the running loop (setup_hook is not run).
     await bot._async_setup_hook()
-    dpytest.configure(bot, text_channels=["general", "gaps"], members=["alice", "bob", "carol"])
+    configure_world(bot)
     # After configure: dpytest replaces the connection state the view store lives on.
     await bot.load_cogs()
     return bot
+
+
+def configure_world(bot: CuratorBot) -> None:
+    """dpytest.configure, with the guild and text channels at the ids above."""
+    # dpytest.configure draws every id itself; asked for no guild it sets up the fake backend
+    # only, and the world is built here the way it would build it, ids given.
+    dpytest.configure(bot, guilds=0, text_channels=0, voice_channels=0, members=0)
+    config = dpytest.get_config()
+    state = backend.get_state()
+    state.stop_dispatch()  # as in dpytest.configure: no events for the world's creation
+    guild = backend.make_guild("Test Guild", id_num=GUILD_ID)
+    config.guilds.append(guild)
+    for name, channel_id in (("general", GENERAL_ID), ("gaps", GAPS_ID)):
+        config.channels.append(backend.make_text_channel(name, guild, id_num=channel_id))
+    for number, name in enumerate(("alice", "bob", "carol"), start=1):
+        user = backend.make_user(name, f"{number:04}")
+        member = backend.make_member(user, guild, nick=f"{name}_nick")
+        config.members.append(member)
+    assert bot.user is not None
+    backend.make_member(state.user, guild, nick=f"{bot.user.name}_nick")
+    state.start_dispatch()
+
+
+@asynccontextmanager
+async def running_bot(settings: Settings, **kwargs: Any) -> AsyncIterator[CuratorBot]:
+    """A bot started on `settings` with services built from them, closed on the way out."""
+    services = Services(settings)
+    try:
+        yield await start_bot(settings, services, **kwargs)
+    finally:
+        await dpytest.empty_queue()
+        await services.aclose()
 
 
 @pytest.fixture
@@ -173,6 +218,27 @@ async def bot(settings: Settings, services: Services) -> AsyncIterator[CuratorBo
     yield bot
     await dpytest.empty_queue()
     await services.aclose()
+
+
+#: make_bot(discord={"gaps_channel_id": GAPS_ID}, clock=...) -> a started bot.
+BotFactory = Callable[..., Awaitable[CuratorBot]]
+
+
+@pytest.fixture
+async def make_bot(settings: Settings) -> AsyncIterator[BotFactory]:
+    """Starts a bot on `settings` with overrides (groups as dicts), its services built on them.
+
+    For a test that needs other settings than the `bot` fixture's: they are built before the
+    bot, so the bot, its cogs and its services all read the same ones.
+    """
+    async with AsyncExitStack() as stack:
+
+        async def make(*, clock: Callable[[], float] | None = None, **overrides: Any) -> CuratorBot:
+            built = with_overrides(settings, **overrides)
+            extra = {} if clock is None else {"clock": clock}
+            return await stack.enter_async_context(running_bot(built, **extra))
+
+        yield make
 
 
 @pytest.fixture

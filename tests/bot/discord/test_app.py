@@ -19,7 +19,7 @@ from bot.discord.curator_bot import COGS, CuratorBot, CuratorTree, build_intents
 from knowledge.errors import InputError
 from knowledge.services import Services
 from knowledge.settings import Settings
-from tests.bot.discord.conftest import FakeInteraction, text_channel_at
+from tests.bot.discord.conftest import OTHER_GUILD_ID, BotFactory, FakeInteraction, text_channel_at
 from tests.support.settings import with_overrides
 
 
@@ -67,9 +67,9 @@ async def test_cogs_and_commands_are_registered(bot: CuratorBot) -> None:
 
 @pytest.mark.parametrize("dev_guild", [None, 123456789012345678])
 async def test_commands_sync_to_the_dev_guild_or_globally(
-    bot: CuratorBot, monkeypatch: pytest.MonkeyPatch, dev_guild: int | None
+    make_bot: BotFactory, monkeypatch: pytest.MonkeyPatch, dev_guild: int | None
 ) -> None:
-    bot.settings.discord.dev_guild_id = dev_guild
+    bot = await make_bot(discord={"dev_guild_id": dev_guild})
     sync = AsyncMock(return_value=[])
     monkeypatch.setattr(bot.tree, "sync", sync)
 
@@ -84,10 +84,10 @@ async def test_commands_sync_to_the_dev_guild_or_globally(
         assert bot.tree.get_command("ask", guild=guild) is not None
 
 
-async def test_guilds_off_the_allowlist_are_left(bot: CuratorBot) -> None:
+async def test_guilds_off_the_allowlist_are_left(make_bot: BotFactory) -> None:
+    bot = await make_bot(discord={"guilds": [1]})
     allowed, other = MagicMock(spec=discord.Guild), MagicMock(spec=discord.Guild)
     allowed.id, other.id = 1, 2
-    bot.settings.discord.guilds = [1]
 
     assert not await bot.leave_if_not_allowed(allowed)
     assert await bot.leave_if_not_allowed(other)
@@ -96,9 +96,9 @@ async def test_guilds_off_the_allowlist_are_left(bot: CuratorBot) -> None:
     other.leave.assert_awaited_once()
 
 
-async def test_slash_commands_in_other_guilds_are_refused(bot: CuratorBot) -> None:
+async def test_slash_commands_in_other_guilds_are_refused(make_bot: BotFactory) -> None:
+    bot = await make_bot(discord={"guilds": [OTHER_GUILD_ID]})
     config = dpytest.get_config()
-    bot.settings.discord.guilds = [config.guilds[0].id + 1]
     fake = FakeInteraction(bot, config.members[0], text_channel_at())
 
     assert not await bot.tree.interaction_check(fake.mock)

@@ -28,7 +28,9 @@ from knowledge.question_log import LoggedQuestion
 from knowledge.services import Services
 from knowledge.settings import Settings
 from tests.bot.discord.conftest import (
+    GAPS_ID,
     SAMPLE_DIR,
+    BotFactory,
     FakeInteraction,
     custom_ids,
     give_role,
@@ -164,16 +166,15 @@ async def test_ask_with_bad_options_says_why_ephemerally(
 
 
 async def test_ask_outside_the_allowed_channels_is_refused_ephemerally(
-    bot: CuratorBot, fake_openai: FakeOpenAI
+    make_bot: BotFactory, fake_openai: FakeOpenAI
 ) -> None:
-    gaps = dpytest.get_config().channels[1]
-    bot.settings.discord.channels = [gaps.id]
+    bot = await make_bot(discord={"channels": [GAPS_ID]})
     asking = cog(bot, AskingCog)
     fake = interaction(bot)
 
     await asking.ask.callback(asking, fake.mock, "How does LoRA work?")
 
-    assert fake.ephemeral_texts == [f"I only answer questions in <#{gaps.id}>."]
+    assert fake.ephemeral_texts == [f"I only answer questions in <#{GAPS_ID}>."]
     assert fake_openai.chat_requests == []
 
 
@@ -259,12 +260,12 @@ async def bot_with_index(settings: Settings, index: object) -> AsyncIterator[Cur
 
 
 async def test_reindex_lists_the_titles_it_added_updated_and_removed(
-    bot: CuratorBot, tmp_path: Path
+    make_bot: BotFactory, tmp_path: Path
 ) -> None:
-    _, _, admin = await roles(bot)
     sources = tmp_path / "articles"
     shutil.copytree(SAMPLE_DIR, sources)
-    bot.settings.knowledge.sources = [str(sources)]
+    bot = await make_bot(knowledge={"sources": [str(sources)]})
+    _, _, admin = await roles(bot)
     (sources / "sentence-bert.md").unlink()
     lora = sources / "lora-low-rank-adaptation.md"
     lora.write_text(lora.read_text().replace("## Summary\n", "## Summary\n\nRevised. "))
@@ -415,9 +416,9 @@ async def test_feedback_report_links_items_to_their_answers_and_leaves_out_small
 
 
 async def test_with_threads_on_an_ask_answer_opens_a_thread_for_follow_ups(
-    bot: CuratorBot, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+    make_bot: BotFactory, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bot.settings.discord.use_threads = True
+    bot = await make_bot(discord={"use_threads": True})
     create_thread = AsyncMock(spec=discord.Message.create_thread)
     monkeypatch.setattr(discord.Message, "create_thread", create_thread)
     fake_openai.script("Agents choose their own steps [1].")
@@ -431,9 +432,9 @@ async def test_with_threads_on_an_ask_answer_opens_a_thread_for_follow_ups(
 
 
 async def test_a_failing_thread_never_replaces_the_answer(
-    bot: CuratorBot, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+    make_bot: BotFactory, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bot.settings.discord.use_threads = True
+    bot = await make_bot(discord={"use_threads": True})
     monkeypatch.setattr(
         discord.Message, "create_thread", AsyncMock(side_effect=RuntimeError("no threads here"))
     )

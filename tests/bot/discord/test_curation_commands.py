@@ -12,7 +12,13 @@ from bot.discord.curation_render import compact_card
 from bot.discord.curator_bot import CuratorBot
 from knowledge.models import Article
 from knowledge.settings import ChannelScope
-from tests.bot.discord.conftest import FakeInteraction, text_channel_at
+from tests.bot.discord.conftest import (
+    GAPS_ID,
+    GENERAL_ID,
+    BotFactory,
+    FakeInteraction,
+    text_channel_at,
+)
 
 
 def curation_cog(bot: CuratorBot) -> Any:
@@ -54,9 +60,8 @@ async def test_latest_on_a_topic_in_the_last_days_or_nothing(bot: CuratorBot) ->
     assert fake.sent[0].content == "No articles on cooking were curated in the last 7 days."
 
 
-async def test_latest_in_a_scoped_channel_lists_its_topic(bot: CuratorBot) -> None:
-    channel = text_channel_at()
-    bot.settings.discord.channel_scopes = {channel.id: ChannelScope(topic="agents")}
+async def test_latest_in_a_scoped_channel_lists_its_topic(make_bot: BotFactory) -> None:
+    bot = await make_bot(discord={"channel_scopes": {GENERAL_ID: ChannelScope(topic="agents")}})
     cog = curation_cog(bot)
     fake = ask(bot)
 
@@ -140,8 +145,8 @@ async def test_article_unknown_title_is_told_ephemerally(bot: CuratorBot) -> Non
     ]
 
 
-async def test_curation_commands_follow_the_channel_allowlist(bot: CuratorBot) -> None:
-    bot.settings.discord.channels = [dpytest.get_config().channels[1].id]
+async def test_curation_commands_follow_the_channel_allowlist(make_bot: BotFactory) -> None:
+    bot = await make_bot(discord={"channels": [GAPS_ID]})
     cog = curation_cog(bot)
     fake = ask(bot)
 

@@ -8,10 +8,9 @@ from typing import Any
 import discord.ext.test as dpytest
 import pytest
 
-from bot.discord.curator_bot import CuratorBot
 from knowledge.answers.service import AnswerService
 from knowledge.models import Answer, RefusalReason, SearchFilters, Turn
-from tests.bot.discord.conftest import latest, text_channel_at
+from tests.bot.discord.conftest import GAPS_ID, BotFactory, latest, text_channel_at
 
 
 @pytest.mark.parametrize(
@@ -25,7 +24,7 @@ from tests.bot.discord.conftest import latest, text_channel_at
     ],
 )
 async def test_only_content_refusals_are_gaps(
-    bot: CuratorBot, monkeypatch: pytest.MonkeyPatch, reason: RefusalReason, gap: bool
+    make_bot: BotFactory, monkeypatch: pytest.MonkeyPatch, reason: RefusalReason, gap: bool
 ) -> None:
     async def refuse(
         self: AnswerService,
@@ -37,8 +36,7 @@ async def test_only_content_refusals_are_gaps(
         yield Answer(text="Nothing to show.", refused=True, refusal=reason, question=question)
 
     monkeypatch.setattr(AnswerService, "stream", refuse)
-    gaps = dpytest.get_config().channels[1]
-    bot.settings.discord.gaps_channel_id = gaps.id
+    bot = await make_bot(discord={"gaps_channel_id": GAPS_ID})
     assert bot.user is not None
 
     await dpytest.message(
@@ -52,6 +50,6 @@ async def test_only_content_refusals_are_gaps(
     posted: list[Any] = []
     while not dpytest.verify().message().nothing():
         posted.append(dpytest.get_message())
-    assert [m.channel.id for m in posted] == ([gaps.id] if gap else [])
+    assert [m.channel.id for m in posted] == ([GAPS_ID] if gap else [])
     refused = bot.services.feedback.questions.since(1, refused_only=True)
     assert len(refused) == (1 if gap else 0)

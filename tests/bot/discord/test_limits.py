@@ -10,17 +10,14 @@ from discord.ext.test import backend
 
 from bot.discord.curator_bot import CuratorBot
 from bot.discord.limits import AnswerSlots, Cooldowns, RateLimitedError, wait_phrase
-from knowledge.services import Services
-from knowledge.settings import Settings
 from tests.bot.discord.conftest import (
+    BotFactory,
     FakeClock,
     latest,
-    start_bot,
     stored_message,
     text_channel_at,
 )
 from tests.support.fake_openai import FakeOpenAI, Reply
-from tests.support.settings import with_overrides
 
 
 def test_cooldown_tells_when_to_try_again() -> None:
@@ -87,11 +84,10 @@ async def test_slots_queue_then_turn_away() -> None:
 
 
 async def test_a_member_over_the_cooldown_is_told_when_to_try_again(
-    settings: Settings, services: Services, fake_openai: FakeOpenAI
+    make_bot: BotFactory, fake_openai: FakeOpenAI
 ) -> None:
     clock = FakeClock()
-    strict = with_overrides(settings, discord={"cooldown_seconds": 30})
-    bot = await start_bot(strict, services, clock=clock)
+    bot = await make_bot(discord={"cooldown_seconds": 30}, clock=clock)
     fake_openai.always("Low-rank matrices [1].")
     config = dpytest.get_config()
     channel, alice = text_channel_at(), config.members[0]
@@ -110,14 +106,12 @@ async def test_a_member_over_the_cooldown_is_told_when_to_try_again(
     assert refusal.content == "You asked a moment ago; try again in 18 s."
     assert third.embeds and third.embeds[0].fields[0].name == "Sources"
     assert len(fake_openai.chat_requests) == 2
-    await services.answers.aclose()
 
 
 async def test_when_the_queue_is_full_members_are_told_to_come_back(
-    settings: Settings, services: Services, fake_openai: FakeOpenAI
+    make_bot: BotFactory, fake_openai: FakeOpenAI
 ) -> None:
-    narrow = with_overrides(settings, discord={"max_concurrent": 1, "max_queue": 1})
-    bot: CuratorBot = await start_bot(narrow, services)
+    bot: CuratorBot = await make_bot(discord={"max_concurrent": 1, "max_queue": 1})
     fake_openai.always(Reply("Low-rank matrices [1].", delay=0.3))
     config = dpytest.get_config()
     channel = text_channel_at()
@@ -146,4 +140,3 @@ async def test_when_the_queue_is_full_members_are_told_to_come_back(
     assert allowed["parse"] == [] and allowed.get("roles", []) == []
     assert not allowed.get("replied_user", False)
     assert dpytest.verify().message().nothing()
-    await services.answers.aclose()

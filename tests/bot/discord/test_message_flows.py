@@ -12,6 +12,8 @@ import pytest
 from bot.discord.curator_bot import CuratorBot
 from knowledge.answers.service import AnswerService
 from tests.bot.discord.conftest import (
+    GAPS_ID,
+    BotFactory,
     custom_ids,
     latest,
     send_reply,
@@ -88,10 +90,9 @@ async def test_a_message_without_mention_or_reply_is_ignored(
 
 
 async def test_a_question_the_collection_does_not_cover_is_refused_and_queued_for_moderators(
-    bot: CuratorBot, fake_openai: FakeOpenAI
+    make_bot: BotFactory, fake_openai: FakeOpenAI
 ) -> None:
-    gaps = dpytest.get_config().channels[1]
-    bot.settings.discord.gaps_channel_id = gaps.id
+    bot = await make_bot(discord={"gaps_channel_id": GAPS_ID})
 
     answer = await ask_by_mention(bot, "Which volcano erupted near Reykjavik yesterday?")
 
@@ -100,7 +101,7 @@ async def test_a_question_the_collection_does_not_cover_is_refused_and_queued_fo
     assert "won't guess" in (embed.description or "")
     assert fake_openai.chat_requests == []  # the model is not asked to make something up
     gap_post = dpytest.get_message()
-    assert gap_post.channel.id == gaps.id
+    assert gap_post.channel.id == GAPS_ID
     assert gap_post.embeds[0].description == "Which volcano erupted near Reykjavik yesterday?"
     # The jump link sits in a field, where Discord renders links (not in the footer).
     asked_in = gap_post.embeds[0].fields[0]
@@ -150,17 +151,22 @@ async def test_an_unexpected_error_is_logged_with_the_id_the_member_sees(
     assert record.exc_info is not None and "disk on fire" in str(record.exc_info[1])
 
 
-async def test_dms_are_answered_only_when_allowed(bot: CuratorBot, fake_openai: FakeOpenAI) -> None:
+@pytest.mark.parametrize(
+    ("allow_dms", "reply"),
+    [
+        (False, "I don't answer direct messages; please ask me in the server."),
+        (True, "…thinking"),
+    ],
+)
+async def test_dms_are_answered_only_when_allowed(
+    make_bot: BotFactory, fake_openai: FakeOpenAI, allow_dms: bool, reply: str
+) -> None:
+    await make_bot(discord={"allow_dms": allow_dms})
     alice = dpytest.get_config().members[0]
     dm = await alice.create_dm()
+    fake_openai.always(LORA_ANSWER)
 
     await dpytest.message("How does LoRA adapt a large language model?", dm, alice)
-    refusal = dpytest.get_message()
-    bot.settings.discord.allow_dms = True
-    fake_openai.script(LORA_ANSWER)
-    await dpytest.message("How does LoRA adapt a large language model?", dm, alice)
-    answer = dpytest.get_message()
 
-    assert refusal.content == "I don't answer direct messages; please ask me in the server."
-    assert answer.content == "…thinking"
-    assert len(fake_openai.chat_requests) == 1
+    assert dpytest.get_message().content == reply
+    assert len(fake_openai.chat_requests) == (1 if allow_dms else 0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from tests.bot.discord.conftest import (
     text_channel_at,
 )
 from tests.support.feed_server import Entry, FeedServer, rss, running_feed_server
+from tests.support.settings import with_overrides
 
 FEED = "/feed.xml"
 LOG_CHANNEL = 4242
@@ -90,11 +91,28 @@ def refresh_settings(tmp_path: Path, server: FeedServer) -> Settings:
     )
 
 
+#: make_services(knowledge={"refresh_minutes": 0}) -> services on the refresh settings so changed.
+ServicesFactory = Callable[..., Services]
+
+
 @pytest.fixture
-def services(refresh_settings: Settings) -> Iterator[Services]:
-    services = Services(refresh_settings)
-    yield services
-    asyncio.run(services.aclose())
+def make_services(refresh_settings: Settings) -> Iterator[ServicesFactory]:
+    """Services on `refresh_settings`, or on a validated copy with overrides (groups as dicts)."""
+    built: list[Services] = []
+
+    def make(**overrides: Any) -> Services:
+        settings = with_overrides(refresh_settings, **overrides) if overrides else refresh_settings
+        built.append(Services(settings))
+        return built[-1]
+
+    yield make
+    for services in built:
+        asyncio.run(services.aclose())
+
+
+@pytest.fixture
+def services(make_services: ServicesFactory) -> Services:
+    return make_services()
 
 
 def schedule_for(
@@ -166,17 +184,17 @@ async def test_a_failing_source_is_reported_once_and_keeps_its_articles(
 
 
 async def test_without_a_log_channel_refreshes_still_run(
-    server: FeedServer, services: Services
+    server: FeedServer, make_services: ServicesFactory
 ) -> None:
-    services.settings.discord.log_channel_id = None
+    services = make_services(discord={"log_channel_id": None})
     schedule = schedule_for(services, None, Clock(stop_after=0))
     outcome = await schedule.run_once()
     assert outcome.report.added == 2
     assert await schedule.report(outcome) is False
 
 
-async def test_refresh_off_at_zero_minutes(services: Services) -> None:
-    services.settings.knowledge.refresh_minutes = 0
+async def test_refresh_off_at_zero_minutes(make_services: ServicesFactory) -> None:
+    services = make_services(knowledge={"refresh_minutes": 0})
     clock = Clock(stop_after=5)
     schedule = schedule_for(services, log_channel(), clock, startup_delay_s=0)
     assert not schedule.enabled
@@ -201,10 +219,8 @@ def test_report_lists_failures_and_fits_one_message() -> None:
     assert "\\*Service\\*" in text
 
 
-async def test_the_bot_starts_the_schedule_and_stops_it(
-    refresh_settings: Settings, services: Services
-) -> None:
-    bot = await start_bot(refresh_settings, services)
+async def test_the_bot_starts_the_schedule_and_stops_it(services: Services) -> None:
+    bot = await start_bot(services.settings, services)
     cog = bot.get_cog("RefreshCog")
     assert isinstance(cog, RefreshCog)
     assert cog._task is not None and not cog._task.done()
@@ -213,10 +229,10 @@ async def test_the_bot_starts_the_schedule_and_stops_it(
 
 
 async def test_reindex_during_a_refresh_is_told_a_reindex_runs(
-    server: FeedServer, refresh_settings: Settings, services: Services
+    server: FeedServer, make_services: ServicesFactory
 ) -> None:
-    refresh_settings.discord.admin_role = "Curator Admins"
-    bot = await start_bot(refresh_settings, services)
+    services = make_services(discord={"admin_role": "Curator Admins"})
+    bot = await start_bot(services.settings, services)
     await bot.remove_cog("RefreshCog")  # the test drives the schedule itself
     config = dpytest.get_config()
     admin = await give_role(config.members[2], make_role(config.guilds[0], "Curator Admins"))

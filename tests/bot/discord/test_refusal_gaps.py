@@ -5,12 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import discord.ext.test as dpytest
+import pytest
 
 from bot.discord.cogs.ask_cog import AskingCog
 from bot.discord.curator_bot import CuratorBot
 from bot.discord.render import render_answer
 from knowledge.models import Answer, Citation, NoticeCode, RefusalReason
-from tests.bot.discord.conftest import FakeInteraction, latest, text_channel_at
+from tests.bot.discord.conftest import (
+    GAPS_ID,
+    BotFactory,
+    FakeInteraction,
+    latest,
+    text_channel_at,
+)
 from tests.support.fake_openai import FakeOpenAI
 
 
@@ -20,16 +27,15 @@ def _asking(bot: CuratorBot) -> Any:
     return found
 
 
-def _gaps_channel(bot: CuratorBot) -> int:
-    gaps = dpytest.get_config().channels[1]
-    bot.settings.discord.gaps_channel_id = gaps.id
-    return gaps.id
+@pytest.fixture
+async def bot(make_bot: BotFactory) -> CuratorBot:
+    """The bot, posting content gaps for the moderators to the "gaps" channel."""
+    return await make_bot(discord={"gaps_channel_id": GAPS_ID})
 
 
 async def test_a_filter_that_hides_the_answer_is_said_offered_without_and_not_a_gap(
     bot: CuratorBot, fake_openai: FakeOpenAI
 ) -> None:
-    _gaps_channel(bot)
     asking = _asking(bot)
     fake = FakeInteraction(bot, dpytest.get_config().members[0], text_channel_at())
 
@@ -53,7 +59,6 @@ async def test_a_filter_that_hides_the_answer_is_said_offered_without_and_not_a_
 async def test_the_model_declining_is_a_refusal_and_a_gap(
     bot: CuratorBot, fake_openai: FakeOpenAI
 ) -> None:
-    gaps = _gaps_channel(bot)
     fake_openai.script("The curated articles do not cover how LoRA was named.")
     config = dpytest.get_config()
     assert bot.user is not None
@@ -66,7 +71,7 @@ async def test_the_model_declining_is_a_refusal_and_a_gap(
     assert embed.fields[0].name == "Closest articles"
     assert embed.footer.text and embed.footer.text.startswith("Not covered by the collection")
     gap_post = dpytest.get_message()
-    assert gap_post.channel.id == gaps
+    assert gap_post.channel.id == GAPS_ID
     refused = bot.services.feedback.questions.since(1, refused_only=True)
     assert [q.question for q in refused] == ["Who named LoRA?"]
 

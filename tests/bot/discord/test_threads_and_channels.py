@@ -21,11 +21,20 @@ from bot.discord.curator_bot import CuratorBot
 from knowledge.answers.service import AnswerService
 from knowledge.models import SearchFilters, Turn
 from knowledge.settings import ChannelScope
-from tests.bot.discord.conftest import FakeInteraction, latest, text_channel_at
+from tests.bot.discord.conftest import (
+    GAPS_ID,
+    GENERAL_ID,
+    BotFactory,
+    FakeInteraction,
+    latest,
+    text_channel_at,
+)
 from tests.support.fake_openai import FakeOpenAI
 
 _ids = itertools.count(10_000)
 BOT_ID = 999
+#: The forum channel of the auto-answer tests, named in their settings before the bot starts.
+BOARD_ID = 5_000
 
 
 def member(index: int) -> discord.Member:
@@ -198,11 +207,11 @@ async def test_a_mention_in_a_members_thread_answers_the_threads_question(
 
 
 async def test_without_an_llm_a_thread_mention_still_finds_the_threads_topic(
-    bot: CuratorBot, streamed: list[Any]
+    make_bot: BotFactory, streamed: list[Any]
 ) -> None:
-    assert bot.user is not None
     # Extractive mode: the follow-up borrows the thread question's key terms.
-    bot.settings.llm.base_url = None
+    bot = await make_bot(llm={"base_url": None})
+    assert bot.user is not None
     alice, bob = member(0), member(1)
     starter = message_in(text_parent(), alice, "How can I fine-tune a big model on one small GPU?")
     chatter = [message_in(None, bob, "good question, I wonder too")]
@@ -277,10 +286,10 @@ async def test_auto_answer_is_off_by_default(
 
 
 async def test_a_new_forum_post_is_answered_when_covered(
-    bot: CuratorBot, fake_openai: FakeOpenAI, streamed: list[Any]
+    make_bot: BotFactory, fake_openai: FakeOpenAI, streamed: list[Any]
 ) -> None:
-    board = forum()
-    bot.settings.discord.auto_answer_channels = [board.id]
+    bot = await make_bot(discord={"auto_answer_channels": [BOARD_ID]})
+    board = forum(BOARD_ID)
     fake_openai.always("LoRA trains two small matrices per layer [1].")
     opening = forum_post(board, "How does LoRA reduce memory when fine-tuning?")
 
@@ -296,13 +305,16 @@ async def test_a_new_forum_post_is_answered_when_covered(
 
 @pytest.mark.parametrize(("setting", "replies"), [("silent", 0), ("say", 1)])
 async def test_an_uncovered_forum_post_is_a_recorded_gap(
-    bot: CuratorBot, fake_openai: FakeOpenAI, setting: str, replies: int
+    make_bot: BotFactory, fake_openai: FakeOpenAI, setting: str, replies: int
 ) -> None:
-    board = forum()
-    bot.settings.discord.auto_answer_channels = [board.id]
-    bot.settings.discord.auto_answer_uncovered = setting  # type: ignore[assignment]
-    gaps = dpytest.get_config().channels[1]
-    bot.settings.discord.gaps_channel_id = gaps.id
+    bot = await make_bot(
+        discord={
+            "auto_answer_channels": [BOARD_ID],
+            "auto_answer_uncovered": setting,
+            "gaps_channel_id": GAPS_ID,
+        }
+    )
+    board = forum(BOARD_ID)
     opening = forum_post(board, "Which volcano erupted near Reykjavik yesterday?")
 
     await asking(bot).on_message(opening)
@@ -312,7 +324,7 @@ async def test_an_uncovered_forum_post_is_a_recorded_gap(
         embed = opening.reply.await_args_list[0].kwargs["embeds"][0]
         assert embed.footer.text.startswith("Not covered by the collection")
     gap = dpytest.get_message()
-    assert gap.channel.id == gaps.id
+    assert gap.channel.id == GAPS_ID
     assert "Reykjavik" in (gap.embeds[0].description or "")
     refused = bot.services.feedback.questions.since(1, refused_only=True)
     assert len(refused) == 1 and "Reykjavik" in refused[0].question
@@ -320,10 +332,10 @@ async def test_an_uncovered_forum_post_is_a_recorded_gap(
 
 
 async def test_an_auto_answer_text_channel_takes_questions_not_chatter(
-    bot: CuratorBot, fake_openai: FakeOpenAI, streamed: list[Any]
+    make_bot: BotFactory, fake_openai: FakeOpenAI, streamed: list[Any]
 ) -> None:
+    await make_bot(discord={"auto_answer_channels": [GENERAL_ID]})
     channel = text_channel_at()
-    bot.settings.discord.auto_answer_channels = [channel.id]
     fake_openai.always("LoRA trains low-rank updates [1].")
 
     await dpytest.message("good morning everyone", channel, member(1))
@@ -338,10 +350,10 @@ async def test_an_auto_answer_text_channel_takes_questions_not_chatter(
 
 
 async def test_a_scoped_channel_searches_only_its_scope_and_says_so(
-    bot: CuratorBot, fake_openai: FakeOpenAI, streamed: list[Any]
+    make_bot: BotFactory, fake_openai: FakeOpenAI, streamed: list[Any]
 ) -> None:
+    bot = await make_bot(discord={"channel_scopes": {GENERAL_ID: ChannelScope(topic="training")}})
     channel = text_channel_at()
-    bot.settings.discord.channel_scopes = {channel.id: ChannelScope(topic="training")}
     fake_openai.always("LoRA trains low-rank updates [1].")
     fake = FakeInteraction(bot, member(0), channel)
 
@@ -355,13 +367,13 @@ async def test_a_scoped_channel_searches_only_its_scope_and_says_so(
 
 
 async def test_a_mention_in_a_scoped_channel_is_scoped_too(
-    bot: CuratorBot, fake_openai: FakeOpenAI, streamed: list[Any]
+    make_bot: BotFactory, fake_openai: FakeOpenAI, streamed: list[Any]
 ) -> None:
+    bot = await make_bot(
+        discord={"channel_scopes": {GENERAL_ID: ChannelScope(topic="agents", source="Anthropic")}}
+    )
     assert bot.user is not None
     channel = text_channel_at()
-    bot.settings.discord.channel_scopes = {
-        channel.id: ChannelScope(topic="agents", source="Anthropic")
-    }
     fake_openai.always("Workflows follow code paths [1].")
 
     await dpytest.message(f"<@{bot.user.id}> What is an agent?", channel, member(0))

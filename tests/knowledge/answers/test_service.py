@@ -22,6 +22,7 @@ from knowledge.models import (
 )
 from tests.knowledge.answers.conftest import make_settings
 from tests.support.fake_openai import CutStream, Fail, FakeOpenAI, Hang, RecordedRequest, Reply
+from tests.support.settings import with_overrides
 
 TRUST_Q = "How do teams build trust?"
 
@@ -154,8 +155,7 @@ async def test_slow_backoff_is_cut_at_the_deadline(
     tmp_path: Path, fake_openai: FakeOpenAI, word_index: KnowledgeIndex
 ) -> None:
     # A server asking for a 30-second back-off must not hold the answer past the budget.
-    settings = make_settings(tmp_path, fake_openai.base_url)
-    settings.llm.retries = 3
+    settings = with_overrides(make_settings(tmp_path, fake_openai.base_url), llm={"retries": 3})
     fake_openai.always(Fail(503, retry_after_ms=30_000))
     service = AnswerService(settings, word_index)
     started = time.monotonic()
