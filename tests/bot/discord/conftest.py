@@ -197,7 +197,7 @@ def configure_world(bot: CuratorBot) -> None:
         member = backend.make_member(user, guild, nick=f"{name}_nick")
         config.members.append(member)
     assert bot.user is not None
-    backend.make_member(state.user, guild, nick=f"{bot.user.name}_nick")
+    backend.make_member(bot.user, guild, nick=f"{bot.user.name}_nick")
     state.start_dispatch()
 
 

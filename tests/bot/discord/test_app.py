@@ -14,12 +14,19 @@ import discord.ext.test as dpytest
 import pytest
 from discord import app_commands
 
+from bot.discord.cogs.digest_cog import DigestCog
 from bot.discord.cogs.error_cog import ErrorsCog
+from bot.discord.cogs.refresh_cog import RefreshCog
 from bot.discord.curator_bot import COGS, CuratorBot, CuratorTree, build_intents, create_bot
 from knowledge.errors import InputError
 from knowledge.services import Services
 from knowledge.settings import Settings
-from tests.bot.discord.conftest import OTHER_GUILD_ID, BotFactory, FakeInteraction, text_channel_at
+from tests.bot.discord.conftest import (
+    OTHER_GUILD_ID,
+    BotFactory,
+    FakeInteraction,
+    text_channel_at,
+)
 from tests.support.settings import with_overrides
 
 
@@ -44,6 +51,24 @@ async def test_create_bot_needs_no_token(settings: Settings) -> None:
     assert bot.allowed_mentions.to_dict() == discord.AllowedMentions.none().to_dict()
     assert isinstance(bot.tree, CuratorTree)
     await services.aclose()
+
+
+async def test_the_bot_its_cogs_and_its_services_read_one_settings(
+    make_bot: BotFactory,
+) -> None:
+    # Settings are built whole before the bot: no part may hold a copy read earlier.
+    bot = await make_bot(discord={"cooldown_seconds": 30}, answers={"history_turns": 2})
+    settings = bot.settings
+    assert (settings.discord.cooldown_seconds, settings.answers.history_turns) == (30, 2)
+    services = bot.services
+    assert services.settings is settings
+    assert services.index.settings is settings
+    assert services.answers.settings is settings
+    assert services.digests.settings is settings
+    refresh, digest = bot.get_cog("RefreshCog"), bot.get_cog("DigestCog")
+    assert isinstance(refresh, RefreshCog) and isinstance(digest, DigestCog)
+    assert refresh.schedule.settings is settings
+    assert digest.poster.settings is settings
 
 
 async def test_cogs_and_commands_are_registered(bot: CuratorBot) -> None:
