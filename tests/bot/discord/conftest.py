@@ -185,6 +185,7 @@ def configure_world(bot: CuratorBot) -> None:
     # dpytest.configure draws every id itself; asked for no guild it sets up the fake backend
     # only, and the world is built here the way it would build it, ids given.
     dpytest.configure(bot, guilds=0, text_channels=0, voice_channels=0, members=0)
+    # get_config() hands back the lists dpytest keeps: what is added here is what it lists.
     config = dpytest.get_config()
     state = backend.get_state()
     state.stop_dispatch()  # as in dpytest.configure: no events for the world's creation
