@@ -4,7 +4,12 @@ Settings validate on assignment, but a test that changes them after the bot or t
 built can leave a part holding what it read before, and hides which settings a test runs with.
 So tests build them with `make_settings` / `with_overrides` (tests/support/settings.py), and the
 scan below fails on any assignment, `setattr` or in-place change through a settings object in
-tests/ — except the tests that check what validate_assignment does, listed in ALLOWED.
+tests/, and on `model_copy(update=...)` / `model_construct`, which skip validation — except in
+the tests that check what validate_assignment does, listed in ALLOWED.
+
+A settings object is what a name or attribute called `settings` / `*_settings` holds, what
+a settings factory or model class returns, a parameter annotated with one, and any alias of
+those (`discord = bot.settings.discord`).
 """
 
 from __future__ import annotations
@@ -153,25 +158,31 @@ def _changes_in(node: ast.AST, scope: _Scope) -> Iterator[ast.AST]:
             targets = child.targets
         if any(scope.changes_settings(t) for t in targets):
             yield child
-        if isinstance(child, ast.Call) and _is_setattr_on_settings(child, scope):
+        if isinstance(child, ast.Call) and _call_changes_settings(child, scope):
             yield child
         yield from _changes_in(child, scope)
 
 
-def _is_setattr_on_settings(call: ast.Call, scope: _Scope) -> bool:
+#: Functions and methods that set an attribute of their first argument.
+SETTERS = {"setattr", "delattr", "__setattr__", "__delattr__"}
+
+
+def _call_changes_settings(call: ast.Call, scope: _Scope) -> bool:
     func = call.func
-    if not call.args:
+    # setattr(settings.llm, ...), object.__setattr__(...), monkeypatch.setattr(settings.llm, ...)
+    if call.args and _name_of(func) in SETTERS:
+        return scope.reaches(call.args[0])
+    if not isinstance(func, ast.Attribute):
         return False
-    first = call.args[0]
-    # setattr(settings.llm, ...), delattr(...), monkeypatch.setattr(settings.llm, "retries", 3)
-    if (isinstance(func, ast.Name) and func.id in {"setattr", "delattr"}) or (
-        isinstance(func, ast.Attribute) and func.attr in {"setattr", "delattr"}
+    # settings.model_copy(update=...) and model_construct skip validation: a copy with
+    # overrides is with_overrides(settings, ...).
+    if func.attr == "model_construct" or (
+        func.attr == "model_copy" and any(k.arg == "update" for k in call.keywords)
     ):
-        return scope.reaches(first)
+        return scope.reaches(func.value) or _name_of(func.value) in SETTINGS_CLASSES
     # bot.settings.discord.channels.append(...): a list or dict held by settings, changed.
     return (
-        isinstance(func, ast.Attribute)
-        and func.attr in MUTATORS
+        func.attr in MUTATORS
         and isinstance(func.value, ast.Attribute | ast.Subscript)
         and scope.reaches(func.value)
     )
@@ -238,6 +249,9 @@ CAUGHT = [
     "del bot.settings.discord.channels[0]",
     "setattr(bot.settings.discord, 'allow_dms', True)",
     "monkeypatch.setattr(settings.llm, 'retries', 3)",
+    "object.__setattr__(settings, 'data_dir', tmp_path)",
+    "quick = settings.model_copy(update={'llm': llm})",
+    "group = RetrievalSettings.model_construct(k=-5)",
     "bot.settings.discord.channels.append(1)",
     "discord = bot.settings.discord\ndiscord.allow_dms = True",
     "quiet = with_overrides(base, digest={})\nquiet.digest.post_empty = True",
@@ -256,6 +270,8 @@ LEFT_ALONE = [
     "channel.id = settings.discord.gaps_channel_id",
     "config.channels.append(channel)",
     "monkeypatch.setattr(AnswerService, 'stream', spy)",
+    "cited = citation(1, 'LoRA').model_copy(update={'url': ''})",
+    "same = settings.model_copy()",
 ]
 
 
