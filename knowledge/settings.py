@@ -23,6 +23,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
@@ -370,6 +371,25 @@ class Settings(BaseSettings):
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _standard_openai_variables(cls, data: Any) -> Any:
+        """OPENAI_API_KEY and OPENAI_BASE_URL fill `llm.api_key` / `llm.base_url` left unset, so
+        existing Ollama/vLLM set-ups need no renaming; the CURATOR_LLM__* variables win."""
+        if not isinstance(data, dict):
+            return data
+        llm = data.get("llm", {})
+        if isinstance(llm, BaseModel):
+            llm = llm.model_dump()
+        if not isinstance(llm, dict):
+            return data  # not a group at all: validation names the problem
+        fill: dict[str, str] = {}
+        if llm.get("api_key") is None and os.environ.get("OPENAI_API_KEY"):
+            fill["api_key"] = os.environ["OPENAI_API_KEY"]
+        if not llm.get("base_url") and os.environ.get("OPENAI_BASE_URL"):
+            fill["base_url"] = os.environ["OPENAI_BASE_URL"]
+        return {**data, "llm": {**llm, **fill}} if fill else data
+
     @field_validator("data_dir")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
@@ -504,11 +524,6 @@ def load_settings(**overrides: Any) -> Settings:
         # A value pydantic-settings could not decode that the check above did not foresee:
         # still a message, never a traceback. Its text names the group ("field \"discord\"").
         raise InvalidSettings([_settings_error_problem(exc)]) from exc
-    # The standard OpenAI variables work too, so existing Ollama/vLLM set-ups need no renaming.
-    if settings.llm.api_key is None and os.environ.get("OPENAI_API_KEY"):
-        settings.llm.api_key = SecretStr(os.environ["OPENAI_API_KEY"])
-    if not settings.llm.base_url and os.environ.get("OPENAI_BASE_URL"):
-        settings.llm.base_url = os.environ["OPENAI_BASE_URL"]
     return settings
 
 

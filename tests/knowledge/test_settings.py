@@ -347,3 +347,23 @@ def test_uncommenting_every_line_of_the_example_as_written_changes_nothing(
     from_example = load_settings()
     (tmp_path / ".env").unlink()
     assert from_example.model_dump() == load_settings().model_dump()
+
+
+def test_the_standard_openai_variables_fill_an_unset_llm_and_curator_ones_win(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-from-openai-variable")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1")
+    settings = load_settings()
+    assert settings.llm.configured
+    assert settings.llm.api_key is not None
+    assert settings.llm.api_key.get_secret_value() == "sk-test-from-openai-variable"
+    assert settings.llm.base_url == "http://127.0.0.1:11434/v1"
+
+    monkeypatch.setenv("CURATOR_LLM__BASE_URL", "http://127.0.0.1:8000/v1")
+    monkeypatch.setenv("CURATOR_LLM__API_KEY", "sk-test-curator-variable")
+    settings = load_settings()
+    assert settings.llm.base_url == "http://127.0.0.1:8000/v1"
+    assert settings.llm.api_key is not None
+    assert settings.llm.api_key.get_secret_value() == "sk-test-curator-variable"
