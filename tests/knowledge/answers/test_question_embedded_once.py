@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from knowledge.answers.service import AnswerService
+from knowledge.embeddings.base import Embedder
 from knowledge.embeddings.hash import HashEmbedder
 from knowledge.embeddings.query_vectors import QueryVectorCache
 from knowledge.index import KnowledgeIndex
-from knowledge.models import Answer, Hit, RefusalReason, SearchFilters, Turn
+from knowledge.models import Answer, Article, Hit, NoticeCode, RefusalReason, SearchFilters, Turn
 from knowledge.settings import Settings
 from tests.support.counting_embedder import CountingEmbedder
-from tests.support.fake_openai import Fail, FakeOpenAI, Reply
+from tests.support.fake_openai import CutStream, Fail, FakeOpenAI, Reply
 from tests.support.settings import make_settings
 
 LORA_Q = "How does LoRA reduce the number of trainable parameters?"
@@ -186,6 +187,63 @@ async def test_a_follow_up_rewritten_by_the_model_embeds_the_rewrite_once(
 
     assert answer.mode == "extractive" and answer.citations
     assert embedder.embedded == {rewrite: 1}
+
+
+async def test_a_stream_cut_by_the_model_falls_back_without_embedding_again(
+    with_llm: AnswerService, fake_openai: FakeOpenAI, embedder: CountingEmbedder
+) -> None:
+    fake_openai.script(CutStream("LoRA trains small matrices [1]. And more.", after=2))
+    items = [item async for item in with_llm.stream(LORA_Q)]
+    final = items[-1]
+    assert isinstance(final, Answer) and final.mode == "extractive" and final.citations
+    assert NoticeCode.LLM_UNAVAILABLE in final.notices
+    assert embedder.embedded == {LORA_Q: 1}
+
+
+# -- an embedder switch in the middle of an answer ----------------------------------------------
+
+
+class SwitchedAfterSearch:
+    """An index whose served embedder changed between an answer's search and its ranking (a
+    re-embed finished meanwhile): `search` runs on `index`, `embedder` is the new one."""
+
+    def __init__(self, index: KnowledgeIndex, embedder: Embedder) -> None:
+        self.index = index
+        self._embedder = embedder
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder
+
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        filters: SearchFilters | None = None,
+        *,
+        query_vectors: QueryVectorCache | None = None,
+    ) -> list[Hit]:
+        return self.index.search(query, k, filters, query_vectors=query_vectors)
+
+    def get_article(self, article_id: str) -> Article | None:
+        return self.index.get_article(article_id)
+
+
+async def test_a_switched_embedder_ranks_with_its_own_vector(
+    sample_index: KnowledgeIndex,
+    embedder: CountingEmbedder,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    switched = CountingEmbedder(HashEmbedder(dim=64))
+    service = AnswerService(_settings(sample_index), SwitchedAfterSearch(sample_index, switched))
+    answer = await service.answer(LORA_Q)
+
+    assert answer.mode == "extractive" and answer.citations
+    # The search's vector (256 wide) is not the new embedder's: the ranking embedded its own
+    # rather than failing on the shapes and falling back to word overlap.
+    assert embedder.embedded == {LORA_Q: 1}
+    assert switched.embedded[LORA_Q] == 1 and switched.query_calls == 1
+    assert "embedding sentences failed" not in caplog.text
 
 
 # -- same answers as before ---------------------------------------------------------------------
