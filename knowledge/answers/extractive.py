@@ -348,8 +348,8 @@ def extractive_answer(
     """Quoted best units with their article's [n], then those articles' key takeaways.
 
     `previous` holds earlier answers of the conversation: their quotes are not given again.
-    `query_vectors` holds the answer's query vectors, so a question search embedded is not
-    embedded again. Never raises.
+    `query_vectors` holds the answer's query vectors: a question its search already embedded
+    is not embedded again. Never raises.
     """
     passages = passages_in_rank_order(articles, max_passages or MAX_PASSAGES)
     candidates = candidate_units(passages)

@@ -1,9 +1,9 @@
 """QueryVectorCache: the query vectors of one answer, so each distinct text is embedded once.
 
-An answer embeds its query in several steps (hybrid search, the search again without filters
-when they hid everything, the extractive ranking of quotable sentences). The answer service
-makes one cache per answer and hands it to each of those steps; it is never shared between
-answers, so it holds a handful of vectors and never goes stale.
+An answer needs its query's vector in several steps (hybrid search; the search again without
+filters when the filtered one was too weak; the extractive ranking of quotable sentences).
+The answer service makes one cache per answer and hands it to each of those steps; it is never
+shared between answers, so it holds a handful of vectors and never goes stale.
 """
 
 from __future__ import annotations
