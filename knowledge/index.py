@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from knowledge.chunking import ChunkingPolicy
 from knowledge.embeddings.base import Embedder
+from knowledge.embeddings.query_vectors import QueryVectorCache
 from knowledge.errors import ConfigError, CuratorError, EmbedderUnavailableError
 from knowledge.index_writer import Indexer, Plan, Progress, exclusive_lock
 from knowledge.models import (
@@ -476,12 +477,15 @@ class KnowledgeIndex:
         filters: SearchFilters | None = None,
         per_article: int | None = None,
         mode: SearchMode = "hybrid",
+        query_vectors: QueryVectorCache | None = None,
     ) -> list[Hit]:
         """Hybrid search of the served build (see HybridRetriever): dense and BM25 rankings
-        fused, filtered, capped per article."""
+        fused, filtered, capped per article; `query_vectors` shares the query's vector with the
+        other steps of one answer."""
         if not query.strip():
             return []  # before resolving the build: a blank query reads nothing
-        return self._retriever(self._resolve()).search(query, k, filters, mode, per_article)
+        retriever = self._retriever(self._resolve())
+        return retriever.search(query, k, filters, mode, per_article, query_vectors)
 
     def _retriever(self, build: Build) -> HybridRetriever:
         """The retriever searching `build`, made on its first search."""

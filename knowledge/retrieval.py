@@ -7,6 +7,7 @@ from typing import Literal
 
 from knowledge.candidate import Candidate
 from knowledge.embeddings.base import Embedder
+from knowledge.embeddings.query_vectors import QueryVectorCache
 from knowledge.models import Hit, SearchFilters
 from knowledge.query_hints import QueryHints, favour_hinted
 from knowledge.settings import RetrievalSettings
@@ -61,9 +62,11 @@ class HybridRetriever:
         filters: SearchFilters | None = None,
         mode: SearchMode = "hybrid",
         per_article: int | None = None,
+        query_vectors: QueryVectorCache | None = None,
     ) -> list[Hit]:
         """Up to `k` (default: settings) Hits for `query`, best first, at most `per_article`
-        (default: settings; 0: no limit) from one article; [] for a blank query."""
+        (default: settings; 0: no limit) from one article; [] for a blank query. The query's
+        vector comes from `query_vectors` when given (an answer's steps share one)."""
         query = query.strip()
         if not query:
             return []
@@ -74,7 +77,8 @@ class HybridRetriever:
 
         dense = []
         if mode != "bm25" and self.embedder is not None:
-            dense = self.vectors.query(self.embedder.embed_query(query), n, filters)
+            vectors = query_vectors if query_vectors is not None else QueryVectorCache()
+            dense = self.vectors.query(vectors.vector(self.embedder, query), n, filters)
         lexical = [] if mode == "dense" else self.lexical.search(query, n, filters)
 
         ids = list(dict.fromkeys([m.id for m in dense] + [m.id for m in lexical]))

@@ -21,6 +21,7 @@ import numpy as np
 from knowledge.answers.prompt import NumberedArticle
 from knowledge.answers.terms import key_terms
 from knowledge.embeddings.base import Embedder, Vectors
+from knowledge.embeddings.query_vectors import QueryVectorCache
 from knowledge.models import Article, Chunk, Hit
 from knowledge.sentences import GAP, MAX_CHARS, Unit, excerpt, quotable_units, split_pieces
 from knowledge.text import WORD, stems
@@ -192,11 +193,13 @@ def rank_units(
     candidates: Sequence[Candidate],
     embedder: Embedder | None,
     stored: StoredVectors | None = None,
+    query_vectors: QueryVectorCache | None = None,
 ) -> list[float]:
     """Similarity of each unit to the question: cosine, plus the weighted share of the
     question's words it holds (cosine alone favours short sentences sharing one common word),
     plus a small prior for the passage's search rank, minus a little for a line that describes
-    the article rather than saying something."""
+    the article rather than saying something. The question's vector comes from `query_vectors`
+    when given (search has usually embedded the same text already)."""
     if not candidates:
         return []
     lexical = [
@@ -210,7 +213,8 @@ def rank_units(
     ]
     if embedder is not None:
         try:
-            query = embedder.embed_query(question)
+            vectors = query_vectors if query_vectors is not None else QueryVectorCache()
+            query = vectors.vector(embedder, question)
             cosines = _unit_vectors(candidates, embedder, stored) @ query
             return [float(c) + x for c, x in zip(cosines, lexical, strict=True)]
         except Exception:
@@ -339,15 +343,17 @@ def extractive_answer(
     previous: Sequence[str] = (),
     max_quotes: int | None = None,
     max_passages: int | None = None,
+    query_vectors: QueryVectorCache | None = None,
 ) -> str:
     """Quoted best units with their article's [n], then those articles' key takeaways.
 
     `previous` holds earlier answers of the conversation: their quotes are not given again.
-    Never raises.
+    `query_vectors` holds the answer's query vectors: a question its search already embedded
+    is not embedded again. Never raises.
     """
     passages = passages_in_rank_order(articles, max_passages or MAX_PASSAGES)
     candidates = candidate_units(passages)
-    scores = rank_units(question, candidates, embedder, stored)
+    scores = rank_units(question, candidates, embedder, stored, query_vectors)
     chosen = choose_quotes(candidates, scores, max_quotes or MAX_QUOTES, previous)
     wanted = frozenset(stems(key_terms(question)))
     quotes = [_quoted(c, wanted) for c in chosen]

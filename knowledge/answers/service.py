@@ -22,6 +22,7 @@ from knowledge.answers.prompt_safety import FRAGMENT_CHARS, recites_instructions
 from knowledge.answers.question import clean_question
 from knowledge.answers.refusal import RefusalPolicy, RetrievalStrength, assess, declines
 from knowledge.embeddings.base import Embedder
+from knowledge.embeddings.query_vectors import QueryVectorCache
 from knowledge.index import KnowledgeIndex
 from knowledge.models import (
     Answer,
@@ -50,9 +51,14 @@ class SearchableIndex(Protocol):
     def embedder(self) -> Embedder: ...
 
     def search(
-        self, query: str, k: int | None = None, filters: SearchFilters | None = None
+        self,
+        query: str,
+        k: int | None = None,
+        filters: SearchFilters | None = None,
+        *,
+        query_vectors: QueryVectorCache | None = None,
     ) -> list[Hit]:
-        """Best hits for `query`."""
+        """Best hits for `query`, its vector taken from (or added to) `query_vectors`."""
         ...
 
     def get_article(self, article_id: str) -> Article | None:
@@ -80,6 +86,9 @@ class _Prepared:
     retrieve_ms: float = 0.0
     # Article cards read for this answer (takeaways, then citations): each is read once.
     cards: dict[str, Article | None] = field(default_factory=dict)
+    # Query vectors of this answer, shared by the search, the search without filters and the
+    # extractive ranking: each text is embedded once.
+    query_vectors: QueryVectorCache = field(default_factory=QueryVectorCache)
 
 
 def _ms(since: float) -> float:
@@ -211,7 +220,10 @@ class AnswerService:
         turns = [t for t in history if t.content.strip()][-keep:] if keep else []
         foreign = not in_collection_language(clean.text)
         rewrite = await rewrite_followup(clean.text, turns, self.llm, foreign=foreign)
-        hits = await asyncio.to_thread(self.index.search, rewrite.query, filters=filters)
+        query_vectors = QueryVectorCache()
+        hits = await asyncio.to_thread(
+            self.index.search, rewrite.query, filters=filters, query_vectors=query_vectors
+        )
         prep = _Prepared(
             question=clean.text,
             query=rewrite.query,
@@ -224,6 +236,7 @@ class AnswerService:
             untranslated=foreign and not rewrite.translated,
             started=started,
             retrieve_ms=_ms(started),
+            query_vectors=query_vectors,
         )
         if (
             filters is not None
@@ -244,7 +257,9 @@ class AnswerService:
 
     async def _check_without_filters(self, prep: _Prepared) -> None:
         """When filtered retrieval is too weak, see whether the filters are what hid the answer."""
-        hits = await asyncio.to_thread(self.index.search, prep.query)
+        hits = await asyncio.to_thread(
+            self.index.search, prep.query, query_vectors=prep.query_vectors
+        )
         strength = assess(prep.query, hits) if hits else None
         if not prep.articles or not self.refusal.should_refuse(strength):
             # Nothing passed the filters at all, or something relevant exists outside them:
@@ -329,6 +344,7 @@ class AnswerService:
             lambda article_id: self._article(prep, article_id),
             stored=store,
             previous=[t.content for t in prep.history if t.role == "assistant"],
+            query_vectors=prep.query_vectors,
         )
         return self._validated(prep, raw, "extractive", started)
 

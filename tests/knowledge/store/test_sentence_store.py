@@ -84,8 +84,8 @@ async def test_ingest_stores_vectors_so_answers_embed_only_the_question(tmp_path
         embedder.calls.clear()
         answer = await service.answer("Why does sleep help memory?")
         assert answer.mode == "extractive" and answer.citations
-        # One call for the search, one for ranking: each a single text (the question).
-        assert embedder.calls == [1, 1]
+        # One call, of one text: the question, embedded for the search and reused for ranking.
+        assert embedder.calls == [1]
     finally:
         index.close()
 
@@ -106,12 +106,13 @@ async def test_an_index_without_stored_vectors_fills_them_in_as_questions_come(
         service = AnswerService(settings, index, llm=None)
         embedder.calls.clear()
         first = await service.answer("Why does sleep help memory?")
-        assert len(embedder.calls) == 3 and embedder.calls[2] > 1
+        # The question, then the sentences the store lacked, in one batch.
+        assert len(embedder.calls) == 2 and embedder.calls[1] > 1
         assert store.count() > 0
 
         embedder.calls.clear()
         again = await service.answer("Why does sleep help memory?")
-        assert embedder.calls == [1, 1] and again.text == first.text
+        assert embedder.calls == [1] and again.text == first.text
         await service.aclose()
     finally:
         index.close()
