@@ -53,7 +53,7 @@ def write_card(folder: Path, i: int, version: int, rng: random.Random) -> None:
         "---\n"
         f'title: "Card {i} v{version}: {words[0]} {words[1]}"\n'
         f"url: https://example.org/card-{i}\n"
-        "source: Bench Journal\n"
+        "publisher: Bench Journal\n"
         "curated: 2026-11-20T09:00:00Z\n"
         f"topics: [{words[2]}]\n"
         "---\n\n"

@@ -36,7 +36,7 @@ FEED = "/feed.xml"
 
 def write_card(folder: Path, n: int, article: Article) -> None:
     body = (
-        f"---\ntitle: {article.title}\nurl: {article.url}\nsource: {article.source}\n"
+        f"---\ntitle: {article.title}\nurl: {article.url}\npublisher: {article.publisher}\n"
         f"topics: [{', '.join(article.topics)}]\n---\n\n## Summary\n\n{article.summary}\n\n"
         f"## Key takeaway\n\n{article.key_takeaway}\n\n## Article\n\n{article.body}\n"
     )

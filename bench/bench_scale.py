@@ -530,13 +530,13 @@ def write_plot(rows: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def read_previous(source: Path) -> tuple[dict[int, dict[str, Any]], dict[str, Any] | None]:
+def read_previous(path: Path) -> tuple[dict[int, dict[str, Any]], dict[str, Any] | None]:
     """Figures of an earlier run, by size, and that run's machine: from a --figures JSON file,
     or from the data comment of a pasted "## Scale" section (e.g. docs/benchmarks.md)."""
-    if not source.exists():
+    if not path.exists():
         return {}, None
-    text = source.read_text(encoding="utf-8")
-    if source.suffix != ".json":
+    text = path.read_text(encoding="utf-8")
+    if path.suffix != ".json":
         found = re.search(r"<!-- " + DATA_MARK + r" (.*?) -->", text, re.S)
         if not found:
             return {}, None

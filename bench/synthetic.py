@@ -100,7 +100,7 @@ class SyntheticCorpus(Sequence[Article]):
             for _ in range(spec.topics)
         ]
         self._topic_cdf = _zipf_weights(spec.words_per_topic, 1.0)
-        self._sources = [f"Source {n}" for n in range(20)]
+        self._publishers = [f"Publisher {n}" for n in range(20)]
 
     def __len__(self) -> int:
         return self.spec.articles
@@ -158,7 +158,7 @@ class SyntheticCorpus(Sequence[Article]):
         return Article(
             title=" ".join(self.capitalised[picks[0]].tolist()),
             url=f"https://synthetic.example/{topic}/{i}",
-            source=self._sources[i % len(self._sources)],
+            publisher=self._publishers[i % len(self._publishers)],
             curated=curated,
             topics=[f"topic-{topic}"],
             summary=self._prose(rng, picks[1]),

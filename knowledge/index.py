@@ -383,11 +383,11 @@ class KnowledgeIndex:
     def _reembed_locked(self, progress: Progress | None) -> int:
         """With the reindex lock held: fill the configured build from the served one's stored
         text, check it holds every article, then make it the active build."""
-        source = self._resolve()
+        served = self._resolve()
         target = self._target
         if target is None:
             return 0
-        articles = source.catalog.list_articles()
+        articles = served.catalog.list_articles()
         log.info(
             "re-embedding the stored articles for the new embedder",
             extra={"articles": len(articles), "into": target.collection},

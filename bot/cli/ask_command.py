@@ -83,7 +83,7 @@ def _citation_lines(citations: list[Citation], takeaways: bool = False) -> list[
         line.append(f"[{c.n}]", style="bold")
         line.append(" ")
         line.append_text(linked(c.title, c.url))
-        about = [terminal_text(c.source)] if c.source else []
+        about = [terminal_text(c.publisher)] if c.publisher else []
         if c.curated is not None:
             about.append(f"curated {c.curated.date().isoformat()}")
         if about:

@@ -30,10 +30,10 @@ def parse_modes(value: str) -> list[SearchMode]:
     return list(MODES) if name == "all" else [name]  # type: ignore[list-item]
 
 
-def report_table(report: EvalReport, source: str) -> Table:
+def report_table(report: EvalReport, dataset: str) -> Table:
     """One row per mode: article and answer hits@1/5/10, MRR@10, latency percentiles."""
     table = Table(
-        title=f"Retrieval on {source}",
+        title=f"Retrieval on {dataset}",
         box=box.SIMPLE_HEAD,
         padding=(0, 0, 0, 1),
         pad_edge=False,
@@ -63,10 +63,10 @@ def report_table(report: EvalReport, source: str) -> Table:
     return table
 
 
-def answers_table(report: AnswerEvalReport, source: str) -> Table:
+def answers_table(report: AnswerEvalReport, dataset: str) -> Table:
     """One row per answer mode: gold answer found, faults, refusals, latency percentiles."""
     table = Table(
-        title=f"Answers on {source}",
+        title=f"Answers on {dataset}",
         box=box.SIMPLE_HEAD,
         padding=(0, 0, 0, 1),
         pad_edge=False,

@@ -15,7 +15,7 @@ class DigestEntry(BaseModel):
     n: int = Field(description="Position in the digest, 1-based; the intro's [n] refers to it.")
     title: str
     url: str
-    source: str = ""
+    publisher: str = ""
     takeaway: str = ""
     best_for: list[str] = Field(default_factory=list)
     article_id: str = ""
@@ -35,7 +35,7 @@ class IntroCitation(BaseModel):
     n: int
     title: str
     url: str
-    source: str = ""
+    publisher: str = ""
 
 
 class Digest(BaseModel):

@@ -114,7 +114,7 @@ def parse_squad(
             Article(
                 title=title.replace("_", " "),
                 url=wikipedia_url(title),
-                source="wikipedia",
+                publisher="wikipedia",
                 body="\n\n".join(texts),
             )
         )

@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY,
     url TEXT NOT NULL,
     title TEXT NOT NULL,
-    source TEXT NOT NULL DEFAULT '',
+    publisher TEXT NOT NULL DEFAULT '',
     curated_ts REAL,
     topics TEXT NOT NULL DEFAULT '[]',
     content_hash TEXT NOT NULL,
@@ -48,6 +48,34 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def _renames_due(conn: sqlite3.Connection) -> list[str]:
+    """The statements that bring a catalog written by an earlier release to today's names."""
+    due = []
+    if "source" in _columns(conn, "articles"):
+        due.append("ALTER TABLE articles RENAME COLUMN source TO publisher")
+    return due
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Rename in place what an earlier release named otherwise: no row is rewritten, nothing
+    is re-embedded. Checked again under the write lock, as another process may be opening
+    the same catalog."""
+    if not _renames_due(conn):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _renames_due(conn):
+            conn.execute(statement)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 class Catalog:
     """SQLite file next to the indexes of one embedder's collection."""
 
@@ -63,6 +91,7 @@ class Catalog:
             # Search reads scattered rows; a larger page cache and mmap keep them warm.
             self._conn.execute("PRAGMA cache_size=-65536")
             self._conn.execute("PRAGMA mmap_size=268435456")
+            _migrate(self._conn)
             self._conn.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise CuratorError(f"Cannot open the catalog {path}: {exc}") from exc
@@ -105,13 +134,13 @@ class Catalog:
             conn.execute("DELETE FROM records WHERE article_id = ?", (article.id,))
             conn.execute(
                 "INSERT OR REPLACE INTO articles"
-                " (id, url, title, source, curated_ts, topics, content_hash, card, origin,"
+                " (id, url, title, publisher, curated_ts, topics, content_hash, card, origin,"
                 " indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
                     article.id,
                     article.url,
                     article.title,
-                    article.source,
+                    article.publisher,
                     curated,
                     json.dumps(article.topics),
                     content_hash,
@@ -172,10 +201,10 @@ class Catalog:
         return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
     def publishers(self) -> list[str]:
-        """Every non-empty publisher (an article's `source`) in the catalog, sorted."""
+        """Every non-empty publisher in the catalog, sorted."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT DISTINCT source FROM articles WHERE source != '' ORDER BY source"
+                "SELECT DISTINCT publisher FROM articles WHERE publisher != '' ORDER BY publisher"
             ).fetchall()
         return [r[0] for r in rows]
 

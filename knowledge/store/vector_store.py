@@ -18,7 +18,12 @@ from knowledge.errors import StoreUnavailableError
 from knowledge.models import Chunk, SearchFilters, date_to_number
 from knowledge.settings import ChromaSettings
 from knowledge.store.embedded_lock import EmbeddedStoreLock
-from knowledge.store.filter_keys import filter_key, topic_key
+from knowledge.store.filter_keys import (
+    FILTER_SCHEMA,
+    PUBLISHER_KEY_SCHEMA,
+    filter_key,
+    topic_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +100,8 @@ def chunk_metadata(chunk: Chunk) -> dict[str, str | int | bool]:
         "position": chunk.position,
         "title": chunk.title,
         "url": chunk.url,
-        "source": chunk.source,
-        "source_key": filter_key(chunk.source),
+        "publisher": chunk.publisher,
+        "publisher_key": filter_key(chunk.publisher),
         "author": chunk.author,
         "published": chunk.published,
         "curated": chunk.curated,
@@ -108,15 +113,28 @@ def chunk_metadata(chunk: Chunk) -> dict[str, str | int | bool]:
     return meta
 
 
-def where_clause(filters: SearchFilters | None) -> dict[str, Any] | None:
-    """The Chroma `where` for our filters (None when unfiltered)."""
+#: Metadata keys of earlier filter schemas, removed when a vector is relabelled.
+RETIRED_KEYS: dict[str, None] = {"source": None, "source_key": None}
+
+
+def where_clause(
+    filters: SearchFilters | None, schema: int | None = FILTER_SCHEMA
+) -> dict[str, Any] | None:
+    """The Chroma `where` for our filters (None when unfiltered), for vectors labelled under
+    filter schema `schema` (the collection's mark; None when it has none)."""
     if filters is None or filters.is_empty():
         return None
     terms: list[dict[str, Any]] = []
     if filters.topic:
         terms.append({topic_key(filters.topic): True})
-    if filters.source:
-        terms.append({"source_key": filter_key(filters.source)})
+    if filters.publisher:
+        key = filter_key(filters.publisher)
+        if schema is not None and schema >= PUBLISHER_KEY_SCHEMA:
+            terms.append({"publisher_key": key})
+        else:
+            # Not yet relabelled: old vectors carry `source_key`, and a relabel half done (or
+            # done by another process since this handle opened) leaves some of each.
+            terms.append({"$or": [{"publisher_key": key}, {"source_key": key}]})
     if filters.since:
         terms.append({"curated": {"$gte": date_to_number(filters.since)}})
     if filters.until:
@@ -128,6 +146,12 @@ def where_clause(filters: SearchFilters | None) -> dict[str, Any] | None:
 #: catalog's copy) and the FILTER_SCHEMA the records' metadata follows.
 EPOCH_KEY = "curator_epoch"
 SCHEMA_KEY = "curator_filter_schema"
+
+
+def _schema_of(collection: Any) -> int | None:
+    """The filter schema mark of an open collection handle, as of when it was opened."""
+    schema = (collection.metadata or {}).get(SCHEMA_KEY)
+    return int(schema) if schema is not None else None
 
 
 def forget_embedded_client(path: Path) -> None:
@@ -291,14 +315,13 @@ class VectorStore:
     def query(
         self, vector: Vectors, n: int, filters: SearchFilters | None = None
     ) -> list[DenseMatch]:
-        where = where_clause(filters)
         got = self._call(
             "search",
             # Distances only: fetching metadata for every candidate costs more than HNSW itself.
             lambda c: c.query(
                 query_embeddings=[np.asarray(vector, dtype=np.float32)],
                 n_results=n,
-                where=where,
+                where=where_clause(filters, _schema_of(c)),
                 include=["distances"],
             ),
         )
@@ -388,10 +411,12 @@ class VectorStore:
         """Rewrite the filter metadata of stored records without touching their vectors."""
         for start in range(0, len(chunks), _UPSERT_BATCH):
             batch = chunks[start : start + _UPSERT_BATCH]
+            # Chroma merges updated metadata into the old; a None value removes a key.
             self._call(
                 "update metadata",
                 lambda c, b=batch: c.update(
-                    ids=[x.id for x in b], metadatas=[chunk_metadata(x) for x in b]
+                    ids=[x.id for x in b],
+                    metadatas=[{**RETIRED_KEYS, **chunk_metadata(x)} for x in b],
                 ),
             )
 

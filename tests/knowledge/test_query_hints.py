@@ -52,7 +52,7 @@ def test_publishers_are_compared_as_source_filters_compare_them() -> None:
     assert find_publishers("What did arXiv say about it?", ["ａｒＸｉｖ"]) == {"arxiv"}
 
 
-def chunk(record_id: str, source: str, published: int = 0) -> Chunk:
+def chunk(record_id: str, publisher: str, published: int = 0) -> Chunk:
     return Chunk(
         id=record_id,
         article_id=record_id,
@@ -61,7 +61,7 @@ def chunk(record_id: str, source: str, published: int = 0) -> Chunk:
         text="text",
         title=record_id,
         url=f"https://example.org/{record_id}",
-        source=source,
+        publisher=publisher,
         published=published,
     )
 

@@ -69,7 +69,7 @@ def test_search_json_hits_have_the_documented_fields(env: Path) -> None:
         "article_id",
         "title",
         "url",
-        "source",
+        "publisher",
         "kind",
         "chunk_id",
         "text",

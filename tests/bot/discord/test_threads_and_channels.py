@@ -360,13 +360,13 @@ async def test_a_mention_in_a_scoped_channel_is_scoped_too(
     assert bot.user is not None
     channel = text_channel_at()
     bot.settings.discord.channel_scopes = {
-        channel.id: ChannelScope(topic="agents", source="Anthropic")
+        channel.id: ChannelScope(topic="agents", publisher="Anthropic")
     }
     fake_openai.always("Workflows follow code paths [1].")
 
     await dpytest.message(f"<@{bot.user.id}> What is an agent?", channel, member(0))
 
     filters = streamed[-1][2]
-    assert filters is not None and (filters.topic, filters.source) == ("agents", "Anthropic")
+    assert filters is not None and (filters.topic, filters.publisher) == ("agents", "Anthropic")
     answer = await latest(channel, dpytest.get_message())
     assert "topic agents, publisher Anthropic" in (answer.embeds[0].description or "")

@@ -50,7 +50,7 @@ async def test_cited_answer_keeps_its_citations(
     assert trust.url == "https://articles.example/trust"
     # Both retrieved passages of the article sit under its one number; the best one first.
     assert len(trust.passages) == 2 and trust.passage == trust.passages[0]
-    assert trust.chunk_id and trust.source == "Example Review"
+    assert trust.chunk_id and trust.publisher == "Example Review"
     assert trust.key_takeaway == "Trust grows from small promises kept, not from grand gestures."
     assert trust.curated is not None and trust.curated.date().isoformat() == "2024-03-05"
     assert answer.timings.total_ms >= answer.timings.generate_ms > 0

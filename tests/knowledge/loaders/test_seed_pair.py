@@ -38,7 +38,7 @@ def test_the_pair_is_one_article_reported_as_paired(loaded: LoadResult) -> None:
 def test_the_card_fields(article: Article) -> None:
     assert article.title == "The Evolving Role of the ML Engineer"
     assert article.url == ""
-    assert article.source == "Towards Data Science"
+    assert article.publisher == "Towards Data Science"
     assert article.curator == "AIssential"
     assert article.topics == [
         "technology & digital",
@@ -91,6 +91,6 @@ def test_every_record_comes_from_the_card_or_the_article_body(tmp_path: Path) ->
     body_text = " ".join(c.text for c in records if c.kind == "chunk")
     assert "I think this is a bubble" in body_text
     for record in records:
-        assert record.url == "" and record.source == "Towards Data Science"
+        assert record.url == "" and record.publisher == "Towards Data Science"
         for words in FOOTER_WORDS:
             assert words not in record.text, words

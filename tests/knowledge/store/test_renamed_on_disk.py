@@ -1,0 +1,150 @@
+"""An index written before "source" became "publisher" keeps answering, and is brought to the
+new names in place: nothing is re-read or re-embedded."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from knowledge.index import KnowledgeIndex, SearchMode
+from knowledge.models import SearchFilters
+from knowledge.settings import Settings, load_settings
+from knowledge.store.filter_keys import FILTER_SCHEMA
+from tests.knowledge.test_index import CountingEmbedder
+from tests.support.cards import zebra_corpus
+
+QUERY = "stripes valleys bread"
+MODES: tuple[SearchMode, ...] = ("dense", "bm25", "hybrid")
+
+
+def make_settings(root: Path) -> Settings:
+    return load_settings(
+        data_dir=root / "data",
+        embeddings={"provider": "hash"},
+        knowledge={"sources": [str(root / "cards")]},
+    )
+
+
+def _renamed_key(blob: str, new: str, old: str) -> str:
+    data = json.loads(blob)
+    data[old] = data.pop(new)
+    return json.dumps(data)
+
+
+def make_pre_rename(index: KnowledgeIndex) -> None:
+    """Turn a freshly built index into what the release before the rename wrote: the catalog
+    column and the stored JSON say "source", the vectors carry `source`/`source_key` under
+    filter schema 2, and the BM25 arrays are named "sources"."""
+    vectors = index.vectors
+    chroma = vectors._get()
+    got = chroma.get(include=["metadatas"])
+    chroma.update(
+        ids=got["ids"],
+        metadatas=[
+            {
+                "source": m["publisher"],
+                "source_key": m["publisher_key"],
+                "publisher": None,
+                "publisher_key": None,
+            }
+            for m in got["metadatas"]
+        ],
+    )
+    epoch = index.catalog.get_meta("store_epoch")
+    assert epoch
+    vectors.set_marks(epoch, 2)
+    catalog_path = index.catalog.path
+    folder = index.lexical.folder
+    index.close()
+
+    with contextlib.closing(sqlite3.connect(catalog_path)) as db, db:
+        db.execute("ALTER TABLE articles RENAME COLUMN publisher TO source")
+        for table, column in (("articles", "card"), ("records", "chunk")):
+            rows = db.execute(f"SELECT id, {column} FROM {table}").fetchall()
+            db.executemany(
+                f"UPDATE {table} SET {column} = ? WHERE id = ?",
+                [(_renamed_key(blob, "publisher", "source"), rid) for rid, blob in rows],
+            )
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    meta["sources"] = meta.pop("publishers")
+    (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    (folder / "publishers.npy").rename(folder / "sources.npy")
+
+
+def titles(index: KnowledgeIndex, mode: SearchMode, publisher: str) -> set[str]:
+    filters = SearchFilters(publisher=publisher)
+    return {h.chunk.title for h in index.search(QUERY, k=10, filters=filters, mode=mode)}
+
+
+def stored_keys(index: KnowledgeIndex) -> set[str]:
+    metadatas = index.vectors._get().get(include=["metadatas"])["metadatas"]
+    return {key for m in metadatas for key in m if "source" in key or "publisher" in key}
+
+
+@pytest.fixture
+def pre_rename(tmp_path: Path) -> Settings:
+    zebra_corpus(tmp_path / "cards")
+    settings = make_settings(tmp_path)
+    index = KnowledgeIndex(settings)
+    assert index.reindex().added == 3
+    make_pre_rename(index)
+    return settings
+
+
+SAVANNA = {"Why zebras have stripes", "How glaciers carve valleys"}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_pre_rename_index_answers_publisher_filters_before_and_after_reindex(
+    pre_rename: Settings, mode: SearchMode
+) -> None:
+    counting = CountingEmbedder(dim=384)
+    index = KnowledgeIndex(pre_rename, embedder=counting)
+    try:
+        # Before any reindex: the old vectors, catalog and BM25 arrays still filter.
+        assert stored_keys(index) == {"source", "source_key"}
+        assert titles(index, mode, "savanna review") == SAVANNA
+        assert titles(index, mode, "Kitchen Notes") == {"Baking sourdough bread"}
+        assert index.catalog.publishers() == ["Kitchen Notes", "Savanna Review"]
+        article = index.catalog.list_articles(topic="cooking")[0]
+        assert article.publisher == "Kitchen Notes"
+        texts_before = counting.texts
+
+        report = index.reindex()
+        assert (report.unchanged, report.updated, report.added, report.repaired) == (3, 0, 0, 0)
+        assert counting.texts == texts_before  # nothing re-embedded
+        assert stored_keys(index) == {"publisher", "publisher_key"}
+        assert index.vectors.marks()[1] == FILTER_SCHEMA
+        assert titles(index, mode, "savanna review") == SAVANNA
+        hits = index.search(QUERY, k=10, filters=SearchFilters(publisher="Kitchen Notes"))
+        assert {h.chunk.publisher for h in hits} == {"Kitchen Notes"}
+        assert index.stats()["vectors_match"]
+    finally:
+        index.close()
+
+
+def test_the_catalog_is_renamed_in_place_when_opened(pre_rename: Settings) -> None:
+    index = KnowledgeIndex(pre_rename)
+    path = index.catalog.path
+    assert index.catalog.article_count() == 3
+    index.close()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(articles)")}
+        publishers = {row[0] for row in db.execute("SELECT publisher FROM articles")}
+    assert "publisher" in columns and "source" not in columns
+    assert publishers == {"Savanna Review", "Kitchen Notes"}
+
+
+def test_a_relabel_done_by_another_process_is_followed(pre_rename: Settings) -> None:
+    serving = KnowledgeIndex(pre_rename)  # stands for the bot, its handle opened on schema 2
+    assert titles(serving, "dense", "Kitchen Notes") == {"Baking sourdough bread"}
+    reindexing = KnowledgeIndex(pre_rename)
+    reindexing.reindex()
+    assert stored_keys(reindexing) == {"publisher", "publisher_key"}
+    reindexing.close()
+    assert titles(serving, "dense", "Kitchen Notes") == {"Baking sourdough bread"}
+    serving.close()
