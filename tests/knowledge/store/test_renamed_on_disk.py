@@ -6,12 +6,13 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from knowledge.index import KnowledgeIndex, SearchMode
-from knowledge.models import SearchFilters
+from knowledge.models import Article, SearchFilters
 from knowledge.settings import Settings, load_settings
 from knowledge.store.filter_keys import FILTER_SCHEMA
 from tests.knowledge.test_index import CountingEmbedder
@@ -148,3 +149,19 @@ def test_a_relabel_done_by_another_process_is_followed(pre_rename: Settings) -> 
     reindexing.close()
     assert titles(serving, "dense", "Kitchen Notes") == {"Baking sourdough bread"}
     serving.close()
+
+
+def test_an_article_keeps_the_content_hash_it_had_before_the_rename() -> None:
+    # Computed by the release before the rename (field `source`): an unchanged card must keep
+    # its hash, or every article of an existing index would be re-chunked and re-embedded.
+    article = Article(
+        title="Why zebras have stripes",
+        url="https://example.org/zebras",
+        publisher="Savanna Review",
+        curated=datetime(2026, 11, 20, 8, tzinfo=UTC),
+        topics=["biology"],
+        body="Stripes deter flies.",
+    )
+    assert article.content_hash() == (
+        "edb2d7d5808461ea4fa469d543fc943fcac1b99ac2f03ce9d5fae0ad5b7796d2"
+    )
