@@ -531,10 +531,10 @@ class KnowledgeIndex:
         pending = self.reembed_pending
         return {
             "articles": build.catalog.article_count(),
-            "records": chunks,
+            "chunks": chunks,
             "vectors": vectors,
             "vectors_match": vectors == chunks,
-            "lexical_records": len(build.lexical),
+            "lexical_chunks": len(build.lexical),
             "embedder": build.embedder.name if build.embedder else "(unavailable)",
             "reembed_pending": f"{pending[0]} → {pending[1]}" if pending else None,
             "collection": build.vectors.name,

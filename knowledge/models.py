@@ -1,4 +1,4 @@
-"""Typed records that flow through Curator: Article -> Chunk -> Hit -> Answer."""
+"""Typed models that flow through Curator: Article -> Chunk -> Hit -> Answer."""
 
 from __future__ import annotations
 
@@ -212,7 +212,7 @@ class IngestReport(BaseModel):
     removed: int = 0
     repaired: int = Field(
         default=0,
-        description="Vector store records re-embedded or deleted to match the catalog.",
+        description="Chunks whose vectors were re-embedded or deleted to match the catalog.",
     )
     failed: list[IngestFailure] = Field(default_factory=list)
     skipped: list[str] = Field(

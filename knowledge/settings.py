@@ -99,7 +99,7 @@ class ChromaSettings(SettingsGroup):
     )
     store_documents: bool = Field(
         default=False,
-        description="Also keep record text in Chroma, for other tools reading the collection "
+        description="Also keep chunk text in Chroma, for other tools reading the collection "
         "(the catalog already holds it; Chroma's full-text index halves ingest speed).",
     )
 

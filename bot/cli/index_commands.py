@@ -87,9 +87,9 @@ def _show_report(
         print_json(report.as_json())
         return
     title = "Would change" if dry_run else "Indexed"
-    # After --rebuild, `repaired` counts the records re-embedded on request, not damage found.
+    # After --rebuild, `repaired` counts the chunks re-embedded on request, not damage found.
     repaired = (
-        f", re-embedded {report.repaired} records"
+        f", re-embedded {report.repaired} chunks"
         if rebuilt
         else (f", {report.repaired} vectors repaired" if report.repaired else "")
     )
@@ -331,7 +331,7 @@ def stats(
     console.print(table)
     if not figures.get("vectors_match", True):
         err_console.print(
-            f"[yellow]vectors ({figures['vectors']}) ≠ records ({figures['records']}):[/yellow] "
+            f"[yellow]vectors ({figures['vectors']}) ≠ chunks ({figures['chunks']}):[/yellow] "
             "run `curator reindex` to repair the vector store from the catalog."
         )
 

@@ -1,4 +1,4 @@
-"""The Digest record: an intro, then the window's articles grouped by topic."""
+"""The Digest model: an intro, then the window's articles grouped by topic."""
 
 from __future__ import annotations
 

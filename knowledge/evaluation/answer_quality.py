@@ -103,7 +103,7 @@ class AnswerEvalReport:
     """What `curator eval --answers` prints: the store that was built and one result per mode."""
 
     embedder: str
-    records: int
+    chunks: int
     articles: int
     questions: int
     modes: dict[str, AnswerModeResult] = field(default_factory=dict)
@@ -112,7 +112,7 @@ class AnswerEvalReport:
         """The stable shape of `curator eval --answers --json`."""
         return {
             "embedder": self.embedder,
-            "records": self.records,
+            "chunks": self.chunks,
             "articles": self.articles,
             "questions": self.questions,
             "modes": {name: result.as_json() for name, result in self.modes.items()},
@@ -170,7 +170,7 @@ def run_answer_eval(
             index.add_articles(corpus.articles, progress=progress)
             report = AnswerEvalReport(
                 embedder=index.embedder.name,
-                records=index.catalog.chunk_count(),
+                chunks=index.catalog.chunk_count(),
                 articles=index.catalog.article_count(),
                 questions=len(questions),
             )

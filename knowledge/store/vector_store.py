@@ -74,8 +74,8 @@ def bound_requests(client: Any, seconds: float) -> bool:
 
 
 def text_hash(chunk: Chunk) -> str:
-    """What a record's vector was computed from, as 16 hex: stored with the vector so a store
-    restored from an older backup is told apart from the catalog's records."""
+    """What a chunk's vector was computed from, as 16 hex: stored with the vector so a store
+    restored from an older backup is told apart from the catalog's chunks."""
     return hashlib.sha256(chunk.embedding_text().encode()).hexdigest()[:16]
 
 
@@ -92,7 +92,7 @@ def release_http_client(client: Any) -> None:
 
 
 def chunk_metadata(chunk: Chunk) -> dict[str, str | int | bool]:
-    """Filterable fields of a record, plus `h` (its text hash)."""
+    """Filterable fields of a chunk, plus `h` (its text hash)."""
     meta: dict[str, str | int | bool] = {
         "h": text_hash(chunk),
         "article_id": chunk.article_id,
@@ -143,7 +143,7 @@ def where_clause(
 
 
 #: Collection metadata keys: a token changed on every completed write (compared with the
-#: catalog's copy) and the FILTER_SCHEMA the records' metadata follows.
+#: catalog's copy) and the FILTER_SCHEMA the chunks' metadata follows.
 EPOCH_KEY = "curator_epoch"
 SCHEMA_KEY = "curator_filter_schema"
 
@@ -280,7 +280,7 @@ class VectorStore:
         raise AssertionError("unreachable")
 
     def upsert(self, chunks: Sequence[Chunk], vectors: Vectors) -> None:
-        """Write records (vectors and filterable metadata) in as few calls as possible."""
+        """Write chunks (vectors and filterable metadata) in as few calls as possible."""
         for start in range(0, len(chunks), _UPSERT_BATCH):
             batch = chunks[start : start + _UPSERT_BATCH]
             documents = (
@@ -302,7 +302,7 @@ class VectorStore:
             self._call("delete vectors", lambda c, b=batch: c.delete(ids=b))
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
-        """Remove every record of these articles, including ones the catalog never saw."""
+        """Remove every chunk of these articles, including ones the catalog never saw."""
         for aid in article_ids:
             self._call("delete vectors", lambda c, a=aid: c.delete(where={"article_id": a}))
 
@@ -378,7 +378,7 @@ class VectorStore:
         self._collection = None  # reopen: the handle caches the old metadata
 
     def hashes_of(self, ids: Sequence[str]) -> dict[str, str]:
-        """id -> stored text hash ('' when the record has none) for the ids the store holds."""
+        """id -> stored text hash ('' when the vector has none) for the ids the store holds."""
         got = self._call("read vectors", lambda c: c.get(ids=list(ids), include=["metadatas"]))
         return {
             i: str((m or {}).get("h", ""))
@@ -408,7 +408,7 @@ class VectorStore:
             offset += len(ids)
 
     def update_metadata(self, chunks: Sequence[Chunk]) -> None:
-        """Rewrite the filter metadata of stored records without touching their vectors."""
+        """Rewrite the filter metadata of stored chunks without touching their vectors."""
         for start in range(0, len(chunks), _UPSERT_BATCH):
             batch = chunks[start : start + _UPSERT_BATCH]
             # Chroma merges updated metadata into the old; a None value removes a key.

@@ -281,7 +281,7 @@ async def test_without_llm_the_answer_is_extractive_with_takeaways(
 
     assert answer.mode == "extractive" and not answer.refused and not answer.uncited
     assert answer.text.startswith(EXTRACTIVE_LABEL)
-    # The card's takeaway is quoted (it is in the summary record), so it is not repeated.
+    # The card's takeaway is quoted (it is in the summary chunk), so it is not repeated.
     assert answer.text.count("memory consolidation happens at night") == 1
     assert _titles(answer)[0] == "Sleep and memory"
     # Every quoted line carries a marker that points at a listed citation.

@@ -1,5 +1,5 @@
-"""An index written before "source" became "publisher" keeps answering, and is brought to the
-new names in place: nothing is re-read or re-embedded."""
+"""An index written before "source" became "publisher" and "records" became "chunks" keeps
+answering, and is brought to the new names in place: nothing is re-read or re-embedded."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from knowledge.index import KnowledgeIndex, SearchMode
 from knowledge.models import Article, SearchFilters
 from knowledge.settings import Settings, load_settings
+from knowledge.store.builds import BuildRegistry, catalog_counts
 from knowledge.store.filter_keys import FILTER_SCHEMA
 from tests.knowledge.test_index import CountingEmbedder
 from tests.support.cards import zebra_corpus
@@ -37,9 +38,10 @@ def _renamed_key(blob: str, new: str, old: str) -> str:
 
 
 def make_pre_rename(index: KnowledgeIndex) -> None:
-    """Turn a freshly built index into what the release before the rename wrote: the catalog
-    column and the stored JSON say "source", the vectors carry `source`/`source_key` under
-    filter schema 2, and the BM25 arrays are named "sources"."""
+    """Turn a freshly built index into what the release before the renames wrote: the catalog
+    column and the stored JSON say "source", its chunks sit in a `records` table with
+    `records_*` indexes, the vectors carry `source`/`source_key` under filter schema 2, and
+    the BM25 arrays are named "sources"."""
     vectors = index.vectors
     chroma = vectors._get()
     got = chroma.get(include=["metadatas"])
@@ -64,6 +66,11 @@ def make_pre_rename(index: KnowledgeIndex) -> None:
 
     with contextlib.closing(sqlite3.connect(catalog_path)) as db, db:
         db.execute("ALTER TABLE articles RENAME COLUMN publisher TO source")
+        db.execute("ALTER TABLE chunks RENAME TO records")
+        db.execute("DROP INDEX chunks_article")
+        db.execute("DROP INDEX chunks_article_of")
+        db.execute("CREATE INDEX records_article ON records(article_id)")
+        db.execute("CREATE INDEX records_article_of ON records(id, article_id)")
         for table, column in (("articles", "card"), ("records", "chunk")):
             rows = db.execute(f"SELECT id, {column} FROM {table}").fetchall()
             db.executemany(
@@ -129,15 +136,24 @@ def test_a_pre_rename_index_answers_publisher_filters_before_and_after_reindex(
 
 
 def test_the_catalog_is_renamed_in_place_when_opened(pre_rename: Settings) -> None:
+    registry = BuildRegistry(pre_rename.data_dir, pre_rename.chroma.collection_prefix)
+    record = registry.read()
+    assert record is not None
+    path = registry.folder(record.collection) / "catalog.sqlite3"
+    # Read-only, as for another build not opened yet: the old table is counted.
+    assert catalog_counts(path) == (3, 6)
     index = KnowledgeIndex(pre_rename)
-    path = index.catalog.path
-    assert index.catalog.article_count() == 3
+    assert (index.catalog.article_count(), index.catalog.chunk_count()) == (3, 6)
     index.close()
     with contextlib.closing(sqlite3.connect(path)) as db:
         columns = {row[1] for row in db.execute("PRAGMA table_info(articles)")}
         publishers = {row[0] for row in db.execute("SELECT publisher FROM articles")}
+        names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
     assert "publisher" in columns and "source" not in columns
     assert publishers == {"Savanna Review", "Kitchen Notes"}
+    assert {"chunks", "chunks_article", "chunks_article_of"} <= names
+    assert not {n for n in names if n.startswith("records")}
+    assert catalog_counts(path) == (3, 6)
 
 
 def test_a_relabel_done_by_another_process_is_followed(pre_rename: Settings) -> None:
