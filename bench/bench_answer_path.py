@@ -54,10 +54,10 @@ def run_path(index: KnowledgeIndex, questions: Sequence[str]) -> dict[str, list[
         t3 = clock()
         policy.should_refuse(assess(text, hits))
         t4 = clock()
-        sources = number_articles(hits)
-        build_messages(text, sources)
+        numbered = number_articles(hits)
+        build_messages(text, numbered)
         t5 = clock()
-        validate_citations(CANNED_REPLY, [s.n for s in sources])
+        validate_citations(CANNED_REPLY, [s.n for s in numbered])
         t6 = clock()
         # The separately measured embedding is not part of the path: search embeds again.
         stages = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t6 - t0 - (t2 - t1))

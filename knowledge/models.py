@@ -262,7 +262,7 @@ class NoticeCode(StrEnum):
 
 
 class Citation(BaseModel):
-    """One numbered source of an answer: one article, with the passages that were used."""
+    """One numbered citation of an answer: one article, with the passages that were used."""
 
     n: int
     title: str
@@ -285,7 +285,7 @@ class Timings(BaseModel):
 
 
 class Answer(BaseModel):
-    """What members see: text with [n] markers and exactly the sources it cites."""
+    """What members see: text with [n] markers and exactly the articles it cites."""
 
     text: str
     citations: list[Citation] = Field(default_factory=list)

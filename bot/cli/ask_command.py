@@ -69,7 +69,7 @@ async def _stream(service: AnswerService, question: str, filters: SearchFilters)
 
 
 def answer_body(answer: Answer) -> str:
-    """The answer's text as Markdown source (never read as rich markup), with anything that
+    """The answer's text as raw Markdown (never read as rich markup), with anything that
     would drive the terminal removed; a refusal's closest articles are not in its text."""
     return terminal_text(answer.text)
 
@@ -146,7 +146,7 @@ def ask(
         print_json(answer.as_json())
         return
     if not console.is_terminal:
-        # The Markdown source itself: rendering would pad lines and crop long list items.
+        # The raw Markdown itself: rendering would pad lines and crop long list items.
         console.print(Text(answer_body(answer)))
     elif no_stream:
         console.print(Markdown(answer_body(answer)))

@@ -61,7 +61,7 @@ _TITLES_HINT = "`curator articles` lists every title"
 
 
 def paragraphs(text: str) -> str:
-    """Card text as a terminal shows it best: soft-wrapped source lines joined into one line per
+    """Card text as a terminal shows it best: soft-wrapped file lines joined into one line per
     paragraph; blank lines between paragraphs and list items ("- ", "* ", "• ", "1. ") kept."""
     blocks = []
     for block in re.split(r"\n[ \t]*\n", text.strip()):

@@ -74,7 +74,7 @@ def answers_table(report: AnswerEvalReport, dataset: str) -> Table:
             f"{report.embedder} · {report.chunks} chunks · {report.articles} articles · "
             f"{report.questions} questions\n"
             "in text: a gold answer in the answer · in cited: in a cited passage · "
-            "twice: answers listing an article twice · dangling: markers citing no source · "
+            "twice: answers listing an article twice · dangling: markers citing nothing listed · "
             "latency of the whole answer in ms"
         ),
     )

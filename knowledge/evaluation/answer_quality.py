@@ -38,7 +38,7 @@ class AnswerOutcome:
 
 
 def score_answer(answer: Answer, question: EvalQuestion, latency_ms: float) -> AnswerOutcome:
-    """Gold answer in the text and in a cited passage; duplicate sources; markers citing nothing."""
+    """Gold answer in the text and in a cited passage; an article cited twice; dangling markers."""
     listed = {c.n for c in answer.citations}
     articles = Counter(c.article_id for c in answer.citations)
     passages = [p for c in answer.citations for p in (c.passages or [c.passage])]

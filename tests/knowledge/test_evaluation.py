@@ -248,7 +248,7 @@ def test_parse_squad_skips_squad2_unanswerable_questions() -> None:
 )
 def test_parse_squad_names_the_malformed_entry(payload: object, message: str) -> None:
     with pytest.raises(InputError) as info:
-        parse_squad(payload, source="bad.json")
+        parse_squad(payload, origin="bad.json")
     assert message in str(info.value)
     assert str(info.value).startswith("bad.json: ")
 
