@@ -18,16 +18,18 @@ from knowledge.store.builds import BuildRegistry, catalog_counts
 from knowledge.store.filter_keys import FILTER_SCHEMA
 from tests.knowledge.test_index import CountingEmbedder
 from tests.support.cards import zebra_corpus
+from tests.support.chroma_server import ChromaServer
 
 QUERY = "stripes valleys bread"
 MODES: tuple[SearchMode, ...] = ("dense", "bm25", "hybrid")
 
 
-def make_settings(root: Path) -> Settings:
+def make_settings(root: Path, **chroma: object) -> Settings:
     return load_settings(
         data_dir=root / "data",
         embeddings={"provider": "hash"},
         knowledge={"sources": [str(root / "cards")]},
+        chroma=chroma,
     )
 
 
@@ -93,14 +95,17 @@ def stored_keys(index: KnowledgeIndex) -> set[str]:
     return {key for m in metadatas for key in m if "source" in key or "publisher" in key}
 
 
-@pytest.fixture
-def pre_rename(tmp_path: Path) -> Settings:
-    zebra_corpus(tmp_path / "cards")
-    settings = make_settings(tmp_path)
+def built_before_rename(settings: Settings) -> Settings:
     index = KnowledgeIndex(settings)
     assert index.reindex().added == 3
     make_pre_rename(index)
     return settings
+
+
+@pytest.fixture
+def pre_rename(tmp_path: Path) -> Settings:
+    zebra_corpus(tmp_path / "cards")
+    return built_before_rename(make_settings(tmp_path))
 
 
 SAVANNA = {"Why zebras have stripes", "How glaciers carve valleys"}
@@ -181,3 +186,27 @@ def test_an_article_keeps_the_content_hash_it_had_before_the_rename() -> None:
     assert article.content_hash() == (
         "edb2d7d5808461ea4fa469d543fc943fcac1b99ac2f03ce9d5fae0ad5b7796d2"
     )
+
+
+@pytest.mark.server
+def test_a_pre_rename_collection_on_a_server_is_relabelled(
+    tmp_path: Path, chroma_server: ChromaServer
+) -> None:
+    zebra_corpus(tmp_path / "cards")
+    prefix = f"renamed-{tmp_path.name[-12:]}".replace("_", "-")
+    settings = built_before_rename(
+        make_settings(
+            tmp_path, host=chroma_server.host, port=chroma_server.port, collection_prefix=prefix
+        )
+    )
+    counting = CountingEmbedder(dim=384)
+    index = KnowledgeIndex(settings, embedder=counting)
+    try:
+        assert titles(index, "dense", "Kitchen Notes") == {"Baking sourdough bread"}
+        queries_embedded = counting.texts
+        assert index.reindex().repaired == 0 and counting.texts == queries_embedded
+        # Over HTTP too, the old keys are removed, not left beside the new ones.
+        assert stored_keys(index) == {"publisher", "publisher_key"}
+        assert titles(index, "dense", "savanna review") == SAVANNA
+    finally:
+        index.close()
