@@ -2,11 +2,11 @@
 decide on refusal, build the prompt, validate the citations of a canned reply.
 
 Runs on the sample articles (with bench/data/sample_questions.tsv) and on a synthetic corpus of
-`--records` records (bench/synthetic.py, with questions drawn from its articles). Indexes are
+`--chunks` chunks (bench/synthetic.py, with questions drawn from its articles). Indexes are
 kept under bench/out/ and reused, so only the first run pays for embedding the corpus.
 
-    .venv/bin/python -m bench.bench_answer_path --embedder onnx --records 10000
-    .venv/bin/python -m bench.bench_answer_path --embedder hash --records 10000
+    .venv/bin/python -m bench.bench_answer_path --embedder onnx --chunks 10000
+    .venv/bin/python -m bench.bench_answer_path --embedder hash --chunks 10000
 """
 
 from __future__ import annotations
@@ -54,10 +54,10 @@ def run_path(index: KnowledgeIndex, questions: Sequence[str]) -> dict[str, list[
         t3 = clock()
         policy.should_refuse(assess(text, hits))
         t4 = clock()
-        sources = number_articles(hits)
-        build_messages(text, sources)
+        numbered = number_articles(hits)
+        build_messages(text, numbered)
         t5 = clock()
-        validate_citations(CANNED_REPLY, [s.n for s in sources])
+        validate_citations(CANNED_REPLY, [s.n for s in numbered])
         t6 = clock()
         # The separately measured embedding is not part of the path: search embeds again.
         stages = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t6 - t0 - (t2 - t1))
@@ -85,10 +85,10 @@ def sample_index(embedder: Embedder, out: Path) -> KnowledgeIndex:
 
 
 def synthetic_index(
-    embedder: Embedder, out: Path, records: int
+    embedder: Embedder, out: Path, chunks: int
 ) -> tuple[KnowledgeIndex, SyntheticCorpus]:
-    corpus = SyntheticCorpus(CorpusSpec(records=records))
-    settings = load_settings(data_dir=out / f"path-synthetic-{records}-{embedder.name}")
+    corpus = SyntheticCorpus(CorpusSpec(chunks=chunks))
+    settings = load_settings(data_dir=out / f"path-synthetic-{chunks}-{embedder.name}")
     index = KnowledgeIndex(settings, embedder)
     if index.stats()["articles"] != len(corpus):
         started = time.perf_counter()
@@ -100,7 +100,7 @@ def synthetic_index(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--embedder", default="onnx", choices=["hash", "onnx"])
-    parser.add_argument("--records", type=int, default=10_000, help="Synthetic records (0: skip).")
+    parser.add_argument("--chunks", type=int, default=10_000, help="Synthetic chunks (0: skip).")
     parser.add_argument("--questions", type=int, default=200, help="Synthetic questions.")
     parser.add_argument("--repeat", type=int, default=5, help="Passes over the sample questions.")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
@@ -118,17 +118,17 @@ def main() -> None:
     questions = [q for _, q in tsv_questions(SAMPLE_QUESTIONS)]
     run_path(index, questions[:5])  # warm-up: sessions, caches, lazy loads
     report(
-        f"sample: {index.stats()['articles']} articles, {index.stats()['records']} records",
+        f"sample: {index.stats()['articles']} articles, {index.stats()['chunks']} chunks",
         run_path(index, questions * args.repeat),
     )
     index.close()
 
-    if args.records:
-        big, corpus = synthetic_index(embedder, args.out, args.records)
+    if args.chunks:
+        big, corpus = synthetic_index(embedder, args.out, args.chunks)
         synthetic_questions = [q for q, _ in corpus.queries(args.questions)]
         run_path(big, synthetic_questions[:5])
         report(
-            f"synthetic: {big.stats()['articles']} articles, {big.stats()['records']} records",
+            f"synthetic: {big.stats()['articles']} articles, {big.stats()['chunks']} chunks",
             run_path(big, synthetic_questions),
         )
         big.close()

@@ -1,13 +1,13 @@
 """The catalog check every search makes: which of ~100 candidate ids are committed, and whose.
 
-    .venv/bin/python -m bench.bench_catalog [--records 1000000] [--without-covering-index]
+    .venv/bin/python -m bench.bench_catalog [--chunks 1000000] [--without-covering-index]
         [--drop-page-cache]
 
-Builds a catalog of N records with ~1.4 KB of chunk text each (as the scale benchmark's records
+Builds a catalog of N chunks with ~1.4 KB of text each (as the scale benchmark's chunks
 are), then times `Catalog.articles_of` on 100 random ids, 3 x 200 times: first with whatever the
 OS page cache holds (with --drop-page-cache, run as root, the whole cache is dropped first: this
 slows every process on the machine for a while), then as it warms. With
---without-covering-index it drops the records_article_of index first and queries the table the
+--without-covering-index it drops the chunks_article_of index first and queries the table the
 way Curator did before that index existed.
 """
 
@@ -26,18 +26,18 @@ from knowledge.store.catalog import Catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 
-RECORDS_PER_ARTICLE = 10
+CHUNKS_PER_ARTICLE = 10
 
 
-def record_id(article: int, position: int) -> str:
+def chunk_id(article: int, position: int) -> str:
     return f"{article:016x}{position:04d}0123456789ab"
 
 
-def build(path: Path, records: int) -> None:
+def build(path: Path, chunks: int) -> None:
     Catalog(path).close()
     conn = sqlite3.connect(path)
     text = "x" * 1400
-    for article in range(records // RECORDS_PER_ARTICLE):
+    for article in range(chunks // CHUNKS_PER_ARTICLE):
         aid = f"{article:016x}"
         conn.execute(
             "INSERT INTO articles (id, url, title, content_hash, card, indexed_at) "
@@ -45,8 +45,8 @@ def build(path: Path, records: int) -> None:
             (aid,),
         )
         conn.executemany(
-            "INSERT INTO records (id, article_id, position, chunk) VALUES (?, ?, ?, ?)",
-            [(record_id(article, p), aid, p, text) for p in range(RECORDS_PER_ARTICLE)],
+            "INSERT INTO chunks (id, article_id, position, chunk) VALUES (?, ?, ?, ?)",
+            [(chunk_id(article, p), aid, p, text) for p in range(CHUNKS_PER_ARTICLE)],
         )
     conn.commit()
     conn.close()
@@ -54,13 +54,13 @@ def build(path: Path, records: int) -> None:
 
 def old_articles_of(conn: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
     marks = ",".join("?" * len(ids))
-    rows = conn.execute(f"SELECT id, article_id FROM records WHERE id IN ({marks})", ids)
+    rows = conn.execute(f"SELECT id, article_id FROM chunks WHERE id IN ({marks})", ids)
     return dict(rows.fetchall())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--chunks", type=int, default=1_000_000)
     parser.add_argument("--without-covering-index", action="store_true")
     parser.add_argument(
         "--drop-page-cache",
@@ -72,19 +72,19 @@ def main() -> None:
     if args.drop_page_cache and os.geteuid() != 0:
         parser.error("--drop-page-cache needs root (it writes /proc/sys/vm/drop_caches)")
     rng = random.Random(1)
-    articles = args.records // RECORDS_PER_ARTICLE
+    articles = args.chunks // CHUNKS_PER_ARTICLE
 
     def candidates() -> list[str]:
-        return [record_id(rng.randrange(articles), rng.randrange(10)) for _ in range(100)]
+        return [chunk_id(rng.randrange(articles), rng.randrange(10)) for _ in range(100)]
 
     with tempfile.TemporaryDirectory(prefix="curator-catalog-") as work:
         path = Path(work) / "catalog.sqlite3"
         started = time.perf_counter()
-        build(path, args.records)
-        print(f"built {args.records:,} records in {time.perf_counter() - started:.0f} s")
+        build(path, args.chunks)
+        print(f"built {args.chunks:,} chunks in {time.perf_counter() - started:.0f} s")
         catalog = Catalog(path)
         if args.without_covering_index:
-            catalog._conn.execute("DROP INDEX records_article_of")
+            catalog._conn.execute("DROP INDEX chunks_article_of")
 
             def lookup(ids: list[str]) -> dict[str, str]:
                 return old_articles_of(catalog._conn, ids)

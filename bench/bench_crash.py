@@ -1,14 +1,14 @@
 """Crash consistency: N random SIGKILLs of `curator reindex` over a 2,000-card corpus, then one
-reindex; the catalog, Chroma and BM25 must then hold exactly the cards' records.
+reindex; the catalog, Chroma and BM25 must then hold exactly the cards' chunks.
 
 Before each killed run `--churn` of the cards are edited (and a quarter as many deleted and
 added), so every run has work to do. Kills take turns aiming at a random moment (loading,
 planning, checking the store, embedding, deleting, the BM25 rebuild), at a half-written batch
 of this run (articles pending in its catalog), and at a moment this run has written but holds
 no batch pending (the store check, between batches, before the BM25 rebuild). Batches are small
-(`--batch-records`). After
-the last kill one reindex runs to the end; then the stores are compared record by record:
-catalog articles against the cards, Chroma ids and text hashes against the catalog's records,
+(`--batch-chunks`). After
+the last kill one reindex runs to the end; then the stores are compared chunk by chunk:
+catalog articles against the cards, Chroma ids and text hashes against the catalog's chunks,
 BM25 ids against the catalog. "repairs" counts the vectors the final run's consistency check
 re-embedded or deleted (the rest is redone by the pending-article protocol of index_writer.py).
 
@@ -53,7 +53,7 @@ def write_card(folder: Path, i: int, version: int, rng: random.Random) -> None:
         "---\n"
         f'title: "Card {i} v{version}: {words[0]} {words[1]}"\n'
         f"url: https://example.org/card-{i}\n"
-        "source: Bench Journal\n"
+        "publisher: Bench Journal\n"
         "curated: 2026-11-20T09:00:00Z\n"
         f"topics: [{words[2]}]\n"
         "---\n\n"
@@ -161,17 +161,17 @@ def mismatches(env: dict[str, str], cards: Path) -> dict[str, int]:
     try:
         expected_articles = {a.id for a in loaded.articles}
         catalog_articles = {a.id for a in index.list_articles()}
-        records = {c.id: text_hash(c) for c in index.catalog.iter_chunks()}
+        chunks = {c.id: text_hash(c) for c in index.catalog.iter_chunks()}
         got = index.vectors._get().get(include=["metadatas"])
         stored = {i: (m or {}).get("h") for i, m in zip(got["ids"], got["metadatas"], strict=True)}
         lexical = set(index.lexical._ids) if len(index.lexical) else set()
         return {
             "articles_missing": len(expected_articles - catalog_articles),
             "articles_extra": len(catalog_articles - expected_articles),
-            "vectors_missing": len(set(records) - set(stored)),
-            "vectors_extra": len(set(stored) - set(records)),
-            "vectors_stale": sum(1 for i, h in records.items() if i in stored and stored[i] != h),
-            "bm25_differs": len(lexical ^ set(records)),
+            "vectors_missing": len(set(chunks) - set(stored)),
+            "vectors_extra": len(set(stored) - set(chunks)),
+            "vectors_stale": sum(1 for i, h in chunks.items() if i in stored and stored[i] != h),
+            "bm25_differs": len(lexical ^ set(chunks)),
             "pending_left": len(index.catalog.pending()),
         }
     finally:
@@ -182,7 +182,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--cards", type=int, default=2000)
-    parser.add_argument("--batch-records", type=int, default=100)
+    parser.add_argument("--batch-chunks", type=int, default=100)
     parser.add_argument("--churn", type=float, default=0.05, help="share of cards edited per run")
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--data-dir", help="work here (default: a fresh temporary folder)")
@@ -206,7 +206,7 @@ def main() -> None:
 
     # The first full run, timed, bounds where a kill can land; it is killed too.
     started = time.monotonic()
-    first = run_reindex(env, args.batch_records)
+    first = run_reindex(env, args.batch_chunks)
     full = time.monotonic() - started
     if first.returncode != 0:
         sys.exit(f"the first reindex failed: {first.stderr[-2000:]}")
@@ -220,12 +220,12 @@ def main() -> None:
     next_id = args.cards
     for n in range(args.kills):
         next_id = mutate(cards, live, next_id, rng, args.churn)
-        outcome = kill_reindex(env, args.batch_records, TARGETS[n % 3], full, catalog)
+        outcome = kill_reindex(env, args.batch_chunks, TARGETS[n % 3], full, catalog)
         kills += outcome["killed"]
         rounds.append(outcome)
         print(json.dumps({"round": n + 1, **outcome}), flush=True)
 
-    final = run_reindex(env, args.batch_records)
+    final = run_reindex(env, args.batch_chunks)
     if final.returncode != 0:
         sys.exit(f"the final reindex failed: {final.stderr[-2000:]}")
     report = json.loads(final.stdout)

@@ -288,24 +288,24 @@ def main() -> int:
 
 
 def hash_bench(questions: list[str], chunks: list[str]) -> None:
-    """The model-free embedder: single questions, ~400-token chunks, and a 20k-record batch."""
+    """The model-free embedder: single questions, ~400-token chunks, 20k short chunks."""
     hasher: Embedder = HashEmbedder()
     hasher.embed(questions[:10])
     times, _ = per_text_ms(hasher.embed, questions)
     rate, _ = throughput(hasher.embed, chunks, rounds=3)
-    records = [
+    short = [
         f"{q} {c[: 200 + i % 300]}"
         for i, (q, c) in enumerate(zip(questions * 100, chunks * 100, strict=False))
     ]
     start = time.perf_counter()
-    for i in range(0, len(records), 1000):
-        hasher.embed(records[i : i + 1000])
-    record_rate = len(records) / (time.perf_counter() - start)
+    for i in range(0, len(short), 1000):
+        hasher.embed(short[i : i + 1000])
+    short_rate = len(short) / (time.perf_counter() - start)
     print()
     print(
         f"  hash-384: question p50 {statistics.median(times):.3f} ms; ~400-token chunks "
-        f"{rate:,.0f} texts/s; {len(records):,} records of ~60 words in batches of 1000: "
-        f"{record_rate:,.0f} texts/s"
+        f"{rate:,.0f} texts/s; {len(short):,} short chunks of ~60 words in batches of 1000: "
+        f"{short_rate:,.0f} texts/s"
     )
 
 

@@ -6,7 +6,7 @@ Half the articles are Markdown cards in a folder, half are entries of one RSS fe
 127.0.0.1 by a server that honours ETag / Last-Modified. The first refresh indexes everything;
 the next `--rounds` refreshes find nothing changed: the feed answers 304 (no body, no parsing),
 the cards are read and hashed, and nothing may be embedded. Then the feed gains one entry (only
-its records are embedded), and a last round has the server ignore validators (a 200 with the
+its chunks are embedded), and a last round has the server ignore validators (a 200 with the
 same feed), the worst case for an unchanged feed. Goal: an unchanged refresh under 5 s with zero
 embeddings.
 """
@@ -36,7 +36,7 @@ FEED = "/feed.xml"
 
 def write_card(folder: Path, n: int, article: Article) -> None:
     body = (
-        f"---\ntitle: {article.title}\nurl: {article.url}\nsource: {article.source}\n"
+        f"---\ntitle: {article.title}\nurl: {article.url}\npublisher: {article.publisher}\n"
         f"topics: [{', '.join(article.topics)}]\n---\n\n## Summary\n\n{article.summary}\n\n"
         f"## Key takeaway\n\n{article.key_takeaway}\n\n## Article\n\n{article.body}\n"
     )
@@ -87,7 +87,7 @@ def timed(refresher: Refresher, counter: EmbedCounter) -> tuple[RefreshOutcome, 
 
 def run(articles: int, embedder: str, rounds: int, server: FeedServer, root: Path) -> None:
     # One article more than asked for: the new feed entry of the last rounds.
-    spec = CorpusSpec(records=(articles + 1) * 4, records_per_article=4, words_per_paragraph=150)
+    spec = CorpusSpec(chunks=(articles + 1) * 4, chunks_per_article=4, words_per_paragraph=150)
     corpus = SyntheticCorpus(spec)
     half = articles // 2
     folder = root / "cards"

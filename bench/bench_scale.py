@@ -1,4 +1,4 @@
-"""Scale benchmark: ingest and search synthetic corpora of 10k to 1M records.
+"""Scale benchmark: ingest and search synthetic corpora of 10k to 1M chunks.
 
     .venv/bin/python -m bench.bench_scale --sizes 10000,100000 --queries 200 \
         [--figures scale.json] [--plot scale.png] [--markdown]
@@ -126,7 +126,7 @@ def bench_settings(data_dir: Path, chroma_port: int | None = None) -> Settings:
 
 
 def corpus_for(size: int) -> SyntheticCorpus:
-    return SyntheticCorpus(CorpusSpec(records=size))
+    return SyntheticCorpus(CorpusSpec(chunks=size))
 
 
 def child_ingest(
@@ -158,17 +158,17 @@ def child_ingest(
     with profiled(profile, f"ingest {size}"):
         index.add_articles(articles, progress=progress)
     ingest_s = time.perf_counter() - begin
-    records = index.catalog.chunk_count()
+    chunks = index.catalog.chunk_count()
     bm25_s = marks.get("bm25_last", begin) - marks.get("bm25_first", begin)
     parts = watch.take()
     index.close()
     return {
         "size": size,
-        "records": records,
+        "chunks": chunks,
         "articles": len(articles),
         "generate_s": round(generated_s, 2),
         "ingest_s": round(ingest_s, 2),
-        "ingest_records_per_s": round(records / ingest_s, 1),
+        "ingest_chunks_per_s": round(chunks / ingest_s, 1),
         "ingest_parts_s": {
             **{k: round(v, 2) for k, v in parts.items()},
             "bm25_rebuild": round(bm25_s, 2),
@@ -228,7 +228,7 @@ def child_search(
             "p50_ms": round(percentile(latencies, 50), 2),
             "p95_ms": round(percentile(latencies, 95), 2),
             "mean_ms": round(float(np.mean(latencies)), 2),
-            "source_in_top_k": round(found / len(asked), 3),
+            "article_in_top_k": round(found / len(asked), 3),
         }
         if mode == "hybrid":
             total = sum(latencies)
@@ -311,26 +311,26 @@ def machine() -> dict[str, Any]:
 # -- reporting -------------------------------------------------------------------------------
 
 
-def _n(records: int) -> str:
-    return f"{records // 1_000_000}M" if records >= 1_000_000 else f"{records // 1000}k"
+def _n(chunks: int) -> str:
+    return f"{chunks // 1_000_000}M" if chunks >= 1_000_000 else f"{chunks // 1000}k"
 
 
 def results_table(rows: list[dict[str, Any]]) -> str:
     """The headline figures, one row per corpus size."""
     head = (
-        "| records | ingest | hybrid p50 / p95 | dense p50 / p95 | bm25 p50 / p95 "
-        "| first query (cold) | peak RSS: ingest / search | disk | source in top k |\n"
+        "| chunks | ingest | hybrid p50 / p95 | dense p50 / p95 | bm25 p50 / p95 "
+        "| first query (cold) | peak RSS: ingest / search | disk | article in top k |\n"
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     lines = []
     for r in rows:
         m = r["modes"]
         lines.append(
-            f"| {r['records']:,} | {r['ingest_s']:,.0f} s ({r['ingest_records_per_s']:,.0f}/s) "
+            f"| {r['chunks']:,} | {r['ingest_s']:,.0f} s ({r['ingest_chunks_per_s']:,.0f}/s) "
             + "".join(f"| {m[mode]['p50_ms']:.1f} / {m[mode]['p95_ms']:.1f} ms " for mode in MODES)
             + f"| {r['cold_first_query_ms']:,.0f} ms "
             f"| {r['ingest_peak_rss_mb']:,.0f} / {r['search_peak_rss_mb']:,.0f} MiB "
-            f"| {r['disk_mb']:,.0f} MiB | {m['hybrid']['source_in_top_k']:.2f} |"
+            f"| {r['disk_mb']:,.0f} MiB | {m['hybrid']['article_in_top_k']:.2f} |"
         )
     return head + "\n".join(lines) + "\n"
 
@@ -353,36 +353,36 @@ INGEST_PARTS = ("embed", "chroma_upsert", "catalog_commit", "bm25_rebuild", "oth
 def parts_tables(rows: list[dict[str, Any]]) -> str:
     """Where one hybrid search, one ingest and the serving process's memory go."""
     search = (
-        "| records | hybrid mean | " + " | ".join(SEARCH_PARTS) + " |\n"
+        "| chunks | hybrid mean | " + " | ".join(SEARCH_PARTS) + " |\n"
         + "|---:" * (2 + len(SEARCH_PARTS)) + "|\n"
     )  # fmt: skip
     ingest = (
-        "| records | ingest | " + " | ".join(INGEST_PARTS) + " |\n"
+        "| chunks | ingest | " + " | ".join(INGEST_PARTS) + " |\n"
         + "|---:" * (2 + len(INGEST_PARTS)) + "|\n"
     )  # fmt: skip
     memory = (
-        "| records | RSS before loading | + BM25 | + Chroma (HNSW, SQLite) "
+        "| chunks | RSS before loading | + BM25 | + Chroma (HNSW, SQLite) "
         "| disk: chroma / index |\n|---:|---:|---:|---:|---:|\n"
     )
     for r in rows:
         hybrid = r["modes"]["hybrid"]
         s = hybrid.get("mean_parts_ms", {})
         search += (
-            f"| {r['records']:,} | {hybrid['mean_ms']:.1f} ms | "
+            f"| {r['chunks']:,} | {hybrid['mean_ms']:.1f} ms | "
             # A step missing from an older run was not timed on its own ("—"), not free.
             + " | ".join(f"{s[k]:.1f} ms" if k in s else "—" for k in SEARCH_PARTS)
             + " |\n"
         )
         i = r["ingest_parts_s"]
         ingest += (
-            f"| {r['records']:,} | {r['ingest_s']:,.0f} s | "
+            f"| {r['chunks']:,} | {r['ingest_s']:,.0f} s | "
             + " | ".join(f"{i.get(k, 0):,.0f} s" for k in INGEST_PARTS)
             + " |\n"
         )
         before = r["rss_loaded_mb"] - r["rss_index_mb"]
         d = r.get("disk_parts_mb", {})
         memory += (
-            f"| {r['records']:,} | {before:,.0f} MiB | {_mib(r.get('rss_bm25_mb'))} "
+            f"| {r['chunks']:,} | {before:,.0f} MiB | {_mib(r.get('rss_bm25_mb'))} "
             f"| {_mib(r.get('rss_chroma_and_rest_mb'))} "
             f"| {d.get('chroma', 0):,.0f} / {d.get('index', 0):,.0f} MiB |\n"
         )
@@ -395,12 +395,12 @@ def parts_tables(rows: list[dict[str, Any]]) -> str:
 
 
 def _slope_kib(rows: list[dict[str, Any]], key: str) -> float | None:
-    """KiB per extra record of `key` (MiB) between the two largest sizes measured with it."""
+    """KiB per extra chunk of `key` (MiB) between the two largest sizes measured with it."""
     have = [r for r in rows if r.get(key) is not None]
     if len(have) < 2:
         return None
     a, b = have[-2], have[-1]
-    return float((b[key] - a[key]) * 1024 / (b["records"] - a["records"]))
+    return float((b[key] - a[key]) * 1024 / (b["chunks"] - a["chunks"]))
 
 
 def _bullet(text: str) -> str:
@@ -409,15 +409,15 @@ def _bullet(text: str) -> str:
 
 
 def limits_text(rows: list[dict[str, Any]]) -> str:
-    """Where the embedded set-up stops, from the per-record costs measured above."""
+    """Where the embedded set-up stops, from the per-chunk costs measured above."""
     big = rows[-1]
     million = 1_000_000
     bm25 = _slope_kib(rows, "rss_bm25_mb")
     chroma = _slope_kib(rows, "rss_chroma_and_rest_mb")
-    index = _slope_kib(rows, "rss_index_mb") or big["rss_index_mb"] * 1024 / big["records"]
-    serving_1m = big["rss_loaded_mb"] + index * (million - big["records"]) / 1024
-    disk_kib = big["disk_mb"] * 1024 / big["records"]
-    rate = big["ingest_records_per_s"]
+    index = _slope_kib(rows, "rss_index_mb") or big["rss_index_mb"] * 1024 / big["chunks"]
+    serving_1m = big["rss_loaded_mb"] + index * (million - big["chunks"]) / 1024
+    disk_kib = big["disk_mb"] * 1024 / big["chunks"]
+    rate = big["ingest_chunks_per_s"]
     hybrid = big["modes"]["hybrid"]
     parts = hybrid.get("mean_parts_ms", {})
     upsert_share = 100 * big["ingest_parts_s"].get("chroma_upsert", 0) / big["ingest_s"]
@@ -426,12 +426,12 @@ def limits_text(rows: list[dict[str, Any]]) -> str:
         f" (BM25 {bm25:.1f} KiB, Chroma {chroma:.1f} KiB)" if bm25 is not None and chroma else ""
     )
     measured = (
-        f"Measured up to {_n(big['records'])} records, each extra record costs the serving "
+        f"Measured up to {_n(big['chunks'])} chunks, each extra chunk costs the serving "
         f"process {index:.1f} KiB of RAM{split} and the data dir {disk_kib:.1f} KiB of disk; "
-        f"ingest runs at {rate:,.0f} records/s, {upsert_share:.0f}% of it inside Chroma's "
+        f"ingest runs at {rate:,.0f} chunks/s, {upsert_share:.0f}% of it inside Chroma's "
         f"upsert. Hybrid search {verdict} the {GOAL_P95_MS:.0f} ms p95 goal: "
         f"{hybrid['p50_ms']:.0f} ms p50 / {hybrid['p95_ms']:.0f} ms p95 at "
-        f"{_n(big['records'])}, of which the Chroma query is {parts.get('chroma_query', 0):.0f} ms "
+        f"{_n(big['chunks'])}, of which the Chroma query is {parts.get('chroma_query', 0):.0f} ms "
         f"and BM25 {parts.get('bm25_search', 0):.1f} ms."
     )
     if len(rows) >= 2:
@@ -444,15 +444,15 @@ def limits_text(rows: list[dict[str, Any]]) -> str:
             else f"went from {before:.0f} to {after:.0f} ms"
         )
         measured += (
-            f" From {_n(a['records'])} to {_n(big['records'])} records the Chroma query {change} "
+            f" From {_n(a['chunks'])} to {_n(big['chunks'])} chunks the Chroma query {change} "
             "(HNSW search grows logarithmically, and only ids and distances are fetched) and "
             "BM25-only search from "
             f"{a['modes']['bm25']['p50_ms']:.1f} to {big['modes']['bm25']['p50_ms']:.1f} ms p50 "
             f"(posting lists grow with the corpus)."
         )
-    if big["records"] >= million:
+    if big["chunks"] >= million:
         outlook = (
-            f"At {_n(big['records'])} records the serving process holds "
+            f"At {_n(big['chunks'])} chunks the serving process holds "
             f"{big['rss_loaded_mb'] / 1024:.1f} GiB once loaded (peak "
             f"{big['search_peak_rss_mb'] / 1024:.1f} GiB while searching), ingest peaks at "
             f"{big['ingest_peak_rss_mb'] / 1024:.1f} GiB, the data dir takes "
@@ -461,7 +461,7 @@ def limits_text(rows: list[dict[str, Any]]) -> str:
         )
     else:
         outlook = (
-            f"Projected to 1M records from those slopes: about {serving_1m / 1024:.1f} GiB of "
+            f"Projected to 1M chunks from those slopes: about {serving_1m / 1024:.1f} GiB of "
             f"RAM for the serving process, {disk_kib * million / 2**20:.0f} GiB of disk, and "
             f"{million / rate / 3600:.1f} hours of ingest on this machine (1M not measured)."
         )
@@ -473,18 +473,18 @@ def limits_text(rows: list[dict[str, Any]]) -> str:
         _bullet(b)
         for b in (
             "Keep the embedded store (the default) for one bot process on one machine, up to a "
-            "few hundred thousand records: search is tens of milliseconds and the whole index is "
+            "few hundred thousand chunks: search is tens of milliseconds and the whole index is "
             "a folder to back up.",
             "Move the vectors to a Chroma server (`CURATOR_CHROMA__HOST`) when more than one "
             "process must use the index (a second bot replica, or reindexing from another "
             "machine: an embedded Chroma belongs to one process), when a large reindex must not "
             "take the bot's cores for hours (a server on its own machine does the HNSW and "
             "SQLite work), or when the vector side no longer fits beside the bot (around 1M "
-            "records and up).",
+            "chunks and up).",
             "The BM25 index and the catalog stay in the bot's data dir with either store. BM25 "
-            "is rebuilt from the catalog after every ingest (O(records): "
-            f"{big['ingest_parts_s'].get('bm25_rebuild', 0):.0f} s at {_n(big['records'])}) and "
-            "held in RAM, so past a few million records it is the lexical side, not Chroma, that "
+            "is rebuilt from the catalog after every ingest (O(chunks): "
+            f"{big['ingest_parts_s'].get('bm25_rebuild', 0):.0f} s at {_n(big['chunks'])}) and "
+            "held in RAM, so past a few million chunks it is the lexical side, not Chroma, that "
             "needs to become incremental or move out.",
         )
     )
@@ -497,31 +497,31 @@ def write_plot(rows: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records = [r["records"] for r in rows]
+    chunks = [r["chunks"] for r in rows]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
     ax = axes[0]
     for mode, colour in zip(MODES, ("tab:blue", "tab:orange", "tab:green"), strict=True):
-        ax.plot(records, [r["modes"][mode]["p50_ms"] for r in rows], "o--", color=colour,
+        ax.plot(chunks, [r["modes"][mode]["p50_ms"] for r in rows], "o--", color=colour,
                 label=f"{mode} p50")  # fmt: skip
-        ax.plot(records, [r["modes"][mode]["p95_ms"] for r in rows], "o-", color=colour,
+        ax.plot(chunks, [r["modes"][mode]["p95_ms"] for r in rows], "o-", color=colour,
                 label=f"{mode} p95")  # fmt: skip
     ax.axhline(GOAL_P95_MS, color="grey", linestyle=":", label="goal: hybrid p95 100 ms")
-    ax.set(xscale="log", yscale="log", xlabel="records", ylabel="ms per search",
+    ax.set(xscale="log", yscale="log", xlabel="chunks", ylabel="ms per search",
            title="Search latency (warm, one query at a time)")  # fmt: skip
     ax.legend(fontsize=7)
     ax = axes[1]
-    ax.plot(records, [r["ingest_s"] for r in rows], "o-", label="ingest, hash embedder")
-    ax.set(xscale="log", yscale="log", xlabel="records", ylabel="seconds", title="Ingest time")
+    ax.plot(chunks, [r["ingest_s"] for r in rows], "o-", label="ingest, hash embedder")
+    ax.set(xscale="log", yscale="log", xlabel="chunks", ylabel="seconds", title="Ingest time")
     for r in rows:
-        ax.annotate(f"{r['ingest_records_per_s']:,.0f} records/s", (r["records"], r["ingest_s"]),
+        ax.annotate(f"{r['ingest_chunks_per_s']:,.0f} chunks/s", (r["chunks"], r["ingest_s"]),
                     textcoords="offset points", xytext=(6, -10), fontsize=8)  # fmt: skip
     ax.margins(x=0.3)
     ax.legend(fontsize=8)
     ax = axes[2]
-    ax.plot(records, [r["ingest_peak_rss_mb"] for r in rows], "o-", label="peak RSS, ingest")
-    ax.plot(records, [r["search_peak_rss_mb"] for r in rows], "o-", label="peak RSS, search")
-    ax.plot(records, [r["disk_mb"] for r in rows], "s-", label="data dir on disk")
-    ax.set(xscale="log", yscale="log", xlabel="records", ylabel="MiB", title="Memory and disk")
+    ax.plot(chunks, [r["ingest_peak_rss_mb"] for r in rows], "o-", label="peak RSS, ingest")
+    ax.plot(chunks, [r["search_peak_rss_mb"] for r in rows], "o-", label="peak RSS, search")
+    ax.plot(chunks, [r["disk_mb"] for r in rows], "s-", label="data dir on disk")
+    ax.set(xscale="log", yscale="log", xlabel="chunks", ylabel="MiB", title="Memory and disk")
     ax.legend(fontsize=8)
     fig.suptitle("Curator at scale: synthetic corpora, hash embedder, embedded Chroma + BM25")
     fig.tight_layout()
@@ -530,22 +530,36 @@ def write_plot(rows: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def read_previous(source: Path) -> tuple[dict[int, dict[str, Any]], dict[str, Any] | None]:
+def read_previous(path: Path) -> tuple[dict[int, dict[str, Any]], dict[str, Any] | None]:
     """Figures of an earlier run, by size, and that run's machine: from a --figures JSON file,
     or from the data comment of a pasted "## Scale" section (e.g. docs/benchmarks.md)."""
-    if not source.exists():
+    if not path.exists():
         return {}, None
-    text = source.read_text(encoding="utf-8")
-    if source.suffix != ".json":
+    text = path.read_text(encoding="utf-8")
+    if path.suffix != ".json":
         found = re.search(r"<!-- " + DATA_MARK + r" (.*?) -->", text, re.S)
         if not found:
             return {}, None
         text = found.group(1)
     try:
         data = json.loads(text)
-        return {int(r["size"]): r for r in data["rows"]}, data.get("machine")
+        rows = [_renamed(r) for r in data["rows"]]
+        return {int(r["size"]): r for r in rows}, data.get("machine")
     except (ValueError, KeyError, TypeError):
         return {}, None
+
+
+#: Figure keys as runs before "records" became "chunks" wrote them.
+_OLD_KEYS = {"records": "chunks", "ingest_records_per_s": "ingest_chunks_per_s"}
+
+
+def _renamed(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of figures under today's keys, whichever release measured it."""
+    row = {_OLD_KEYS.get(k, k): v for k, v in row.items()}
+    for mode in row.get("modes", {}).values():
+        if "source_in_top_k" in mode:
+            mode["article_in_top_k"] = mode.pop("source_in_top_k")
+    return row
 
 
 def write_figures(path: Path, rows: list[dict[str, Any]], host: dict[str, Any]) -> None:
@@ -565,14 +579,14 @@ def render_section(
     payload = json.dumps({"machine": host, "rows": rows}, separators=(",", ":"))
     intro = _wrap(
         "Synthetic corpora (bench/synthetic.py): Zipf-distributed words with English function "
-        "words at the head, 300 topics, articles of 10 records (one summary record and nine "
+        "words at the head, 300 topics, articles of 10 chunks (one summary chunk and nine "
         "~200-word paragraphs); vectors from the `hash` embedder (384 dimensions); embedded "
         "Chroma, BM25 and the catalog in one data dir; default retrieval settings (k=8, 50 "
         "candidates per retriever, per_article=3). Each size is indexed by one process and "
         "searched by a fresh one, as the bot after a restart; latencies are per query, one at "
-        'a time, after 5 warm-up queries, query embedding included. "source in top k" is the '
-        "share of queries whose source article came back: a check that search still finds "
-        "things at that size."
+        'a time, after 5 warm-up queries, query embedding included. "article in top k" is the '
+        "share of queries whose article (the one each was drawn from) came back: a check that "
+        "search still finds things at that size."
     )
     loads = sorted({r.get("load_avg_1m_at_start", host["load_avg_1m"]) for r in rows})
     load = f"{loads[0]:.1f}" if len(loads) == 1 else f"{loads[0]:.1f} to {loads[-1]:.1f}"
@@ -584,12 +598,12 @@ def render_section(
         "pessimistic and vary by tens of percent between runs."
     )
     return (
-        f"{SECTION}\n\n{intro}\n\nReproduce (ingesting {_n(rows[-1]['records'])} records "
+        f"{SECTION}\n\n{intro}\n\nReproduce (ingesting {_n(rows[-1]['chunks'])} chunks "
         f"took {rows[-1]['ingest_s'] / 60:.0f} minutes here):\n\n"
         f"    {command}\n\n{machine_line}\n\n"
         + results_table(rows)
         + "".join(
-            "\n" + _wrap(f"{_n(r['records'])}: {r['note']}") + "\n" for r in rows if r.get("note")
+            "\n" + _wrap(f"{_n(r['chunks'])}: {r['note']}") + "\n" for r in rows if r.get("note")
         )
         + "\n![Search latency, ingest time, memory and disk by corpus size](scale.png)\n\n"
         + parts_tables(rows)
@@ -609,7 +623,7 @@ def render_section(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000",
-                        help="records per corpus, comma separated")  # fmt: skip
+                        help="chunks per corpus, comma separated")  # fmt: skip
     parser.add_argument("--queries", type=int, default=200, help="queries per mode")
     parser.add_argument("--figures", type=Path, default=None,
                         help="JSON file of raw figures: sizes in it are kept unless remeasured, "

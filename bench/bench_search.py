@@ -57,7 +57,7 @@ def load_queries(args: argparse.Namespace) -> list[str]:
         lines = args.queries_file.read_text(encoding="utf-8").splitlines()
         return [line for line in lines if line.strip()][: args.queries]
     if args.synthetic:
-        corpus = SyntheticCorpus(CorpusSpec(records=args.synthetic))
+        corpus = SyntheticCorpus(CorpusSpec(chunks=args.synthetic))
         return [q for q, _ in corpus.queries(args.queries)]
     sys.exit("give --synthetic SIZE (a bench_scale data dir) or --queries-file FILE")
 
@@ -65,7 +65,7 @@ def load_queries(args: argparse.Namespace) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="a Curator data dir")
-    parser.add_argument("--synthetic", type=int, help="records of the bench_scale corpus in it")
+    parser.add_argument("--synthetic", type=int, help="chunks of the bench_scale corpus in it")
     parser.add_argument("--queries-file", type=Path, help="one query per line")
     parser.add_argument("--queries", type=int, default=200, help="how many queries")
     parser.add_argument("--candidates", type=int, default=None,
@@ -100,7 +100,7 @@ def main() -> None:
     def catalog_sql(q: str) -> list[Any]:
         ids = candidate_ids[q]
         marks = ",".join("?" * len(ids))
-        return conn.execute(f"SELECT id, chunk FROM records WHERE id IN ({marks})", ids).fetchall()
+        return conn.execute(f"SELECT id, chunk FROM chunks WHERE id IN ({marks})", ids).fetchall()
 
     rows = {q: catalog_sql(q) for q in queries}
     results = [
@@ -139,7 +139,7 @@ def main() -> None:
             lambda q: [Chunk.model_validate_json(row[1]) for row in rows[q]],
         ),
         timed(
-            f"  again: full records of the top {r.k} only",
+            f"  again: full chunks of the top {r.k} only",
             queries,
             lambda q: index.catalog.chunks_by_id(candidate_ids[q][: r.k]),
         ),
@@ -147,7 +147,7 @@ def main() -> None:
     stats = index.stats()
     per_query = np.mean([len(v) for v in candidate_ids.values()])
     print(
-        f"\n{stats['records']:,} records, embedder {stats['embedder']}, {len(queries)} queries, "
+        f"\n{stats['chunks']:,} chunks, embedder {stats['embedder']}, {len(queries)} queries, "
         f"{per_query:.0f} candidate ids per query\n"
     )
     print(f"| {'step':<40} | p50 ms | p95 ms | mean ms |\n|{'-' * 42}|---:|---:|---:|")

@@ -55,8 +55,8 @@ def measure(size: int, queries: int, work: Path) -> dict[str, Any]:
 def row(label: str, r: dict[str, Any], server_rss: str, disk: str) -> str:
     hybrid, dense = r["modes"]["hybrid"], r["modes"]["dense"]
     return (
-        f"| {r['records']:,} | {label} "
-        f"| {r['ingest_s']:,.0f} s ({r['ingest_records_per_s']:,.0f}/s) "
+        f"| {r['chunks']:,} | {label} "
+        f"| {r['ingest_s']:,.0f} s ({r['ingest_chunks_per_s']:,.0f}/s) "
         f"| {hybrid['p50_ms']:.1f} / {hybrid['p95_ms']:.1f} ms "
         f"| {dense['p50_ms']:.1f} / {dense['p95_ms']:.1f} ms "
         f"| {r['search_peak_rss_mb']:,.0f} MiB | {server_rss} | {disk} |"
@@ -65,7 +65,7 @@ def row(label: str, r: dict[str, Any], server_rss: str, disk: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10000,100000", help="records, comma separated")
+    parser.add_argument("--sizes", default="10000,100000", help="chunks, comma separated")
     parser.add_argument("--queries", type=int, default=200, help="queries per mode")
     parser.add_argument("--embedded", type=Path, default=ROOT / "docs" / "benchmarks.md",
                         help="in-process figures to show beside: a bench_scale --figures JSON "
@@ -73,7 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     embedded, _ = read_previous(args.embedded)
     lines = [
-        "| records | vectors | ingest | hybrid p50 / p95 | dense p50 / p95 "
+        "| chunks | vectors | ingest | hybrid p50 / p95 | dense p50 / p95 "
         "| bot process peak RSS (search) | Chroma server peak RSS | disk |",
         "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]

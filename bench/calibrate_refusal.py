@@ -129,7 +129,7 @@ def xquad_articles(path: Path) -> tuple[list[Article], list[str]]:
             Article(
                 title=title.replace("_", " "),
                 url=f"https://en.wikipedia.org/wiki/{title}",
-                source="Wikipedia",
+                publisher="Wikipedia",
                 body="\n\n".join(paragraphs),
             )
         )

@@ -41,9 +41,9 @@ _CODAS = ["", "", "", "n", "r", "s", "l", "m", "t", "nd", "st", "rk", "x"]
 class CorpusSpec:
     """How big and how varied a synthetic corpus is."""
 
-    records: int
-    #: One summary record plus body chunks: the chunker turns each body paragraph into a record.
-    records_per_article: int = 10
+    chunks: int
+    #: One summary chunk plus body chunks: the chunker turns each body paragraph into a chunk.
+    chunks_per_article: int = 10
     words_per_paragraph: int = 200
     vocabulary: int = 30_000
     topics: int = 300
@@ -55,7 +55,7 @@ class CorpusSpec:
 
     @property
     def articles(self) -> int:
-        return max(1, round(self.records / self.records_per_article))
+        return max(1, round(self.chunks / self.chunks_per_article))
 
 
 def _zipf_weights(n: int, exponent: float) -> npt.NDArray[np.float64]:
@@ -100,7 +100,7 @@ class SyntheticCorpus(Sequence[Article]):
             for _ in range(spec.topics)
         ]
         self._topic_cdf = _zipf_weights(spec.words_per_topic, 1.0)
-        self._sources = [f"Source {n}" for n in range(20)]
+        self._publishers = [f"Publisher {n}" for n in range(20)]
 
     def __len__(self) -> int:
         return self.spec.articles
@@ -151,14 +151,14 @@ class SyntheticCorpus(Sequence[Article]):
         spec = self.spec
         rng = np.random.default_rng([spec.seed, i])
         topic = self.topic_of(i)
-        paragraphs = max(1, spec.records_per_article - 1)
+        paragraphs = max(1, spec.chunks_per_article - 1)
         sizes = [int(rng.integers(3, 7)), 60, 20] + [spec.words_per_paragraph] * paragraphs
         picks = np.split(self._draw(rng, topic, sum(sizes)), np.cumsum(sizes)[:-1])
         curated = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(hours=int(rng.integers(0, 17_520)))
         return Article(
             title=" ".join(self.capitalised[picks[0]].tolist()),
             url=f"https://synthetic.example/{topic}/{i}",
-            source=self._sources[i % len(self._sources)],
+            publisher=self._publishers[i % len(self._publishers)],
             curated=curated,
             topics=[f"topic-{topic}"],
             summary=self._prose(rng, picks[1]),

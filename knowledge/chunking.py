@@ -308,7 +308,7 @@ def chunk_article(article: Article, policy: ChunkingPolicy) -> list[Chunk]:
         "article_id": aid,
         "title": article.title,
         "url": article.url,
-        "source": article.source,
+        "publisher": article.publisher,
         "author": article.author,
         "published": date_to_number(article.published),
         "curated": date_to_number(article.curated),

@@ -25,8 +25,8 @@ DEPTHS = ("intro", "intermediate", "deep")
 CHOICE_LIMIT = 100
 
 
-class ArticleSource(Protocol):
-    """What curation reads: the catalog's cards, newest curated first."""
+class ArticleIndex(Protocol):
+    """What curation and the digest read of an index: its cards, newest curated first."""
 
     def list_articles(
         self,
@@ -39,14 +39,14 @@ class ArticleSource(Protocol):
 class CardCache:
     """Every card, read once per `ttl` seconds: autocomplete runs on each keystroke.
 
-    Filtered reads (a topic, a period) go straight to the source; a reindex shows up in the
+    Filtered reads (a topic, a period) go straight to the index; a reindex shows up in the
     cached list within `ttl` seconds.
     """
 
     def __init__(
-        self, source: ArticleSource, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic
+        self, index: ArticleIndex, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._source = source
+        self._index = index
         self._ttl = ttl
         self._clock = clock
         self._cards: list[Article] | None = None
@@ -60,10 +60,10 @@ class CardCache:
     ) -> list[Article]:
         """The cards, newest first (the cached list when unfiltered)."""
         if topic is not None or since is not None or until is not None:
-            return self._source.list_articles(topic=topic, since=since, until=until)
+            return self._index.list_articles(topic=topic, since=since, until=until)
         now = self._clock()
         if self._cards is None or now - self._read_at >= self._ttl:
-            self._cards = self._source.list_articles()
+            self._cards = self._index.list_articles()
             self._read_at = now
         return list(self._cards)
 
@@ -89,7 +89,7 @@ def _known_topic(articles: Sequence[Article], topic: str) -> str | None:
 
 
 def latest(
-    source: ArticleSource,
+    index: ArticleIndex,
     topic: str | None = None,
     days: int | None = None,
     *,
@@ -107,7 +107,7 @@ def latest(
             raise InputError(f"`days` must be between 1 and {MAX_DAYS}, not {days}.")
         since = (now or datetime.now(UTC)) - timedelta(days=days)
     topic = topic.strip() if topic and topic.strip() else None
-    return source.list_articles(topic=topic, since=since)[:limit]
+    return index.list_articles(topic=topic, since=since)[:limit]
 
 
 def _stemmed(text: str) -> set[str]:
@@ -132,7 +132,7 @@ def _topic_fit(article: Article, topic: str, topic_terms: set[str]) -> float:
 
 
 def recommend(
-    source: ArticleSource,
+    index: ArticleIndex,
     role: str | None = None,
     depth: str | None = None,
     topic: str | None = None,
@@ -153,7 +153,7 @@ def recommend(
     role_terms = _stemmed(role) if role else set()
     topic_terms = _stemmed(topic) if topic else set()
     found: list[tuple[int, Recommendation]] = []
-    for order, article in enumerate(source.list_articles()):
+    for order, article in enumerate(index.list_articles()):
         if depth is not None and article.depth.casefold() != depth:
             continue
         best_for, role_fit = "", 0.0
@@ -175,7 +175,7 @@ def recommend(
 
 
 def find_article(
-    source: ArticleSource, title: str, *, hint: str = "start typing to pick one"
+    index: ArticleIndex, title: str, *, hint: str = "start typing to pick one"
 ) -> Article:
     """The card titled `title` (exact, then prefix, then substring, case-insensitive), or its id.
 
@@ -185,7 +185,7 @@ def find_article(
     wanted = title.strip().casefold()
     if not wanted:
         raise InputError(f"Give the title of an article ({hint}).")
-    articles = source.list_articles()
+    articles = index.list_articles()
     for test in (
         lambda a: a.title.casefold() == wanted or a.id == wanted,
         lambda a: a.title.casefold().startswith(wanted),
@@ -209,27 +209,27 @@ def _choices(values: Iterable[str], typed: str, limit: int) -> list[str]:
     return (starts + contains)[:limit]
 
 
-def role_choices(source: ArticleSource, typed: str, limit: int = MAX_RESULTS) -> list[str]:
+def role_choices(index: ArticleIndex, typed: str, limit: int = MAX_RESULTS) -> list[str]:
     """'Best for' lines of the indexed cards that match what is typed (for autocomplete)."""
-    return _choices((line for a in source.list_articles() for line in a.best_for), typed, limit)
+    return _choices((line for a in index.list_articles() for line in a.best_for), typed, limit)
 
 
-def depth_choices(source: ArticleSource, typed: str, limit: int = MAX_RESULTS) -> list[str]:
+def depth_choices(index: ArticleIndex, typed: str, limit: int = MAX_RESULTS) -> list[str]:
     """The depths indexed cards have, in reading order, matching what is typed."""
-    present = {a.depth.casefold() for a in source.list_articles() if a.depth}
+    present = {a.depth.casefold() for a in index.list_articles() if a.depth}
     ordered = [d for d in DEPTHS if d in present] + sorted(present - set(DEPTHS))
     needle = typed.strip().casefold()
     return [d for d in ordered if needle in d][:limit]
 
 
-def title_choices(source: ArticleSource, typed: str, limit: int = MAX_RESULTS) -> list[str]:
+def title_choices(index: ArticleIndex, typed: str, limit: int = MAX_RESULTS) -> list[str]:
     """Titles of indexed cards matching what is typed (for autocomplete)."""
-    return _choices((a.title for a in source.list_articles()), typed, limit)
+    return _choices((a.title for a in index.list_articles()), typed, limit)
 
 
-def topic_of(source: ArticleSource, topic: str) -> str:
+def topic_of(index: ArticleIndex, topic: str) -> str:
     """The indexed spelling of `topic`; InputError when no article has it."""
-    found = _known_topic(source.list_articles(), topic)
+    found = _known_topic(index.list_articles(), topic)
     if found is None:
         raise InputError(f"No article has the topic “{topic.strip()[:60]}”.")
     return found
@@ -250,20 +250,20 @@ def _closest(wanted: str, known: Iterable[str], limit: int = 3) -> list[str]:
 
 
 def unknown_filters(
-    source: ArticleSource, topic: str | None = None, publisher: str | None = None
+    index: ArticleIndex, topic: str | None = None, publisher: str | None = None
 ) -> list[str]:
     """One sentence per filter value no indexed article has (a topic, a publisher), naming the
     closest known ones; empty when every given value is known."""
-    articles = source.list_articles()
+    articles = index.list_articles()
     problems = []
     if topic and topic.strip():
         topics = {t for a in articles for t in a.topics}
         if filter_key(topic) not in {filter_key(t) for t in topics}:
             problems.append(_unknown("topic", topic, _closest(topic, topics)))
     if publisher and publisher.strip():
-        publishers = {a.source for a in articles if a.source}
+        publishers = {a.publisher for a in articles if a.publisher}
         if filter_key(publisher) not in {filter_key(p) for p in publishers}:
-            problems.append(_unknown("source", publisher, _closest(publisher, publishers)))
+            problems.append(_unknown("publisher", publisher, _closest(publisher, publishers)))
     return problems
 
 

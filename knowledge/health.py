@@ -324,7 +324,7 @@ def check_index(served: ServedIndex) -> Check:
         return Check(
             "index",
             "warn",
-            f"{served.articles} articles, {served.chunks} records in {served.collection} "
+            f"{served.articles} articles, {served.chunks} chunks in {served.collection} "
             f"built with the hash embedder ({served.built_with}); {served.unused_better} is "
             "available but `auto` keeps the embedder that built the index, so dense search "
             "stays weaker",
@@ -341,7 +341,7 @@ def check_index(served: ServedIndex) -> Check:
     return Check(
         "index",
         "ok",
-        f"{served.articles} articles, {served.chunks} records in {served.collection} "
+        f"{served.articles} articles, {served.chunks} chunks in {served.collection} "
         f"({served.built_with})",
     )
 
@@ -405,12 +405,12 @@ def check_store(
         return Check(
             "store",
             "fail",
-            f"{served.collection}: vectors ({vectors}) ≠ records ({served.chunks}); dense "
+            f"{served.collection}: vectors ({vectors}) ≠ chunks ({served.chunks}); dense "
             "search would miss or misplace articles",
             "Run `curator reindex`: it repairs the vector store from the catalog's stored text.",
         )
     queried = "one query answered" if found.get("queried") else "empty"
-    return Check("store", "ok", f"{where} opens: {vectors} vectors = records, {queried}")
+    return Check("store", "ok", f"{where} opens: {vectors} vectors = chunks, {queried}")
 
 
 # -- embedder ---------------------------------------------------------------------------------

@@ -384,11 +384,11 @@ class KnowledgeIndex:
     def _reembed_locked(self, progress: Progress | None) -> int:
         """With the reindex lock held: fill the configured build from the served one's stored
         text, check it holds every article, then make it the active build."""
-        source = self._resolve()
+        served = self._resolve()
         target = self._target
         if target is None:
             return 0
-        articles = source.catalog.list_articles()
+        articles = served.catalog.list_articles()
         log.info(
             "re-embedding the stored articles for the new embedder",
             extra={"articles": len(articles), "into": target.collection},
@@ -535,10 +535,10 @@ class KnowledgeIndex:
         pending = self.reembed_pending
         return {
             "articles": build.catalog.article_count(),
-            "records": chunks,
+            "chunks": chunks,
             "vectors": vectors,
             "vectors_match": vectors == chunks,
-            "lexical_records": len(build.lexical),
+            "lexical_chunks": len(build.lexical),
             "embedder": build.embedder.name if build.embedder else "(unavailable)",
             "reembed_pending": f"{pending[0]} → {pending[1]}" if pending else None,
             "collection": build.vectors.name,

@@ -277,7 +277,7 @@ class Indexer:
             progress("bm25", 0, 1)
         count = self.lexical.rebuild(self.catalog.iter_chunks())
         self.catalog.set_meta("bm25_dirty", "0")
-        log.info("bm25 index rebuilt", extra={"records": count})
+        log.info("bm25 index rebuilt", extra={"chunks": count})
         if progress:
             progress("bm25", 1, 1)
 

@@ -1,4 +1,4 @@
-"""Typed records that flow through Curator: Article -> Chunk -> Hit -> Answer."""
+"""Typed models that flow through Curator: Article -> Chunk -> Hit -> Answer."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 ChunkKind = Literal["summary", "chunk"]
 
@@ -58,7 +58,12 @@ class Article(BaseModel):
     url: str = Field(
         default="", description="The original article's URL; '' when the source gave none."
     )
-    source: str = Field(default="", description="The publisher of the original article.")
+    publisher: str = Field(
+        default="",
+        # Catalogs written before the rename hold the publisher under "source".
+        validation_alias=AliasChoices("publisher", "source"),
+        description="The publisher of the original article.",
+    )
     author: str = ""
     curator: str = Field(default="", description="Who curated the card, e.g. the curation site.")
     published: datetime | None = None
@@ -89,16 +94,19 @@ class Article(BaseModel):
         """From the URL; from the normalised title and publisher when there is no URL."""
         if self.url:
             return article_id_for(self.url)
-        return unlinked_article_id(self.title, self.source)
+        return unlinked_article_id(self.title, self.publisher)
 
     @property
     def unlinked_id(self) -> str:
         """The id this article has (or would have) without its URL."""
-        return unlinked_article_id(self.title, self.source)
+        return unlinked_article_id(self.title, self.publisher)
 
     def content_hash(self) -> str:
         """Hash of everything indexed, so an unchanged card is never re-embedded."""
         payload: dict[str, object] = self.model_dump(mode="json", exclude={"origin", "text_origin"})
+        # Hashed under the field's name before the rename to "publisher", so articles indexed
+        # then keep their hash and are not re-embedded.
+        payload["source"] = payload.pop("publisher")
         payload["format_version"] = ARTICLE_FORMAT_VERSION
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
         return hashlib.sha256(blob).hexdigest()
@@ -114,7 +122,11 @@ class Chunk(BaseModel):
     text: str
     title: str
     url: str
-    source: str = ""  # the article's publisher (the field and JSON key keep the name "source")
+    publisher: str = Field(
+        default="",
+        # Catalogs written before the rename hold the publisher under "source".
+        validation_alias=AliasChoices("publisher", "source"),
+    )
     author: str = ""
     published: int = 0
     curated: int = 0
@@ -131,12 +143,12 @@ class SearchFilters(BaseModel):
     """Restrictions on what search may return."""
 
     topic: str | None = None
-    source: str | None = None  # the publisher, matched as stored
+    publisher: str | None = None  # matched by filter_key
     since: date | None = None
     until: date | None = None
 
     def is_empty(self) -> bool:
-        return not (self.topic or self.source or self.since or self.until)
+        return not (self.topic or self.publisher or self.since or self.until)
 
 
 class Hit(BaseModel):
@@ -163,7 +175,7 @@ class Hit(BaseModel):
             "article_id": c.article_id,
             "title": c.title,
             "url": c.url,
-            "source": c.source,
+            "publisher": c.publisher,
             "kind": c.kind,
             "chunk_id": c.id,
             "text": c.text,
@@ -200,7 +212,7 @@ class IngestReport(BaseModel):
     removed: int = 0
     repaired: int = Field(
         default=0,
-        description="Vector store records re-embedded or deleted to match the catalog.",
+        description="Chunks whose vectors were re-embedded or deleted to match the catalog.",
     )
     failed: list[IngestFailure] = Field(default_factory=list)
     skipped: list[str] = Field(
@@ -250,12 +262,12 @@ class NoticeCode(StrEnum):
 
 
 class Citation(BaseModel):
-    """One numbered source of an answer: one article, with the passages that were used."""
+    """One numbered citation of an answer: one article, with the passages that were used."""
 
     n: int
     title: str
     url: str
-    source: str = ""
+    publisher: str = ""
     article_id: str
     chunk_id: str
     passage: str
@@ -273,7 +285,7 @@ class Timings(BaseModel):
 
 
 class Answer(BaseModel):
-    """What members see: text with [n] markers and exactly the sources it cites."""
+    """What members see: text with [n] markers and exactly the articles it cites."""
 
     text: str
     citations: list[Citation] = Field(default_factory=list)

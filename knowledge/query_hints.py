@@ -170,7 +170,7 @@ def favour_hinted(
         if chunk is None or candidate.score <= median:
             continue
         matched = 0
-        if hints.publishers and filter_key(chunk.source) in hints.publishers:
+        if hints.publishers and filter_key(chunk.publisher) in hints.publishers:
             matched += 1
         period = hints.period
         if period is not None and (period.holds(chunk.published) or period.holds(chunk.curated)):

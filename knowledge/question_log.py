@@ -1,4 +1,4 @@
-"""Every question members ask, with its outcome: the source of the refused-questions report."""
+"""Every question members ask, with its outcome: what the refused-questions report reads."""
 
 from __future__ import annotations
 

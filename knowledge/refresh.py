@@ -125,7 +125,7 @@ class RefreshOutcome:
             f"{r.unchanged} unchanged"
         )
         if r.repaired:
-            line += f", {r.repaired} record(s) repaired in the vector store"
+            line += f", {r.repaired} chunk(s) repaired in the vector store"
         if self.not_modified:
             line += f" ({len(self.not_modified)} source(s) not modified)"
         if r.failed:

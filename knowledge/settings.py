@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -29,6 +30,8 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from knowledge.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 PREFIX = "CURATOR_"
 NESTED_DELIMITER = "__"
@@ -96,7 +99,7 @@ class ChromaSettings(SettingsGroup):
     )
     store_documents: bool = Field(
         default=False,
-        description="Also keep record text in Chroma, for other tools reading the collection "
+        description="Also keep chunk text in Chroma, for other tools reading the collection "
         "(the catalog already holds it; Chroma's full-text index halves ingest speed).",
     )
 
@@ -250,13 +253,31 @@ class ChannelScope(SettingsGroup):
     """What questions asked in one channel (and its threads) may search."""
 
     topic: str | None = Field(default=None, description="Only articles on this topic.")
-    source: str | None = Field(default=None, description="Only articles from this publisher.")
+    publisher: str | None = Field(default=None, description="Only articles from this publisher.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _publisher_once_source(cls, data: Any) -> Any:
+        """Read "source", the publisher's key before it was renamed, as "publisher" (with a
+        warning); any other unknown key is still refused."""
+        if not isinstance(data, Mapping) or "source" not in data:
+            return data
+        fields = dict(data)
+        old = fields.pop("source")
+        if "publisher" in fields:
+            raise ValueError('give "publisher" only: "source" is its old name')
+        log.warning(
+            'CURATOR_DISCORD__CHANNEL_SCOPES: "source" is now "publisher"; rename the key '
+            "(it is still read as the publisher for now)"
+        )
+        fields["publisher"] = old
+        return fields
 
     def label(self) -> str:
         """'topic llm, publisher arXiv' for the notice under an answer."""
         parts = [
             f"topic {self.topic}" if self.topic else "",
-            f"publisher {self.source}" if self.source else "",
+            f"publisher {self.publisher}" if self.publisher else "",
         ]
         return ", ".join(p for p in parts if p)
 
@@ -307,7 +328,7 @@ class DiscordSettings(SettingsGroup):
     )
     channel_scopes: dict[DiscordId, ChannelScope] = Field(
         default_factory=dict,
-        description='Channel id -> {"topic": ..., "source": ...}: what questions there search '
+        description='Channel id -> {"topic": ..., "publisher": ...}: what questions there search '
         "(JSON object).",
     )
     small_talk_reaction: Annotated[str, BeforeValidator(_none_word)] = Field(

@@ -69,7 +69,7 @@ async def _stream(service: AnswerService, question: str, filters: SearchFilters)
 
 
 def answer_body(answer: Answer) -> str:
-    """The answer's text as Markdown source (never read as rich markup), with anything that
+    """The answer's text as raw Markdown (never read as rich markup), with anything that
     would drive the terminal removed; a refusal's closest articles are not in its text."""
     return terminal_text(answer.text)
 
@@ -83,7 +83,7 @@ def _citation_lines(citations: list[Citation], takeaways: bool = False) -> list[
         line.append(f"[{c.n}]", style="bold")
         line.append(" ")
         line.append_text(linked(c.title, c.url))
-        about = [terminal_text(c.source)] if c.source else []
+        about = [terminal_text(c.publisher)] if c.publisher else []
         if c.curated is not None:
             about.append(f"curated {c.curated.date().isoformat()}")
         if about:
@@ -146,7 +146,7 @@ def ask(
         print_json(answer.as_json())
         return
     if not console.is_terminal:
-        # The Markdown source itself: rendering would pad lines and crop long list items.
+        # The raw Markdown itself: rendering would pad lines and crop long list items.
         console.print(Text(answer_body(answer)))
     elif no_stream:
         console.print(Markdown(answer_body(answer)))

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.style import Style
 from rich.text import Text
 
-from knowledge.curation import ArticleSource, unknown_filters
+from knowledge.curation import ArticleIndex, unknown_filters
 from knowledge.errors import ConfigError, CuratorError
 from knowledge.services import Services, build_services
 from knowledge.settings import get_settings
@@ -90,11 +90,11 @@ def print_json(payload: Any) -> None:
 
 
 def report_unknown_filters(
-    source: ArticleSource, topic: str | None = None, publisher: str | None = None
+    index: ArticleIndex, topic: str | None = None, publisher: str | None = None
 ) -> bool:
-    """Say on stderr which --topic / --source no indexed article has, with the closest known
+    """Say on stderr which --topic / --publisher no indexed article has, with the closest known
     ones; True when one was unknown (so an empty result is explained)."""
-    problems = unknown_filters(source, topic, publisher)
+    problems = unknown_filters(index, topic, publisher)
     for problem in problems:
         err_console.print(f"[yellow]{markup_safe(problem)}[/yellow]")
     return bool(problems)

@@ -30,7 +30,7 @@ def card_json(article: Article, **extra: object) -> dict[str, Any]:
         "article_id": article.id,
         "title": article.title,
         "url": article.url,
-        "source": article.source,
+        "publisher": article.publisher,
         "curated": article.curated.isoformat() if article.curated else None,
         "depth": article.depth,
         "topics": article.topics,
@@ -44,7 +44,7 @@ def _cards_table(heading: str, articles: list[Article], best_for: list[str] | No
     table = Table(title=heading, show_lines=True)
     table.add_column("curated", no_wrap=True)
     table.add_column("article", overflow="fold")
-    table.add_column("source")
+    table.add_column("publisher")
     table.add_column("depth")
     for index, a in enumerate(articles):
         curated = a.curated.strftime("%Y-%m-%d") if a.curated else "—"
@@ -53,7 +53,7 @@ def _cards_table(heading: str, articles: list[Article], best_for: list[str] | No
             cell.append("\n" + terminal_text(a.key_takeaway), style="italic")
         if best_for is not None and best_for[index]:
             cell.append(f"\nBest for: {terminal_text(best_for[index])}")
-        table.add_row(curated, cell, Text(terminal_text(a.source)), Text(terminal_text(a.depth)))
+        table.add_row(curated, cell, Text(terminal_text(a.publisher)), Text(terminal_text(a.depth)))
     return table
 
 
@@ -61,7 +61,7 @@ _TITLES_HINT = "`curator articles` lists every title"
 
 
 def paragraphs(text: str) -> str:
-    """Card text as a terminal shows it best: soft-wrapped source lines joined into one line per
+    """Card text as a terminal shows it best: soft-wrapped file lines joined into one line per
     paragraph; blank lines between paragraphs and list items ("- ", "* ", "• ", "1. ") kept."""
     blocks = []
     for block in re.split(r"\n[ \t]*\n", text.strip()):
@@ -185,7 +185,7 @@ def article(
         )
         return
     console.print(linked(card.title, card.url, style="bold"))
-    about = [card.author, card.source, card.curated.strftime("%Y-%m-%d") if card.curated else ""]
+    about = [card.author, card.publisher, card.curated.strftime("%Y-%m-%d") if card.curated else ""]
     console.print(Text(terminal_text(" · ".join(p for p in [*about, card.depth] if p))))
     if card.url.startswith(("http://", "https://")):
         console.print(linked(card.url, card.url, style="blue"))

@@ -30,18 +30,18 @@ def parse_modes(value: str) -> list[SearchMode]:
     return list(MODES) if name == "all" else [name]  # type: ignore[list-item]
 
 
-def report_table(report: EvalReport, source: str) -> Table:
+def report_table(report: EvalReport, dataset: str) -> Table:
     """One row per mode: article and answer hits@1/5/10, MRR@10, latency percentiles."""
     table = Table(
-        title=f"Retrieval on {source}",
+        title=f"Retrieval on {dataset}",
         box=box.SIMPLE_HEAD,
         padding=(0, 0, 0, 1),
         pad_edge=False,
         caption=(
-            f"{report.embedder} · {report.records} records · {report.articles} articles · "
+            f"{report.embedder} · {report.chunks} chunks · {report.articles} articles · "
             f"{report.questions} questions · k={report.k} · per_article={report.per_article}\n"
-            "art@n: a record of the gold article in the top n · "
-            "ans@n: a record holding a gold answer in the top n · latency in ms"
+            "art@n: a chunk of the gold article in the top n · "
+            "ans@n: a chunk holding a gold answer in the top n · latency in ms"
         ),
     )
     table.add_column("mode", no_wrap=True)
@@ -63,18 +63,18 @@ def report_table(report: EvalReport, source: str) -> Table:
     return table
 
 
-def answers_table(report: AnswerEvalReport, source: str) -> Table:
+def answers_table(report: AnswerEvalReport, dataset: str) -> Table:
     """One row per answer mode: gold answer found, faults, refusals, latency percentiles."""
     table = Table(
-        title=f"Answers on {source}",
+        title=f"Answers on {dataset}",
         box=box.SIMPLE_HEAD,
         padding=(0, 0, 0, 1),
         pad_edge=False,
         caption=(
-            f"{report.embedder} · {report.records} records · {report.articles} articles · "
+            f"{report.embedder} · {report.chunks} chunks · {report.articles} articles · "
             f"{report.questions} questions\n"
             "in text: a gold answer in the answer · in cited: in a cited passage · "
-            "twice: answers listing an article twice · dangling: markers citing no source · "
+            "twice: answers listing an article twice · dangling: markers citing nothing listed · "
             "latency of the whole answer in ms"
         ),
     )
@@ -105,7 +105,7 @@ def eval_command(
         typer.Option(
             "--per-article",
             min=0,
-            help="Most records one article may fill (0: no limit; default: the configured value).",
+            help="Most chunks one article may fill (0: no limit; default: the configured value).",
         ),
     ] = None,
     limit: Annotated[

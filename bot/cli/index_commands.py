@@ -87,9 +87,9 @@ def _show_report(
         print_json(report.as_json())
         return
     title = "Would change" if dry_run else "Indexed"
-    # After --rebuild, `repaired` counts the records re-embedded on request, not damage found.
+    # After --rebuild, `repaired` counts the chunks re-embedded on request, not damage found.
     repaired = (
-        f", re-embedded {report.repaired} records"
+        f", re-embedded {report.repaired} chunks"
         if rebuilt
         else (f", {report.repaired} vectors repaired" if report.repaired else "")
     )
@@ -244,11 +244,24 @@ def _hits_table(query: str, hits: list[Hit]) -> Table:
     return table
 
 
+def _renamed_publisher(publisher: str | None, old: str | None) -> str | None:
+    """--publisher, or --source (its name before the rename) with a notice on stderr."""
+    if old is None:
+        return publisher
+    if publisher is not None:
+        raise typer.BadParameter("give --publisher only (--source is its old name)")
+    err_console.print("[yellow]--source is now --publisher[/yellow]")
+    return old
+
+
 def search(
     query: Annotated[str | None, typer.Argument(help="What to look for.")] = None,
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many hits.")] = 10,
     topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
-    source: Annotated[str | None, typer.Option(help="Only this publisher.")] = None,
+    publisher: Annotated[str | None, typer.Option(help="Only this publisher.")] = None,
+    old_publisher: Annotated[
+        str | None, typer.Option("--source", hidden=True, help="Old name of --publisher.")
+    ] = None,
     since: Annotated[str | None, typer.Option(help="Curated on or after YYYY-MM-DD.")] = None,
     mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
     queries: Annotated[
@@ -264,7 +277,8 @@ def search(
         raise typer.BadParameter("give a query or --queries FILE", param_hint="QUERY")
     if query is not None and queries is None and not terminal_text(query).strip():
         raise usage_error("The query is empty: say what to look for.", as_json, "empty_query")
-    filters = SearchFilters(topic=topic, source=source, since=parse_day(since, "--since"))
+    publisher = _renamed_publisher(publisher, old_publisher)
+    filters = SearchFilters(topic=topic, publisher=publisher, since=parse_day(since, "--since"))
     search_mode: SearchMode = mode  # type: ignore[assignment]
     with services_or_exit() as services:
         index = services.index
@@ -273,7 +287,7 @@ def search(
             return
         assert query is not None
         hits = index.search(query, k=k, filters=filters, mode=search_mode)
-        unknown = not hits and report_unknown_filters(index, topic, source)
+        unknown = not hits and report_unknown_filters(index, topic, publisher)
         if as_json:
             print_json([h.as_json() for h in hits])
         elif hits:
@@ -317,7 +331,7 @@ def stats(
     console.print(table)
     if not figures.get("vectors_match", True):
         err_console.print(
-            f"[yellow]vectors ({figures['vectors']}) ≠ records ({figures['records']}):[/yellow] "
+            f"[yellow]vectors ({figures['vectors']}) ≠ chunks ({figures['chunks']}):[/yellow] "
             "run `curator reindex` to repair the vector store from the catalog."
         )
 
@@ -340,7 +354,7 @@ def articles(
                     "article_id": a.id,
                     "title": a.title,
                     "url": a.url,
-                    "source": a.source,
+                    "publisher": a.publisher,
                     "topics": a.topics,
                     "curated": a.curated.isoformat() if a.curated else None,
                 }
@@ -353,7 +367,7 @@ def articles(
     table = Table(title=f"{len(found)} article(s)")
     table.add_column("curated")
     table.add_column("title", overflow="fold")
-    table.add_column("source")
+    table.add_column("publisher")
     table.add_column("topics")
     for a in found:
         curated = a.curated.strftime("%Y-%m-%d") if a.curated else "—"
@@ -364,7 +378,7 @@ def articles(
         table.add_row(
             curated,
             title,
-            Text(terminal_text(a.source)),
+            Text(terminal_text(a.publisher)),
             Text(terminal_text(", ".join(a.topics))),
         )
     console.print(table)

@@ -82,7 +82,7 @@ def channel_scope(
     for candidate in (channel_id, parent_id):
         if candidate is not None and candidate in scopes:
             scope = scopes[candidate]
-            if scope.topic or scope.source:
+            if scope.topic or scope.publisher:
                 return scope
     return None
 
@@ -101,8 +101,8 @@ def scoped_filters(
     merged = filters.model_copy() if filters is not None else SearchFilters()
     if scope.topic:
         merged.topic = scope.topic
-    if scope.source:
-        merged.source = scope.source
+    if scope.publisher:
+        merged.publisher = scope.publisher
     return merged
 
 

@@ -114,13 +114,13 @@ async def starter_message(thread: discord.Thread) -> discord.Message | None:
         return thread.starter_message
     parent = thread.parent
     # A forum post's opening message lives in the thread, under the thread's own id.
-    source: discord.abc.Messageable | None = (
+    holder: discord.abc.Messageable | None = (
         thread if isinstance(parent, discord.ForumChannel) else parent
     )
-    if not isinstance(source, discord.Thread | discord.TextChannel):
+    if not isinstance(holder, discord.Thread | discord.TextChannel):
         return None
     try:
-        return await source.fetch_message(thread.id)
+        return await holder.fetch_message(thread.id)
     except discord.HTTPException:
         return None
 

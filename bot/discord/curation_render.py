@@ -31,7 +31,7 @@ def _link(url: str) -> str | None:
 
 def card_meta(article: Article) -> str:
     """'arXiv · curated 18 Nov 2026 · intermediate': publisher, curated date, depth."""
-    parts = [_plain(article.source, 100)] if article.source else []
+    parts = [_plain(article.publisher, 100)] if article.publisher else []
     if article.curated is not None:
         parts.append(f"curated {discord.utils.format_dt(article.curated, 'D')}")
     if article.depth:

@@ -29,11 +29,11 @@ def _escape(text: str) -> str:
 
 
 def render_entry(entry: DigestEntry, numbered: bool) -> str:
-    """One article: linked title and source, the takeaway, who it is best for."""
+    """One article: linked title and publisher, the takeaway, who it is best for."""
     head = f"**[{entry.n}]** " if numbered else "• "
     head += f"**{source_link(entry.title, entry.url)}**"
-    if entry.source:
-        head += f" — {_escape(entry.source)}"
+    if entry.publisher:
+        head += f" — {_escape(entry.publisher)}"
     lines = [head]
     if entry.takeaway:
         lines.append(_escape(entry.takeaway))

@@ -89,7 +89,7 @@ def source_line(citation: Citation, numbered: bool = True, takeaway: bool = True
     timestamp (rendered in the reader's locale), which works in fields, not in footers.
     """
     head = f"**[{citation.n}]** " if numbered else "• "
-    about = [_escape_label(truncate(citation.source, 100))] if citation.source else []
+    about = [_escape_label(truncate(citation.publisher, 100))] if citation.publisher else []
     if citation.curated is not None:
         about.append(f"curated {discord.utils.format_dt(citation.curated, 'D')}")
     tail = f" — {' · '.join(about)}" if about else ""

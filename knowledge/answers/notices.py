@@ -43,8 +43,8 @@ def describe_filters(filters: SearchFilters | None) -> str:
     parts = []
     if filters.topic:
         parts.append(f"topic '{filters.topic}'")
-    if filters.source:
-        parts.append(f"publisher '{filters.source}'")
+    if filters.publisher:
+        parts.append(f"publisher '{filters.publisher}'")
     if filters.since:
         parts.append(f"since {filters.since.isoformat()}")
     if filters.until:

@@ -72,7 +72,7 @@ class NumberedArticle:
             n=self.n if n is None else n,
             title=c.title,
             url=c.url,
-            source=c.source,
+            publisher=c.publisher,
             article_id=c.article_id,
             chunk_id=c.id,
             passage=c.text,
@@ -113,22 +113,22 @@ def _defang(text: str) -> str:
     return _DELIMITER.sub("[tag removed]", normal)
 
 
-def format_article(source: NumberedArticle) -> str:
+def format_article(numbered: NumberedArticle) -> str:
     """One article's block: metadata lines, then each passage, inside <source> delimiters."""
-    c = source.hit.chunk
+    c = numbered.hit.chunk
     lines = [
-        f'<source n="{source.n}">',
+        f'<source n="{numbered.n}">',
         f"Title: {_defang(c.title)}",
-        f"Publisher: {_defang(c.source) or 'unknown'}",
+        f"Publisher: {_defang(c.publisher) or 'unknown'}",
         f"Date: {_date(c.published)}",
         f"URL: {_defang(c.url)}",
     ]
-    if len(source.hits) == 1:
+    if len(numbered.hits) == 1:
         if c.heading:
             lines.append(f"Section: {_defang(c.heading)}")
         lines += ["Text:", _defang(c.text.strip())]
     else:
-        for i, hit in enumerate(source.hits, start=1):
+        for i, hit in enumerate(numbered.hits, start=1):
             section = f" (section: {_defang(hit.chunk.heading)})" if hit.chunk.heading else ""
             lines += [f"Passage {i}{section}:", _defang(hit.chunk.text.strip())]
     lines.append("</source>")

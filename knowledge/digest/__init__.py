@@ -1,1 +1,1 @@
-"""The daily digest: windows, the Digest record, its intro, history and renderers."""
+"""The daily digest: windows, the Digest model, its intro, history and renderers."""

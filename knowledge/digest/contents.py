@@ -1,4 +1,4 @@
-"""The Digest record: an intro, then the window's articles grouped by topic."""
+"""The Digest model: an intro, then the window's articles grouped by topic."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ class DigestEntry(BaseModel):
     n: int = Field(description="Position in the digest, 1-based; the intro's [n] refers to it.")
     title: str
     url: str
-    source: str = ""
+    publisher: str = ""
     takeaway: str = ""
     best_for: list[str] = Field(default_factory=list)
     article_id: str = ""
@@ -35,7 +35,7 @@ class IntroCitation(BaseModel):
     n: int
     title: str
     url: str
-    source: str = ""
+    publisher: str = ""
 
 
 class Digest(BaseModel):

@@ -6,36 +6,26 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from typing import Literal, Protocol
+from typing import Literal
 
 from knowledge.answers.llm import LLMClient, LLMUnavailableError
+from knowledge.curation import ArticleIndex
 from knowledge.digest.contents import Digest, IntroCitation
 from knowledge.digest.grouping import group_by_topic
 from knowledge.digest.llm_intro import write_llm_intro
 from knowledge.digest.template import template_intro
 from knowledge.digest.window import DigestWindow, resolve_window
-from knowledge.models import Article, to_utc_datetime
+from knowledge.models import to_utc_datetime
 from knowledge.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class ArticleSource(Protocol):
-    """What the digest needs of an index: the articles curated in a time range."""
-
-    def list_articles(
-        self,
-        topic: str | None = None,
-        since: dt.datetime | None = None,
-        until: dt.datetime | None = None,
-    ) -> list[Article]: ...
 
 
 class DigestService:
     """Builds digests; the LLM (from settings, or injected) only writes the intro."""
 
     def __init__(
-        self, settings: Settings, index: ArticleSource, llm: LLMClient | None = None
+        self, settings: Settings, index: ArticleIndex, llm: LLMClient | None = None
     ) -> None:
         self.settings = settings
         self.index = index

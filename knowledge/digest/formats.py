@@ -60,8 +60,8 @@ def render_markdown(digest: Digest) -> str:
             # An article without a URL is named, never linked: no empty or made-up link.
             link = f"[{label}]({markdown_link_target(entry.url)})" if entry.url else label
             head = f"- {entry_marker(digest, entry)}**{link}**"
-            if entry.source:
-                head += f" — {entry.source}"
+            if entry.publisher:
+                head += f" — {entry.publisher}"
             item = [head]
             if entry.takeaway:
                 item.append(f"  {entry.takeaway}")
@@ -82,8 +82,8 @@ def render_text(digest: Digest) -> str:
         lines += ["", section.topic, "-" * len(section.topic)]
         for entry in section.articles:
             head = f"[{entry.n}] {entry.title}"
-            if entry.source:
-                head += f" — {entry.source}"
+            if entry.publisher:
+                head += f" — {entry.publisher}"
             lines.append(head)
             if entry.takeaway:
                 lines.append(f"    {entry.takeaway}")
@@ -107,7 +107,7 @@ def digest_to_json(digest: Digest) -> dict[str, object]:
                     {
                         "title": entry.title,
                         "url": entry.url,
-                        "source": entry.source,
+                        "publisher": entry.publisher,
                         "takeaway": entry.takeaway,
                         "best_for": list(entry.best_for),
                     }

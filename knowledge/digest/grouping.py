@@ -80,7 +80,7 @@ def group_by_topic(articles: Sequence[Article]) -> list[DigestSection]:
                     n=n,
                     title=" ".join(article.title.split()) or article.url or "(untitled)",
                     url=article.url,
-                    source=article.source.strip(),
+                    publisher=article.publisher.strip(),
                     takeaway=one_line_takeaway(article),
                     best_for=[b.strip() for b in article.best_for if b.strip()],
                     article_id=article.id,

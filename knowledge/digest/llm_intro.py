@@ -51,7 +51,7 @@ def format_cards(
 
 
 def _card(entry: DigestEntry, topic: str, article: Article | None) -> str:
-    lines = [f"[{entry.n}] {entry.title}" + (f" — {entry.source}" if entry.source else "")]
+    lines = [f"[{entry.n}] {entry.title}" + (f" — {entry.publisher}" if entry.publisher else "")]
     lines.append(f"Topic: {topic}")
     if entry.takeaway:
         lines.append(f"Key takeaway: {entry.takeaway}")
@@ -101,7 +101,7 @@ async def write_llm_intro(
         return None
     citations = [
         IntroCitation(
-            n=n, title=by_number[n].title, url=by_number[n].url, source=by_number[n].source
+            n=n, title=by_number[n].title, url=by_number[n].url, publisher=by_number[n].publisher
         )
         for n in used
     ]

@@ -41,11 +41,11 @@ def spell_out_skip_layer_norms(model: Any) -> int:
     axes_name = PREFIX + "last_axis"
     widths = {i.name: int(i.dims[-1]) for i in graph.initializer if i.dims}
 
-    def reduce(op: str, source: str, target: str) -> Any:
+    def reduce(op: str, tensor: str, target: str) -> Any:
         """`op` over the last axis, keeping it, in the form the model's opset takes."""
         if axes_as_input:
-            return helper.make_node(op, [source, axes_name], [target], keepdims=1)
-        return helper.make_node(op, [source], [target], axes=[-1], keepdims=1)
+            return helper.make_node(op, [tensor, axes_name], [target], keepdims=1)
+        return helper.make_node(op, [tensor], [target], axes=[-1], keepdims=1)
 
     replaced = 0
     nodes: list[Any] = []
@@ -54,7 +54,7 @@ def spell_out_skip_layer_norms(model: Any) -> int:
             nodes.append(node)
             continue
         outputs = list(node.output) + [""] * (4 - len(node.output))
-        source, skip, gamma, *rest = node.input
+        hidden, skip, gamma, *rest = node.input
         # The width of the normalised axis, read off the constant scale.
         width = widths.get(gamma)
         if outputs[1] in read or outputs[2] in read or width is None:
@@ -72,8 +72,8 @@ def spell_out_skip_layer_norms(model: Any) -> int:
         )
 
         total = outputs[3] if outputs[3] in read else p + "sum"
-        added = p + "with_bias" if bias else source
-        steps = [helper.make_node("Add", [source, bias], [added])] if bias else []
+        added = p + "with_bias" if bias else hidden
+        steps = [helper.make_node("Add", [hidden, bias], [added])] if bias else []
         scaled = p + "scaled" if beta else outputs[0]
         steps += [
             helper.make_node("Add", [added, skip], [total]),

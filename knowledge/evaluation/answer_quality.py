@@ -38,7 +38,7 @@ class AnswerOutcome:
 
 
 def score_answer(answer: Answer, question: EvalQuestion, latency_ms: float) -> AnswerOutcome:
-    """Gold answer in the text and in a cited passage; duplicate sources; markers citing nothing."""
+    """Gold answer in the text and in a cited passage; an article cited twice; dangling markers."""
     listed = {c.n for c in answer.citations}
     articles = Counter(c.article_id for c in answer.citations)
     passages = [p for c in answer.citations for p in (c.passages or [c.passage])]
@@ -103,7 +103,7 @@ class AnswerEvalReport:
     """What `curator eval --answers` prints: the store that was built and one result per mode."""
 
     embedder: str
-    records: int
+    chunks: int
     articles: int
     questions: int
     modes: dict[str, AnswerModeResult] = field(default_factory=dict)
@@ -112,7 +112,7 @@ class AnswerEvalReport:
         """The stable shape of `curator eval --answers --json`."""
         return {
             "embedder": self.embedder,
-            "records": self.records,
+            "chunks": self.chunks,
             "articles": self.articles,
             "questions": self.questions,
             "modes": {name: result.as_json() for name, result in self.modes.items()},
@@ -170,7 +170,7 @@ def run_answer_eval(
             index.add_articles(corpus.articles, progress=progress)
             report = AnswerEvalReport(
                 embedder=index.embedder.name,
-                records=index.catalog.chunk_count(),
+                chunks=index.catalog.chunk_count(),
                 articles=index.catalog.article_count(),
                 questions=len(questions),
             )

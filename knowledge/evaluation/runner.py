@@ -61,7 +61,7 @@ class EvalReport:
     """What `curator eval` prints: the store that was built and one result per mode."""
 
     embedder: str
-    records: int
+    chunks: int
     articles: int
     questions: int
     k: int
@@ -72,7 +72,7 @@ class EvalReport:
         """The stable shape of `curator eval --json`."""
         return {
             "embedder": self.embedder,
-            "records": self.records,
+            "chunks": self.chunks,
             "articles": self.articles,
             "questions": self.questions,
             "k": self.k,
@@ -82,7 +82,7 @@ class EvalReport:
 
 
 def score_hits(hits: Sequence[Hit], question: EvalQuestion) -> tuple[int | None, int | None]:
-    """Rank of the first record from the gold article, and of the first holding a gold answer."""
+    """Rank of the first chunk from the gold article, and of the first holding a gold answer."""
     article_rank = first_rank(hits, lambda h: h.article_id == question.article_id)
     answer_rank = first_rank(hits, lambda h: contains_answer(h.chunk.text, question.answers))
     return article_rank, answer_rank
@@ -166,7 +166,7 @@ def run_eval(
             index.add_articles(corpus.articles, progress=progress)
             report = EvalReport(
                 embedder=index.embedder.name,
-                records=index.catalog.chunk_count(),
+                chunks=index.catalog.chunk_count(),
                 articles=index.catalog.article_count(),
                 questions=len(questions),
                 k=k,

@@ -36,11 +36,11 @@ def wikipedia_url(title: str) -> str:
 class _Shape:
     """Checks one part of the file and names it in the error when it is not as expected."""
 
-    def __init__(self, source: str) -> None:
-        self.source = source
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
 
     def fail(self, where: str, problem: str) -> InputError:
-        return InputError(f"{self.source}: {where}: {problem} (expected SQuAD v1.1 format)")
+        return InputError(f"{self.origin}: {where}: {problem} (expected SQuAD v1.1 format)")
 
     def obj(self, value: object, where: str) -> dict[str, object]:
         if not isinstance(value, dict):
@@ -61,14 +61,14 @@ class _Shape:
 
 
 def parse_squad(
-    payload: object, source: str = "SQuAD file", max_titles: int | None = None
+    payload: object, origin: str = "SQuAD file", max_titles: int | None = None
 ) -> EvalCorpus:
     """Articles (one per title, paragraphs joined by blank lines) and their questions.
 
     `max_titles` keeps only the first N titles. Raises InputError naming the first entry that
     does not have the SQuAD shape.
     """
-    shape = _Shape(source)
+    shape = _Shape(origin)
     corpus = EvalCorpus()
     # Titles repeated across entries are merged, so one title is always one article.
     bodies: dict[str, list[str]] = {}
@@ -114,7 +114,7 @@ def parse_squad(
             Article(
                 title=title.replace("_", " "),
                 url=wikipedia_url(title),
-                source="wikipedia",
+                publisher="wikipedia",
                 body="\n\n".join(texts),
             )
         )
@@ -133,4 +133,4 @@ def load_squad(path: Path, max_titles: int | None = None) -> EvalCorpus:
         payload = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not valid JSON: {exc}") from exc
-    return parse_squad(payload, source=str(path), max_titles=max_titles)
+    return parse_squad(payload, origin=str(path), max_titles=max_titles)

@@ -107,7 +107,7 @@ def parse_card_export(text: str, origin: str) -> CardExport:
         article = Article(
             title=" ".join(title.split()),
             url=_url(meta),
-            source=meta.get("source") or credits.get("publisher", ""),
+            publisher=meta.get("source") or credits.get("publisher", ""),
             author=meta.get("author", ""),
             curator=credits.get("curator", ""),
             published=parse_when(meta["published"], "Published") if "published" in meta else None,

@@ -211,5 +211,5 @@ class _BatchLoading:
 def _identity(article: Article) -> str:
     if article.url:
         return f"duplicate url {article.url}"
-    publisher = f" — {article.source}" if article.source else ""
+    publisher = f" — {article.publisher}" if article.publisher else ""
     return f"duplicate article {article.title!r}{publisher} (same title and publisher)"

@@ -98,7 +98,7 @@ def entry_to_article(entry: Any, feed_title: str, origin: str) -> Article:
     return Article(
         title=title,
         url=url,
-        source=" ".join(feed_title.split()),
+        publisher=" ".join(feed_title.split()),
         author=" ".join((entry.get("author") or "").split()),
         published=published,
         # Curated when the feed published it; undated entries get the time first seen (index).

@@ -185,7 +185,8 @@ def common_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "title": required_title(fields),
         "url": optional_url(fields),
-        "source": text_field(fields, "source"),
+        # "source" is what earlier releases (and many existing cards) call the publisher.
+        "publisher": text_field(fields, "publisher") or text_field(fields, "source"),
         "author": text_field(fields, "author"),
         "published": when_field(fields, "published", "published_at"),
         "curated": when_field(fields, "curated", "curated_at"),

@@ -34,7 +34,7 @@ def extract_article(html: str | bytes, url: str, origin: str) -> Article:
     return Article(
         title=title,
         url=link,
-        source=(getattr(extracted, "sitename", None) or "").strip() or _site_of(host),
+        publisher=(getattr(extracted, "sitename", None) or "").strip() or _site_of(host),
         author=" ".join((getattr(extracted, "author", None) or "").split()),
         published=published,
         # A page's curated date is its own date; without one, the index uses first-seen time.

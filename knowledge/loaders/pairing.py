@@ -80,7 +80,7 @@ def merge(card: Article, text: Article) -> Article:
     return card.model_copy(
         update={
             "url": card.url or text.url,
-            "source": card.source or text.source,
+            "publisher": card.publisher or text.publisher,
             "author": card.author or text.author,
             "published": card.published or text.published,
             "body": text.body,

@@ -25,7 +25,7 @@ _ESCAPES = re.compile(
     r"|\x1b[@-Z\\-_]"
 )
 _LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x85\x0b\x0c]")
-_ONE_LINE_FIELDS = ("title", "url", "source", "author", "depth")
+_ONE_LINE_FIELDS = ("title", "url", "publisher", "author", "depth")
 _ONE_LINE_LISTS = ("topics", "best_for")
 _BLOCK_FIELDS = ("summary", "key_takeaway", "body")
 

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from knowledge.errors import CuratorError
+from knowledge.store.catalog import chunk_table
 from knowledge.store.vector_store import collection_name, legacy_collection_name
 
 
@@ -36,7 +37,9 @@ def catalog_counts(path: Path) -> tuple[int, int]:
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as db:
             articles = int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
-            chunks = int(db.execute("SELECT count(*) FROM records").fetchone()[0])
+            # Another build's catalog may not have been opened by this release yet.
+            table = chunk_table(db)
+            chunks = int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
     except sqlite3.Error:
         return 0, 0
     return articles, chunks

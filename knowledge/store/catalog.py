@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY,
     url TEXT NOT NULL,
     title TEXT NOT NULL,
-    source TEXT NOT NULL DEFAULT '',
+    publisher TEXT NOT NULL DEFAULT '',
     curated_ts REAL,
     topics TEXT NOT NULL DEFAULT '[]',
     content_hash TEXT NOT NULL,
@@ -33,19 +33,65 @@ CREATE TABLE IF NOT EXISTS articles (
     indexed_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS articles_curated ON articles(curated_ts);
-CREATE TABLE IF NOT EXISTS records (
+CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY,
     article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
     position INTEGER NOT NULL,
     chunk TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS records_article ON records(article_id);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 -- Covers articles_of(), which every search runs on ~100 candidate ids: answered from this
--- narrow index alone (~60 bytes a record, cache-resident), never from the wide rows holding the
--- chunk text (10 ms per search at 1M records when those rows are not in the OS cache).
-CREATE INDEX IF NOT EXISTS records_article_of ON records(id, article_id);
+-- narrow index alone (~60 bytes a chunk, cache-resident), never from the wide rows holding the
+-- chunk text (10 ms per search at 1M chunks when those rows are not in the OS cache).
+CREATE INDEX IF NOT EXISTS chunks_article_of ON chunks(id, article_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def chunk_table(conn: sqlite3.Connection) -> str:
+    """The table holding the chunks: `chunks`, or `records` in a catalog an earlier release
+    wrote and no process of this one has opened for writing yet."""
+    found = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('chunks', 'records')"
+    ).fetchall()
+    names = {row[0] for row in found}
+    return "records" if names == {"records"} else "chunks"
+
+
+def _renames_due(conn: sqlite3.Connection) -> list[str]:
+    """The statements that bring a catalog written by an earlier release to today's names."""
+    due = []
+    if "source" in _columns(conn, "articles"):
+        due.append("ALTER TABLE articles RENAME COLUMN source TO publisher")
+    if chunk_table(conn) == "records":
+        # SQLite cannot rename an index: the old ones go, and _SCHEMA builds them anew under
+        # their new names (a few seconds per million chunks, once).
+        due += [
+            "ALTER TABLE records RENAME TO chunks",
+            "DROP INDEX IF EXISTS records_article",
+            "DROP INDEX IF EXISTS records_article_of",
+        ]
+    return due
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Rename in place what an earlier release named otherwise: no row is rewritten, nothing
+    is re-embedded. Checked again under the write lock, as another process may be opening
+    the same catalog."""
+    if not _renames_due(conn):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _renames_due(conn):
+            conn.execute(statement)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 class Catalog:
@@ -63,6 +109,7 @@ class Catalog:
             # Search reads scattered rows; a larger page cache and mmap keep them warm.
             self._conn.execute("PRAGMA cache_size=-65536")
             self._conn.execute("PRAGMA mmap_size=268435456")
+            _migrate(self._conn)
             self._conn.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise CuratorError(f"Cannot open the catalog {path}: {exc}") from exc
@@ -92,26 +139,26 @@ class Catalog:
     def chunk_ids(self, article_id: str) -> list[str]:
         with self._lock:
             rows = self._conn.execute(
-                "SELECT id FROM records WHERE article_id = ? ORDER BY position", (article_id,)
+                "SELECT id FROM chunks WHERE article_id = ? ORDER BY position", (article_id,)
             ).fetchall()
         return [r[0] for r in rows]
 
     def commit_article(
         self, article: Article, content_hash: str, chunks: Sequence[Chunk], when: float
     ) -> None:
-        """Make an article's new records the ones search returns, in one transaction."""
+        """Make an article's new chunks the ones search returns, in one transaction."""
         curated = article.curated.timestamp() if article.curated else None
         with self._tx() as conn:
-            conn.execute("DELETE FROM records WHERE article_id = ?", (article.id,))
+            conn.execute("DELETE FROM chunks WHERE article_id = ?", (article.id,))
             conn.execute(
                 "INSERT OR REPLACE INTO articles"
-                " (id, url, title, source, curated_ts, topics, content_hash, card, origin,"
+                " (id, url, title, publisher, curated_ts, topics, content_hash, card, origin,"
                 " indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
                     article.id,
                     article.url,
                     article.title,
-                    article.source,
+                    article.publisher,
                     curated,
                     json.dumps(article.topics),
                     content_hash,
@@ -121,7 +168,7 @@ class Catalog:
                 ),
             )
             conn.executemany(
-                "INSERT INTO records (id, article_id, position, chunk) VALUES (?,?,?,?)",
+                "INSERT INTO chunks (id, article_id, position, chunk) VALUES (?,?,?,?)",
                 [(c.id, c.article_id, c.position, c.model_dump_json()) for c in chunks],
             )
 
@@ -172,10 +219,10 @@ class Catalog:
         return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
     def publishers(self) -> list[str]:
-        """Every non-empty publisher (an article's `source`) in the catalog, sorted."""
+        """Every non-empty publisher in the catalog, sorted."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT DISTINCT source FROM articles WHERE source != '' ORDER BY source"
+                "SELECT DISTINCT publisher FROM articles WHERE publisher != '' ORDER BY publisher"
             ).fetchall()
         return [r[0] for r in rows]
 
@@ -183,14 +230,14 @@ class Catalog:
         with self._lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
 
-    # -- chunks (stored in the `records` table: the name is on disk, so it stays) -----------
+    # -- chunks -----------------------------------------------------------------------------
 
     def chunk_count(self) -> int:
         with self._lock:
-            return int(self._conn.execute("SELECT COUNT(*) FROM records").fetchone()[0])
+            return int(self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
     def articles_of(self, ids: Sequence[str]) -> dict[str, str]:
-        """record id -> article id, for the committed records among `ids`."""
+        """chunk id -> article id, for the committed chunks among `ids`."""
         found: dict[str, str] = {}
         with self._lock:
             for start in range(0, len(ids), 500):
@@ -198,7 +245,7 @@ class Catalog:
                 marks = ",".join("?" * len(batch))
                 found.update(
                     self._conn.execute(
-                        "SELECT id, article_id FROM records INDEXED BY records_article_of "
+                        "SELECT id, article_id FROM chunks INDEXED BY chunks_article_of "
                         f"WHERE id IN ({marks})",
                         batch,
                     ).fetchall()
@@ -206,14 +253,14 @@ class Catalog:
         return found
 
     def chunks_by_id(self, ids: Sequence[str]) -> dict[str, Chunk]:
-        """The committed records among `ids`."""
+        """The committed chunks among `ids`."""
         found: dict[str, Chunk] = {}
         with self._lock:
             for start in range(0, len(ids), 500):
                 batch = list(ids[start : start + 500])
                 marks = ",".join("?" * len(batch))
                 for rid, chunk in self._conn.execute(
-                    f"SELECT id, chunk FROM records WHERE id IN ({marks})", batch
+                    f"SELECT id, chunk FROM chunks WHERE id IN ({marks})", batch
                 ):
                     found[rid] = Chunk.model_validate_json(chunk)
         return found
@@ -223,12 +270,12 @@ class Catalog:
         return set(json.loads(self.get_meta("pending") or "[]"))
 
     def iter_chunks(self, batch: int = 5000) -> Iterator[Chunk]:
-        """Every committed record, in a stable order (for rebuilding the BM25 index)."""
+        """Every committed chunk, in a stable order (for rebuilding the BM25 index)."""
         last = ""
         while True:
             with self._lock:
                 rows = self._conn.execute(
-                    "SELECT id, chunk FROM records WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
+                    "SELECT id, chunk FROM chunks WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
                 ).fetchall()
             if not rows:
                 return

@@ -110,8 +110,8 @@ def reconcile(
     mark_consistent(catalog, vectors)
     if rebuild:
         # Asked for: every chunk re-embedded into an emptied store is no repair.
-        log.info("vector store rebuilt from the catalog: %d records re-embedded", repair.missing)
-    elif repair.repaired or repair.relabelled:
+        log.info("vector store rebuilt from the catalog: %d chunks re-embedded", repair.missing)
+    elif repair.repaired:
         log.warning(
             "vector store repaired from the catalog: %d missing, %d stale, %d extra "
             "(re-embedded or deleted), %d relabelled",
@@ -120,6 +120,9 @@ def reconcile(
             repair.extra,
             repair.relabelled,
         )
+    elif repair.relabelled:
+        # What a FILTER_SCHEMA bump asks for after an upgrade: no damage, nothing embedded.
+        log.info("vector store filter fields relabelled in place: %d chunks", repair.relabelled)
     return repair
 
 

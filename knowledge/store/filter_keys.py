@@ -1,4 +1,4 @@
-"""The one normalisation behind topic and source filters, shared by Chroma, BM25 and the catalog.
+"""The one normalisation behind topic and publisher filters, shared by Chroma, BM25 and the catalog.
 
 Two values filter alike exactly when their keys are equal: NFKC (full-width and compatibility
 forms fold to their plain letters), Unicode case folding, and runs of white space made one space.
@@ -12,11 +12,15 @@ import unicodedata
 
 #: Bump when filter_key or the Chroma metadata built from it changes, so stored vectors get
 #: their filter metadata rewritten (no re-embedding) on the next reindex.
-FILTER_SCHEMA = 2
+#: 3: the publisher is stored as `publisher` / `publisher_key` (before: `source` / `source_key`).
+FILTER_SCHEMA = 3
+
+#: The first schema whose vectors carry `publisher_key`; older ones carry `source_key`.
+PUBLISHER_KEY_SCHEMA = 3
 
 
 def filter_key(value: str) -> str:
-    """The form a topic or source is compared in: NFKC, case-folded, white space collapsed."""
+    """The form a topic or publisher is compared in: NFKC, case-folded, white space collapsed."""
     return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
 
 

@@ -55,8 +55,8 @@ class LexicalIndex:
         self._bm25: bm25s.BM25 | None = None
         self._ids: list[str] = []
         self._curated: npt.NDArray[np.int32] = np.zeros(0, dtype=np.int32)
-        self._sources: npt.NDArray[np.int32] = np.zeros(0, dtype=np.int32)
-        self._source_codes: dict[str, int] = {}
+        self._publishers: npt.NDArray[np.int32] = np.zeros(0, dtype=np.int32)
+        self._publisher_codes: dict[str, int] = {}
         self._topics: dict[str, npt.NDArray[np.int32]] = {}
         self._loaded_mtime: float | None = None
 
@@ -67,20 +67,21 @@ class LexicalIndex:
         ids: list[str] = []
         corpus: list[list[str]] = []
         curated: list[int] = []
-        sources: list[int] = []
-        source_codes: dict[str, int] = {}
+        publishers: list[int] = []
+        publisher_codes: dict[str, int] = {}
         topics: dict[str, list[int]] = {}
         for i, chunk in enumerate(chunks):
             ids.append(chunk.id)
             corpus.append(tokenize(lexical_text(chunk)))
             curated.append(chunk.curated)
-            sources.append(source_codes.setdefault(filter_key(chunk.source), len(source_codes)))
+            code = publisher_codes.setdefault(filter_key(chunk.publisher), len(publisher_codes))
+            publishers.append(code)
             for t in chunk.topics:
                 topics.setdefault(filter_key(t), []).append(i)
 
         tmp = self.folder.with_name(self.folder.name + ".tmp")
         try:
-            self._write(tmp, ids, corpus, curated, sources, source_codes, topics)
+            self._write(tmp, ids, corpus, curated, publishers, publisher_codes, topics)
             self._swap_in(tmp)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -96,8 +97,8 @@ class LexicalIndex:
         ids: list[str],
         corpus: list[list[str]],
         curated: list[int],
-        sources: list[int],
-        source_codes: dict[str, int],
+        publishers: list[int],
+        publisher_codes: dict[str, int],
         topics: dict[str, list[int]],
     ) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -107,11 +108,11 @@ class LexicalIndex:
             bm25.index(corpus, show_progress=False)
             bm25.save(str(tmp / "bm25"), show_progress=False)
         np.save(tmp / "curated.npy", np.asarray(curated, dtype=np.int32))
-        np.save(tmp / "sources.npy", np.asarray(sources, dtype=np.int32))
+        np.save(tmp / "publishers.npy", np.asarray(publishers, dtype=np.int32))
         members: dict[str, Any] = {k: np.asarray(v, dtype=np.int32) for k, v in topics.items()}
         np.savez(tmp / "topics.npz", **members)
         (tmp / "meta.json").write_text(
-            json.dumps({"ids": ids, "sources": source_codes}), encoding="utf-8"
+            json.dumps({"ids": ids, "publishers": publisher_codes}), encoding="utf-8"
         )
 
     def _swap_in(self, tmp: Path) -> None:
@@ -138,9 +139,12 @@ class LexicalIndex:
         # Another process (a reindex) may have swapped a new index in: reload it.
         data = json.loads(meta.read_text(encoding="utf-8"))
         self._ids = list(data["ids"])
-        self._source_codes = dict(data["sources"])
+        # An index written before the publisher rename names its arrays "sources"; it stays
+        # readable until the next reindex rebuilds it.
+        old = "publishers" not in data
+        self._publisher_codes = dict(data["sources" if old else "publishers"])
         self._curated = np.load(self.folder / "curated.npy")
-        self._sources = np.load(self.folder / "sources.npy")
+        self._publishers = np.load(self.folder / ("sources.npy" if old else "publishers.npy"))
         with np.load(self.folder / "topics.npz") as topics:
             self._topics = {k: topics[k] for k in topics.files}
         bm25_dir = self.folder / "bm25"
@@ -166,9 +170,9 @@ class LexicalIndex:
             if members is not None:
                 topic_mask[members] = True
             keep &= topic_mask
-        if filters.source:
-            code = self._source_codes.get(filter_key(filters.source), -1)
-            keep &= self._sources == code
+        if filters.publisher:
+            code = self._publisher_codes.get(filter_key(filters.publisher), -1)
+            keep &= self._publishers == code
         if filters.since:
             keep &= self._curated >= date_to_number(filters.since)
         if filters.until:

@@ -18,7 +18,12 @@ from knowledge.errors import StoreUnavailableError
 from knowledge.models import Chunk, SearchFilters, date_to_number
 from knowledge.settings import ChromaSettings
 from knowledge.store.embedded_lock import EmbeddedStoreLock
-from knowledge.store.filter_keys import filter_key, topic_key
+from knowledge.store.filter_keys import (
+    FILTER_SCHEMA,
+    PUBLISHER_KEY_SCHEMA,
+    filter_key,
+    topic_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +74,8 @@ def bound_requests(client: Any, seconds: float) -> bool:
 
 
 def text_hash(chunk: Chunk) -> str:
-    """What a record's vector was computed from, as 16 hex: stored with the vector so a store
-    restored from an older backup is told apart from the catalog's records."""
+    """What a chunk's vector was computed from, as 16 hex: stored with the vector so a store
+    restored from an older backup is told apart from the catalog's chunks."""
     return hashlib.sha256(chunk.embedding_text().encode()).hexdigest()[:16]
 
 
@@ -87,7 +92,7 @@ def release_http_client(client: Any) -> None:
 
 
 def chunk_metadata(chunk: Chunk) -> dict[str, str | int | bool]:
-    """Filterable fields of a record, plus `h` (its text hash)."""
+    """Filterable fields of a chunk, plus `h` (its text hash)."""
     meta: dict[str, str | int | bool] = {
         "h": text_hash(chunk),
         "article_id": chunk.article_id,
@@ -95,8 +100,8 @@ def chunk_metadata(chunk: Chunk) -> dict[str, str | int | bool]:
         "position": chunk.position,
         "title": chunk.title,
         "url": chunk.url,
-        "source": chunk.source,
-        "source_key": filter_key(chunk.source),
+        "publisher": chunk.publisher,
+        "publisher_key": filter_key(chunk.publisher),
         "author": chunk.author,
         "published": chunk.published,
         "curated": chunk.curated,
@@ -108,15 +113,28 @@ def chunk_metadata(chunk: Chunk) -> dict[str, str | int | bool]:
     return meta
 
 
-def where_clause(filters: SearchFilters | None) -> dict[str, Any] | None:
-    """The Chroma `where` for our filters (None when unfiltered)."""
+#: Metadata keys of earlier filter schemas, removed when a vector is relabelled.
+RETIRED_KEYS: dict[str, None] = {"source": None, "source_key": None}
+
+
+def where_clause(
+    filters: SearchFilters | None, schema: int | None = FILTER_SCHEMA
+) -> dict[str, Any] | None:
+    """The Chroma `where` for our filters (None when unfiltered), for vectors labelled under
+    filter schema `schema` (the collection's mark; None when it has none)."""
     if filters is None or filters.is_empty():
         return None
     terms: list[dict[str, Any]] = []
     if filters.topic:
         terms.append({topic_key(filters.topic): True})
-    if filters.source:
-        terms.append({"source_key": filter_key(filters.source)})
+    if filters.publisher:
+        key = filter_key(filters.publisher)
+        if schema is not None and schema >= PUBLISHER_KEY_SCHEMA:
+            terms.append({"publisher_key": key})
+        else:
+            # Not yet relabelled: old vectors carry `source_key`, and a relabel half done (or
+            # done by another process since this handle opened) leaves some of each.
+            terms.append({"$or": [{"publisher_key": key}, {"source_key": key}]})
     if filters.since:
         terms.append({"curated": {"$gte": date_to_number(filters.since)}})
     if filters.until:
@@ -125,9 +143,15 @@ def where_clause(filters: SearchFilters | None) -> dict[str, Any] | None:
 
 
 #: Collection metadata keys: a token changed on every completed write (compared with the
-#: catalog's copy) and the FILTER_SCHEMA the records' metadata follows.
+#: catalog's copy) and the FILTER_SCHEMA the chunks' metadata follows.
 EPOCH_KEY = "curator_epoch"
 SCHEMA_KEY = "curator_filter_schema"
+
+
+def _schema_of(collection: Any) -> int | None:
+    """The filter schema mark of an open collection handle, as of when it was opened."""
+    schema = (collection.metadata or {}).get(SCHEMA_KEY)
+    return int(schema) if schema is not None else None
 
 
 def forget_embedded_client(path: Path) -> None:
@@ -256,7 +280,7 @@ class VectorStore:
         raise AssertionError("unreachable")
 
     def upsert(self, chunks: Sequence[Chunk], vectors: Vectors) -> None:
-        """Write records (vectors and filterable metadata) in as few calls as possible."""
+        """Write chunks (vectors and filterable metadata) in as few calls as possible."""
         for start in range(0, len(chunks), _UPSERT_BATCH):
             batch = chunks[start : start + _UPSERT_BATCH]
             documents = (
@@ -278,7 +302,7 @@ class VectorStore:
             self._call("delete vectors", lambda c, b=batch: c.delete(ids=b))
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
-        """Remove every record of these articles, including ones the catalog never saw."""
+        """Remove every chunk of these articles, including ones the catalog never saw."""
         for aid in article_ids:
             self._call("delete vectors", lambda c, a=aid: c.delete(where={"article_id": a}))
 
@@ -291,14 +315,13 @@ class VectorStore:
     def query(
         self, vector: Vectors, n: int, filters: SearchFilters | None = None
     ) -> list[DenseMatch]:
-        where = where_clause(filters)
         got = self._call(
             "search",
             # Distances only: fetching metadata for every candidate costs more than HNSW itself.
             lambda c: c.query(
                 query_embeddings=[np.asarray(vector, dtype=np.float32)],
                 n_results=n,
-                where=where,
+                where=where_clause(filters, _schema_of(c)),
                 include=["distances"],
             ),
         )
@@ -355,7 +378,7 @@ class VectorStore:
         self._collection = None  # reopen: the handle caches the old metadata
 
     def hashes_of(self, ids: Sequence[str]) -> dict[str, str]:
-        """id -> stored text hash ('' when the record has none) for the ids the store holds."""
+        """id -> stored text hash ('' when the vector has none) for the ids the store holds."""
         got = self._call("read vectors", lambda c: c.get(ids=list(ids), include=["metadatas"]))
         return {
             i: str((m or {}).get("h", ""))
@@ -385,13 +408,15 @@ class VectorStore:
             offset += len(ids)
 
     def update_metadata(self, chunks: Sequence[Chunk]) -> None:
-        """Rewrite the filter metadata of stored records without touching their vectors."""
+        """Rewrite the filter metadata of stored chunks without touching their vectors."""
         for start in range(0, len(chunks), _UPSERT_BATCH):
             batch = chunks[start : start + _UPSERT_BATCH]
+            # Chroma merges updated metadata into the old; a None value removes a key.
             self._call(
                 "update metadata",
                 lambda c, b=batch: c.update(
-                    ids=[x.id for x in b], metadatas=[chunk_metadata(x) for x in b]
+                    ids=[x.id for x in b],
+                    metadatas=[{**RETIRED_KEYS, **chunk_metadata(x)} for x in b],
                 ),
             )
 

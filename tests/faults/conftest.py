@@ -42,7 +42,7 @@ _WORDS = [
 
 
 def generated_cards(folder: Path, count: int) -> list[Path]:
-    """`count` distinct cards of two records each (the card's summary and a short body)."""
+    """`count` distinct cards of two chunks each (the card's summary and a short body)."""
     paths = []
     for i in range(count):
         a, b, c = _WORDS[i % 26], _WORDS[(i // 26) % 26], _WORDS[(i * 7 + 3) % 26]

@@ -1,5 +1,5 @@
 """A real `curator reindex` killed with SIGKILL while it embeds: the next run completes and the
-catalog, Chroma and BM25 hold exactly the records of the sources, nothing more."""
+catalog, Chroma and BM25 hold exactly the chunks of the sources, nothing more."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from tests.faults.conftest import curator_env, generated_cards, run_curator
 pytestmark = pytest.mark.slow
 
 CARDS = 150
-# Smaller batches than the default 512 records, so the kill can land after some batches were
+# Smaller batches than the default 512 chunks, so the kill can land after some batches were
 # committed and while another is half written: the hardest state to recover from.
 BATCH_RECORDS = 50
 REINDEX = [
@@ -89,7 +89,7 @@ def test_a_reindex_killed_mid_way_is_completed_by_the_next_run(tmp_path: Path) -
         catalog_ids = {chunk.id for chunk in index.catalog.iter_chunks()}
         chroma_ids = set(index.vectors._get().get(include=[])["ids"])
         assert len(index.lexical) == len(catalog_ids)
-        # BM25 writes the record ids it holds next to its index.
+        # BM25 writes the chunk ids it holds next to its index.
         lexical_meta = json.loads((index.lexical.folder / "meta.json").read_text())
         assert catalog_ids == chroma_ids == set(lexical_meta["ids"])
         assert index.catalog.get_meta("bm25_dirty") == "0"

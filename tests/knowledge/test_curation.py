@@ -101,7 +101,7 @@ def test_find_article_by_title_prefix_or_substring(catalog: Catalog) -> None:
     assert title_choices(catalog, "atten") == ["Attention Is All You Need"]
 
 
-class CountingSource:
+class CountingIndex:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.reads = 0
@@ -114,15 +114,15 @@ class CountingSource:
 
 
 def test_card_cache_reads_the_catalog_once_per_ttl(catalog: Catalog) -> None:
-    source = CountingSource(catalog)
+    index = CountingIndex(catalog)
     now = [0.0]
-    cards = CardCache(source, ttl=60, clock=lambda: now[0])
+    cards = CardCache(index, ttl=60, clock=lambda: now[0])
 
     for typed in ("l", "lo", "lor", "lora"):
         title_choices(cards, typed)
-    assert source.reads == 1
+    assert index.reads == 1
     now[0] = 61
     assert title_choices(cards, "lora") == ["LoRA: Low-Rank Adaptation of Large Language Models"]
-    assert source.reads == 2
+    assert index.reads == 2
     # Filtered reads are never cached.
-    assert len(cards.list_articles(topic="agents")) == 3 and source.reads == 3
+    assert len(cards.list_articles(topic="agents")) == 3 and index.reads == 3

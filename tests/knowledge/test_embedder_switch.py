@@ -122,7 +122,7 @@ def make_legacy(settings: Settings) -> None:
     chroma = index.vectors._get()
     ids = chroma.get(include=[])["ids"]
     # Vectors without their text hash, a collection without marks, a catalog without epoch.
-    chroma.update(ids=ids, metadatas=[{"h": None, "source_key": None}] * len(ids))
+    chroma.update(ids=ids, metadatas=[{"h": None, "publisher_key": None}] * len(ids))
     chroma.modify(name="curator-hash-384", metadata={"legacy": True})
     for key in ("store_epoch", "collection_id", "build"):
         index.catalog.set_meta(key, "")
@@ -145,7 +145,7 @@ def test_an_index_of_an_earlier_release_is_adopted_not_emptied(tmp_path: Path) -
     # Trusted as before, given their text hashes and current filter fields: nothing re-embedded.
     assert adopted.reindex().repaired == 0
     held = adopted.vectors._get().get(include=["metadatas"])["metadatas"]
-    assert all(m["h"] and "source_key" in m for m in held)
+    assert all(m["h"] and "publisher_key" in m for m in held)
     assert adopted.reindex().repaired == 0 and adopted.stats()["vectors_match"]
     adopted.close()
 

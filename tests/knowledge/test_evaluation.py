@@ -248,7 +248,7 @@ def test_parse_squad_skips_squad2_unanswerable_questions() -> None:
 )
 def test_parse_squad_names_the_malformed_entry(payload: object, message: str) -> None:
     with pytest.raises(InputError) as info:
-        parse_squad(payload, source="bad.json")
+        parse_squad(payload, origin="bad.json")
     assert message in str(info.value)
     assert str(info.value).startswith("bad.json: ")
 
@@ -285,7 +285,7 @@ def test_run_eval_scores_a_small_corpus_in_a_throwaway_store(tmp_path: Path) -> 
     report = run_eval(parse_squad(ANIMALS), settings, k=5, embedder=HashEmbedder(384))
     assert not user_data.exists()
     assert (report.embedder, report.articles, report.questions) == ("hash-384", 3, 4)
-    assert report.records >= 3 and report.k == 5
+    assert report.chunks >= 3 and report.k == 5
     assert report.per_article == settings.retrieval.per_article
     assert list(report.modes) == ["bm25", "dense", "hybrid"]
     bm25 = report.modes["bm25"]
@@ -294,7 +294,7 @@ def test_run_eval_scores_a_small_corpus_in_a_throwaway_store(tmp_path: Path) -> 
     payload = report.as_json()
     assert set(payload) == {
         "embedder",
-        "records",
+        "chunks",
         "articles",
         "questions",
         "k",
@@ -324,7 +324,7 @@ def test_run_eval_honours_per_article_and_limit(tmp_path: Path) -> None:
 
 # -- regression floor on xquad-en (hash embedder, no model needed) -------------------------
 
-# Measured 2026-11-23 on the 2-core dev machine: full 48-title corpus (135 records), 300
+# Measured 2026-11-23 on the 2-core dev machine: full 48-title corpus (135 chunks), 300
 # questions spread over the file, k=10, per_article=3, hash-384 embedder, z-score fusion with
 # the hash embedder's dense weight 0.2:
 #   bm25   article@1 0.967  article@5 1.000  answer@5 0.993  MRR@10 0.981

@@ -27,7 +27,7 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeIndex]:
             slug,
             title=f"A {slug} language guide",
             topics=(f'"{topic}"',),
-            source="The Gradient" if slug == "ml" else "Code Weekly",
+            publisher="The Gradient" if slug == "ml" else "Code Weekly",
             summary=f"A language guide for programmers, part {slug}.",
             body="Programmers read this language guide for its examples.",
         )
@@ -69,7 +69,7 @@ def test_topics_match_after_case_folding_and_width_folding(
 def test_source_filter_ignores_case_in_every_mode(
     index: KnowledgeIndex, mode: SearchMode, spelling: str
 ) -> None:
-    assert articles_found(index, mode, SearchFilters(source=spelling)) == {"A ml language guide"}
+    assert articles_found(index, mode, SearchFilters(publisher=spelling)) == {"A ml language guide"}
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -1,5 +1,5 @@
 """`curator doctor` checks the index and the vector store as the bot would meet them: an empty
-active collection beside a full one, vectors ≠ records, and a store that crashes its opener."""
+active collection beside a full one, vectors ≠ chunks, and a store that crashes its opener."""
 
 from __future__ import annotations
 
@@ -43,19 +43,19 @@ def test_a_healthy_store_passes_with_one_real_query(indexed: Settings) -> None:
     assert check_index(served).status == "ok"
     check = check_store(indexed, served)
     assert check.status == "ok", check
-    assert "vectors = records" in check.detail and "one query answered" in check.detail
+    assert "vectors = chunks" in check.detail and "one query answered" in check.detail
 
 
 def test_vectors_missing_from_the_store_fail_with_the_counts(indexed: Settings) -> None:
     index = KnowledgeIndex(indexed)
     ids = index.vectors._get().get(include=[], limit=5)["ids"]
     index.vectors.delete(ids)
-    records = index.catalog.chunk_count()
+    chunks = index.catalog.chunk_count()
     index.close()
     checks = run_checks(load=lambda: indexed)
     store = next(c for c in checks if c.name == "store")
     assert store.status == "fail"
-    assert f"vectors ({records - 5}) ≠ records ({records})" in store.detail
+    assert f"vectors ({chunks - 5}) ≠ chunks ({chunks})" in store.detail
     assert "curator reindex" in store.remedy
 
 
@@ -125,11 +125,11 @@ def test_the_store_probe_against_a_chroma_server(
     )
     index = KnowledgeIndex(settings)
     index.reindex()
-    records = index.catalog.chunk_count()
+    chunks = index.catalog.chunk_count()
     index.close()
     check = check_store(settings, served_index(settings))
     assert check.status == "ok", check
-    assert f"{records} vectors = records, one query answered" in check.detail
+    assert f"{chunks} vectors = chunks, one query answered" in check.detail
 
 
 def test_a_hash_built_index_beside_an_available_model_warns_with_the_way_to_move(

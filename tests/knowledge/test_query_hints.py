@@ -52,16 +52,16 @@ def test_publishers_are_compared_as_source_filters_compare_them() -> None:
     assert find_publishers("What did arXiv say about it?", ["ａｒＸｉｖ"]) == {"arxiv"}
 
 
-def chunk(record_id: str, source: str, published: int = 0) -> Chunk:
+def chunk(chunk_id: str, publisher: str, published: int = 0) -> Chunk:
     return Chunk(
-        id=record_id,
-        article_id=record_id,
+        id=chunk_id,
+        article_id=chunk_id,
         kind="chunk",
         position=0,
         text="text",
-        title=record_id,
-        url=f"https://example.org/{record_id}",
-        source=source,
+        title=chunk_id,
+        url=f"https://example.org/{chunk_id}",
+        publisher=publisher,
         published=published,
     )
 
@@ -73,7 +73,7 @@ def test_only_candidates_above_the_median_gain() -> None:
     chunks = {rid: chunk(rid, sources.get(rid, "arXiv")) for rid in scores}
     ranked = favour_hinted(candidates, chunks, QueryHints(publishers=frozenset({"arxiv"})))
     assert [c.id for c in ranked] == ["close", "best", "weak", "noise1", "noise2"]
-    # At or below the median (the records that merely share a word): not lifted at all.
+    # At or below the median (the chunks that merely share a word): not lifted at all.
     assert {c.id: c.score for c in ranked}["weak"] == 0.0
     assert {c.id: c.score for c in ranked}["noise2"] == -0.6
 

@@ -27,7 +27,7 @@ def test_zscore_keeps_the_margin_of_a_strong_match() -> None:
     assert rrf[0].score == rrf[1].score
 
 
-def test_zscore_puts_records_missing_from_a_list_at_its_bottom() -> None:
+def test_zscore_puts_chunks_missing_from_a_list_at_its_bottom() -> None:
     dense = [("a1", 0.9), ("b1", 0.5)]
     lexical = [("c1", 7.0)]
     fused = {c.id: c for c in zscore_fuse(dense, lexical, ARTICLE)}

@@ -231,6 +231,38 @@ def test_valid_json_values_and_plain_lists_still_load(monkeypatch: pytest.Monkey
     assert settings.knowledge.sources == ["notes/{draft}.md"]
 
 
+def test_a_channel_scope_source_is_read_as_its_publisher_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv(
+        "CURATOR_DISCORD__CHANNEL_SCOPES",
+        '{"123": {"topic": "llm", "source": "arXiv"}, "456": {"publisher": "Anthropic"}}',
+    )
+    with caplog.at_level("WARNING", logger="knowledge.settings"):
+        scopes = load_settings().discord.channel_scopes
+    assert (scopes[123].topic, scopes[123].publisher) == ("llm", "arXiv")
+    assert scopes[456].publisher == "Anthropic"
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert '"source" is now "publisher"' in warning and "CHANNEL_SCOPES" in warning
+
+
+@pytest.mark.parametrize(
+    ("scope", "problem"),
+    [
+        ('{"source": "arXiv", "publisher": "arXiv"}', '"publisher" only'),
+        ('{"publsher": "arXiv"}', "publsher"),
+    ],
+)
+def test_a_channel_scope_with_both_names_or_an_unknown_key_is_refused(
+    monkeypatch: pytest.MonkeyPatch, scope: str, problem: str
+) -> None:
+    monkeypatch.setenv("CURATOR_DISCORD__CHANNEL_SCOPES", f'{{"123": {scope}}}')
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "CURATOR_DISCORD__CHANNEL_SCOPES" in caught.value.user_message
+    assert problem.casefold() in caught.value.user_message.casefold()
+
+
 #: Lines of .env.example written `X=` ("Default: unset"): uncommented as they are, they must
 #: leave the setting at its default.
 EMPTY_MEANS_DEFAULT = [

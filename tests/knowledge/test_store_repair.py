@@ -30,7 +30,7 @@ def make_settings(root: Path, **chroma: object) -> Settings:
 
 
 def assert_store_matches_catalog(index: KnowledgeIndex) -> None:
-    """Same ids, and every vector built from the text the catalog holds for its record."""
+    """Same ids, and every vector built from the text the catalog holds for its chunk."""
     expected = {c.id: text_hash(c) for c in index.catalog.iter_chunks()}
     got = index.vectors._get().get(include=["metadatas"])
     held = {i: m["h"] for i, m in zip(got["ids"], got["metadatas"], strict=True)}
@@ -60,14 +60,14 @@ def test_a_deleted_store_is_rebuilt_by_one_reindex(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     index = KnowledgeIndex(settings)
     index.reindex()
-    records = index.stats()["records"]
+    chunks = index.stats()["chunks"]
     index.close()
     shutil.rmtree(settings.data_dir / "chroma")
 
     index = KnowledgeIndex(settings)
     assert index.stats()["vectors"] == 0 and not index.stats()["vectors_match"]
     report = index.reindex()
-    assert report.repaired == records and report.unchanged == CARDS
+    assert report.repaired == chunks and report.unchanged == CARDS
     assert_store_matches_catalog(index)
     assert index.search("saffron measurement", k=3, mode="dense")
     # Once repaired, the next reindex trusts the store after its cheap check.
@@ -103,15 +103,15 @@ def test_an_older_backup_restored_beside_a_newer_catalog_is_repaired(tmp_path: P
     index.close()
 
 
-def test_reindex_rebuild_re_embeds_every_record_from_stored_text(tmp_path: Path) -> None:
+def test_reindex_rebuild_re_embeds_every_chunk_from_stored_text(tmp_path: Path) -> None:
     generated_cards(tmp_path / "cards", 10)
     settings = make_settings(tmp_path)
     index = KnowledgeIndex(settings)
     index.reindex()
-    records = index.stats()["records"]
+    chunks = index.stats()["chunks"]
     shutil.rmtree(tmp_path / "cards")
     report = index.rebuild()
-    assert report.repaired == records
+    assert report.repaired == chunks
     assert_store_matches_catalog(index)
     index.close()
 
@@ -147,7 +147,7 @@ def test_a_server_restarted_on_an_empty_or_older_volume_is_repaired(
     shutil.move(own_server.path, tmp_path / "newest")
     own_server.start()
     report = index.reindex()
-    assert report.repaired == index.stats()["records"]
+    assert report.repaired == index.stats()["chunks"]
     assert_store_matches_catalog(index)
 
     # The older backup.

@@ -16,7 +16,7 @@ def write_card(
     title: str,
     url: str | None = None,
     topics: tuple[str, ...] = ("retrieval",),
-    source: str = "Test Journal",
+    publisher: str = "Test Journal",
     curated: str = "2026-11-20T09:00:00Z",
     summary: str = "",
     takeaway: str = "",
@@ -30,7 +30,7 @@ def write_card(
         "---\n"
         f'title: "{title}"\n'
         f"url: {url}\n"
-        f"source: {source}\n"
+        f"publisher: {publisher}\n"
         f"curated: {curated}\n"
         f"topics: [{topic_list}]\n"
         "---\n\n"
@@ -51,7 +51,7 @@ def zebra_corpus(folder: Path) -> dict[str, Path]:
             "zebras",
             title="Why zebras have stripes",
             topics=("biology",),
-            source="Savanna Review",
+            publisher="Savanna Review",
             curated="2026-11-20T08:00:00Z",
             summary="Stripes deter biting horseflies from landing on zebras.",
             body="Field experiments with striped coats showed horseflies fail to land.\n\n"
@@ -62,7 +62,7 @@ def zebra_corpus(folder: Path) -> dict[str, Path]:
             "sourdough",
             title="Baking sourdough bread",
             topics=("cooking",),
-            source="Kitchen Notes",
+            publisher="Kitchen Notes",
             curated="2026-11-21T08:00:00Z",
             summary="A starter of wild yeast leavens sourdough loaves slowly.",
             body="Feed the starter flour and water daily.\n\nBake the loaf in a hot dutch oven.",
@@ -72,7 +72,7 @@ def zebra_corpus(folder: Path) -> dict[str, Path]:
             "glaciers",
             title="How glaciers carve valleys",
             topics=("geology", "biology"),
-            source="Savanna Review",
+            publisher="Savanna Review",
             curated="2026-11-22T08:00:00Z",
             summary="Moving ice grinds bedrock into U-shaped valleys over millennia.",
             body="Glacial erosion plucks and abrades rock.\n\nMoraines mark where the ice stopped.",

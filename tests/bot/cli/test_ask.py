@@ -78,7 +78,7 @@ def test_ask_json_with_llm_has_the_documented_shape(with_llm: FakeOpenAI) -> Non
         "n",
         "title",
         "url",
-        "source",
+        "publisher",
         "article_id",
         "chunk_id",
         "passage",

@@ -115,15 +115,27 @@ def test_an_unknown_topic_is_named_with_the_closest_known_ones(indexed: None) ->
         assert json.loads(as_json.stdout) == [] and "closest: “agents”" in as_json.stderr
 
 
-def test_search_names_an_unknown_topic_or_source(indexed: None) -> None:
+def test_search_names_an_unknown_topic_or_publisher(indexed: None) -> None:
     result = run("search", "bubble", "--topic", "ai ethics")
     assert result.exit_code == 0 and "No results." not in result.stdout
     assert "No indexed article has the topic “ai ethics”; closest:" in result.stderr
-    result = run("search", "lora", "--source", "arxiv.org", "--json")
+    result = run("search", "lora", "--publisher", "arxiv.org", "--json")
     assert json.loads(result.stdout) == []
-    assert "No indexed article has the source “arxiv.org”; closest: “arXiv”" in result.stderr
-    known = run("search", "lora", "--source", "ARXIV", "--json")
+    assert "No indexed article has the publisher “arxiv.org”; closest: “arXiv”" in result.stderr
+    known = run("search", "lora", "--publisher", "ARXIV", "--json")
     assert json.loads(known.stdout) and known.stderr == ""
+    assert {hit["publisher"] for hit in json.loads(known.stdout)} == {"arXiv"}
+
+
+def test_search_source_still_filters_by_publisher_with_a_notice(indexed: None) -> None:
+    old = run("search", "lora", "--source", "ARXIV", "--json")
+    assert old.exit_code == 0
+    assert old.stdout == run("search", "lora", "--publisher", "ARXIV", "--json").stdout
+    assert old.stderr.strip() == "--source is now --publisher"
+    both = run("search", "lora", "--source", "arXiv", "--publisher", "arXiv")
+    assert both.exit_code == 2 and "--publisher only" in both.stderr
+    shown = run("search", "--help")
+    assert "--publisher" in shown.stdout and "--source" not in shown.stdout
 
 
 def test_recommend_suggests_changing_only_what_was_given(indexed: None) -> None:

@@ -97,11 +97,11 @@ def test_for_run_a_missing_token_makes_it_unsafe(
 def test_vectors_missing_from_the_store_make_it_unsafe(healthy: None, tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path / "data", embeddings={"provider": "hash"})
     index = KnowledgeIndex(settings)
-    index.vectors.reset()  # the store lost every vector; the catalog still has the records
+    index.vectors.reset()  # the store lost every vector; the catalog still has the chunks
     index.close()
     code, output = doctor()
     assert code == 1
-    assert "fail store" in output and "vectors (0) ≠ records" in output
+    assert "fail store" in output and "vectors (0) ≠ chunks" in output
     assert "repairs the vector store from the catalog" in output
 
 

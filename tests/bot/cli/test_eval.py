@@ -67,7 +67,7 @@ def test_eval_json_has_the_documented_shape(squad_file: Path, tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert set(payload) == {
-        "embedder", "records", "articles", "questions", "k", "per_article", "modes"
+        "embedder", "chunks", "articles", "questions", "k", "per_article", "modes"
     }  # fmt: skip
     assert payload["embedder"].startswith("hash")
     assert (payload["articles"], payload["questions"], payload["k"]) == (2, 2, 10)
@@ -136,7 +136,7 @@ def test_eval_answers_json_scores_whole_answers(squad_file: Path, tmp_path: Path
     result = runner.invoke(app, ["eval", str(squad_file), "--answers", "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert set(payload) == {"embedder", "records", "articles", "questions", "modes"}
+    assert set(payload) == {"embedder", "chunks", "articles", "questions", "modes"}
     # No LLM is configured: extractive answers only.
     assert list(payload["modes"]) == ["extractive"]
     figures = payload["modes"]["extractive"]

@@ -69,7 +69,7 @@ def test_search_json_hits_have_the_documented_fields(env: Path) -> None:
         "article_id",
         "title",
         "url",
-        "source",
+        "publisher",
         "kind",
         "chunk_id",
         "text",
@@ -110,7 +110,7 @@ def test_stats_and_articles(env: Path) -> None:
     run_json("reindex", "--json")
     figures = run_json("stats", "--json")
     assert figures["articles"] == 3 and figures["embedder"].startswith("hash")
-    assert figures["store_mode"] == "embedded" and figures["records"] == figures["vectors"]
+    assert figures["store_mode"] == "embedded" and figures["chunks"] == figures["vectors"]
     listed = run_json("articles", "--since", "2026-11-21", "--json")
     assert [a["title"] for a in listed] == ["How glaciers carve valleys", "Baking sourdough bread"]
     table = runner.invoke(app, ["articles", "--topic", "cooking"])
@@ -122,22 +122,22 @@ def test_reindex_rebuild_re_embeds_from_stored_text_and_stats_flag_a_short_store
 ) -> None:
     run_json("reindex", "--json")
     stats = run_json("stats", "--json")
-    assert stats["vectors_match"] is True and stats["vectors"] == stats["records"]
+    assert stats["vectors_match"] is True and stats["vectors"] == stats["chunks"]
 
     from knowledge.index import KnowledgeIndex
 
     index = KnowledgeIndex(get_settings())
-    index.vectors.reset()  # the store lost its vectors; the catalog kept the records
+    index.vectors.reset()  # the store lost its vectors; the catalog kept the chunks
     index.close()
     result = runner.invoke(app, ["stats"])
     said = " ".join(result.output.split())
-    assert f"vectors (0) ≠ records ({stats['records']})" in said
+    assert f"vectors (0) ≠ chunks ({stats['chunks']})" in said
     assert "run `curator reindex` to repair" in said
 
     report = run_json("reindex", "--rebuild", "--json")
-    assert report["repaired"] == stats["records"] and report["unchanged"] == 3
+    assert report["repaired"] == stats["chunks"] and report["unchanged"] == 3
     again = run_json("stats", "--json")
-    assert again["vectors_match"] is True and again["vectors"] == stats["records"]
+    assert again["vectors_match"] is True and again["vectors"] == stats["chunks"]
 
 
 def test_an_article_without_a_link_is_listed_and_searched_by_title(env: Path) -> None:
@@ -180,7 +180,7 @@ def test_rebuilding_a_healthy_index_says_what_it_re_embedded(
     env: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, with_sources: bool
 ) -> None:
     run_json("ingest", str(env), "--json")
-    records = run_json("stats", "--json")["records"]
+    chunks = run_json("stats", "--json")["chunks"]
     if not with_sources:  # cards ingested by hand: --rebuild re-embeds the catalog alone
         monkeypatch.delenv("CURATOR_KNOWLEDGE__SOURCES")
         get_settings.cache_clear()
@@ -189,7 +189,7 @@ def test_rebuilding_a_healthy_index_says_what_it_re_embedded(
     assert result.exit_code == 0, result.output
     said = " ".join(result.stdout.split())
     assert "0 added, 0 updated, 3 unchanged" in said
-    assert f"re-embedded {records} records" in said and "repaired" not in said
+    assert f"re-embedded {chunks} chunks" in said and "repaired" not in said
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 

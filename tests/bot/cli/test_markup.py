@@ -32,7 +32,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             Article(
                 title=TITLE,
                 url=URL,
-                source="Pub [/i] lisher",
+                publisher="Pub [/i] lisher",
                 topics=["[b]ranking"],
                 curated=datetime(2024, 5, 1, tzinfo=UTC),
                 summary="Bold moves in retrieval ranking work by [/b] reordering passages.",

@@ -49,7 +49,7 @@ def test_ask_cites_the_seed_by_title_and_publisher_with_no_link(env: Path) -> No
     assert not answer["refused"]
     cited = [c for c in answer["citations"] if c["title"] == TITLE]
     assert cited, answer["citations"]
-    assert all(c["source"] == "Towards Data Science" and c["url"] == "" for c in cited)
+    assert all(c["publisher"] == "Towards Data Science" and c["url"] == "" for c in cited)
 
 
 def test_the_terminal_shows_title_and_publisher_and_no_link(env: Path) -> None:

@@ -17,7 +17,7 @@ from knowledge.digest.engine import DigestService
 from knowledge.models import Article
 from knowledge.services import Services
 from knowledge.settings import Settings
-from tests.knowledge.digest.fakes import FakeArticleSource, card, make_settings, utc
+from tests.knowledge.digest.fakes import FakeArticleIndex, card, make_settings, utc
 
 CHANNEL_ID = 555
 DAY = date(2026, 11, 23)
@@ -112,7 +112,7 @@ class DigestBot:
     bot: CuratorBot
     cog: DigestCog
     channel: MagicMock
-    source: FakeArticleSource
+    index: FakeArticleIndex
     settings: Settings
     services: Services
     sent_embeds: list[discord.Embed] = field(default_factory=list)
@@ -126,12 +126,12 @@ def build_digest_bot(
 ) -> DigestBot:
     """A bot (no token, no gateway) whose digest reads `articles` and posts to a fake channel."""
     settings = make_settings(tmp_path, channel_id=channel_id, **digest)
-    source = FakeArticleSource(articles)
+    index = FakeArticleIndex(articles)
     # The real service over a fake index, handed to Services as its digests part.
-    services = Services(settings, digests=DigestService(settings, source))
+    services = Services(settings, digests=DigestService(settings, index))
     bot = create_bot(settings, services)
     channel = text_channel()
     bot.get_channel = lambda cid: channel if cid == CHANNEL_ID else None  # type: ignore[method-assign]
     cog = DigestCog(bot)
     cog.now = lambda: utc(2026, 11, 23, 12, 0)
-    return DigestBot(bot, cog, channel, source, settings, services)
+    return DigestBot(bot, cog, channel, index, settings, services)

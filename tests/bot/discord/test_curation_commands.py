@@ -156,7 +156,7 @@ async def test_curation_commands_follow_the_channel_allowlist(make_bot: BotFacto
 
 
 def test_a_card_without_a_url_has_no_link() -> None:
-    article = Article(title="Notes", url="", source="Team wiki", key_takeaway="Ship it.")
+    article = Article(title="Notes", url="", publisher="Team wiki", key_takeaway="Ship it.")
     name, value = compact_card(article)
     assert name == "Notes"
     assert value == "Team wiki\n*Ship it.*"

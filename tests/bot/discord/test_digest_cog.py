@@ -54,7 +54,7 @@ async def test_a_member_is_refused_and_nothing_is_built(digest_bot: DigestBot) -
     call = inter.response.send_message.await_args
     assert call.kwargs["ephemeral"] is True
     assert "Only moderators can post the digest" in call.args[0]
-    assert digest_bot.source.calls == []
+    assert digest_bot.index.calls == []
     digest_bot.channel.send.assert_not_awaited()
 
 
@@ -141,7 +141,7 @@ async def test_a_date_posted_by_the_schedule_is_refused(digest_bot: DigestBot) -
     inter = interaction(member(moderator=True))
     await run_digest(digest_bot, inter, preview=False)
     assert "already posted on" in replies(inter)[0] and "by the daily schedule" in replies(inter)[0]
-    assert digest_bot.source.calls == []  # refused before building anything
+    assert digest_bot.index.calls == []  # refused before building anything
 
 
 async def test_bad_date_is_explained(digest_bot: DigestBot) -> None:

@@ -23,7 +23,7 @@ from knowledge.models import Article
 from knowledge.settings import Settings
 from knowledge.state import StateDB
 from tests.bot.discord.digest_fixtures import day_articles, mutes_everyone, text_channel
-from tests.knowledge.digest.fakes import FakeArticleSource, card, make_settings, utc
+from tests.knowledge.digest.fakes import FakeArticleIndex, card, make_settings, utc
 
 
 class FakeClock:
@@ -54,7 +54,7 @@ def start_bot_process(
         return channel
 
     poster = DigestPoster(settings, history, resolve)
-    digests = DigestService(settings, FakeArticleSource(articles))
+    digests = DigestService(settings, FakeArticleIndex(articles))
     return DigestScheduler(settings, digests, poster, clock=clock, sleep=clock.sleep)
 
 
@@ -169,7 +169,7 @@ async def test_a_failed_send_midway_is_recorded_not_repeated(tmp_path: Path) -> 
         return channel
 
     poster = DigestPoster(settings, history, resolve)
-    digest = await DigestService(settings, FakeArticleSource(day_articles(40))).build(
+    digest = await DigestService(settings, FakeArticleIndex(day_articles(40))).build(
         date=date(2026, 11, 23)
     )
     with pytest.raises(DigestPostError, match="Only 1 of the digest's messages"):

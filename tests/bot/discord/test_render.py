@@ -48,7 +48,7 @@ def citation(n: int, title: str | None = None, url: str | None = None) -> Citati
         n=n,
         title=title or f"Article number {n}",
         url=url or f"https://example.com/articles/{n}",
-        source="Example Review",
+        publisher="Example Review",
         article_id=f"a{n}",
         chunk_id=f"a{n}:0",
         passage="passage",
@@ -102,7 +102,7 @@ def test_each_source_shows_publisher_curated_date_and_key_takeaway() -> None:
     cited = citation(1, "LoRA").model_copy(
         update={"curated": curated, "key_takeaway": "Low-rank updates are enough."}
     )
-    local = citation(2, "Team notes").model_copy(update={"url": "", "source": ""})
+    local = citation(2, "Team notes").model_copy(update={"url": "", "publisher": ""})
     answer = Answer(
         text="Low rank [1], as the notes say [2].", citations=[cited, local], mode="llm"
     )

@@ -370,7 +370,9 @@ async def test_a_mention_in_a_scoped_channel_is_scoped_too(
     make_bot: BotFactory, fake_openai: FakeOpenAI, streamed: list[Any]
 ) -> None:
     bot = await make_bot(
-        discord={"channel_scopes": {GENERAL_ID: ChannelScope(topic="agents", source="Anthropic")}}
+        discord={
+            "channel_scopes": {GENERAL_ID: ChannelScope(topic="agents", publisher="Anthropic")}
+        }
     )
     assert bot.user is not None
     channel = text_channel_at()
@@ -379,6 +381,6 @@ async def test_a_mention_in_a_scoped_channel_is_scoped_too(
     await dpytest.message(f"<@{bot.user.id}> What is an agent?", channel, member(0))
 
     filters = streamed[-1][2]
-    assert filters is not None and (filters.topic, filters.source) == ("agents", "Anthropic")
+    assert filters is not None and (filters.topic, filters.publisher) == ("agents", "Anthropic")
     answer = await latest(channel, dpytest.get_message())
     assert "topic agents, publisher Anthropic" in (answer.embeds[0].description or "")

@@ -15,7 +15,7 @@ def _citation(url: str = "") -> Citation:
         n=1,
         title=TITLE,
         url=url,
-        source="Towards Data Science",
+        publisher="Towards Data Science",
         article_id="a1",
         chunk_id="a1-0001",
         passage="I think this is a bubble.",
@@ -39,7 +39,7 @@ def test_an_answer_embed_has_no_empty_or_fake_link() -> None:
 
 
 def test_a_digest_entry_without_a_url_is_named_not_linked() -> None:
-    entry = DigestEntry(n=2, title=TITLE, url="", source="Towards Data Science")
+    entry = DigestEntry(n=2, title=TITLE, url="", publisher="Towards Data Science")
     assert render_entry(entry, numbered=True).splitlines()[0] == (
         f"**[2]** **{TITLE}** — Towards Data Science"
     )

@@ -44,7 +44,7 @@ def _article(slug: str, title: str, topics: list[str], takeaway: str, body: str)
     return Article(
         title=title,
         url=f"https://articles.example/{slug}",
-        source="Example Review",
+        publisher="Example Review",
         author="A. Writer",
         published=datetime(2024, 3, 1, tzinfo=UTC),
         curated=datetime(2024, 3, 5, tzinfo=UTC),

@@ -39,7 +39,7 @@ def seed_service(tmp_path_factory: pytest.TempPathFactory) -> AnswerService:
     seed = Article(
         title=title.strip(),
         url="https://example.org/seed",
-        source="Towards Data Science",
+        publisher="Towards Data Science",
         key_takeaway="ML engineering now spans data, modelling and production systems.",
         body=body,
     )

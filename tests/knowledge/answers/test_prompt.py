@@ -15,7 +15,7 @@ def _hit(rank: int, text: str, title: str = "A title") -> Hit:
         text=text,
         title=title,
         url=f"https://example.org/{rank}",
-        source="Example",
+        publisher="Example",
         published=20240301,
     )
     return Hit(rank=rank, score=1.0 / rank, chunk=chunk, dense_similarity=0.5)

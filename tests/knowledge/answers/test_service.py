@@ -51,7 +51,7 @@ async def test_cited_answer_keeps_its_citations(
     assert trust.url == "https://articles.example/trust"
     # Both retrieved passages of the article sit under its one number; the best one first.
     assert len(trust.passages) == 2 and trust.passage == trust.passages[0]
-    assert trust.chunk_id and trust.source == "Example Review"
+    assert trust.chunk_id and trust.publisher == "Example Review"
     assert trust.key_takeaway == "Trust grows from small promises kept, not from grand gestures."
     assert trust.curated is not None and trust.curated.date().isoformat() == "2024-03-05"
     assert answer.timings.total_ms >= answer.timings.generate_ms > 0
@@ -281,7 +281,7 @@ async def test_without_llm_the_answer_is_extractive_with_takeaways(
 
     assert answer.mode == "extractive" and not answer.refused and not answer.uncited
     assert answer.text.startswith(EXTRACTIVE_LABEL)
-    # The card's takeaway is quoted (it is in the summary record), so it is not repeated.
+    # The card's takeaway is quoted (it is in the summary chunk), so it is not repeated.
     assert answer.text.count("memory consolidation happens at night") == 1
     assert _titles(answer)[0] == "Sleep and memory"
     # Every quoted line carries a marker that points at a listed citation.

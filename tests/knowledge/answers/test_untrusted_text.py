@@ -67,7 +67,7 @@ def test_honest_links_citations_and_code_are_left_alone(text: str) -> None:
 SOIL = Article(
     title="Why volcanic soils are fertile",
     url="https://articles.example/soil",
-    source="Soil Review",
+    publisher="Soil Review",
     curated=datetime(2024, 3, 5, tzinfo=UTC),
     summary="Volcanic soils are fertile because ash weathers into minerals.",
     body=(

@@ -1,4 +1,4 @@
-"""Test doubles for the digest: a fake article source, card factories, settings."""
+"""Test doubles for the digest: a fake article index, card factories, settings."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from knowledge.models import Article
 from knowledge.settings import DigestSettings, EmbeddingSettings, LLMSettings, Settings
 
 
-class FakeArticleSource:
+class FakeArticleIndex:
     """The index's list_articles contract over a list: curated in [since, until), newest first."""
 
     def __init__(self, articles: list[Article]) -> None:
@@ -49,7 +49,7 @@ def card(
     return Article(
         title=title or f"Article {slug}",
         url=f"https://articles.example/{slug}",
-        source="Example Review",
+        publisher="Example Review",
         curated=curated,
         topics=topics if topics is not None else ["Retrieval"],
         key_takeaway=takeaway if takeaway is not None else f"The point of {slug}.",

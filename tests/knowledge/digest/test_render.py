@@ -10,7 +10,7 @@ from knowledge.digest.contents import IntroCitation
 from knowledge.digest.engine import DigestService
 from knowledge.digest.formats import digest_to_json, render_markdown, render_text
 from knowledge.settings import Settings
-from tests.knowledge.digest.fakes import FakeArticleSource, card, make_settings, utc
+from tests.knowledge.digest.fakes import FakeArticleIndex, card, make_settings, utc
 
 DAY = date(2026, 11, 23)
 
@@ -29,7 +29,7 @@ def _articles() -> list:
 
 
 async def test_json_has_the_documented_shape(settings: Settings) -> None:
-    digest = await DigestService(settings, FakeArticleSource(_articles())).build(date=DAY)
+    digest = await DigestService(settings, FakeArticleIndex(_articles())).build(date=DAY)
     payload = json.loads(json.dumps(digest_to_json(digest)))
     assert list(payload) == ["date", "window", "intro", "sections", "article_count"]
     assert payload["date"] == "2026-11-23"
@@ -43,7 +43,7 @@ async def test_json_has_the_documented_shape(settings: Settings) -> None:
     assert article == {
         "title": "Search [beyond] BM25",
         "url": "https://articles.example/a",
-        "source": "Example Review",
+        "publisher": "Example Review",
         "takeaway": "The point of a.",
         "best_for": ["engineers", "PMs"],
     }
@@ -51,13 +51,13 @@ async def test_json_has_the_documented_shape(settings: Settings) -> None:
 
 async def test_json_window_carries_the_timezone_offset(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, timezone="Europe/Berlin")
-    digest = await DigestService(settings, FakeArticleSource([])).build(date=DAY)
+    digest = await DigestService(settings, FakeArticleIndex([])).build(date=DAY)
     window = digest_to_json(digest)["window"]
     assert window == {"start": "2026-11-22T09:00:00+01:00", "end": "2026-11-23T09:00:00+01:00"}
 
 
 async def test_markdown_links_titles_and_groups_by_topic(settings: Settings) -> None:
-    digest = await DigestService(settings, FakeArticleSource(_articles())).build(date=DAY)
+    digest = await DigestService(settings, FakeArticleIndex(_articles())).build(date=DAY)
     text = render_markdown(digest)
     assert text.startswith("# Daily digest — 23 Nov 2026\n\n2 new articles were curated")
     assert "## Agents" in text and "## Retrieval" in text
@@ -68,14 +68,14 @@ async def test_markdown_links_titles_and_groups_by_topic(settings: Settings) -> 
 
 
 async def test_markdown_numbers_articles_when_the_intro_cites(settings: Settings) -> None:
-    digest = await DigestService(settings, FakeArticleSource(_articles())).build(date=DAY)
+    digest = await DigestService(settings, FakeArticleIndex(_articles())).build(date=DAY)
     assert "- **[Agents" in render_markdown(digest)
     digest.citations = [IntroCitation(n=1, title="Agents (in practice)", url="u")]
     assert "- [1] **[Agents (in practice)](https://articles.example/b)**" in render_markdown(digest)
 
 
 async def test_text_is_plain_with_urls(settings: Settings) -> None:
-    digest = await DigestService(settings, FakeArticleSource(_articles())).build(date=DAY)
+    digest = await DigestService(settings, FakeArticleIndex(_articles())).build(date=DAY)
     text = render_text(digest)
     assert "[2] Search [beyond] BM25 — Example Review" in text
     assert "    https://articles.example/a" in text
@@ -83,10 +83,10 @@ async def test_text_is_plain_with_urls(settings: Settings) -> None:
 
 
 async def test_empty_and_range_renderings(settings: Settings) -> None:
-    empty = await DigestService(settings, FakeArticleSource([])).build(date=DAY)
+    empty = await DigestService(settings, FakeArticleIndex([])).build(date=DAY)
     assert "Nothing new today" in render_markdown(empty)
     assert digest_to_json(empty)["sections"] == [] and digest_to_json(empty)["article_count"] == 0
-    ranged = await DigestService(settings, FakeArticleSource(_articles())).build(
+    ranged = await DigestService(settings, FakeArticleIndex(_articles())).build(
         since=date(2026, 11, 20), until=DAY
     )
     assert render_markdown(ranged).startswith("# Digest — 20 Nov 2026 to 23 Nov 2026")
@@ -94,7 +94,7 @@ async def test_empty_and_range_renderings(settings: Settings) -> None:
 
 
 async def test_range_window_line_names_whole_days(settings: Settings) -> None:
-    ranged = await DigestService(settings, FakeArticleSource(_articles())).build(
+    ranged = await DigestService(settings, FakeArticleIndex(_articles())).build(
         since=date(2026, 11, 20), until=DAY
     )
     assert "_Curated 20 Nov 2026 – 23 Nov 2026, whole days (UTC)_" in render_markdown(ranged)

@@ -9,7 +9,7 @@ from knowledge.digest.engine import DigestService
 from knowledge.digest.formats import digest_to_json, render_markdown, render_text
 from knowledge.models import Article
 from knowledge.settings import Settings
-from tests.knowledge.digest.fakes import FakeArticleSource, card, utc
+from tests.knowledge.digest.fakes import FakeArticleIndex, card, utc
 
 DAY = date(2026, 11, 23)
 
@@ -17,7 +17,7 @@ DAY = date(2026, 11, 23)
 def _unlinked(title: str, publisher: str) -> Article:
     return Article(
         title=title,
-        source=publisher,
+        publisher=publisher,
         curated=utc(2026, 11, 23, 7, 0),
         topics=["Careers"],
         key_takeaway="A point worth making.",
@@ -30,7 +30,7 @@ async def test_unlinked_articles_are_listed_once_each_without_a_link(settings: S
         _unlinked("Another Interview", "Towards Data Science"),
         card("linked", utc(2026, 11, 23, 6, 0), ["Careers"], title="Linked Piece"),
     ]
-    digest = await DigestService(settings, FakeArticleSource(articles)).build(date=DAY)
+    digest = await DigestService(settings, FakeArticleIndex(articles)).build(date=DAY)
     assert digest.article_count == 3
 
     markdown = render_markdown(digest)

@@ -70,7 +70,7 @@ def test_every_field_of_a_card_export_is_read(write: Write) -> None:
     article, warnings = _load(write, "card.txt", export())
     assert article.title == "Tiny Models, Big Wins"
     assert article.url == ""
-    assert article.source == "Field Notes Weekly"
+    assert article.publisher == "Field Notes Weekly"
     assert article.topics == ["computing", "machine learning", "edge ai"]
     assert (article.depth, article.length) == ("advanced", "long")
     assert article.best_for == ["Embedded Engineer", "Product Lead"]
@@ -129,7 +129,7 @@ def test_detection_is_by_content_not_by_file_name(write: Write) -> None:
 
 def test_publisher_comes_from_the_credits_when_the_metadata_has_none(write: Write) -> None:
     article, _ = _load(write, "card.txt", export(meta=""))
-    assert article.source == "Field Notes Weekly" and article.curator == "Curio"
+    assert article.publisher == "Field Notes Weekly" and article.curator == "Curio"
 
 
 def test_a_link_and_a_curated_date_in_the_metadata_are_used(write: Write) -> None:
@@ -144,7 +144,7 @@ def test_a_link_and_a_curated_date_in_the_metadata_are_used(write: Write) -> Non
 def test_unknown_metadata_keys_are_reported_and_the_card_kept(write: Write) -> None:
     meta = "· Source: Field Notes Weekly · Mood: Upbeat · Depth: Basic, short"
     article, warnings = _load(write, "card.txt", export(meta=meta))
-    assert article.source == "Field Notes Weekly" and article.depth == "basic"
+    assert article.publisher == "Field Notes Weekly" and article.depth == "basic"
     assert warnings[0].startswith("unknown metadata 'Mood: Upbeat' ignored (known keys: Source,")
 
 
@@ -188,7 +188,7 @@ def test_key_insights_are_one_per_line_or_per_bullet(write: Write) -> None:
 def test_a_metadata_line_wrapped_over_two_lines_is_read_whole(write: Write) -> None:
     meta = "· Source: Field Notes Weekly · Field: Computing\n· Depth: Advanced, long"
     article, warnings = _load(write, "card.txt", export(meta=meta))
-    assert (article.source, article.topics, article.depth) == (
+    assert (article.publisher, article.topics, article.depth) == (
         "Field Notes Weekly",
         ["computing"],
         "advanced",

@@ -21,7 +21,7 @@ def test_rss_file_entries_become_articles(write: Write) -> None:
     chunking, evals = result.articles
     assert chunking.title == "Chunking for Retrieval"
     assert chunking.url == "https://journal.example/chunking"
-    assert chunking.source == "Test Journal Feed"
+    assert chunking.publisher == "Test Journal Feed"
     assert chunking.author == "ada@example.com (Ada Example)"
     assert chunking.published == datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
     assert chunking.topics == ["retrieval", "rag"]
@@ -40,7 +40,7 @@ def test_atom_content_is_the_body_and_summary_is_kept(write: Write) -> None:
     assert article.title == "Reranking with Cross-Encoders"
     assert article.url == "https://notes.example/rerank"
     assert article.author == "Grace Example"
-    assert article.source == "Atom Notes"
+    assert article.publisher == "Atom Notes"
     assert article.topics == ["retrieval"]
     assert article.published == datetime(2025, 2, 1, 12, 0, tzinfo=UTC)
     assert article.summary == "Rerank the top candidates."

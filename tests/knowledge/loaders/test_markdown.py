@@ -18,7 +18,7 @@ Write = Callable[[str, str | bytes], Path]
 FULL_CARD = """---
 title: "Dense Retrieval in Practice"
 url: https://example.com/dense
-source: Example Blog
+publisher: Example Blog
 author: Ada Example
 published: 2025-03-04
 curated: 2026-11-22T08:30:00Z
@@ -77,7 +77,7 @@ def test_full_card_fills_every_field(write: Write) -> None:
     [article] = result.articles
     assert article.title == "Dense Retrieval in Practice"
     assert article.url == "https://example.com/dense"
-    assert article.source == "Example Blog"
+    assert article.publisher == "Example Blog"
     assert article.author == "Ada Example"
     assert article.published == datetime(2025, 3, 4, tzinfo=UTC)
     assert article.curated == datetime(2026, 11, 22, 8, 30, tzinfo=UTC)
@@ -100,6 +100,19 @@ def test_full_card_fills_every_field(write: Write) -> None:
     assert "### Method\nThis heading belongs to the original text" in article.body
     assert "# Summary\nprint(" in article.body
     assert article.origin == str(path)
+
+
+def test_source_in_front_matter_is_still_read_as_the_publisher(write: Write) -> None:
+    old = write("old.md", FULL_CARD.replace("publisher: Example Blog", "source: Example Blog"))
+    both = write(
+        "both.md",
+        FULL_CARD.replace(
+            "url: https://example.com/dense", "url: https://example.com/both"
+        ).replace("publisher: Example Blog", "publisher: New Name\nsource: Old Name"),
+    )
+    result = _load([old, both])
+    assert result.failures == []
+    assert sorted(a.publisher for a in result.articles) == ["Example Blog", "New Name"]
 
 
 def test_without_an_article_section_the_unsectioned_text_is_the_body() -> None:

@@ -27,7 +27,7 @@ def test_a_card_and_its_text_pair_by_title_despite_case_quotes_and_spacing(
     assert paired.title == 'The "Tiny" Models, Big Wins'
     assert paired.summary == "Small distilled models now run on phones."
     assert paired.body == "The original article's own words, in full."
-    assert paired.source == "Field Notes Weekly"
+    assert paired.publisher == "Field Notes Weekly"
     assert [(p.card, p.article, p.by) for p in result.paired] == [
         (str(card), str(article), "title")
     ]

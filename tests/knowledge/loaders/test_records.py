@@ -31,7 +31,7 @@ def test_json_array_records_fill_the_article_fields(write: Write) -> None:
             key_insights="- first\n- second",
             topics="Retrieval, LLM",
             author="Ada Example",
-            source="Example Blog",
+            publisher="Example Blog",
             published_at="2025-01-02",
             curated_at="2026-11-22T08:30:00Z",
             best_for=["engineers"],
@@ -51,7 +51,7 @@ def test_json_array_records_fill_the_article_fields(write: Write) -> None:
     assert first.key_insights == ["first", "second"]
     assert first.topics == ["retrieval", "llm"]
     assert first.author == "Ada Example"
-    assert first.source == "Example Blog"
+    assert first.publisher == "Example Blog"
     assert first.published == datetime(2025, 1, 2, tzinfo=UTC)
     assert first.curated == datetime(2026, 11, 22, 8, 30, tzinfo=UTC)
     assert first.best_for == ["engineers"]
@@ -60,6 +60,18 @@ def test_json_array_records_fill_the_article_fields(write: Write) -> None:
     assert first.origin == str(path)
     assert second.key_insights == ["alpha", "beta"]
     assert second.topics == ["agents"]
+
+
+def test_a_record_source_key_is_still_read_as_the_publisher(write: Write) -> None:
+    records = [
+        _record(1, source="Old Key Blog"),
+        _record(2, publisher="New Key Blog", source="Ignored"),
+        _record(3),
+    ]
+    path = write("old.jsonl", "\n".join(json.dumps(r) for r in records))
+    result = _load(path)
+    assert result.failures == []
+    assert [a.publisher for a in result.articles] == ["Old Key Blog", "New Key Blog", ""]
 
 
 def test_a_single_json_object_is_one_record(write: Write) -> None:

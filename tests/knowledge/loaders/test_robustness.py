@@ -48,7 +48,7 @@ def test_hostile_text_is_cleaned_or_refused_by_field(seed: int) -> None:
     rng = random.Random(seed)
     article = Article(
         title="T " + _hostile(rng) if seed % 2 else "Title",
-        source=_hostile(rng) if seed % 5 == 0 else "Pub",
+        publisher=_hostile(rng) if seed % 5 == 0 else "Pub",
         summary=_hostile(rng),
         body=_hostile(rng),
         key_insights=[_hostile(rng)],
@@ -61,7 +61,7 @@ def test_hostile_text_is_cleaned_or_refused_by_field(seed: int) -> None:
         return
     for text in (
         cleaned.title,
-        cleaned.source,
+        cleaned.publisher,
         cleaned.summary,
         cleaned.body,
         *cleaned.key_insights,

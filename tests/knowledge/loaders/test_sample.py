@@ -52,7 +52,7 @@ def test_the_card_export_pair_is_one_article_without_a_link(sample: LoadResult) 
     assert pairing.card.endswith("exports/card-the-bitter-lesson.txt")
     assert pairing.article.endswith("exports/article-the-bitter-lesson.txt")
     (article,) = [a for a in sample.articles if a.title == EXPORT_TITLE]
-    assert article.url == "" and article.source == "Incomplete Ideas"
+    assert article.url == "" and article.publisher == "Incomplete Ideas"
     assert article.curated_is_date and article.curated is not None
     assert article.body.startswith("This is a retelling") and "Source link" not in article.body
     assert [w.message for w in sample.warnings] == [
@@ -64,7 +64,7 @@ def test_every_card_has_the_editorial_fields(sample: LoadResult) -> None:
     for article in sample.articles:
         linked = article.title != EXPORT_TITLE
         assert article.url.startswith("https://") or not linked, article.origin
-        assert article.source and article.author, article.origin
+        assert article.publisher and article.author, article.origin
         assert article.summary and article.key_takeaway, article.origin
         assert 3 <= len(article.key_insights) <= 5, article.origin
         assert 2 <= len(article.topics) <= 4 and set(article.topics) <= VOCABULARY, article.origin

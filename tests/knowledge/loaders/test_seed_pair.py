@@ -38,7 +38,7 @@ def test_the_pair_is_one_article_reported_as_paired(loaded: LoadResult) -> None:
 def test_the_card_fields(article: Article) -> None:
     assert article.title == "The Evolving Role of the ML Engineer"
     assert article.url == ""
-    assert article.source == "Towards Data Science"
+    assert article.publisher == "Towards Data Science"
     assert article.curator == "AIssential"
     assert article.topics == [
         "technology & digital",
@@ -76,21 +76,21 @@ def test_the_body_is_the_original_article_without_label_or_footer(article: Artic
         assert words not in everything, words
 
 
-def test_every_record_comes_from_the_card_or_the_article_body(tmp_path: Path) -> None:
+def test_every_chunk_comes_from_the_card_or_the_article_body(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", embeddings=EmbeddingSettings(provider="hash"))
     index = KnowledgeIndex(settings)
     try:
         report = index.ingest([str(path) for path in seed_files()])
         assert report.added == 1 and report.failed == []
         (stored,) = index.list_articles()
-        records = [c for c in index.catalog.iter_chunks() if c.article_id == stored.id]
+        chunks = [c for c in index.catalog.iter_chunks() if c.article_id == stored.id]
     finally:
         index.close()
-    kinds = [c.kind for c in records]
+    kinds = [c.kind for c in chunks]
     assert kinds[0] == "summary" and kinds.count("chunk") >= 3
-    body_text = " ".join(c.text for c in records if c.kind == "chunk")
+    body_text = " ".join(c.text for c in chunks if c.kind == "chunk")
     assert "I think this is a bubble" in body_text
-    for record in records:
-        assert record.url == "" and record.source == "Towards Data Science"
+    for chunk in chunks:
+        assert chunk.url == "" and chunk.publisher == "Towards Data Science"
         for words in FOOTER_WORDS:
-            assert words not in record.text, words
+            assert words not in chunk.text, words

@@ -58,7 +58,7 @@ def test_a_saved_html_page_is_read_like_a_web_page(write: Write) -> None:
     assert result.failures == []
     first, second = result.articles
     assert first.title == "Evaluating Retrieval Before Generation"
-    assert first.source == "Test Journal" and first.author == "Ada Example"
+    assert first.publisher == "Test Journal" and first.author == "Ada Example"
     assert "Recall at k tells you" in first.body and "Copyright" not in first.body
     assert second.title == "Judging Retrieval Before Generation"
 

@@ -44,7 +44,7 @@ def test_web_page_main_text_and_metadata(web: WebServer) -> None:
     assert article.title == "Evaluating Retrieval Before Generation"
     assert article.url == url
     assert article.origin == url
-    assert article.source == "Test Journal"
+    assert article.publisher == "Test Journal"
     assert article.author == "Ada Example"
     assert article.published == datetime(2025, 3, 4, tzinfo=UTC)
     # A page is curated on its own date: a calendar day, as the page gives no time.

@@ -16,16 +16,16 @@ def test_a_catalog_from_before_the_covering_index_is_upgraded_and_searchable(
     assert before
     path = index.catalog.path
     index.close()
-    # A data dir written by an earlier Curator has no records_article_of index.
+    # A data dir written by an earlier Curator has no chunks_article_of index.
     with sqlite3.connect(path) as conn:
-        conn.execute("DROP INDEX records_article_of")
+        conn.execute("DROP INDEX chunks_article_of")
 
     reopened = KnowledgeIndex(settings)
     try:
         assert [hit.chunk.id for hit in reopened.search(question)] == before
         with sqlite3.connect(path) as conn:
             names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-        assert "records_article_of" in names
+        assert "chunks_article_of" in names
     finally:
         reopened.close()
 
@@ -35,7 +35,7 @@ def test_candidates_not_in_the_catalog_are_left_out(settings: Settings) -> None:
     try:
         index.reindex()
         known = index.search("attention")[0].chunk
-        found = index.catalog.articles_of([known.id, "no-such-record", ""])
+        found = index.catalog.articles_of([known.id, "no-such-chunk", ""])
         assert found == {known.id: known.article_id}
     finally:
         index.close()

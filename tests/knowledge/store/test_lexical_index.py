@@ -8,7 +8,7 @@ from knowledge.models import Chunk, SearchFilters
 from knowledge.store.lexical_index import LexicalIndex, tokenize
 
 
-def chunk(rid: str, text: str, topics: list[str], source: str, curated: int) -> Chunk:
+def chunk(rid: str, text: str, topics: list[str], publisher: str, curated: int) -> Chunk:
     return Chunk(
         id=rid,
         article_id=rid.split("-")[0],
@@ -17,7 +17,7 @@ def chunk(rid: str, text: str, topics: list[str], source: str, curated: int) -> 
         text=text,
         title=f"Title {rid}",
         url=f"https://e.org/{rid}",
-        source=source,
+        publisher=publisher,
         topics=topics,
         curated=curated,
     )
@@ -52,7 +52,7 @@ def test_search_ranks_and_filters(tmp_path: Path) -> None:
     assert index.search("zeppelin", 5) == []
     by_topic = index.search("marathon", 5, SearchFilters(topic="Travel"))
     assert [m.id for m in by_topic] == ["b-0"]
-    by_source = index.search("marathon bread", 5, SearchFilters(source="blog"))
+    by_source = index.search("marathon bread", 5, SearchFilters(publisher="blog"))
     assert {m.id for m in by_source} == {"b-0", "c-0"}
     recent = index.search("marathon bread", 5, SearchFilters(since=date(2026, 11, 21)))
     assert [m.id for m in recent] == ["c-0"]
