@@ -8,8 +8,9 @@ because all-MiniLM-L6-v2 silently drops everything past 256 word pieces. Embedde
 local tokenizer also give a hard byte cap (`max_bytes`): byte-level BPE never makes more tokens
 than bytes, so no input can exceed the provider's limit whatever the estimate says.
 
-Markdown code fences are respected: a `#` line inside a fence is not a heading, and a fenced block
-too big for one chunk is split between lines, each part closed and reopened with its fence.
+Markdown code fences (found by `knowledge.markdown_code`) are respected: a `#` line inside a fence
+is not a heading, and a fenced block too big for one chunk is split between lines, each part
+closed and reopened with its fence.
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from knowledge.headings import FENCE_OPEN, closes_fence, split_sections
+from knowledge.headings import split_sections
+from knowledge.markdown_code import Fence, markdown_lines, opening_fence
 from knowledge.models import Article, Chunk, ChunkKind, date_to_number
 from knowledge.tokens import utf8_size
 
-CHUNKER_VERSION = "2"
+# 3: no overlap carried out of a code block (it took a stray closing fence into the next chunk);
+# fences found as CommonMark finds them (knowledge.markdown_code).
+CHUNKER_VERSION = "3"
 # CLS and SEP take two of the model's positions; keep a few more for tokenizer drift.
 _SPECIAL_TOKEN_MARGIN = 6
 #: Fewest tokens a piece may be given, however long the prefix.
@@ -126,7 +130,7 @@ def _blocks(text: str) -> Iterator[tuple[bool, str]]:
     paragraphs of the prose between them."""
     prose: list[str] = []
     code: list[str] = []
-    fence: str | None = None
+    fence: Fence | None = None  # of the block being read
 
     def paragraphs() -> Iterator[tuple[bool, str]]:
         for paragraph in re.split(r"\n\s*\n", "\n".join(prose)):
@@ -134,21 +138,19 @@ def _blocks(text: str) -> Iterator[tuple[bool, str]]:
                 yield False, paragraph.strip()
         prose.clear()
 
-    for line in text.split("\n"):
-        if fence is None:
-            if opened := FENCE_OPEN.match(line):
-                yield from paragraphs()
-                fence = opened.group(1)
-                code.append(line)
-            else:
-                prose.append(line)
+    for line in markdown_lines(text):
+        if line.kind == "prose":
+            prose.append(line.text)
             continue
-        code.append(line)
-        if closes_fence(line, fence):
+        if line.kind == "opening":
+            yield from paragraphs()
+        code.append(line.text)
+        fence = line.fence
+        if line.kind == "closing":
             yield True, "\n".join(code)
             code, fence = [], None
     if fence is not None:
-        yield True, "\n".join([*code, fence])
+        yield True, "\n".join([*code, fence.marker])
     yield from paragraphs()
 
 
@@ -250,7 +252,7 @@ def _pieces(text: str, budget: Budget) -> Iterator[str]:
 
 
 def _is_code(piece: str) -> bool:
-    return FENCE_OPEN.match(piece) is not None
+    return opening_fence(piece.split("\n", 1)[0]) is not None
 
 
 def pack(

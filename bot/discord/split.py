@@ -1,4 +1,7 @@
-"""Discord's size limits, and splitting text and embeds to fit them without losing anything."""
+"""Discord's size limits, and splitting text and embeds to fit them without losing anything.
+
+Code fences are found by `knowledge.markdown_code`, as chunking and citations find them.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ import re
 from collections.abc import Sequence
 
 import discord
+
+from knowledge.markdown_code import markdown_lines, unclosed_fence
 
 CONTENT_LIMIT = 2_000
 DESCRIPTION_LIMIT = 4_096
@@ -17,7 +22,6 @@ FOOTER_LIMIT = 2_048
 EMBED_TOTAL_LIMIT = 6_000
 EMBEDS_PER_MESSAGE = 10
 
-_FENCE = re.compile(r"^\s*(?P<marks>`{3,}|~{3,})(?P<info>.*)$")
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 
 
@@ -28,39 +32,29 @@ def truncate(text: str, limit: int, marker: str = "…") -> str:
     return text[: max(0, limit - len(marker))].rstrip() + marker
 
 
-def _blocks(text: str) -> list[str]:
-    """Paragraphs split on blank lines; a fenced code block, blank lines and all, is one block."""
-    blocks: list[str] = []
+def _blocks(text: str) -> list[tuple[bool, str]]:
+    """(is_code, block): paragraphs split on blank lines, and each fenced code block, blank
+    lines and all, as one block."""
+    blocks: list[tuple[bool, str]] = []
     current: list[str] = []
-    fence: str | None = None
-    for line in text.splitlines():
-        match = _FENCE.match(line)
-        if fence is None:
-            if match:
-                if current:
-                    blocks.append("\n".join(current))
-                current = [line]
-                fence = match.group("marks")
-            elif line.strip():
-                current.append(line)
-            elif current:
-                blocks.append("\n".join(current))
+    open_block = False  # whether `current` is a code block not closed yet
+    for line in markdown_lines(text):
+        if line.kind == "opening" and current:
+            blocks.append((False, "\n".join(current)))
+            current = []
+        open_block = line.kind in ("opening", "code")
+        if line.in_code:
+            current.append(line.text)
+            if line.kind == "closing":
+                blocks.append((True, "\n".join(current)))
                 current = []
-        else:
-            current.append(line)
-            marks = match.group("marks") if match else ""
-            closes = (
-                match is not None
-                and marks[0] == fence[0]
-                and len(marks) >= len(fence)
-                and not match.group("info").strip()
-            )
-            if closes:
-                blocks.append("\n".join(current))
-                current = []
-                fence = None
+        elif line.text.strip():
+            current.append(line.text)
+        elif current:
+            blocks.append((False, "\n".join(current)))
+            current = []
     if current:
-        blocks.append("\n".join(current))
+        blocks.append((open_block, "\n".join(current)))
     return blocks
 
 
@@ -87,13 +81,10 @@ def _split_prose(text: str, limit: int) -> list[str]:
 
 def _split_code(block: str, limit: int) -> list[str]:
     """Split an over-long code block on lines, closing and reopening the fence at each cut."""
-    lines = block.split("\n")
-    opener = lines[0]
-    marks = _FENCE.match(opener)
-    closer = marks.group("marks") if marks else "```"
-    body = lines[1:]
-    if body and _FENCE.match(body[-1]):
-        body = body[:-1]
+    lines = list(markdown_lines(block))
+    opener, fence = lines[0].text, lines[0].fence
+    closer = fence.marker if fence else "```"
+    body = [line.text for line in lines[1:] if line.kind == "code"]
     budget = limit - len(opener) - len(closer) - 2
     if budget < 20:
         return _hard_split(block, limit)
@@ -129,10 +120,10 @@ def split_markdown(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
     if limit < 1:
         raise ValueError("limit must be positive")
     pieces: list[str] = []
-    for block in _blocks(text):
+    for is_code, block in _blocks(text):
         if len(block) <= limit:
             pieces.append(block)
-        elif _FENCE.match(block.split("\n", 1)[0]):
+        elif is_code:
             pieces.extend(_split_code(block, limit))
         else:
             pieces.extend(_split_prose(block, limit))
@@ -141,19 +132,10 @@ def split_markdown(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
 
 def close_open_fence(text: str) -> str:
     """`text` with a code fence left open at its end closed, so a partial answer renders."""
-    fence: str | None = None
-    for line in text.splitlines():
-        match = _FENCE.match(line)
-        if match is None:
-            continue
-        marks = match.group("marks")
-        if fence is None:
-            fence = marks
-        elif marks[0] == fence[0] and len(marks) >= len(fence) and not match.group("info").strip():
-            fence = None
+    fence = unclosed_fence(text)
     if fence is None:
         return text
-    return text.rstrip("\n") + "\n" + fence
+    return text.rstrip("\n") + "\n" + fence.marker
 
 
 def split_lines(lines: Sequence[str], limit: int) -> list[str]:
