@@ -1,0 +1,291 @@
+"""Code in Markdown found as CommonMark finds it, and treated alike by chunking, card sections,
+citations and link safety (Discord splitting: tests/bot/discord/test_split_fences.py)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from markdown_it import MarkdownIt
+
+from knowledge.answers.citations import cited_numbers, validate_citations
+from knowledge.answers.links import defuse_masked_links
+from knowledge.chunking import ChunkingPolicy, chunk_article, pack
+from knowledge.headings import split_sections
+from knowledge.loaders.sections import read_card_body
+from knowledge.markdown_code import (
+    Fence,
+    code_regions,
+    map_prose,
+    markdown_lines,
+    opening_fence,
+    prose_of,
+    unclosed_fence,
+)
+from knowledge.models import Article
+
+COMMONMARK = MarkdownIt("commonmark")
+
+
+def kinds(text: str) -> str:
+    """One letter a line: p(rose), o(pening), c(ode), C(losing)."""
+    letters = {"prose": "p", "opening": "o", "code": "c", "closing": "C"}
+    return "".join(letters[line.kind] for line in markdown_lines(text))
+
+
+def code_texts(text: str) -> list[str]:
+    return [text[region.start : region.end] for region in code_regions(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("a\n```\n# x\n```\nb", "pocCp", id="backtick fence"),
+        pytest.param("~~~\n# x\n~~~", "ocC", id="tilde fence"),
+        pytest.param("~~~\n```\n~~~", "ocC", id="backticks inside a tilde fence are code"),
+        pytest.param("```\n~~~\n```", "ocC", id="tildes inside a backtick fence are code"),
+        pytest.param("````\n```\n````", "ocC", id="shorter run inside a 4-backtick fence"),
+        pytest.param("```\ncode\n`````\nafter", "ocCp", id="a longer closing run closes"),
+        pytest.param("~~~~\ncode\n~~~\n~~~~", "occC", id="a shorter closing run does not"),
+        pytest.param("```\ncode\n``` python\n```", "occC", id="a closer takes no info string"),
+        pytest.param("```\ncode\n```  \t\nafter", "ocCp", id="spaces may follow a closer"),
+        pytest.param("   ```\ncode\n   ```", "ocC", id="indented three spaces"),
+        pytest.param("    ```\ncode\n    ```", "ppp", id="four spaces are not a fence"),
+        pytest.param("```\ncode\n    ```\nmore", "occc", id="a closer indented four is code"),
+        pytest.param("\t```\ncode", "pp", id="a tab is four columns"),
+        pytest.param("``\ncode\n``", "ppp", id="two backticks are not a fence"),
+        pytest.param("```js`x\ncode", "pp", id="backtick in a backtick fence's info string"),
+        pytest.param("~~~ js`x\ncode\n~~~", "ocC", id="backtick in a tilde fence's info string"),
+        pytest.param("```\n# x\n\nmore", "occc", id="an unclosed fence runs to the end"),
+        pytest.param("a\r\n```\r\nx\r```\nb", "pocCp", id="CRLF, CR and LF line endings"),
+        pytest.param("- item\n\n  ```\n  # x\n  ```", "ppocC", id="fence in a list item"),
+        pytest.param("", "", id="empty text"),
+    ],
+)
+def test_lines_are_told_whether_they_are_in_a_fence(text: str, expected: str) -> None:
+    assert kinds(text) == expected
+
+
+def test_each_line_carries_its_offsets_and_the_fence_that_closes_it() -> None:
+    text = "Intro\n~~~~ python \nx = 1\n~~~~~\n"
+    lines = list(markdown_lines(text))
+
+    assert [text[line.start : line.end] for line in lines] == [
+        "Intro\n",
+        "~~~~ python \n",
+        "x = 1\n",
+        "~~~~~\n",
+    ]
+    assert [line.text for line in lines] == ["Intro", "~~~~ python ", "x = 1", "~~~~~"]
+    fence = Fence("~~~~", "python")
+    assert [line.fence for line in lines] == [None, fence, fence, fence]
+    assert fence.closed_by("~~~~") and fence.closed_by(" ~~~~~~ ")
+    assert not fence.closed_by("~~~") and not fence.closed_by("````")
+
+
+@pytest.mark.parametrize(
+    ("line", "fence"),
+    [
+        ("```", Fence("```")),
+        ("  ~~~~ text with ` ticks ", Fence("~~~~", "text with ` ticks")),
+        ("`````python", Fence("`````", "python")),
+        ("``` a`b", None),
+        ("    ```", None),
+        ("text ```", None),
+    ],
+)
+def test_opening_fence(line: str, fence: Fence | None) -> None:
+    assert opening_fence(line) == fence
+
+
+def test_the_fence_left_open_is_the_one_that_would_close_the_text() -> None:
+    assert unclosed_fence("a\n```\nb\n```\n") is None
+    assert unclosed_fence("````md\n```\ninner\n```\n") == Fence("````", "md")
+    assert unclosed_fence("~~~\n```") == Fence("~~~")
+    assert unclosed_fence("```a`\nnot a fence") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        pytest.param("a `b[1]` c", ["`b[1]`"], id="single backticks"),
+        pytest.param("``a`b`` c `d`", ["``a`b``", "`d`"], id="double backticks hold one"),
+        pytest.param("`a`` b` c", ["`a`` b`"], id="a run of another length is content"),
+        pytest.param("a ` lone tick [1]", [], id="unmatched run is literal"),
+        pytest.param("`` x ` y", [], id="no closer of the same length"),
+        pytest.param("```` a ```", [], id="a longer opener needs as long a closer"),
+        pytest.param("``` a ``` b", ["``` a ```"], id="three backticks inline are a span"),
+        pytest.param("`` ` x", [], id="short run after an unmatched long one"),
+        pytest.param("x `` y ` z `", ["` z `"], id="span after an unmatched run"),
+        pytest.param("\\`not` `yes`", ["` `"], id="an escaped backtick opens nothing"),
+        pytest.param("\\\\`yes`", ["`yes`"], id="an escaped backslash does not escape"),
+        pytest.param("\\``x`", ["`x`"], id="the rest of an escaped run may open"),
+        pytest.param("`a\\`b`", ["`a\\`"], id="no escapes inside a span"),
+        pytest.param("`a\nb` c", ["`a\nb`"], id="a span may cross a line"),
+        pytest.param("`a\n\nb` [1]", [], id="a span never crosses a blank line"),
+        pytest.param("`a\n```\nb`", ["```\nb`"], id="a fence interrupts a paragraph"),
+    ],
+)
+def test_code_spans(text: str, code: list[str]) -> None:
+    assert code_texts(text) == code
+
+
+def test_regions_cover_fences_whole_and_prose_keeps_the_rest() -> None:
+    text = "See [1] `x[2]`.\n~~~ py\ny[3]\n~~~\nThen [4].\n````\nunclosed [5]"
+
+    assert code_texts(text) == ["`x[2]`", "~~~ py\ny[3]\n~~~\n", "````\nunclosed [5]"]
+    assert [r.marker for r in code_regions(text)] == ["`", "~~~", "````"]
+    assert [r.fenced for r in code_regions(text)] == [False, True, True]
+    assert prose_of(text) == "See [1]  .\n Then [4].\n "
+    assert map_prose(text, str.upper) == (
+        "SEE [1] `x[2]`.\n~~~ py\ny[3]\n~~~\nTHEN [4].\n````\nunclosed [5]"
+    )
+
+
+def test_a_text_full_of_unmatched_backticks_is_read_in_linear_time() -> None:
+    # Each run has a different length, so none closes: quadratic scanning would take minutes.
+    text = " ".join("`" * n for n in range(1, 2_000)) + " [1]"
+    assert code_regions(text) == []
+    assert cited_numbers(text) == [1]
+
+
+# Differential checks against markdown-it-py, a complete CommonMark parser, on generated text.
+# The line pool avoids what this reader does not model: lists, block quotes, HTML, setext.
+_LINE_POOL = [
+    "```", "````", "`````", "~~~", "~~~~", "```py", "~~~ a`b", "``` a`b", "   ```", "    ```",
+    "  ~~~~~", "```  ", "~~~ ```", "\t```", "text [1]", "", "# heading", "    code", " ``` x",
+]  # fmt: skip
+
+
+def test_fences_agree_with_markdown_it_on_generated_documents() -> None:
+    rng = random.Random(16)
+    for _ in range(3_000):
+        text = "\n".join(rng.choices(_LINE_POOL, k=rng.randint(1, 14)))
+        lines = list(markdown_lines(text))
+        ours: list[tuple[int, int, str, str]] = []
+        for number, line in enumerate(lines):
+            if line.kind == "opening" and line.fence is not None:
+                ours.append((number, len(lines), line.fence.marker, line.fence.info))
+            elif line.kind == "closing":
+                ours[-1] = (ours[-1][0], number + 1, *ours[-1][2:])
+        theirs = [
+            (token.map[0], token.map[1], token.markup, token.info.strip())
+            for token in COMMONMARK.parse(text)
+            if token.type == "fence" and token.map is not None
+        ]
+        assert ours == theirs, text
+
+
+def _span_content(span: str, marker: str) -> str:
+    """A code span's content as CommonMark 6.1 defines it."""
+    content = span[len(marker) : -len(marker)].replace("\n", " ")
+    if content.startswith(" ") and content.endswith(" ") and content.strip(" "):
+        content = content[1:-1]
+    return content
+
+
+def test_code_spans_agree_with_markdown_it_on_generated_paragraphs() -> None:
+    rng = random.Random(61)
+    pieces = ["`", "``", "```", "a", " ", "\\", "[1]"]
+    for _ in range(3_000):
+        # Every line starts with a letter: one paragraph, no fences, no indented code.
+        text = "\n".join(
+            "a" + "".join(rng.choices(pieces, k=rng.randint(0, 12)))
+            for _ in range(rng.randint(1, 3))
+        )
+        ours = [
+            _span_content(text[region.start : region.end], region.marker)
+            for region in code_regions(text)
+        ]
+        children = COMMONMARK.parseInline(text)[0].children or []
+        theirs = [token.content for token in children if token.type == "code_inline"]
+        assert ours == theirs, text
+
+
+# --- Every reader of Markdown sees the same code -----------------------------------------------
+
+FENCED_BODY = """Intro paragraph.
+
+~~~bash
+# Install the package
+pip install curator
+~~~
+
+## Configure
+
+````markdown
+```
+# Not a heading either
+```
+````
+
+Set the token."""
+
+
+def _article(body: str) -> Article:
+    return Article(title="Setting up", url="https://example.com/a1", body=body)
+
+
+def test_a_hash_line_in_a_tilde_or_long_fence_is_no_heading_for_sections_or_chunks() -> None:
+    assert [s.heading for s in split_sections(FENCED_BODY)] == ["", "Configure"]
+
+    policy = ChunkingPolicy(target_tokens=200, overlap_tokens=0, count_tokens=lambda s: len(s))
+    chunks = chunk_article(_article(FENCED_BODY), policy)
+
+    assert {chunk.heading for chunk in chunks} == {"", "Configure"}
+    text = "\n".join(chunk.text for chunk in chunks)
+    assert "# Install the package" in text and "# Not a heading either" in text
+
+
+def test_a_card_section_heading_inside_a_fence_stays_in_the_body() -> None:
+    body = read_card_body(
+        "## Summary\n\nShort.\n\n## Article\n\n~~~\n## Method\nstill code\n~~~\n\nEnd."
+    )
+    assert body.summary == "Short."
+    assert body.sections == {}
+    assert body.body == "~~~\n## Method\nstill code\n~~~\n\nEnd."
+
+
+def test_an_unclosed_tilde_fence_is_closed_with_its_own_marker_in_a_chunk() -> None:
+    chunks = pack("Before.\n\n~~~~\n# code\n```\nstill code", 500, 0, len)
+    assert chunks == ["Before.\n\n~~~~\n# code\n```\nstill code\n~~~~"]
+
+
+def test_no_overlap_is_carried_out_of_a_code_block() -> None:
+    code = "```python\n" + "\n".join(f"x{i} = f({i}). Done." for i in range(8)) + "\n```"
+    text = f"Intro. Two.\n\n{code}\n\nAfter the code. More prose."
+
+    chunks = pack(text, 30, 8, lambda s: len(s.split()))
+
+    # Every chunk renders on its own: no stray closing fence carried into the next one.
+    assert all(chunk.count("```") % 2 == 0 for chunk in chunks)
+    assert chunks[-1].startswith("```python\nx7 = f(7). Done.\n```")
+
+
+def test_a_marker_in_a_tilde_fence_or_double_backtick_span_is_no_citation() -> None:
+    text = "Claim [2].\n~~~\nweights[1] = 0\n~~~\nUse ``a`[3]`` too [3]."
+
+    result = validate_citations(text, [1, 2, 3])
+
+    assert result.used == [2, 3]
+    assert result.text == "Claim [1].\n~~~\nweights[1] = 0\n~~~\nUse ``a`[3]`` too [2]."
+
+
+def test_masked_links_in_backtick_code_are_left_alone() -> None:
+    masked = "[https://nature.com](https://evil.example/x)"
+    text = f"`{masked}`\n\n````md\n{masked}\n````\n\n``{masked}``"
+
+    assert defuse_masked_links(text).text == text
+
+
+def test_masked_links_outside_code_are_defused_even_after_an_unclosed_inline_run() -> None:
+    # The old pattern took everything after an unmatched ``` for code, link included.
+    text = "Run ``` then [https://nature.com](https://evil.example/x)"
+    safe = defuse_masked_links(text)
+    assert safe.rewritten == 1
+    assert safe.text == "Run ``` then https://evil.example/x"
+
+
+def test_masked_links_in_a_tilde_fence_are_defused_as_discord_shows_them_live() -> None:
+    text = "~~~\n[https://nature.com](https://evil.example/x)\n~~~"
+    assert defuse_masked_links(text).text == "~~~\nhttps://evil.example/x\n~~~"
