@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from knowledge.headings import split_sections
-from knowledge.markdown_code import Fence, markdown_lines, opening_fence
+from knowledge.markdown_code import Fence, markdown_lines
 from knowledge.models import Article, Chunk, ChunkKind, date_to_number
 from knowledge.tokens import utf8_size
 
@@ -236,23 +236,20 @@ def _split_code(block: str, budget: Budget) -> Iterator[str]:
         yield "\n".join([opener, *part, closer])
 
 
-def _pieces(text: str, budget: Budget) -> Iterator[str]:
-    """Paragraphs and code blocks, or the sentences, word runs and token cuts of long ones."""
+def _pieces(text: str, budget: Budget) -> Iterator[tuple[bool, str]]:
+    """(is_code, piece): paragraphs and code blocks, or the sentences, word runs and token cuts
+    of long ones."""
     for is_code, block in _blocks(text):
         if budget.fits(block):
-            yield block
+            yield is_code, block
         elif is_code:
-            yield from _split_code(block, budget)
+            yield from ((True, part) for part in _split_code(block, budget))
         else:
             for sentence in split_sentences(block):
                 if budget.fits(sentence):
-                    yield sentence
+                    yield False, sentence
                 else:
-                    yield from _word_runs(sentence, budget)
-
-
-def _is_code(piece: str) -> bool:
-    return opening_fence(piece.split("\n", 1)[0]) is not None
+                    yield from ((False, run) for run in _word_runs(sentence, budget))
 
 
 def pack(
@@ -265,13 +262,16 @@ def pack(
     current: list[str] = []
     used = 0
     used_bytes = 0
-    for piece in _pieces(text, limit):
+    last_is_code = False
+    for is_code, piece in _pieces(text, limit):
         size = count(piece)
         size_bytes = utf8_size(piece) + 2  # and the blank line that joins it
         too_big = max_bytes is not None and used_bytes + size_bytes > max_bytes
         if current and (used + size > budget or too_big):
             chunks.append("\n\n".join(current))
-            carried = [] if _is_code(current[-1]) else _carry(current[-1], overlap, size, limit)
+            # A code block's lines are no sentences, and a carried closing fence would open a
+            # runaway block in the next chunk.
+            carried = [] if last_is_code else _carry(current[-1], overlap, size, limit)
             if max_bytes is not None and utf8_size(" ".join(carried)) + size_bytes > max_bytes:
                 carried = []  # Overlap is a nicety: drop it rather than break the byte cap.
             current = [" ".join(carried)] if carried else []
@@ -280,6 +280,7 @@ def pack(
         current.append(piece)
         used += size
         used_bytes += size_bytes
+        last_is_code = is_code
     if current:
         chunks.append("\n\n".join(current))
     return chunks

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import discord
 
-from knowledge.markdown_code import markdown_lines, unclosed_fence
+from knowledge.markdown_code import Fence, markdown_lines, unclosed_fence
 
 CONTENT_LIMIT = 2_000
 DESCRIPTION_LIMIT = 4_096
@@ -32,29 +33,41 @@ def truncate(text: str, limit: int, marker: str = "…") -> str:
     return text[: max(0, limit - len(marker))].rstrip() + marker
 
 
-def _blocks(text: str) -> list[tuple[bool, str]]:
-    """(is_code, block): paragraphs split on blank lines, and each fenced code block, blank
-    lines and all, as one block."""
-    blocks: list[tuple[bool, str]] = []
+@dataclass(frozen=True)
+class _Block:
+    """A paragraph (`fence` None) or a fenced code block, as its lines."""
+
+    lines: list[str]
+    fence: Fence | None = None
+    closed: bool = False
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _blocks(text: str) -> list[_Block]:
+    """Paragraphs split on blank lines; a fenced code block, blank lines and all, is one block."""
+    blocks: list[_Block] = []
     current: list[str] = []
-    open_block = False  # whether `current` is a code block not closed yet
+    fence: Fence | None = None  # of the code block being read
     for line in markdown_lines(text):
         if line.kind == "opening" and current:
-            blocks.append((False, "\n".join(current)))
+            blocks.append(_Block(current))
             current = []
-        open_block = line.kind in ("opening", "code")
         if line.in_code:
             current.append(line.text)
+            fence = line.fence
             if line.kind == "closing":
-                blocks.append((True, "\n".join(current)))
-                current = []
+                blocks.append(_Block(current, fence, closed=True))
+                current, fence = [], None
         elif line.text.strip():
             current.append(line.text)
         elif current:
-            blocks.append((False, "\n".join(current)))
+            blocks.append(_Block(current))
             current = []
     if current:
-        blocks.append((open_block, "\n".join(current)))
+        blocks.append(_Block(current, fence))
     return blocks
 
 
@@ -79,19 +92,21 @@ def _split_prose(text: str, limit: int) -> list[str]:
     return _hard_split(text, limit)
 
 
-def _split_code(block: str, limit: int) -> list[str]:
+def _split_code(block: _Block, fence: Fence, limit: int) -> list[str]:
     """Split an over-long code block on lines, closing and reopening the fence at each cut."""
-    lines = list(markdown_lines(block))
-    opener, fence = lines[0].text, lines[0].fence
-    closer = fence.marker if fence else "```"
-    body = [line.text for line in lines[1:] if line.kind == "code"]
-    budget = limit - len(opener) - len(closer) - 2
+    opener, closer = block.lines[0], fence.marker
+    body = block.lines[1:-1] if block.closed else block.lines[1:]
+    budget = limit - max(len(opener), len(fence.opening_line)) - len(closer) - 2
     if budget < 20:
-        return _hard_split(block, limit)
+        return _hard_split(block.text, limit)
     pieces: list[str] = []
     for line in body:
         pieces.extend(_hard_split(line, budget) if len(line) > budget else [line])
-    return [f"{opener}\n{chunk}\n{closer}" for chunk in _pack(pieces, budget, "\n")]
+    # Later parts reopen with the bare fence: a list marker before it is said once.
+    return [
+        f"{opener if n == 0 else fence.opening_line}\n{chunk}\n{closer}"
+        for n, chunk in enumerate(_pack(pieces, budget, "\n"))
+    ]
 
 
 def _pack(pieces: Sequence[str], limit: int, joiner: str) -> list[str]:
@@ -120,13 +135,13 @@ def split_markdown(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
     if limit < 1:
         raise ValueError("limit must be positive")
     pieces: list[str] = []
-    for is_code, block in _blocks(text):
-        if len(block) <= limit:
-            pieces.append(block)
-        elif is_code:
-            pieces.extend(_split_code(block, limit))
+    for block in _blocks(text):
+        if len(block.text) <= limit:
+            pieces.append(block.text)
+        elif block.fence is not None:
+            pieces.extend(_split_code(block, block.fence, limit))
         else:
-            pieces.extend(_split_prose(block, limit))
+            pieces.extend(_split_prose(block.text, limit))
     return _pack(pieces, limit, "\n\n")
 
 

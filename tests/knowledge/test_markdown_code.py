@@ -59,6 +59,16 @@ def code_texts(text: str) -> list[str]:
         pytest.param("```\n# x\n\nmore", "occc", id="an unclosed fence runs to the end"),
         pytest.param("a\r\n```\r\nx\r```\nb", "pocCp", id="CRLF, CR and LF line endings"),
         pytest.param("- item\n\n  ```\n  # x\n  ```", "ppocC", id="fence in a list item"),
+        pytest.param("1. Install:\n    ```sh\n    # x\n    ```", "pocC", id="item indented 4"),
+        pytest.param("- ```sh\n  # x\n  ```", "ocC", id="fence right after the marker"),
+        pytest.param("10. a\n\n     ```\n     x\n     ```", "ppocC", id="wide ordered marker"),
+        pytest.param("- a\n  - b\n\n      ```\n      x\n      ```", "pppocC", id="nested"),
+        pytest.param("- a\n\n      ```\n      x", "pppp", id="4 past the item is no fence"),
+        pytest.param("- a\n```\nx\n```", "pocC", id="a fence at column 0 ends the item"),
+        pytest.param("text\n2. x\n    ```", "ppp", id="only 1. interrupts a paragraph"),
+        pytest.param("-\n\n    ```", "ppp", id="an empty item ends at a blank line"),
+        pytest.param("Title\n-\n  ```", "ppo", id="a setext underline is no item"),
+        pytest.param("- a\n  ```\ncode\n  ```\nafter", "pocCp", id="less indented code stays"),
         pytest.param("", "", id="empty text"),
     ],
 )
@@ -157,23 +167,73 @@ _LINE_POOL = [
 ]  # fmt: skip
 
 
+def _fence_maps(text: str) -> list[tuple[int, int, str, str]]:
+    """(first line, line after the block, marker, info) of each fenced block, as we read it."""
+    lines = list(markdown_lines(text))
+    blocks: list[tuple[int, int, str, str]] = []
+    for number, line in enumerate(lines):
+        if line.kind == "opening" and line.fence is not None:
+            blocks.append((number, len(lines), line.fence.marker, line.fence.info))
+        elif line.kind == "closing":
+            blocks[-1] = (blocks[-1][0], number + 1, *blocks[-1][2:])
+    return blocks
+
+
+def _markdown_it_fence_maps(text: str) -> list[tuple[int, int, str, str]]:
+    return [
+        (token.map[0], token.map[1], token.markup, token.info.strip())
+        for token in COMMONMARK.parse(text)
+        if token.type == "fence" and token.map is not None
+    ]
+
+
 def test_fences_agree_with_markdown_it_on_generated_documents() -> None:
     rng = random.Random(16)
     for _ in range(3_000):
         text = "\n".join(rng.choices(_LINE_POOL, k=rng.randint(1, 14)))
-        lines = list(markdown_lines(text))
-        ours: list[tuple[int, int, str, str]] = []
-        for number, line in enumerate(lines):
-            if line.kind == "opening" and line.fence is not None:
-                ours.append((number, len(lines), line.fence.marker, line.fence.info))
-            elif line.kind == "closing":
-                ours[-1] = (ours[-1][0], number + 1, *ours[-1][2:])
-        theirs = [
-            (token.map[0], token.map[1], token.markup, token.info.strip())
-            for token in COMMONMARK.parse(text)
-            if token.type == "fence" and token.map is not None
-        ]
-        assert ours == theirs, text
+        assert _fence_maps(text) == _markdown_it_fence_maps(text), text
+
+
+def _list_item(rng: random.Random, indent: int, depth: int) -> list[str]:
+    """One list item at `indent` whose content lines are all indented to its content column
+    (so no line ends the item early, which this reader does not model) and that closes the
+    fences it opens."""
+    marker = rng.choice(["-", "*", "+", "1.", "2)", "10."])
+    gap = rng.choice([" ", "  ", "   ", " " * 4])
+    first = rng.choice(["text [1]", "```py", "~~~", "````", "", "`` a"])
+    column = indent + len(marker) + (len(gap) if first else 1)
+    content = [first]
+    for _ in range(rng.randint(0, 6)):
+        if depth < 2 and rng.random() < 0.15:
+            content += [line[column:] for line in _list_item(rng, column, depth + 1)]
+            content.append("# heading")  # ends the nested item: no later line falls into it
+        else:
+            # No tabs: they expand to columns that depend on the indentation added here.
+            content.append(rng.choice([line for line in _LINE_POOL if "\t" not in line]))
+    lines = [" " * indent + marker + (gap + first if first else "")]
+    lines += [" " * column + line if line else "" for line in content[1:]]
+    if fence := unclosed_fence("\n".join(line[indent:] for line in lines)):
+        lines.append(" " * column + fence.marker)
+    return lines
+
+
+def _list_document(rng: random.Random) -> str:
+    """List items and other lines; a heading after each item ends it."""
+    lines: list[str] = []
+    for _ in range(rng.randint(1, 4)):
+        if rng.random() < 0.6:
+            lines += [*_list_item(rng, rng.choice([0, 0, 1, 3]), 0), "# heading"]
+        else:
+            lines += rng.choices(_LINE_POOL, k=rng.randint(1, 4))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def test_fences_in_list_items_agree_with_markdown_it() -> None:
+    rng = random.Random(52)
+    for _ in range(3_000):
+        text = _list_document(rng)
+        assert _fence_maps(text) == _markdown_it_fence_maps(text), text
 
 
 def _span_content(span: str, marker: str) -> str:
@@ -235,6 +295,11 @@ def test_a_hash_line_in_a_tilde_or_long_fence_is_no_heading_for_sections_or_chun
     assert {chunk.heading for chunk in chunks} == {"", "Configure"}
     text = "\n".join(chunk.text for chunk in chunks)
     assert "# Install the package" in text and "# Not a heading either" in text
+
+
+def test_a_hash_line_in_a_list_item_fence_is_no_heading() -> None:
+    body = "Steps:\n\n- ```sh\n  # install it\n  pip install curator\n  ```\n- Done."
+    assert [s.heading for s in split_sections(body)] == [""]
 
 
 def test_a_card_section_heading_inside_a_fence_stays_in_the_body() -> None:

@@ -53,10 +53,28 @@ def test_a_four_backtick_block_holding_three_backtick_lines_is_split_as_one_bloc
     assert content_lines(chunks) == content_lines([text])
 
 
+def test_a_long_block_in_a_list_item_is_cut_and_reopened_without_its_list_marker() -> None:
+    code = "\n".join(f"    pip install package-{i}  # [{i}]" for i in range(150))
+    text = f"Steps:\n\n1. Install:\n    ```bash\n{code}\n    ```\n2. Run it."
+
+    chunks = split_markdown(text, 1_000)
+
+    assert len(chunks) > 3
+    assert all(len(chunk) <= 1_000 and balanced(chunk) for chunk in chunks)
+    assert "1. Install:\n\n    ```bash\n    pip install package-0" in chunks[0]
+    assert all(chunk.startswith("```bash\n    pip install") for chunk in chunks[1:-1])
+    assert chunks[-1].endswith("```\n\n2. Run it.")
+    assert content_lines(chunks) == content_lines([text])
+
+
 def test_close_open_fence_closes_with_the_marker_that_opened() -> None:
     assert close_open_fence("Partial:\n~~~~\n~~~\ncode") == "Partial:\n~~~~\n~~~\ncode\n~~~~"
     assert close_open_fence("````\n```\ninner\n```\n") == "````\n```\ninner\n```\n````"
     assert close_open_fence("Done.\n```\ncode\n`````") == "Done.\n```\ncode\n`````"
+    # Streaming a list item's code: the block shows as code before its closing fence arrives.
+    assert (
+        close_open_fence("1. Run:\n    ```sh\n    pip in") == "1. Run:\n    ```sh\n    pip in\n```"
+    )
 
 
 def test_lines_that_only_look_like_fences_open_nothing() -> None:
