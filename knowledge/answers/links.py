@@ -124,7 +124,13 @@ def defuse_masked_links(text: str) -> SafeLinks:
         rewritten += changed
         return replacement
 
-    # Code is shown as written and Discord renders no link inside it: left alone. Discord shows
-    # a `~~~` block as plain text with live links, though, so those are checked like prose.
-    shown_as_code = [region for region in code_regions(text) if region.marker[0] == "`"]
+    # Code is shown as written and Discord renders no link inside it: left alone. What Discord
+    # may show as text with live links is checked like prose: a `~~~` block (Discord knows only
+    # backtick fences) and a code span over several lines.
+    shown_as_code = [
+        region
+        for region in code_regions(text)
+        if region.marker[0] == "`"
+        and (region.fenced or "\n" not in text[region.start : region.end])
+    ]
     return SafeLinks(map_prose(text, lambda prose: _LINK.sub(one, prose), shown_as_code), rewritten)

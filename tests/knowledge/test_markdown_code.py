@@ -354,3 +354,6 @@ def test_masked_links_outside_code_are_defused_even_after_an_unclosed_inline_run
 def test_masked_links_in_a_tilde_fence_are_defused_as_discord_shows_them_live() -> None:
     text = "~~~\n[https://nature.com](https://evil.example/x)\n~~~"
     assert defuse_masked_links(text).text == "~~~\nhttps://evil.example/x\n~~~"
+    # A span over lines is code to CommonMark, but Discord may show it as text: checked too.
+    text = "`see\n[https://nature.com](https://evil.example/x)`"
+    assert defuse_masked_links(text).text == "`see\nhttps://evil.example/x`"
