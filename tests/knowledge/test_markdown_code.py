@@ -336,6 +336,17 @@ def test_a_marker_in_a_tilde_fence_or_double_backtick_span_is_no_citation() -> N
     assert result.text == "Claim [1].\n~~~\nweights[1] = 0\n~~~\nUse ``a`[3]`` too [2]."
 
 
+def test_a_marker_in_a_list_item_fence_is_no_citation() -> None:
+    text = (
+        "Steps [2]:\n\n1. Merge:\n    ~~~python\n    w = lora_B[1] @ lora_A[0]\n    ~~~\n2. Done."
+    )
+
+    result = validate_citations(text, [1, 2])
+
+    assert result.used == [2]
+    assert result.text == text.replace("[2]", "[1]", 1)
+
+
 def test_masked_links_in_backtick_code_are_left_alone() -> None:
     masked = "[https://nature.com](https://evil.example/x)"
     text = f"`{masked}`\n\n````md\n{masked}\n````\n\n``{masked}``"
