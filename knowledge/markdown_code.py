@@ -149,6 +149,10 @@ class _ListItems:
     def enter(self, line: str) -> int | None:
         """Read a prose line: the column where its content starts, inside any list items it
         opens, or None when it cannot open a fence (a blank line, a paragraph's lazy line)."""
+        if not self.columns and line[:1].isalpha():
+            # Most lines: paragraph text outside lists, which no block rule needs to read.
+            self.in_paragraph, self.empty_item = True, False
+            return 0
         if not line.strip():
             if self.empty_item:
                 self.columns.pop()  # An item may begin with at most one blank line.
@@ -198,15 +202,27 @@ class _ListItems:
         self.in_paragraph = False
 
 
+def _split_lines(text: str) -> Iterator[tuple[str, int, int]]:
+    """(line without its ending, start, end with the ending) for each line of `text`."""
+    if "\r" in text:
+        for found in _LINE.finditer(text):
+            yield found.group().rstrip("\r\n"), found.start(), found.end()
+        return
+    start = 0
+    for line in text.split("\n"):
+        end = start + len(line) + 1
+        if line or end <= len(text):
+            yield line, start, min(end, len(text))
+        start = end
+
+
 def markdown_lines(text: str) -> Iterator[MarkdownLine]:
     """Every line of `text` in order, each told whether it is prose or in a fenced code block."""
     items = _ListItems()
     fence: Fence | None = None
-    for found in _LINE.finditer(text):
-        line = found.group().rstrip("\r\n")
-        start, end = found.span()
+    for line, start, end in _split_lines(text):
         if fence is None:
-            column = items.enter(_expand_indent(line))
+            column = items.enter(_expand_indent(line) if "\t" in line else line)
             if column is not None and ("`" in line or "~" in line):
                 fence = opening_fence(line, column)
             kind: LineKind = "prose" if fence is None else "opening"
