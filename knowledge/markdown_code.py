@@ -93,13 +93,15 @@ class Fence:
 
 class MarkdownLine(NamedTuple):
     """One line: its `text` without the line ending, offsets `start`..`end` (ending included),
-    its `kind`, and the `fence` of the code block it belongs to (None in prose)."""
+    its `kind`, the `fence` of the code block it belongs to (None in prose), and for prose
+    whether it `continues` the paragraph above (a new list item or a heading does not)."""
 
     text: str
     start: int
     end: int
     kind: LineKind
     fence: Fence | None = None
+    continues: bool = False
 
     @property
     def in_code(self) -> bool:
@@ -145,14 +147,16 @@ class _ListItems:
         self.columns: list[int] = []
         self.in_paragraph = False  # a paragraph is open: a less indented line may continue it
         self.empty_item = False  # the last line opened an item with nothing on it
+        self.continues = False  # the line read last continues the paragraph above it
 
     def enter(self, line: str) -> int | None:
         """Read a prose line: the column where its content starts, inside any list items it
         opens, or None when it cannot open a fence (a blank line, a paragraph's lazy line)."""
         if not self.columns and line[:1].isalpha():
             # Most lines: paragraph text outside lists, which no block rule needs to read.
-            self.in_paragraph, self.empty_item = True, False
+            self.continues, self.in_paragraph, self.empty_item = self.in_paragraph, True, False
             return 0
+        self.continues = False
         if not line.strip():
             if self.empty_item:
                 self.columns.pop()  # An item may begin with at most one blank line.
@@ -161,7 +165,11 @@ class _ListItems:
         indent = len(line) - len(line.lstrip(" "))
         if self.columns and indent < self.columns[-1]:
             outer = max((c for c in self.columns if c <= indent), default=0)
-            if self.in_paragraph and not _interrupts(line, outer):
+            # Any list item ends the paragraph here: it is not in the item the paragraph is in.
+            if self.in_paragraph and not (
+                _interrupts(line, outer) or _LIST_ITEM.match(line, outer)
+            ):
+                self.continues = True
                 return None  # A lazy continuation line stays in its paragraph and item.
             while self.columns and self.columns[-1] > indent:
                 self.columns.pop()
@@ -188,13 +196,16 @@ class _ListItems:
         self.empty_item = opened and column >= len(line)
         content = line[column:].lstrip(" ")
         if self.in_paragraph and not opened and len(line) - len(content) - column >= 4:
+            self.continues = True
             return column  # Text indented in a paragraph continues it.
+        was_in_paragraph = self.in_paragraph and not opened
         self.in_paragraph = (
             bool(content)
             and len(line) - len(content) - column < 4  # else an indented code block
             and not _HEADING.match(content)
             and not _THEMATIC_BREAK.fullmatch(content)
         )
+        self.continues = was_in_paragraph and self.in_paragraph
         return column
 
     def leave_code(self) -> None:
@@ -225,8 +236,10 @@ def markdown_lines(text: str) -> Iterator[MarkdownLine]:
             column = items.enter(_expand_indent(line) if "\t" in line else line)
             if column is not None and ("`" in line or "~" in line):
                 fence = opening_fence(line, column)
-            kind: LineKind = "prose" if fence is None else "opening"
-            yield MarkdownLine(line, start, end, kind, fence)
+            if fence is None:
+                yield MarkdownLine(line, start, end, "prose", None, items.continues)
+            else:
+                yield MarkdownLine(line, start, end, "opening", fence)
         elif fence.closed_by(line):
             yield MarkdownLine(line, start, end, "closing", fence)
             fence = None
@@ -281,6 +294,9 @@ def code_regions(text: str) -> list[CodeRegion]:
     block: tuple[int, str] | None = None  # start offset and marker of the open fenced block
     for line in markdown_lines(text):
         if line.kind == "prose" and line.text.strip():
+            if paragraph is not None and not line.continues:
+                regions += _code_spans(text, paragraph, line.start)
+                paragraph = None
             paragraph = line.start if paragraph is None else paragraph
             continue
         if paragraph is not None:
