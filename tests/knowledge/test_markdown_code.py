@@ -367,6 +367,11 @@ def test_a_marker_in_a_tilde_fence_or_double_backtick_span_is_no_citation() -> N
     assert result.text == "Claim [1].\n~~~\nweights[1] = 0\n~~~\nUse ``a`[3]`` too [2]."
 
 
+def test_a_stray_backtick_in_one_bullet_does_not_hide_the_next_bullets_citation() -> None:
+    text = "- Pass the `--merge flag [1]\n- Then run `curator ask` [2]"
+    assert cited_numbers(text) == [1, 2]
+
+
 def test_a_marker_in_a_list_item_fence_is_no_citation() -> None:
     text = (
         "Steps [2]:\n\n1. Merge:\n    ~~~python\n    w = lora_B[1] @ lora_A[0]\n    ~~~\n2. Done."
