@@ -125,17 +125,17 @@ def split_sentences(paragraph: str) -> list[str]:
     return sentences
 
 
-def _blocks(text: str) -> Iterator[tuple[bool, str]]:
-    """(is_code, block): fenced code blocks whole (closed if the text never closes them), and
-    paragraphs of the prose between them."""
+def _blocks(text: str) -> Iterator[tuple[Fence | None, str]]:
+    """(fence, block): fenced code blocks whole (closed if the text never closes them) with
+    their fence, and paragraphs of the prose between them (fence None)."""
     prose: list[str] = []
     code: list[str] = []
     fence: Fence | None = None  # of the block being read
 
-    def paragraphs() -> Iterator[tuple[bool, str]]:
+    def paragraphs() -> Iterator[tuple[Fence | None, str]]:
         for paragraph in re.split(r"\n\s*\n", "\n".join(prose)):
             if paragraph.strip():
-                yield False, paragraph.strip()
+                yield None, paragraph.strip()
         prose.clear()
 
     for line in markdown_lines(text):
@@ -146,11 +146,11 @@ def _blocks(text: str) -> Iterator[tuple[bool, str]]:
             yield from paragraphs()
         code.append(line.text)
         fence = line.fence
-        if line.kind == "closing":
-            yield True, "\n".join(code)
+        if line.kind == "closing" and fence is not None:
+            yield fence, "\n".join(code)
             code, fence = [], None
     if fence is not None:
-        yield True, "\n".join([*code, fence.marker])
+        yield fence, "\n".join([*code, fence.marker])
     yield from paragraphs()
 
 
@@ -207,10 +207,12 @@ def _fitted(text: str, budget: Budget) -> Iterator[str]:
         yield from hard_cut(text, budget)
 
 
-def _split_code(block: str, budget: Budget) -> Iterator[str]:
-    """A fenced block too big for one piece, split between lines; every part keeps its fence."""
+def _split_code(block: str, fence: Fence, budget: Budget) -> Iterator[str]:
+    """A fenced block too big for one piece, split between lines; every part keeps its fence
+    (the first as written, the rest without a list marker before it)."""
     lines = block.split("\n")
     opener, closer, inner = lines[0], lines[-1], lines[1:-1]
+    reopener = fence.opening_line
     wrap = budget.count(f"{opener}\n\n{closer}")
     inner_budget = Budget(
         tokens=max(budget.tokens - wrap, 1),
@@ -225,12 +227,14 @@ def _split_code(block: str, budget: Budget) -> Iterator[str]:
             continue
         if part:
             yield "\n".join([opener, *part, closer])
+            opener = reopener
         if inner_budget.fits(line):
             part = [line]
         else:
             # One line longer than a chunk (minified code, a data URL): cut it by tokens.
             for cut in hard_cut(line, inner_budget):
                 yield "\n".join([opener, cut, closer])
+                opener = reopener
             part = []
     if part:
         yield "\n".join([opener, *part, closer])
@@ -239,11 +243,11 @@ def _split_code(block: str, budget: Budget) -> Iterator[str]:
 def _pieces(text: str, budget: Budget) -> Iterator[tuple[bool, str]]:
     """(is_code, piece): paragraphs and code blocks, or the sentences, word runs and token cuts
     of long ones."""
-    for is_code, block in _blocks(text):
+    for fence, block in _blocks(text):
         if budget.fits(block):
-            yield is_code, block
-        elif is_code:
-            yield from ((True, part) for part in _split_code(block, budget))
+            yield fence is not None, block
+        elif fence is not None:
+            yield from ((True, part) for part in _split_code(block, fence, budget))
         else:
             for sentence in split_sentences(block):
                 if budget.fits(sentence):

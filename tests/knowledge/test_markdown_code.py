@@ -347,6 +347,18 @@ def test_an_unclosed_tilde_fence_is_closed_with_its_own_marker_in_a_chunk() -> N
     assert chunks == ["Before.\n\n~~~~\n# code\n```\nstill code\n~~~~"]
 
 
+def test_a_long_block_in_a_list_item_is_chunked_with_its_fence_and_the_marker_once() -> None:
+    code = "\n".join(f"   x_{i} = f({i})  # comment" for i in range(40))
+    text = f"Steps:\n\n1. ~~~python\n{code}\n   ~~~\n2. Done."
+
+    chunks = pack(text, 80, 0, lambda s: len(s.split()))
+
+    assert len(chunks) > 2
+    assert [chunk.count("~~~python") for chunk in chunks] == [1] * len(chunks)
+    assert sum(chunk.count("1. ~~~python") for chunk in chunks) == 1
+    assert all(unclosed_fence(chunk) is None for chunk in chunks)
+
+
 def test_no_overlap_is_carried_out_of_a_code_block() -> None:
     code = "```python\n" + "\n".join(f"x{i} = f({i}). Done." for i in range(8)) + "\n```"
     text = f"Intro. Two.\n\n{code}\n\nAfter the code. More prose."
