@@ -160,6 +160,20 @@ def test_a_text_full_of_unmatched_backticks_is_read_in_linear_time() -> None:
     assert cited_numbers(text) == [1]
 
 
+def test_any_text_is_read_whole_with_regions_in_order_and_in_bounds() -> None:
+    rng = random.Random(99)
+    alphabet = ["`", "``", "```", "~~~", "\\", "\n", "\r", "\r\n", "\t", " ", "    ", "- ",
+                "1. ", "# ", "a", "[1]", "é", "\u2028", "\x00", ">", "==="]  # fmt: skip
+    for _ in range(3_000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 40)))
+        lines = list(markdown_lines(text))
+        assert "".join(text[line.start : line.end] for line in lines) == text
+        regions = code_regions(text)
+        bounds = [offset for region in regions for offset in (region.start, region.end)]
+        assert bounds == sorted(bounds) and all(0 <= b <= len(text) for b in bounds)
+        assert map_prose(text, lambda prose: prose) == text
+
+
 # Differential checks against markdown-it-py, a complete CommonMark parser, on generated text.
 # The line pool avoids what this reader does not model: lists, block quotes, HTML, setext.
 _LINE_POOL = [
