@@ -8,8 +8,9 @@ because all-MiniLM-L6-v2 silently drops everything past 256 word pieces. Embedde
 local tokenizer also give a hard byte cap (`max_bytes`): byte-level BPE never makes more tokens
 than bytes, so no input can exceed the provider's limit whatever the estimate says.
 
-Markdown code fences are respected: a `#` line inside a fence is not a heading, and a fenced block
-too big for one chunk is split between lines, each part closed and reopened with its fence.
+Markdown code fences (found by `knowledge.markdown_code`) are respected: a `#` line inside a fence
+is not a heading, and a fenced block too big for one chunk is split between lines, each part
+closed and reopened with its fence.
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from knowledge.headings import FENCE_OPEN, closes_fence, split_sections
+from knowledge.headings import split_sections
+from knowledge.markdown_code import Fence, markdown_lines
 from knowledge.models import Article, Chunk, ChunkKind, date_to_number
 from knowledge.tokens import utf8_size
 
-CHUNKER_VERSION = "2"
+# 3: no overlap carried out of a code block (it took a stray closing fence into the next chunk);
+# fences found as CommonMark finds them (knowledge.markdown_code).
+CHUNKER_VERSION = "3"
 # CLS and SEP take two of the model's positions; keep a few more for tokenizer drift.
 _SPECIAL_TOKEN_MARGIN = 6
 #: Fewest tokens a piece may be given, however long the prefix.
@@ -121,34 +125,32 @@ def split_sentences(paragraph: str) -> list[str]:
     return sentences
 
 
-def _blocks(text: str) -> Iterator[tuple[bool, str]]:
-    """(is_code, block): fenced code blocks whole (closed if the text never closes them), and
-    paragraphs of the prose between them."""
+def _blocks(text: str) -> Iterator[tuple[Fence | None, str]]:
+    """(fence, block): fenced code blocks whole (closed if the text never closes them) with
+    their fence, and paragraphs of the prose between them (fence None)."""
     prose: list[str] = []
     code: list[str] = []
-    fence: str | None = None
+    fence: Fence | None = None  # of the block being read
 
-    def paragraphs() -> Iterator[tuple[bool, str]]:
+    def paragraphs() -> Iterator[tuple[Fence | None, str]]:
         for paragraph in re.split(r"\n\s*\n", "\n".join(prose)):
             if paragraph.strip():
-                yield False, paragraph.strip()
+                yield None, paragraph.strip()
         prose.clear()
 
-    for line in text.split("\n"):
-        if fence is None:
-            if opened := FENCE_OPEN.match(line):
-                yield from paragraphs()
-                fence = opened.group(1)
-                code.append(line)
-            else:
-                prose.append(line)
+    for line in markdown_lines(text):
+        if line.kind == "prose":
+            prose.append(line.text)
             continue
-        code.append(line)
-        if closes_fence(line, fence):
-            yield True, "\n".join(code)
+        if line.kind == "opening":
+            yield from paragraphs()
+        code.append(line.text)
+        fence = line.fence
+        if line.kind == "closing" and fence is not None:
+            yield fence, "\n".join(code)
             code, fence = [], None
     if fence is not None:
-        yield True, "\n".join([*code, fence])
+        yield fence, "\n".join([*code, fence.marker])
     yield from paragraphs()
 
 
@@ -205,10 +207,12 @@ def _fitted(text: str, budget: Budget) -> Iterator[str]:
         yield from hard_cut(text, budget)
 
 
-def _split_code(block: str, budget: Budget) -> Iterator[str]:
-    """A fenced block too big for one piece, split between lines; every part keeps its fence."""
+def _split_code(block: str, fence: Fence, budget: Budget) -> Iterator[str]:
+    """A fenced block too big for one piece, split between lines; every part keeps its fence
+    (the first as written, the rest without a list marker before it)."""
     lines = block.split("\n")
     opener, closer, inner = lines[0], lines[-1], lines[1:-1]
+    reopener = fence.opening_line
     wrap = budget.count(f"{opener}\n\n{closer}")
     inner_budget = Budget(
         tokens=max(budget.tokens - wrap, 1),
@@ -223,34 +227,33 @@ def _split_code(block: str, budget: Budget) -> Iterator[str]:
             continue
         if part:
             yield "\n".join([opener, *part, closer])
+            opener = reopener
         if inner_budget.fits(line):
             part = [line]
         else:
             # One line longer than a chunk (minified code, a data URL): cut it by tokens.
             for cut in hard_cut(line, inner_budget):
                 yield "\n".join([opener, cut, closer])
+                opener = reopener
             part = []
     if part:
         yield "\n".join([opener, *part, closer])
 
 
-def _pieces(text: str, budget: Budget) -> Iterator[str]:
-    """Paragraphs and code blocks, or the sentences, word runs and token cuts of long ones."""
-    for is_code, block in _blocks(text):
+def _pieces(text: str, budget: Budget) -> Iterator[tuple[bool, str]]:
+    """(is_code, piece): paragraphs and code blocks, or the sentences, word runs and token cuts
+    of long ones."""
+    for fence, block in _blocks(text):
         if budget.fits(block):
-            yield block
-        elif is_code:
-            yield from _split_code(block, budget)
+            yield fence is not None, block
+        elif fence is not None:
+            yield from ((True, part) for part in _split_code(block, fence, budget))
         else:
             for sentence in split_sentences(block):
                 if budget.fits(sentence):
-                    yield sentence
+                    yield False, sentence
                 else:
-                    yield from _word_runs(sentence, budget)
-
-
-def _is_code(piece: str) -> bool:
-    return FENCE_OPEN.match(piece) is not None
+                    yield from ((False, run) for run in _word_runs(sentence, budget))
 
 
 def pack(
@@ -263,13 +266,16 @@ def pack(
     current: list[str] = []
     used = 0
     used_bytes = 0
-    for piece in _pieces(text, limit):
+    last_is_code = False
+    for is_code, piece in _pieces(text, limit):
         size = count(piece)
         size_bytes = utf8_size(piece) + 2  # and the blank line that joins it
         too_big = max_bytes is not None and used_bytes + size_bytes > max_bytes
         if current and (used + size > budget or too_big):
             chunks.append("\n\n".join(current))
-            carried = [] if _is_code(current[-1]) else _carry(current[-1], overlap, size, limit)
+            # A code block's lines are no sentences, and a carried closing fence would open a
+            # runaway block in the next chunk.
+            carried = [] if last_is_code else _carry(current[-1], overlap, size, limit)
             if max_bytes is not None and utf8_size(" ".join(carried)) + size_bytes > max_bytes:
                 carried = []  # Overlap is a nicety: drop it rather than break the byte cap.
             current = [" ".join(carried)] if carried else []
@@ -278,6 +284,7 @@ def pack(
         current.append(piece)
         used += size
         used_bytes += size_bytes
+        last_is_code = is_code
     if current:
         chunks.append("\n\n".join(current))
     return chunks

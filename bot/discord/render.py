@@ -22,10 +22,10 @@ from bot.discord.split import (
     split_markdown,
     truncate,
 )
-from knowledge.answers.citations import map_prose
 from knowledge.answers.notices import notice_text, refusal_text
 from knowledge.feedback import FeedbackReport
 from knowledge.index_writer import STAGE_LABELS
+from knowledge.markdown_code import map_prose, markdown_lines
 from knowledge.models import Answer, Citation, IngestReport, NoticeCode, RefusalReason
 
 THINKING = "…thinking"
@@ -242,7 +242,9 @@ def render_progress(text: str) -> list[str]:
         pages = pages[:MAX_PROGRESS_PAGES]
     last = pages[-1]
     # A closing fence must stand alone on its line, so the cursor goes below it.
-    pages[-1] = last + ("\n" + CURSOR.strip() if last.rstrip().endswith(("```", "~~~")) else CURSOR)
+    lines = list(markdown_lines(last.rstrip()))
+    ends_a_block = bool(lines) and lines[-1].kind == "closing"
+    pages[-1] = last + ("\n" + CURSOR.strip() if ends_a_block else CURSOR)
     return pages
 
 

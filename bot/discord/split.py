@@ -1,11 +1,17 @@
-"""Discord's size limits, and splitting text and embeds to fit them without losing anything."""
+"""Discord's size limits, and splitting text and embeds to fit them without losing anything.
+
+Code fences are found by `knowledge.markdown_code`, as chunking and citations find them.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import discord
+
+from knowledge.markdown_code import Fence, markdown_lines, unclosed_fence
 
 CONTENT_LIMIT = 2_000
 DESCRIPTION_LIMIT = 4_096
@@ -17,7 +23,6 @@ FOOTER_LIMIT = 2_048
 EMBED_TOTAL_LIMIT = 6_000
 EMBEDS_PER_MESSAGE = 10
 
-_FENCE = re.compile(r"^\s*(?P<marks>`{3,}|~{3,})(?P<info>.*)$")
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 
 
@@ -28,39 +33,41 @@ def truncate(text: str, limit: int, marker: str = "…") -> str:
     return text[: max(0, limit - len(marker))].rstrip() + marker
 
 
-def _blocks(text: str) -> list[str]:
+@dataclass(frozen=True)
+class _Block:
+    """A paragraph (`fence` None) or a fenced code block, as its lines."""
+
+    lines: list[str]
+    fence: Fence | None = None
+    closed: bool = False
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _blocks(text: str) -> list[_Block]:
     """Paragraphs split on blank lines; a fenced code block, blank lines and all, is one block."""
-    blocks: list[str] = []
+    blocks: list[_Block] = []
     current: list[str] = []
-    fence: str | None = None
-    for line in text.splitlines():
-        match = _FENCE.match(line)
-        if fence is None:
-            if match:
-                if current:
-                    blocks.append("\n".join(current))
-                current = [line]
-                fence = match.group("marks")
-            elif line.strip():
-                current.append(line)
-            elif current:
-                blocks.append("\n".join(current))
-                current = []
-        else:
-            current.append(line)
-            marks = match.group("marks") if match else ""
-            closes = (
-                match is not None
-                and marks[0] == fence[0]
-                and len(marks) >= len(fence)
-                and not match.group("info").strip()
-            )
-            if closes:
-                blocks.append("\n".join(current))
-                current = []
-                fence = None
+    fence: Fence | None = None  # of the code block being read
+    for line in markdown_lines(text):
+        if line.kind == "opening" and current:
+            blocks.append(_Block(current))
+            current = []
+        if line.in_code:
+            current.append(line.text)
+            fence = line.fence
+            if line.kind == "closing":
+                blocks.append(_Block(current, fence, closed=True))
+                current, fence = [], None
+        elif line.text.strip():
+            current.append(line.text)
+        elif current:
+            blocks.append(_Block(current))
+            current = []
     if current:
-        blocks.append("\n".join(current))
+        blocks.append(_Block(current, fence))
     return blocks
 
 
@@ -85,22 +92,21 @@ def _split_prose(text: str, limit: int) -> list[str]:
     return _hard_split(text, limit)
 
 
-def _split_code(block: str, limit: int) -> list[str]:
+def _split_code(block: _Block, fence: Fence, limit: int) -> list[str]:
     """Split an over-long code block on lines, closing and reopening the fence at each cut."""
-    lines = block.split("\n")
-    opener = lines[0]
-    marks = _FENCE.match(opener)
-    closer = marks.group("marks") if marks else "```"
-    body = lines[1:]
-    if body and _FENCE.match(body[-1]):
-        body = body[:-1]
-    budget = limit - len(opener) - len(closer) - 2
+    opener, closer = block.lines[0], fence.marker
+    body = block.lines[1:-1] if block.closed else block.lines[1:]
+    budget = limit - max(len(opener), len(fence.opening_line)) - len(closer) - 2
     if budget < 20:
-        return _hard_split(block, limit)
+        return _hard_split(block.text, limit)
     pieces: list[str] = []
     for line in body:
         pieces.extend(_hard_split(line, budget) if len(line) > budget else [line])
-    return [f"{opener}\n{chunk}\n{closer}" for chunk in _pack(pieces, budget, "\n")]
+    # Later parts reopen with the bare fence: a list marker before it is said once.
+    return [
+        f"{opener if n == 0 else fence.opening_line}\n{chunk}\n{closer}"
+        for n, chunk in enumerate(_pack(pieces, budget, "\n"))
+    ]
 
 
 def _pack(pieces: Sequence[str], limit: int, joiner: str) -> list[str]:
@@ -130,30 +136,21 @@ def split_markdown(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
         raise ValueError("limit must be positive")
     pieces: list[str] = []
     for block in _blocks(text):
-        if len(block) <= limit:
-            pieces.append(block)
-        elif _FENCE.match(block.split("\n", 1)[0]):
-            pieces.extend(_split_code(block, limit))
+        if len(block.text) <= limit:
+            pieces.append(block.text)
+        elif block.fence is not None:
+            pieces.extend(_split_code(block, block.fence, limit))
         else:
-            pieces.extend(_split_prose(block, limit))
+            pieces.extend(_split_prose(block.text, limit))
     return _pack(pieces, limit, "\n\n")
 
 
 def close_open_fence(text: str) -> str:
     """`text` with a code fence left open at its end closed, so a partial answer renders."""
-    fence: str | None = None
-    for line in text.splitlines():
-        match = _FENCE.match(line)
-        if match is None:
-            continue
-        marks = match.group("marks")
-        if fence is None:
-            fence = marks
-        elif marks[0] == fence[0] and len(marks) >= len(fence) and not match.group("info").strip():
-            fence = None
+    fence = unclosed_fence(text)
     if fence is None:
         return text
-    return text.rstrip("\n") + "\n" + fence
+    return text.rstrip("\n") + "\n" + fence.marker
 
 
 def split_lines(lines: Sequence[str], limit: int) -> list[str]:

@@ -13,14 +13,14 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from knowledge.markdown_code import code_regions, map_prose
+
 # [label](target "optional title"); not images (![alt](…)), not nested brackets.
 _LINK = re.compile(
     r"(?<!!)\[(?P<label>[^\[\]\n]{1,500})\]"
     r"\(\s*<?(?P<target>[^\s()<>]+(?:\([^\s()<>]*\)[^\s()<>]*)*)>?"
     r"(?:\s+(?:\"[^\"\n]*\"|'[^'\n]*'))?\s*\)"
 )
-# Code is shown as written and Discord renders no link inside it: left alone.
-_CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`", re.DOTALL)
 _URL_IN_TEXT = re.compile(r"(?:[a-z][a-z0-9+.-]*://|www\.)[^\s<>]+", re.IGNORECASE)
 _BARE_DOMAIN = re.compile(
     r"^(?:[\w-]+\.)+[^\W\d_]{2,24}\.?(?::\d+)?(?:[/?#]\S*)?$", re.IGNORECASE | re.UNICODE
@@ -115,25 +115,22 @@ def _replace(match: re.Match[str]) -> tuple[str, bool]:
 
 def defuse_masked_links(text: str) -> SafeLinks:
     """Replace each markdown link whose visible text shows another address than its target
-    (or whose target is not http/https) by what it really is; code is left alone."""
+    (or whose target is not http/https) by what it really is; backtick code is left alone."""
     rewritten = 0
-    out: list[str] = []
 
-    def prose(part: str) -> str:
+    def one(match: re.Match[str]) -> str:
         nonlocal rewritten
+        replacement, changed = _replace(match)
+        rewritten += changed
+        return replacement
 
-        def one(match: re.Match[str]) -> str:
-            nonlocal rewritten
-            replacement, changed = _replace(match)
-            rewritten += changed
-            return replacement
-
-        return _LINK.sub(one, part)
-
-    last = 0
-    for code in _CODE.finditer(text):
-        out.append(prose(text[last : code.start()]))
-        out.append(code.group(0))
-        last = code.end()
-    out.append(prose(text[last:]))
-    return SafeLinks("".join(out), rewritten)
+    # Code is shown as written and Discord renders no link inside it: left alone. What Discord
+    # may show as text with live links is checked like prose: a `~~~` block (Discord knows only
+    # backtick fences) and a code span over several lines.
+    shown_as_code = [
+        region
+        for region in code_regions(text)
+        if region.marker[0] == "`"
+        and (region.fenced or "\n" not in text[region.start : region.end])
+    ]
+    return SafeLinks(map_prose(text, lambda prose: _LINK.sub(one, prose), shown_as_code), rewritten)

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.answers.citations import (
-    cited_numbers,
-    code_regions,
-    strip_markers,
-    validate_citations,
-)
+from knowledge.answers.citations import cited_numbers, strip_markers, validate_citations
+from knowledge.markdown_code import code_regions
 
 
 def test_valid_markers_in_order_are_unchanged() -> None:
@@ -133,7 +129,7 @@ def test_unmatched_backtick_is_literal_and_markers_after_it_count() -> None:
 def test_double_backtick_span_may_hold_single_backticks() -> None:
     text = "Use ``a`[1]`` here [1]."
     assert validate_citations(text, [1]).text == text
-    assert code_regions(text) == [(4, 13)]
+    assert [(region.start, region.end) for region in code_regions(text)] == [(4, 13)]
 
 
 def test_longer_closing_fence_closes_and_prose_after_it_is_cited() -> None:
