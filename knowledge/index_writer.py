@@ -29,15 +29,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from knowledge.chunking import ChunkingPolicy, chunk_article
-from knowledge.embeddings.base import Embedder
+from knowledge.embeddings.base import Embedder, Vectors
 from knowledge.errors import CuratorError, IndexBusyError
 from knowledge.models import Article, Chunk, IngestFailure, IngestReport
 from knowledge.store.catalog import Catalog
 from knowledge.store.consistency import Repair, invalidate, mark_consistent, reconcile
 from knowledge.store.lexical_index import LexicalIndex
 from knowledge.store.sentence_store import SentenceStore
-from knowledge.store.vector_store import VectorStore
+from knowledge.store.vector_store import StoredState, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -297,6 +299,23 @@ class Indexer:
         if batch:
             yield batch
 
+    def _vectors_for(self, chunks: Sequence[Chunk], stored: StoredState) -> Vectors:
+        """(len(chunks), dim) vectors: the stored one where a chunk's text is unchanged, the
+        embedder's for the rest (in one call).
+
+        A card edit that leaves most chunks as they were (a new topic, a fixed date) or a
+        chunker change that moves only some articles' chunks costs embedding for what changed
+        only.
+        """
+        out = np.zeros((len(chunks), self.embedder.dim), np.float32)
+        fresh = [n for n, c in enumerate(chunks) if c.id not in stored.vectors]
+        if fresh:
+            out[fresh] = self.embedder.embed([chunks[n].embedding_text() for n in fresh])
+        for n, chunk in enumerate(chunks):
+            if chunk.id in stored.vectors:
+                out[n] = stored.vectors[chunk.id]
+        return out
+
     def _write_batch(
         self,
         batch: Sequence[tuple[Article, list[Chunk]]],
@@ -308,15 +327,20 @@ class Indexer:
         self.catalog.set_meta("pending", json.dumps(sorted(pending)))
 
         chunks = [c for _, cs in batch for c in cs]
-        vectors = self.embedder.embed([c.embedding_text() for c in chunks])
-        # One upsert for the whole batch: Chroma's per-call cost dwarfs its per-chunk cost.
-        self.vectors.upsert(chunks, vectors)
         stale: list[str] = []
+        known: list[Chunk] = []  # chunks of articles the store already held vectors for
         for article, cs in batch:
             old_ids = set(self.catalog.chunk_ids(article.id))
             if article.id in leftovers:
                 old_ids |= set(self.vectors.ids_of_article(article.id))
             stale += sorted(old_ids - {c.id for c in cs})
+            if old_ids:
+                known += cs
+        # One upsert for the whole batch (Chroma's per-call cost dwarfs its per-chunk cost); it
+        # replaces each chunk's metadata whole, so a topic dropped from a card is gone too.
+        # Only chunks of articles the store held are looked up: a new article has none there.
+        stored = self.vectors.stored_state(known)
+        self.vectors.upsert(chunks, self._vectors_for(chunks, stored), stored.keys)
         if stale:
             self.vectors.delete(stale)
 

@@ -39,7 +39,7 @@ CREATE INDEX IF NOT EXISTS sentence_vectors_article ON sentence_vectors(article_
 """
 
 
-def text_hash(text: str) -> str:
+def units_hash(text: str) -> str:
     """What a chunk's stored vectors are checked against: its text and the units' version."""
     return hashlib.sha1(f"{UNITS_VERSION}\n{text}".encode()).hexdigest()
 
@@ -49,7 +49,7 @@ def _row(chunk: Chunk, vectors: Vectors) -> tuple[str, str, str, int, int, bytes
     return (
         chunk.id,
         chunk.article_id,
-        text_hash(chunk.text),
+        units_hash(chunk.text),
         int(matrix.shape[0]),
         int(matrix.shape[1]),
         matrix.tobytes(),
@@ -86,7 +86,10 @@ class SentenceStore:
             return self._conn
 
     def write(self, chunks: Sequence[Chunk], embedder: Embedder) -> int:
-        """Embed every chunk's units in one call and replace their rows; returns units embedded."""
+        """Embed the units of every chunk not stored at its current text (and this embedder's
+        dimension) in one call and replace their rows; returns units embedded."""
+        current = self._current_ids(chunks, embedder.dim)
+        chunks = [c for c in chunks if c.id not in current]
         units = [[u.text for u in quotable_units(c.text)] for c in chunks]
         flat = [text for texts in units for text in texts]
         vectors = embedder.embed(flat) if flat else np.zeros((0, embedder.dim), np.float32)
@@ -97,6 +100,21 @@ class SentenceStore:
             start += len(texts)
         self._put_rows(rows)
         return len(flat)
+
+    def _current_ids(self, chunks: Sequence[Chunk], dim: int) -> set[str]:
+        """Ids among `chunks` whose stored rows were computed from their current text."""
+        wanted = {c.id: units_hash(c.text) for c in chunks}
+        if not wanted:
+            return set()
+        marks = ",".join("?" * len(wanted))
+        conn = self._connection()
+        with self._lock:
+            rows = conn.execute(
+                "SELECT chunk_id, text_hash, dim FROM sentence_vectors"
+                f" WHERE chunk_id IN ({marks})",
+                list(wanted),
+            ).fetchall()
+        return {cid for cid, stored, d in rows if stored == wanted.get(cid) and d == dim}
 
     def put(self, chunk: Chunk, vectors: Vectors) -> None:
         """Store one chunk's unit vectors, shape (units, dim), computed elsewhere."""
@@ -113,7 +131,7 @@ class SentenceStore:
 
     def vectors_for(self, chunks: Iterable[Chunk]) -> dict[str, Vectors]:
         """chunk id -> (units, dim) float32 matrix, for chunks stored at their current text."""
-        wanted = {c.id: text_hash(c.text) for c in chunks}
+        wanted = {c.id: units_hash(c.text) for c in chunks}
         if not wanted:
             return {}
         marks = ",".join("?" * len(wanted))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +176,15 @@ class DenseMatch:
     similarity: float
 
 
+@dataclass
+class StoredState:
+    """What `VectorStore.stored_state` found: id -> (dim,) vector still valid for the chunk's
+    text, and id -> metadata keys held, for every id the store holds."""
+
+    vectors: dict[str, Vectors] = field(default_factory=dict)
+    keys: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
 class VectorStore:
     """The Chroma collection of one embedder."""
 
@@ -279,8 +288,23 @@ class VectorStore:
                 ) from exc
         raise AssertionError("unreachable")
 
-    def upsert(self, chunks: Sequence[Chunk], vectors: Vectors) -> None:
-        """Write chunks (vectors and filterable metadata) in as few calls as possible."""
+    def upsert(
+        self,
+        chunks: Sequence[Chunk],
+        vectors: Vectors,
+        stored_keys: Mapping[str, Collection[str]] | None = None,
+    ) -> None:
+        """Write chunks (vectors and filterable metadata) in as few calls as possible.
+
+        Chroma merges an upserted chunk's metadata into what it held, so the keys in
+        `stored_keys` (id -> keys held now, see `stored_state`) that the new metadata lacks
+        are removed: a topic taken off a card stops matching its filter."""
+        retired = stored_keys or {}
+
+        def metadata(chunk: Chunk) -> dict[str, str | int | bool | None]:
+            meta: dict[str, str | int | bool | None] = dict(chunk_metadata(chunk))
+            return {**dict.fromkeys(retired.get(chunk.id, ())), **meta}
+
         for start in range(0, len(chunks), _UPSERT_BATCH):
             batch = chunks[start : start + _UPSERT_BATCH]
             documents = (
@@ -291,7 +315,7 @@ class VectorStore:
                 lambda c, b=batch, s=start, d=documents: c.upsert(
                     ids=[x.id for x in b],
                     embeddings=vectors[s : s + len(b)],
-                    metadatas=[chunk_metadata(x) for x in b],
+                    metadatas=[metadata(x) for x in b],
                     **d,
                 ),
             )
@@ -384,6 +408,26 @@ class VectorStore:
             i: str((m or {}).get("h", ""))
             for i, m in zip(got["ids"], got["metadatas"] or [], strict=False)
         }
+
+    def stored_state(self, chunks: Sequence[Chunk]) -> StoredState:
+        """What the store holds for these chunks: their metadata keys, and their vectors where
+        computed from the current embedding text (the `h` stored beside it matches)."""
+        state = StoredState()
+        if not chunks:
+            return state
+        wanted = {c.id: text_hash(c) for c in chunks}
+        got = self._call(
+            "read vectors",
+            lambda c: c.get(ids=list(wanted), include=["metadatas", "embeddings"]),
+        )
+        embeddings = got.get("embeddings")
+        metadatas = got.get("metadatas") or [{} for _ in got["ids"]]
+        vectors = [None] * len(got["ids"]) if embeddings is None else embeddings
+        for i, meta, vector in zip(got["ids"], metadatas, vectors, strict=True):
+            state.keys[i] = frozenset(meta or {})
+            if vector is not None and (meta or {}).get("h") == wanted.get(i):
+                state.vectors[i] = np.asarray(vector, dtype=np.float32)
+        return state
 
     def article_ids_of(self, ids: Sequence[str]) -> dict[str, str]:
         """id -> article id stored with it, for the ids the store holds."""
