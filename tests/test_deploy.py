@@ -88,6 +88,7 @@ def test_env_example_values_are_the_defaults_and_parse(
     assert len(values) > 30
     (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in values.items()))
     monkeypatch.chdir(tmp_path)
+    # load_settings itself, not make_settings: what start-up reads from .env is the point.
     from_example = load_settings()
     (tmp_path / ".env").unlink()
     assert from_example.model_dump() == load_settings().model_dump()

@@ -26,13 +26,13 @@ from knowledge.answers.service import AnswerService
 from knowledge.index import KnowledgeIndex
 from knowledge.loaders import load_sources
 from knowledge.logging_setup import REDACTED, redact_text
-from knowledge.settings import KnowledgeSettings, Settings, load_settings
+from knowledge.settings import KnowledgeSettings, Settings
 from tests.bot.discord.conftest import OTHER_GUILD_ID, latest, running_bot
 from tests.faults.conftest import curator_env, run_curator
 from tests.support.cards import write_card, zebra_corpus
 from tests.support.fake_openai import FakeOpenAI, RecordedRequest, Reply
 from tests.support.fake_openai import fake_openai as fake_openai
-from tests.support.settings import with_overrides
+from tests.support.settings import make_settings, with_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 # Made-up secrets with the shapes of the real ones.
@@ -66,9 +66,7 @@ def log_output() -> Iterator[tuple[io.StringIO, io.StringIO]]:
     json_handler.setFormatter(ExtrasAsJson())
     root.addHandler(json_handler)
     plain = io.StringIO()
-    settings = load_settings(
-        discord={"token": TOKEN}, llm={"api_key": LOCAL_KEY}, data_dir=Path("data")
-    )
+    settings = make_settings(Path("data"), discord={"token": TOKEN}, llm={"api_key": LOCAL_KEY})
     configure_bot_logging(settings, level="DEBUG", stream=plain)
     yield plain, structured
     for handler in root.handlers:
@@ -246,9 +244,8 @@ def hostile_settings(tmp_path: Path, fake_openai: FakeOpenAI) -> Settings:
         takeaway="Caching the prompt prefix makes repeated chatbot requests cheaper. " + INJECTION,
         body="Prompt caching stores attention keys for a shared prompt prefix.\n\n" + INJECTION,
     )
-    settings = load_settings(
-        data_dir=tmp_path / "data",
-        embeddings={"provider": "hash"},
+    settings = make_settings(
+        tmp_path / "data",
         knowledge={"sources": [str(cards)]},
         llm={"base_url": fake_openai.base_url, "timeout": 5, "retries": 0},
         discord={"cooldown_seconds": 0},
@@ -405,7 +402,7 @@ def test_the_leak_detector_detects_a_leak() -> None:
 
 
 def test_secret_settings_are_masked_in_reprs() -> None:
-    settings = load_settings(discord={"token": TOKEN}, llm={"api_key": API_KEY})
+    settings = make_settings(Path("data"), discord={"token": TOKEN}, llm={"api_key": API_KEY})
     assert isinstance(settings.discord.token, SecretStr)
     for text in (repr(settings), str(settings.model_dump()), settings.model_dump_json()):
         assert TOKEN not in text and API_KEY not in text

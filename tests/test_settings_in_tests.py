@@ -10,6 +10,13 @@ the tests that check what validate_assignment does, listed in ALLOWED.
 A settings object is what a name or attribute called `settings` / `*_settings` holds, what
 a settings factory or model class returns, a parameter annotated with one, and any alias of
 those (`discord = bot.settings.discord`).
+
+And they build them in one way, so the test defaults (hash embedder, the sample articles) live
+in one place: a second scan fails on a whole `Settings` built directly in tests/ — by
+`load_settings`, `get_settings`, `Settings(...)` or `Settings.model_validate*` — and on a test
+module defining its own `make_settings` / `with_overrides`, except in the files listed in
+BUILDS_DIRECTLY, which test reading settings from the environment. A single group
+(`LLMSettings(...)`) is not a whole Settings and is built freely.
 """
 
 from __future__ import annotations
@@ -283,3 +290,135 @@ def test_the_scan_catches_a_change_through_settings(code: str) -> None:
 @pytest.mark.parametrize("code", LEFT_ALONE)
 def test_the_scan_leaves_reading_and_building_settings_alone(code: str) -> None:
     assert settings_changes(code) == [], code
+
+
+# -- where whole settings are built -----------------------------------------------------------
+
+#: file -> why it may build a whole Settings itself rather than with make_settings/with_overrides.
+BUILDS_DIRECTLY: dict[str, str] = {
+    "tests/support/settings.py": "make_settings and with_overrides themselves",
+    "tests/knowledge/test_settings.py": "tests load_settings itself: variables, .env and errors",
+    "tests/test_deploy.py": "loads .env.example through load_settings, as start-up reads .env",
+    "tests/faults/test_data_dir_faults.py": (
+        "get_settings: the settings the `curator` commands it runs read from CURATOR_*"
+    ),
+    "tests/bot/cli/test_index_commands.py": (
+        "get_settings: the settings the `curator` commands it runs read from CURATOR_*"
+    ),
+}
+
+#: Functions that build a whole Settings from the environment and their arguments.
+SETTINGS_LOADERS = {"load_settings", "get_settings"}
+#: Methods of the Settings class that build one.
+SETTINGS_METHODS = {"model_validate", "model_validate_json", "model_validate_strings"}
+#: The one helper's names: a test module defining its own hides which defaults it uses.
+HELPER_NAMES = {"make_settings", "with_overrides"}
+
+
+@dataclass(frozen=True)
+class DirectBuild:
+    path: str
+    line: int
+    code: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.code}"
+
+
+def _imported_names(tree: ast.AST) -> dict[str, str]:
+    """Local name -> name in knowledge.settings, for `from knowledge.settings import X as Y`."""
+    return {
+        alias.asname or alias.name: alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "knowledge.settings"
+        for alias in node.names
+    }
+
+
+def _builds_settings(call: ast.Call, imported: dict[str, str]) -> bool:
+    """load_settings(...), get_settings(), Settings(...) or Settings.model_validate(...), under
+    any import alias or through the module (`knowledge.settings.load_settings(...)`)."""
+
+    def real(node: ast.expr) -> str:
+        name = _name_of(node)
+        return imported.get(name, name) if isinstance(node, ast.Name) else name
+
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr in SETTINGS_METHODS:
+        return real(func.value) == "Settings"
+    return real(func) in SETTINGS_LOADERS | {"Settings"}
+
+
+def direct_builds(source: str, path: str = "<test>") -> list[DirectBuild]:
+    """Every place in `source` (a test module) that builds a whole Settings itself, and every
+    definition of its own make_settings / with_overrides."""
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    imported = _imported_names(tree)
+    found = [
+        DirectBuild(path, node.lineno, lines[node.lineno - 1].strip())
+        for node in ast.walk(tree)
+        if (isinstance(node, ast.Call) and _builds_settings(node, imported))
+        or (isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in HELPER_NAMES)
+    ]
+    return sorted(found, key=lambda build: build.line)
+
+
+def direct_builds_in_tests() -> list[DirectBuild]:
+    found: list[DirectBuild] = []
+    for path in sorted(TESTS.rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        found += direct_builds(path.read_text(encoding="utf-8"), relative)
+    return found
+
+
+def test_tests_build_whole_settings_with_the_one_helper() -> None:
+    builds = [b for b in direct_builds_in_tests() if b.path not in BUILDS_DIRECTLY]
+    assert not builds, (
+        "Build settings with make_settings(data_dir, group={...}) or with_overrides(settings, "
+        "...) from tests/support/settings.py, so the test defaults stay in one place (pass "
+        "knowledge={'sources': []} or another embedder where the test needs it), or add the "
+        "file to BUILDS_DIRECTLY with the reason it must read settings itself:\n"
+        + "\n".join(str(b) for b in builds)
+    )
+
+
+def test_every_file_allowed_to_build_settings_still_does() -> None:
+    # A stale entry would let a new direct build into that file unnoticed.
+    found = {b.path for b in direct_builds_in_tests()}
+    assert set(BUILDS_DIRECTLY) <= found, sorted(set(BUILDS_DIRECTLY) - found)
+
+
+BUILT_DIRECTLY = [
+    "settings = load_settings(data_dir=tmp_path, embeddings={'provider': 'hash'})",
+    "index = KnowledgeIndex(get_settings())",
+    "settings = Settings(data_dir=tmp_path, embeddings=EmbeddingSettings(provider='hash'))",
+    "settings = Settings.model_validate({'data_dir': str(tmp_path)})",
+    "settings = Settings.model_validate_json(text)",
+    "from knowledge.settings import load_settings as load\nsettings = load(data_dir=tmp_path)",
+    "from knowledge.settings import Settings as S\nsettings = S(data_dir=tmp_path)",
+    "settings = knowledge.settings.load_settings()",
+    "def make_settings(tmp_path: Path) -> Settings:\n    return base",
+    "async def with_overrides(settings: Settings) -> Settings:\n    return settings",
+]
+
+BUILT_WITH_THE_HELPER = [
+    "settings = make_settings(tmp_path / 'data', knowledge={'sources': []})",
+    "settings = with_overrides(base, llm={'retries': 0})",
+    "llm = LLMSettings(base_url=url, retries=0)",
+    "group = KnowledgeSettings.model_validate({'sources': []})",
+    "get_settings.cache_clear()",
+    "from knowledge.settings import Settings\ndef f(settings: Settings) -> None: ...",
+    "code = 'index = KnowledgeIndex(load_settings())'",
+    "def feed_settings(tmp_path: Path) -> Settings:\n    return make_settings(tmp_path)",
+]
+
+
+@pytest.mark.parametrize("code", BUILT_DIRECTLY)
+def test_the_scan_catches_a_whole_settings_built_directly(code: str) -> None:
+    assert len(direct_builds(code)) == 1, code
+
+
+@pytest.mark.parametrize("code", BUILT_WITH_THE_HELPER)
+def test_the_scan_leaves_the_helper_and_single_groups_alone(code: str) -> None:
+    assert direct_builds(code) == [], code

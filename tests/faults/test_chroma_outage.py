@@ -20,10 +20,11 @@ from knowledge.answers.service import AnswerService
 from knowledge.errors import StoreUnavailableError
 from knowledge.index import KnowledgeIndex
 from knowledge.services import Services
-from knowledge.settings import Settings, load_settings
+from knowledge.settings import Settings
 from tests.bot.discord.conftest import latest, start_bot
 from tests.support.cards import zebra_corpus
 from tests.support.chroma_server import ChromaServer
+from tests.support.settings import make_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
@@ -54,9 +55,8 @@ def settings(server: ChromaServer, tmp_path: Path) -> Settings:
     zebra_corpus(tmp_path / "cards")
     # A prefix per test: the module's server is shared by both tests.
     prefix = f"outage{zlib.crc32(tmp_path.name.encode())}"
-    settings = load_settings(
-        data_dir=tmp_path / "data",
-        embeddings={"provider": "hash"},
+    settings = make_settings(
+        tmp_path / "data",
         knowledge={"sources": [str(tmp_path / "cards")]},
         chroma={
             "host": server.host,

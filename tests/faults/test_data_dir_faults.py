@@ -19,10 +19,11 @@ from typer.testing import CliRunner
 
 from bot.cli.app import app
 from knowledge.index import KnowledgeIndex
-from knowledge.settings import Settings, get_settings, load_settings
+from knowledge.settings import Settings, get_settings
 from knowledge.store.catalog import Catalog
 from tests.faults.conftest import curator_env, run_curator
 from tests.support.cards import write_card, zebra_corpus, zebra_env
+from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.slow
 
@@ -149,13 +150,8 @@ def read_only_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReadOnly
     (site / "probe").mkdir()
     prefix = obeying_file_modes(site / "probe")
     zebra_corpus(site / "cards")
-    index = KnowledgeIndex(
-        load_settings(
-            data_dir=site / "data",
-            embeddings={"provider": "hash"},
-            knowledge={"sources": [str(site / "cards")]},
-        )
-    )
+    settings = make_settings(site / "data", knowledge={"sources": [str(site / "cards")]})
+    index = KnowledgeIndex(settings)
     index.reindex()
     index.close()
     write_card(site / "cards", "tides", title="What drives the tides", summary="The moon.")
@@ -181,11 +177,7 @@ def test_a_read_only_data_dir_fails_without_damage_and_recovers(
     assert run.after == run.before
 
     # Permissions fixed: the same data dir takes the new article and stays consistent.
-    settings = load_settings(
-        data_dir=run.site / "data",
-        embeddings={"provider": "hash"},
-        knowledge={"sources": [str(run.site / "cards")]},
-    )
+    settings = make_settings(run.site / "data", knowledge={"sources": [str(run.site / "cards")]})
     index = KnowledgeIndex(settings)
     try:
         assert index.reindex().added == 1
@@ -214,6 +206,7 @@ def no_space(*args: object, **kwargs: object) -> None:
 @pytest.fixture
 def indexed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     cards = zebra_env(monkeypatch, tmp_path)
+    # What the `curator reindex` these tests run reads from the CURATOR_ variables just set.
     settings = get_settings()
     index = KnowledgeIndex(settings)
     index.reindex()

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from knowledge.index import KnowledgeIndex
-from knowledge.settings import load_settings
 from knowledge.store.vector_store import collection_name
 from tests.faults.conftest import curator_env, generated_cards, run_curator
+from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.slow
 
@@ -77,9 +77,7 @@ def test_a_reindex_killed_mid_way_is_completed_by_the_next_run(tmp_path: Path) -
     report = json.loads(second.stdout)
     assert report["failed"] == [] and report["removed"] == 0
 
-    settings = load_settings(
-        data_dir=data, embeddings={"provider": "hash"}, knowledge={"sources": [str(cards)]}
-    )
+    settings = make_settings(data, knowledge={"sources": [str(cards)]})
     index = KnowledgeIndex(settings)
     try:
         assert progress(catalog) == (CARDS, [])

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from knowledge.answers.service import AnswerService
 from knowledge.index import KnowledgeIndex
 from knowledge.models import Answer, NoticeCode
-from knowledge.settings import Settings, load_settings
+from knowledge.settings import LLMSettings, Settings
 from tests.support.cards import zebra_corpus
 from tests.support.chroma_server import free_port
 from tests.support.fake_openai import CutStream, Fail, FakeOpenAI, Hang, Reply
 from tests.support.fake_openai import fake_openai as fake_openai
+from tests.support.settings import make_settings, with_overrides
 
 pytestmark = pytest.mark.slow
 
@@ -32,11 +32,7 @@ BOUND_S = TIMEOUT * (RETRIES + 1) + 1.5
 def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeIndex]:
     root = tmp_path_factory.mktemp("llm-faults")
     zebra_corpus(root / "cards")
-    settings = load_settings(
-        data_dir=root / "data",
-        embeddings={"provider": "hash"},
-        knowledge={"sources": [str(root / "cards")]},
-    )
+    settings = make_settings(root / "data", knowledge={"sources": [str(root / "cards")]})
     index = KnowledgeIndex(settings)
     assert index.reindex().added == 3
     yield index
@@ -44,10 +40,8 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeIndex]:
 
 
 def settings_for(index: KnowledgeIndex, base_url: str) -> Settings:
-    return load_settings(
-        data_dir=index.settings.data_dir,
-        embeddings={"provider": "hash"},
-        llm={"base_url": base_url, "timeout": TIMEOUT, "retries": RETRIES},
+    return with_overrides(
+        index.settings, llm={"base_url": base_url, "timeout": TIMEOUT, "retries": RETRIES}
     )
 
 
@@ -129,7 +123,7 @@ async def test_the_llm_answers_again_once_it_recovers(
     assert up.citations[0].title == "Why zebras have stripes"
 
 
-def test_the_bound_is_tight_enough_to_mean_something(tmp_path: Path) -> None:
+def test_the_bound_is_tight_enough_to_mean_something() -> None:
     # Guard against a refactor that raises the defaults and makes the fallback take minutes.
-    llm = load_settings(data_dir=tmp_path).llm
+    llm = LLMSettings()
     assert llm.timeout * (llm.retries + 1) <= 90

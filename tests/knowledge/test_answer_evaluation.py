@@ -18,12 +18,12 @@ from knowledge.evaluation.answer_quality import (
 )
 from knowledge.evaluation.squad import EvalQuestion
 from knowledge.models import Answer, Citation
-from knowledge.settings import load_settings
 from tests.support.fake_openai import (
     FakeOpenAI,
     Reply,
     fake_openai,  # noqa: F401
 )
+from tests.support.settings import make_settings
 
 
 def _find_xquad() -> Path:
@@ -93,7 +93,7 @@ def test_summary_gives_shares_counts_and_percentiles() -> None:
 
 
 def test_without_llm_drops_only_the_model_endpoint(tmp_path: Path) -> None:
-    settings = load_settings(data_dir=tmp_path, llm={"base_url": "http://127.0.0.1:9/v1"})
+    settings = make_settings(tmp_path, llm={"base_url": "http://127.0.0.1:9/v1"})
     assert settings.llm.configured
     plain = without_llm(settings)
     assert not plain.llm.configured and plain.llm.model == settings.llm.model
@@ -123,7 +123,7 @@ ZEBRA = parse_squad(
 
 
 def test_runner_answers_every_question_in_a_throwaway_store(tmp_path: Path) -> None:
-    settings = load_settings(data_dir=tmp_path / "data", answers={"min_relevance": 0.0})
+    settings = make_settings(tmp_path / "data", answers={"min_relevance": 0.0})
     report = run_answer_eval(ZEBRA, settings, embedder=HashEmbedder(64))
     assert list(report.modes) == ["extractive"]
     result = report.modes["extractive"]
@@ -137,8 +137,8 @@ def test_with_an_llm_configured_both_modes_are_scored(
 ) -> None:
     # The scripted model cites one real source and one it was never given.
     fake_openai.always(Reply("They deter biting horseflies [1]. Also flies [1]. Made up [4]."))
-    settings = load_settings(
-        data_dir=tmp_path / "data",
+    settings = make_settings(
+        tmp_path / "data",
         answers={"min_relevance": 0.0},
         llm={"base_url": fake_openai.base_url, "timeout": 2.0, "retries": 0},
     )
@@ -165,7 +165,7 @@ ANSWER_FLOORS = {"gold_in_text": 0.91, "gold_in_cited": 0.94}
 @pytest.mark.skipif(not XQUAD.exists(), reason=f"xquad-en not found at {XQUAD} (../shared absent)")
 def test_xquad_answers_stay_above_their_floor(tmp_path: Path) -> None:
     started = time.perf_counter()
-    settings = load_settings(data_dir=tmp_path / "data", embeddings={"provider": "hash"})
+    settings = make_settings(tmp_path / "data")
     report = run_answer_eval(load_squad(XQUAD), settings, limit=120, embedder=HashEmbedder(384))
     result = report.modes["extractive"]
     figures = {"gold_in_text": result.gold_in_text, "gold_in_cited": result.gold_in_cited}

@@ -16,11 +16,11 @@ from knowledge.embeddings.openai import OpenAIEmbedder
 from knowledge.headings import split_sections
 from knowledge.index import KnowledgeIndex
 from knowledge.models import Article
-from knowledge.settings import load_settings
 from knowledge.tokens import estimate_tokens
 from tests.knowledge.embeddings.openai_server import EmbeddingsServer
 from tests.knowledge.embeddings.openai_server import start as start_embeddings_server
 from tests.knowledge.embeddings.tiny_encoder import tokenizer as tiny_tokenizer
+from tests.support.settings import make_settings
 
 JAPANESE = [
     "検索拡張生成は、質問に答える前に関連する文書を探します。",
@@ -257,7 +257,7 @@ def test_an_8191_token_endpoint_accepts_every_input(
     embedder = OpenAIEmbedder(
         "text-embedding-3-small", base_url=embeddings_server.base_url, max_retries=0
     )
-    settings = load_settings(data_dir=tmp_path / "data", embeddings={"provider": "openai"})
+    settings = make_settings(tmp_path / "data", embeddings={"provider": "openai"})
     index = KnowledgeIndex(settings, embedder=embedder)
     huge = {
         # One paragraph each, far over 8,191 tokens: the old chunker sent them whole.

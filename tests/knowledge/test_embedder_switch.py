@@ -13,23 +13,23 @@ import pytest
 from knowledge.answers.service import AnswerService
 from knowledge.index import KnowledgeIndex
 from knowledge.index_writer import Indexer
-from knowledge.settings import Settings, load_settings
+from knowledge.settings import Settings
 from knowledge.store.builds import BuildRegistry
 from tests.faults.conftest import generated_cards
 from tests.knowledge.embeddings.tiny_encoder import write_tiny_encoder
 from tests.support.chroma_server import ChromaServer
+from tests.support.settings import make_settings
 
 CARDS = 60
 
 
-def make_settings(root: Path, provider: str, model_dir: Path | None = None) -> Settings:
+def cards_settings(root: Path, provider: str, model_dir: Path | None = None) -> Settings:
+    """make_settings indexing root/cards into root/data with this embedder."""
     embeddings: dict[str, object] = {"provider": provider}
     if model_dir is not None:
         embeddings["model_dir"] = str(model_dir)
-    return load_settings(
-        data_dir=root / "data",
-        embeddings=embeddings,
-        knowledge={"sources": [str(root / "cards")]},
+    return make_settings(
+        root / "data", embeddings=embeddings, knowledge={"sources": [str(root / "cards")]}
     )
 
 
@@ -37,7 +37,7 @@ def make_settings(root: Path, provider: str, model_dir: Path | None = None) -> S
 def hash_index_built(tmp_path: Path) -> Path:
     """A data dir indexed by the hash embedder (CARDS articles); returns the root."""
     generated_cards(tmp_path / "cards", CARDS)
-    index = KnowledgeIndex(make_settings(tmp_path, "hash"))
+    index = KnowledgeIndex(cards_settings(tmp_path, "hash"))
     assert index.reindex().added == CARDS
     index.close()
     return tmp_path
@@ -48,7 +48,7 @@ def test_questions_are_answered_throughout_a_switch_to_the_onnx_model(
 ) -> None:
     root = hash_index_built
     model = write_tiny_encoder(root / "model")
-    index = KnowledgeIndex(make_settings(root, "onnx", model))
+    index = KnowledgeIndex(cards_settings(root, "onnx", model))
     assert index.stats()["articles"] == CARDS  # not an empty new collection
     assert index.stats()["embedder"] == "hash-384"
     # The sources are gone: re-embedding must work from the stored text alone.
@@ -92,7 +92,7 @@ def test_questions_are_answered_throughout_a_switch_to_the_onnx_model(
     index.close()
 
     # A fresh process keeps serving the new build, without re-embedding again.
-    again = KnowledgeIndex(make_settings(root, "onnx", model))
+    again = KnowledgeIndex(cards_settings(root, "onnx", model))
     assert again.stats()["collection"] == stats["collection"]
     assert again.reembed() == 0
     again.close()
@@ -101,7 +101,7 @@ def test_questions_are_answered_throughout_a_switch_to_the_onnx_model(
 def test_auto_keeps_the_hash_build_when_the_model_appears(hash_index_built: Path) -> None:
     root = hash_index_built
     # Built under `auto` with no model: pinned to the hash embedder.
-    settings = make_settings(root, "auto", root / "no-model-yet")
+    settings = cards_settings(root, "auto", root / "no-model-yet")
     first = KnowledgeIndex(settings)
     assert first.embedder.name == "hash-384"
     first.close()
@@ -134,7 +134,7 @@ def make_legacy(settings: Settings) -> None:
 
 def test_an_index_of_an_earlier_release_is_adopted_not_emptied(tmp_path: Path) -> None:
     generated_cards(tmp_path / "cards", 5)
-    settings = make_settings(tmp_path, "hash")
+    settings = cards_settings(tmp_path, "hash")
     index = KnowledgeIndex(settings)
     index.reindex()
     index.close()
@@ -156,9 +156,9 @@ def test_the_reported_case_auto_on_an_old_hash_index_once_minilm_appears(
     """The issue's case: built by `auto` without the model, then the model became available;
     stats showed 0 articles and every question was refused."""
     root = hash_index_built
-    make_legacy(make_settings(root, "hash"))
+    make_legacy(cards_settings(root, "hash"))
     write_tiny_encoder(root / "model")
-    index = KnowledgeIndex(make_settings(root, "auto", root / "model"))
+    index = KnowledgeIndex(cards_settings(root, "auto", root / "model"))
     assert index.embedder.name == "hash-384"
     assert index.stats()["articles"] == CARDS and index.stats()["vectors_match"]
     assert index.search("saffron measurement", k=3, mode="dense")
@@ -170,7 +170,7 @@ def test_a_lost_build_record_is_recovered_from_the_catalogs(
 ) -> None:
     root = hash_index_built
     model = write_tiny_encoder(root / "model")
-    settings = make_settings(root, "onnx", model)
+    settings = cards_settings(root, "onnx", model)
     index = KnowledgeIndex(settings)
     index.reembed()
     collection = index.vectors.name
@@ -188,13 +188,13 @@ def test_a_build_whose_embedder_is_gone_answers_by_bm25_until_re_embedded(
 ) -> None:
     generated_cards(tmp_path / "cards", 8)
     model = write_tiny_encoder(tmp_path / "model")
-    first = KnowledgeIndex(make_settings(tmp_path, "onnx", model))
+    first = KnowledgeIndex(cards_settings(tmp_path, "onnx", model))
     first.reindex()
     assert first.embedder.name == "minilm-l6-v2"
     first.close()
     shutil.rmtree(model)
     # auto, with the model gone: falls back to hash, keeps answering from the MiniLM build.
-    index = KnowledgeIndex(make_settings(tmp_path, "auto", model))
+    index = KnowledgeIndex(cards_settings(tmp_path, "auto", model))
     assert index.stats()["embedder"] == "(unavailable)"
     hits = index.search("saffron measurement", k=3)
     assert hits and all(h.dense_similarity is None for h in hits)
@@ -212,7 +212,7 @@ def test_a_re_embed_cut_short_keeps_the_old_build_and_resumes(
     from tests.knowledge.test_index import CountingEmbedder
 
     generated_cards(tmp_path / "cards", 30)
-    settings = make_settings(tmp_path, "hash")
+    settings = cards_settings(tmp_path, "hash")
     first = KnowledgeIndex(settings, embedder=HashEmbedder(dim=64))
     first.reindex()
     first.close()
@@ -221,7 +221,7 @@ def test_a_re_embed_cut_short_keeps_the_old_build_and_resumes(
     shutil.copytree(tmp_path / "data", tmp_path / "copy" / "data")
     shutil.copytree(tmp_path / "cards", tmp_path / "copy" / "cards")
     whole = CountingEmbedder(dim=32)
-    uncut = KnowledgeIndex(make_settings(tmp_path / "copy", "hash"), embedder=whole)
+    uncut = KnowledgeIndex(cards_settings(tmp_path / "copy", "hash"), embedder=whole)
     assert uncut.reembed() == 30
     uncut.close()
 
@@ -244,7 +244,7 @@ def test_a_re_embed_cut_short_keeps_the_old_build_and_resumes(
 def test_another_index_object_follows_the_switch(hash_index_built: Path) -> None:
     root = hash_index_built
     model = write_tiny_encoder(root / "model")
-    settings = make_settings(root, "onnx", model)
+    settings = cards_settings(root, "onnx", model)
     serving = KnowledgeIndex(settings)  # stands for the bot; the other for a reindex
     assert serving.stats()["embedder"] == "hash-384"
     reindexing = KnowledgeIndex(settings)
@@ -262,9 +262,8 @@ def test_the_switch_against_a_chroma_server(tmp_path: Path, chroma_server: Chrom
 
     generated_cards(tmp_path / "cards", 12)
     prefix = "sw" + tmp_path.name[-6:].replace("-", "").replace("_", "")
-    settings = load_settings(
-        data_dir=tmp_path / "data",
-        embeddings={"provider": "hash"},
+    settings = make_settings(
+        tmp_path / "data",
         knowledge={"sources": [str(tmp_path / "cards")]},
         chroma={
             "host": chroma_server.host,

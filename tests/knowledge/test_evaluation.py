@@ -23,7 +23,7 @@ from knowledge.evaluation.metrics import (
 from knowledge.evaluation.runner import QuestionOutcome, score_hits, spread, summarise
 from knowledge.evaluation.squad import EvalQuestion, wikipedia_url
 from knowledge.models import Chunk, Hit, article_id_for
-from knowledge.settings import load_settings
+from tests.support.settings import make_settings
 
 XQUAD = Path(__file__).resolve().parents[2].parent / "shared/eval/xquad-en/xquad.en.json"
 
@@ -279,9 +279,7 @@ def test_load_squad_reports_unreadable_and_invalid_files(tmp_path: Path) -> None
 def test_run_eval_scores_a_small_corpus_in_a_throwaway_store(tmp_path: Path) -> None:
     user_data = tmp_path / "user-data"
     # A configured Chroma server must not receive the throwaway corpus: nothing listens here.
-    settings = load_settings(
-        data_dir=user_data, embeddings={"provider": "hash"}, chroma={"host": "127.0.0.1", "port": 9}
-    )
+    settings = make_settings(user_data, chroma={"host": "127.0.0.1", "port": 9})
     report = run_eval(parse_squad(ANIMALS), settings, k=5, embedder=HashEmbedder(384))
     assert not user_data.exists()
     assert (report.embedder, report.articles, report.questions) == ("hash-384", 3, 4)
@@ -310,7 +308,7 @@ def test_run_eval_scores_a_small_corpus_in_a_throwaway_store(tmp_path: Path) -> 
 
 
 def test_run_eval_honours_per_article_and_limit(tmp_path: Path) -> None:
-    settings = load_settings(data_dir=tmp_path / "d", embeddings={"provider": "hash"})
+    settings = make_settings(tmp_path / "d")
     report = run_eval(
         parse_squad(ANIMALS),
         settings,
@@ -345,7 +343,7 @@ FLOORS = {
 @pytest.mark.skipif(not XQUAD.exists(), reason=f"xquad-en not found at {XQUAD} (../shared absent)")
 def test_xquad_retrieval_stays_above_its_floor(tmp_path: Path) -> None:
     started = time.perf_counter()
-    settings = load_settings(data_dir=tmp_path / "data", embeddings={"provider": "hash"})
+    settings = make_settings(tmp_path / "data")
     report = run_eval(
         load_squad(XQUAD),
         settings,

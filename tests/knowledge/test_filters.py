@@ -8,9 +8,9 @@ import pytest
 
 from knowledge.index import KnowledgeIndex, SearchMode
 from knowledge.models import SearchFilters
-from knowledge.settings import load_settings
 from knowledge.store.filter_keys import filter_key, topic_key
 from tests.support.cards import write_card
+from tests.support.settings import make_settings
 
 MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "bm25")
 TOPICS = {"cpp": "c++", "csharp": "c#", "c": "c", "ml": "機械学習"}
@@ -31,11 +31,7 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeIndex]:
             summary=f"A language guide for programmers, part {slug}.",
             body="Programmers read this language guide for its examples.",
         )
-    settings = load_settings(
-        data_dir=root / "data",
-        embeddings={"provider": "hash"},
-        knowledge={"sources": [str(cards)]},
-    )
+    settings = make_settings(root / "data", knowledge={"sources": [str(cards)]})
     idx = KnowledgeIndex(settings)
     assert idx.reindex().added == 4
     yield idx

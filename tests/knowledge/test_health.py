@@ -28,9 +28,10 @@ from knowledge.health import (
     run_checks,
     safe_to_start,
 )
-from knowledge.settings import ChromaSettings, EmbeddingSettings, LLMSettings, load_settings
+from knowledge.settings import ChromaSettings, EmbeddingSettings, LLMSettings
 from knowledge.store.vector_store import VectorStore
 from tests.support.chroma_server import ChromaServer, free_port
+from tests.support.settings import make_settings
 
 # Shaped like a bot token (id . timestamp . hmac), made up.
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4OQ" + ".GAbCdE." + "abcdefghijklmnopqrstuvwxyz0123456789AB"
@@ -475,7 +476,7 @@ def test_run_checks_reports_every_check_in_order(
 
 
 def test_run_checks_reads_the_settings_it_is_given(tmp_path: Path) -> None:
-    settings = load_settings(data_dir=tmp_path / "file" / "data", embeddings={"provider": "hash"})
+    settings = make_settings(tmp_path / "file" / "data")
     (tmp_path / "file").write_text("x")
     checks = run_checks(load=lambda: settings)
     assert [c.status for c in checks if c.name == "data dir"] == ["fail"]

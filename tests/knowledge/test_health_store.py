@@ -11,19 +11,19 @@ import pytest
 
 from knowledge.health import check_index, check_store, probe_command, run_checks, served_index
 from knowledge.index import KnowledgeIndex
-from knowledge.settings import Settings, load_settings
+from knowledge.settings import Settings
 from knowledge.store.builds import BuildRecord, BuildRegistry
 from knowledge.store.vector_store import collection_name
 from tests.faults.conftest import generated_cards
 from tests.knowledge.embeddings.tiny_encoder import write_tiny_encoder
 from tests.support.chroma_server import ChromaServer
+from tests.support.settings import make_settings
 
 
-def make_settings(root: Path, **embeddings: object) -> Settings:
-    return load_settings(
-        data_dir=root / "data",
-        embeddings=embeddings or {"provider": "hash"},
-        knowledge={"sources": [str(root / "cards")]},
+def cards_settings(root: Path, **embeddings: object) -> Settings:
+    """make_settings indexing root/cards into root/data, `embeddings` over the hash embedder."""
+    return make_settings(
+        root / "data", embeddings=embeddings, knowledge={"sources": [str(root / "cards")]}
     )
 
 
@@ -31,7 +31,7 @@ def make_settings(root: Path, **embeddings: object) -> Settings:
 def indexed(tmp_path: Path) -> Settings:
     """12 cards indexed with the hash embedder; the index closed again."""
     generated_cards(tmp_path / "cards", 12)
-    settings = make_settings(tmp_path)
+    settings = cards_settings(tmp_path)
     index = KnowledgeIndex(settings)
     index.reindex()
     index.close()
@@ -77,7 +77,7 @@ def test_an_empty_active_collection_beside_a_full_one_fails(
     indexed: Settings, tmp_path: Path
 ) -> None:
     model = write_tiny_encoder(tmp_path / "model")
-    settings = make_settings(tmp_path, provider="onnx", model_dir=str(model))
+    settings = cards_settings(tmp_path, provider="onnx", model_dir=str(model))
     # What releases before recorded builds did: serve the new embedder's empty collection.
     BuildRegistry(settings.data_dir, "curator").write(
         BuildRecord("minilm-l6-v2", collection_name("curator", "minilm-l6-v2"))
@@ -92,7 +92,7 @@ def test_a_pending_re_embed_is_a_warning_naming_both_embedders(
     indexed: Settings, tmp_path: Path
 ) -> None:
     model = write_tiny_encoder(tmp_path / "model")
-    settings = make_settings(tmp_path, provider="onnx", model_dir=str(model))
+    settings = cards_settings(tmp_path, provider="onnx", model_dir=str(model))
     check = check_index(served_index(settings))
     assert check.status == "warn"
     assert "built with hash-384" in check.detail and "minilm-l6-v2" in check.detail
@@ -113,9 +113,8 @@ def test_the_store_probe_against_a_chroma_server(
     tmp_path: Path, chroma_server: ChromaServer
 ) -> None:
     generated_cards(tmp_path / "cards", 5)
-    settings = load_settings(
-        data_dir=tmp_path / "data",
-        embeddings={"provider": "hash"},
+    settings = make_settings(
+        tmp_path / "data",
         knowledge={"sources": [str(tmp_path / "cards")]},
         chroma={
             "host": chroma_server.host,
@@ -136,7 +135,7 @@ def test_a_hash_built_index_beside_an_available_model_warns_with_the_way_to_move
     indexed: Settings, tmp_path: Path
 ) -> None:
     model = write_tiny_encoder(tmp_path / "model")
-    settings = make_settings(tmp_path, provider="auto", model_dir=str(model))
+    settings = cards_settings(tmp_path, provider="auto", model_dir=str(model))
     checks = {c.name: c for c in run_checks(load=lambda: settings)}
     index = checks["index"]
     assert index.status == "warn"
@@ -154,6 +153,6 @@ def test_a_hash_built_index_without_the_model_is_simply_ok(
 ) -> None:
     empty = tmp_path / "no-model"
     empty.mkdir()
-    settings = make_settings(tmp_path, provider="auto", model_dir=str(empty))
+    settings = cards_settings(tmp_path, provider="auto", model_dir=str(empty))
     check = check_index(served_index(settings))
     assert check.status == "ok" and "(hash-384)" in check.detail

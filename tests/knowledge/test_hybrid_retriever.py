@@ -12,8 +12,8 @@ from knowledge.embeddings.hash import HashEmbedder
 from knowledge.index import KnowledgeIndex
 from knowledge.query_hints import QueryHints
 from knowledge.retrieval import HybridRetriever, SearchMode
-from knowledge.settings import load_settings
 from tests.support.cards import zebra_corpus
+from tests.support.settings import make_settings
 
 MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "bm25")
 
@@ -21,11 +21,7 @@ MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "bm25")
 @pytest.fixture
 def index(tmp_path: Path) -> KnowledgeIndex:
     zebra_corpus(tmp_path / "cards")
-    settings = load_settings(
-        data_dir=tmp_path / "data",
-        embeddings={"provider": "hash"},
-        knowledge={"sources": [str(tmp_path / "cards")]},
-    )
+    settings = make_settings(tmp_path / "data", knowledge={"sources": [str(tmp_path / "cards")]})
     built = KnowledgeIndex(settings, embedder=HashEmbedder(dim=128))
     built.reindex()
     return built

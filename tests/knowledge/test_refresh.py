@@ -14,9 +14,10 @@ from knowledge.embeddings.base import Vectors
 from knowledge.errors import IndexBusyError, StoreUnavailableError
 from knowledge.index import KnowledgeIndex
 from knowledge.refresh import DIGEST_LEAD, Refresher, next_refresh_at
-from knowledge.settings import Settings, load_settings
+from knowledge.settings import Settings
 from knowledge.state import StateDB
 from tests.support.feed_server import Entry, FeedServer, rss, running_feed_server
+from tests.support.settings import make_settings
 
 FEED = "/feed.xml"
 
@@ -36,17 +37,17 @@ def server() -> Iterator[FeedServer]:
         yield running
 
 
-def make_settings(tmp_path: Path, sources: Sequence[str]) -> Settings:
-    return load_settings(
-        data_dir=tmp_path / "data",
-        embeddings={"provider": "hash"},
+def feed_settings(tmp_path: Path, sources: Sequence[str]) -> Settings:
+    """make_settings reading `sources` instead of the sample, the loopback feed server allowed."""
+    return make_settings(
+        tmp_path / "data",
         knowledge={"sources": list(sources), "allow_private_urls": True, "fetch_timeout": 5},
     )
 
 
 @pytest.fixture
 def index(tmp_path: Path, server: FeedServer) -> Iterator[KnowledgeIndex]:
-    idx = KnowledgeIndex(make_settings(tmp_path, [server.url(FEED)]))
+    idx = KnowledgeIndex(feed_settings(tmp_path, [server.url(FEED)]))
     try:
         yield idx
     finally:
@@ -218,7 +219,7 @@ def test_a_folder_and_a_feed_refresh_together(tmp_path: Path, server: FeedServer
             f"---\ntitle: Card {n}\nurl: https://cards.example/{n}\n---\n\nBody of card {n}.\n",
             encoding="utf-8",
         )
-    index = KnowledgeIndex(make_settings(tmp_path, [str(folder), server.url(FEED)]))
+    index = KnowledgeIndex(feed_settings(tmp_path, [str(folder), server.url(FEED)]))
     state = StateDB(tmp_path / "state.sqlite3")
     try:
         refresher = Refresher(index, state)
@@ -265,14 +266,14 @@ def test_a_source_added_back_is_read_in_full(
     Refresher(index, state).run()
     index.close()
     # Dropped from the sources: the next refresh removes its articles.
-    without = KnowledgeIndex(make_settings(tmp_path, [str(tmp_path / "empty")]))
+    without = KnowledgeIndex(feed_settings(tmp_path, [str(tmp_path / "empty")]))
     (tmp_path / "empty").mkdir()
     try:
         assert Refresher(without, state).run().report.removed == 2
     finally:
         without.close()
     # Added back: its stored ETag must not make it look unchanged.
-    again = KnowledgeIndex(make_settings(tmp_path, [server.url(FEED)]))
+    again = KnowledgeIndex(feed_settings(tmp_path, [server.url(FEED)]))
     try:
         outcome = Refresher(again, state).run()
         assert outcome.report.added == 2 and not outcome.not_modified
@@ -285,7 +286,8 @@ NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
 def schedule(minutes: int, digest_channel: int | None = None) -> Settings:
-    return load_settings(
+    return make_settings(
+        Path("data"),
         knowledge={"sources": ["https://journal.example/feed.xml"], "refresh_minutes": minutes},
         digest={"time": "09:00", "timezone": "UTC", "channel_id": digest_channel},
     )
@@ -295,7 +297,7 @@ def test_refresh_every_n_minutes_and_off_at_zero() -> None:
     assert next_refresh_at(NOW, None, schedule(60)) == NOW
     assert next_refresh_at(NOW, NOW, schedule(60)) == NOW + timedelta(minutes=60)
     assert next_refresh_at(NOW, NOW, schedule(0)) is None
-    no_sources = load_settings(knowledge={"refresh_minutes": 60})
+    no_sources = make_settings(Path("data"), knowledge={"sources": [], "refresh_minutes": 60})
     assert next_refresh_at(NOW, None, no_sources) is None
 
 

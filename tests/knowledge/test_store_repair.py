@@ -11,22 +11,19 @@ from pathlib import Path
 import pytest
 
 from knowledge.index import KnowledgeIndex
-from knowledge.settings import Settings, load_settings
+from knowledge.settings import Settings
 from knowledge.store.vector_store import text_hash
 from tests.faults.conftest import generated_cards
 from tests.support.cards import write_card
 from tests.support.chroma_server import ChromaServer
+from tests.support.settings import make_settings
 
 CARDS = 40
 
 
-def make_settings(root: Path, **chroma: object) -> Settings:
-    return load_settings(
-        data_dir=root / "data",
-        embeddings={"provider": "hash"},
-        knowledge={"sources": [str(root / "cards")]},
-        chroma=chroma or {},
-    )
+def cards_settings(root: Path, **chroma: object) -> Settings:
+    """make_settings indexing root/cards into root/data, with these Chroma settings."""
+    return make_settings(root / "data", knowledge={"sources": [str(root / "cards")]}, chroma=chroma)
 
 
 def assert_store_matches_catalog(index: KnowledgeIndex) -> None:
@@ -57,7 +54,7 @@ def edit_corpus(cards: Path) -> None:
 
 def test_a_deleted_store_is_rebuilt_by_one_reindex(tmp_path: Path) -> None:
     generated_cards(tmp_path / "cards", CARDS)
-    settings = make_settings(tmp_path)
+    settings = cards_settings(tmp_path)
     index = KnowledgeIndex(settings)
     index.reindex()
     chunks = index.stats()["chunks"]
@@ -78,7 +75,7 @@ def test_a_deleted_store_is_rebuilt_by_one_reindex(tmp_path: Path) -> None:
 def test_an_older_backup_restored_beside_a_newer_catalog_is_repaired(tmp_path: Path) -> None:
     cards = tmp_path / "cards"
     generated_cards(cards, CARDS)
-    settings = make_settings(tmp_path)
+    settings = cards_settings(tmp_path)
     chroma = settings.data_dir / "chroma"
     index = KnowledgeIndex(settings)
     index.reindex()
@@ -105,7 +102,7 @@ def test_an_older_backup_restored_beside_a_newer_catalog_is_repaired(tmp_path: P
 
 def test_reindex_rebuild_re_embeds_every_chunk_from_stored_text(tmp_path: Path) -> None:
     generated_cards(tmp_path / "cards", 10)
-    settings = make_settings(tmp_path)
+    settings = cards_settings(tmp_path)
     index = KnowledgeIndex(settings)
     index.reindex()
     chunks = index.stats()["chunks"]
@@ -133,7 +130,7 @@ def test_a_server_restarted_on_an_empty_or_older_volume_is_repaired(
 ) -> None:
     cards = tmp_path / "cards"
     generated_cards(cards, CARDS)
-    settings = make_settings(tmp_path, host=own_server.host, port=own_server.port)
+    settings = cards_settings(tmp_path, host=own_server.host, port=own_server.port)
     index = KnowledgeIndex(settings)
     index.reindex()
     own_server.stop()

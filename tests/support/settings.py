@@ -3,7 +3,8 @@
 `make_settings(data_dir, retrieval={"k": 3})` starts from the test defaults (hash embedder, the
 sample articles) and merges each override group key by key; `with_overrides(settings, ...)`
 does the same starting from existing settings. Both go through validation, so a bad override
-fails where it is written, as a misspelt variable fails start-up.
+fails where it is written, as a misspelt variable fails start-up. They are the one way tests
+build a whole Settings: tests/test_settings_in_tests.py fails on one built directly elsewhere.
 """
 
 from __future__ import annotations

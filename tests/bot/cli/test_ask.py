@@ -13,15 +13,15 @@ from typer.testing import CliRunner
 
 from bot.cli.app import app
 from knowledge.index import KnowledgeIndex
-from knowledge.settings import get_settings, load_settings
+from knowledge.settings import get_settings
 from tests.support.fake_openai import (
     FakeOpenAI,
     Reply,
     fake_openai,  # noqa: F401
 )
+from tests.support.settings import make_settings
 
 runner = CliRunner()
-SAMPLE = Path(__file__).resolve().parents[3] / "knowledge" / "sample"
 QUESTION = "Why does the Transformer use multi-head attention?"
 
 
@@ -29,10 +29,7 @@ QUESTION = "Why does the Transformer use multi-head attention?"
 def indexed_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample articles indexed once (hash embedder); `ask` only reads the index."""
     data_dir = tmp_path_factory.mktemp("ask-data")
-    settings = load_settings(
-        data_dir=data_dir, embeddings={"provider": "hash"}, knowledge={"sources": [str(SAMPLE)]}
-    )
-    index = KnowledgeIndex(settings)
+    index = KnowledgeIndex(make_settings(data_dir))
     assert not index.reindex().failed
     index.close()
     return data_dir

@@ -12,9 +12,8 @@ from typer.testing import CliRunner
 
 from bot.cli.app import app
 from knowledge.index import KnowledgeIndex
-from knowledge.settings import load_settings
-from tests.conftest import SAMPLE_DIR
 from tests.knowledge.test_health import API_KEY, TOKEN, ModelsEndpoint
+from tests.support.settings import make_settings
 
 runner = CliRunner()
 
@@ -34,12 +33,7 @@ def healthy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, endpoint: ModelsEnd
     monkeypatch.setenv("CURATOR_LLM__BASE_URL", endpoint.base_url)
     monkeypatch.setenv("CURATOR_LLM__API_KEY", API_KEY)
     monkeypatch.setenv("CURATOR_DISCORD__TOKEN", TOKEN)
-    settings = load_settings(
-        data_dir=tmp_path / "data",
-        embeddings={"provider": "hash"},
-        knowledge={"sources": [str(SAMPLE_DIR)]},
-    )
-    index = KnowledgeIndex(settings)
+    index = KnowledgeIndex(make_settings(tmp_path / "data"))  # the sample articles
     index.reindex()
     index.close()
 
@@ -95,8 +89,7 @@ def test_for_run_a_missing_token_makes_it_unsafe(
 
 
 def test_vectors_missing_from_the_store_make_it_unsafe(healthy: None, tmp_path: Path) -> None:
-    settings = load_settings(data_dir=tmp_path / "data", embeddings={"provider": "hash"})
-    index = KnowledgeIndex(settings)
+    index = KnowledgeIndex(make_settings(tmp_path / "data"))
     index.vectors.reset()  # the store lost every vector; the catalog still has the chunks
     index.close()
     code, output = doctor()

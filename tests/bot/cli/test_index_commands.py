@@ -126,7 +126,7 @@ def test_reindex_rebuild_re_embeds_from_stored_text_and_stats_flag_a_short_store
 
     from knowledge.index import KnowledgeIndex
 
-    index = KnowledgeIndex(get_settings())
+    index = KnowledgeIndex(get_settings())  # the settings the commands read from CURATOR_*
     index.vectors.reset()  # the store lost its vectors; the catalog kept the chunks
     index.close()
     result = runner.invoke(app, ["stats"])

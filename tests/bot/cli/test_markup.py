@@ -14,7 +14,8 @@ from bot.cli import common
 from bot.cli.app import app
 from knowledge.index import KnowledgeIndex
 from knowledge.models import Article
-from knowledge.settings import get_settings, load_settings
+from knowledge.settings import get_settings
+from tests.support.settings import make_settings
 
 runner = CliRunner()
 TITLE = "Bold [/b] moves [link=https://evil.example]in[/link] [red]retrieval"
@@ -26,7 +27,7 @@ QUESTION = "How do bold moves in retrieval ranking work?"
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("markup-data")
-    index = KnowledgeIndex(load_settings(data_dir=data, embeddings={"provider": "hash"}))
+    index = KnowledgeIndex(make_settings(data))
     index.add_articles(
         [
             Article(

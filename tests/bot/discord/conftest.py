@@ -42,11 +42,6 @@ GAPS_ID = 1_100_000_000_000_000_003  # text channel "gaps"
 OTHER_GUILD_ID = 1_100_000_000_000_000_009
 
 
-def sample_settings(data_dir: Path) -> Settings:
-    """Settings for the sample articles with the deterministic hash embedder."""
-    return make_settings(data_dir)
-
-
 _dpytest_send_message = backend.FakeHttp.send_message
 
 
@@ -110,7 +105,7 @@ def replies_keep_their_reference(monkeypatch: pytest.MonkeyPatch) -> None:
 def indexed_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir holding the sample articles, indexed once per test session."""
     root = tmp_path_factory.mktemp("indexed")
-    index = KnowledgeIndex(sample_settings(root))
+    index = KnowledgeIndex(make_settings(root))
     report = index.ingest([str(SAMPLE_DIR)])
     index.close()
     assert report.added >= 10 and not report.failed

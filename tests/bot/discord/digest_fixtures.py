@@ -17,7 +17,7 @@ from knowledge.digest.engine import DigestService
 from knowledge.models import Article
 from knowledge.services import Services
 from knowledge.settings import Settings
-from tests.knowledge.digest.fakes import FakeArticleIndex, card, make_settings, utc
+from tests.knowledge.digest.fakes import FakeArticleIndex, card, digest_settings, utc
 
 CHANNEL_ID = 555
 DAY = date(2026, 11, 23)
@@ -125,7 +125,7 @@ def build_digest_bot(
     **digest: Any,
 ) -> DigestBot:
     """A bot (no token, no gateway) whose digest reads `articles` and posts to a fake channel."""
-    settings = make_settings(tmp_path, channel_id=channel_id, **digest)
+    settings = digest_settings(tmp_path, channel_id=channel_id, **digest)
     index = FakeArticleIndex(articles)
     # The real service over a fake index, handed to Services as its digests part.
     services = Services(settings, digests=DigestService(settings, index))

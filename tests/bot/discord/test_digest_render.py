@@ -12,13 +12,15 @@ from bot.discord.split import EMBED_TOTAL_LIMIT, EMBEDS_PER_MESSAGE, embed_fits
 from knowledge.digest.contents import Digest, IntroCitation
 from knowledge.digest.engine import DigestService
 from tests.bot.discord.digest_fixtures import day_articles
-from tests.knowledge.digest.fakes import FakeArticleIndex, card, make_settings, utc
+from tests.knowledge.digest.fakes import FakeArticleIndex, card, digest_settings, utc
 
 DAY = date(2026, 11, 23)
 
 
 async def build(tmp_path: Path, articles: list) -> Digest:
-    return await DigestService(make_settings(tmp_path), FakeArticleIndex(articles)).build(date=DAY)
+    return await DigestService(digest_settings(tmp_path), FakeArticleIndex(articles)).build(
+        date=DAY
+    )
 
 
 def all_text(embed: discord.Embed) -> str:

@@ -23,7 +23,7 @@ from knowledge.models import Article
 from knowledge.settings import Settings
 from knowledge.state import StateDB
 from tests.bot.discord.digest_fixtures import day_articles, mutes_everyone, text_channel
-from tests.knowledge.digest.fakes import FakeArticleIndex, card, make_settings, utc
+from tests.knowledge.digest.fakes import FakeArticleIndex, card, digest_settings, utc
 
 
 class FakeClock:
@@ -59,7 +59,7 @@ def start_bot_process(
 
 
 async def test_missed_digest_is_posted_once_across_two_start_ups(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, channel_id=555)
+    settings = digest_settings(tmp_path, channel_id=555)
     channel = text_channel()
     # The bot was down at 09:00; it comes back at 14:00, then restarts at 15:00.
     first = start_bot_process(settings, day_articles(), channel, FakeClock(utc(2026, 11, 23, 14)))
@@ -78,7 +78,7 @@ async def test_missed_digest_is_posted_once_across_two_start_ups(tmp_path: Path)
 
 
 async def test_a_digest_posted_by_a_moderator_is_not_posted_again(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, channel_id=555)
+    settings = digest_settings(tmp_path, channel_id=555)
     channel = text_channel()
     DigestHistory(StateDB(settings.data_dir / "state.sqlite3")).mark_posted(
         date(2026, 11, 23), by="<@42>", channel_id=555, message_ids=[1]
@@ -92,7 +92,7 @@ async def test_a_digest_posted_by_a_moderator_is_not_posted_again(tmp_path: Path
 
 async def test_runs_daily_at_the_digest_time_across_a_dst_change(tmp_path: Path) -> None:
     # Berlin springs forward on 29 Mar 2026: 09:00 local is 08:00 UTC before, 07:00 UTC after.
-    settings = make_settings(tmp_path, time="09:00", timezone="Europe/Berlin", channel_id=555)
+    settings = digest_settings(tmp_path, time="09:00", timezone="Europe/Berlin", channel_id=555)
     articles = [
         card("fri", utc(2026, 3, 27, 12, 0)),
         card("sat", utc(2026, 3, 28, 12, 0)),
@@ -126,19 +126,19 @@ async def test_runs_daily_at_the_digest_time_across_a_dst_change(tmp_path: Path)
 
 async def test_empty_day_is_posted_or_skipped_by_setting(tmp_path: Path) -> None:
     now = FakeClock(utc(2026, 11, 23, 10, 0))
-    quiet = make_settings(tmp_path / "quiet", channel_id=555, post_empty=False)
+    quiet = digest_settings(tmp_path / "quiet", channel_id=555, post_empty=False)
     channel = text_channel()
     assert await start_bot_process(quiet, [], channel, now).run_due() is None
     channel.send.assert_not_awaited()
 
-    chatty = make_settings(tmp_path / "chatty", channel_id=555, post_empty=True)
+    chatty = digest_settings(tmp_path / "chatty", channel_id=555, post_empty=True)
     assert await start_bot_process(chatty, [], channel, now).run_due() == date(2026, 11, 23)
     embed = channel.send.await_args.kwargs["embeds"][0]
     assert "Nothing new today" in embed.description
 
 
 async def test_unreachable_channel_releases_the_date_for_a_later_try(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, channel_id=555)
+    settings = digest_settings(tmp_path, channel_id=555)
     clock = FakeClock(utc(2026, 11, 23, 10, 0))
     broken = start_bot_process(settings, day_articles(), None, clock)
     assert await broken.run_due() is None
@@ -150,7 +150,7 @@ async def test_unreachable_channel_releases_the_date_for_a_later_try(tmp_path: P
 
 
 async def test_a_failed_send_midway_is_recorded_not_repeated(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, channel_id=555)
+    settings = digest_settings(tmp_path, channel_id=555)
     channel = text_channel()
     sent = 0
     original = channel.send.side_effect

@@ -20,7 +20,7 @@ from knowledge.index import KnowledgeIndex
 from knowledge.models import IngestFailure, IngestReport
 from knowledge.refresh import Refresher, RefreshOutcome
 from knowledge.services import Services
-from knowledge.settings import Settings, load_settings
+from knowledge.settings import Settings
 from tests.bot.discord.conftest import (
     FakeInteraction,
     give_role,
@@ -29,7 +29,7 @@ from tests.bot.discord.conftest import (
     text_channel_at,
 )
 from tests.support.feed_server import Entry, FeedServer, rss, running_feed_server
-from tests.support.settings import with_overrides
+from tests.support.settings import make_settings, with_overrides
 
 FEED = "/feed.xml"
 LOG_CHANNEL = 4242
@@ -79,9 +79,8 @@ def server() -> Iterator[FeedServer]:
 
 @pytest.fixture
 def refresh_settings(tmp_path: Path, server: FeedServer) -> Settings:
-    return load_settings(
-        data_dir=tmp_path / "data",
-        embeddings={"provider": "hash"},
+    return make_settings(
+        tmp_path / "data",
         knowledge={
             "sources": [server.url(FEED)],
             "allow_private_urls": True,

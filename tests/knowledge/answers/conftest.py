@@ -16,11 +16,12 @@ from knowledge.answers.service import AnswerService
 from knowledge.embeddings.base import Embedder, Vectors
 from knowledge.index import KnowledgeIndex
 from knowledge.models import Article
-from knowledge.settings import Settings, load_settings
+from knowledge.settings import Settings
 from tests.support.fake_openai import (
     FakeOpenAI,
     fake_openai,  # noqa: F401
 )
+from tests.support.settings import make_settings, merged
 
 
 class WordVectorEmbedder(Embedder):
@@ -104,7 +105,7 @@ ARTICLES = [
 def word_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeIndex]:
     """A real KnowledgeIndex (Chroma + BM25) over ARTICLES, built once for the session."""
     data_dir = tmp_path_factory.mktemp("answers-index")
-    index = KnowledgeIndex(load_settings(data_dir=data_dir), WordVectorEmbedder())
+    index = KnowledgeIndex(make_settings(data_dir), WordVectorEmbedder())
     index.add_articles(ARTICLES)
     try:
         yield index
@@ -112,20 +113,21 @@ def word_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeIn
         index.close()
 
 
-def make_settings(data_dir: Path, base_url: str | None = None, **answers: object) -> Settings:
-    """Settings for a service test: fast LLM timeouts, refusal threshold fixed for the corpus."""
+def service_settings(data_dir: Path, base_url: str | None = None, **overrides: object) -> Settings:
+    """make_settings for a service test over `word_index`: fast LLM timeouts (the fake server at
+    `base_url`, or no LLM), the refusal threshold fixed for ARTICLES, then `overrides`."""
     llm: dict[str, object] = {"timeout": 1.0, "retries": 1, "model": "test-model"}
     if base_url:
         llm["base_url"] = base_url
     # The test embedder has no calibrated threshold; this one separates ARTICLES' questions
     # from unrelated ones (see test_service.py's refusal tests).
-    answer_settings: dict[str, object] = {"min_relevance": 0.3, **answers}
-    return load_settings(data_dir=data_dir, llm=llm, answers=answer_settings)
+    service = {"llm": llm, "answers": {"min_relevance": 0.3}}
+    return make_settings(data_dir, **merged(service, overrides))
 
 
 @pytest.fixture
 def llm_settings(tmp_path: Path, fake_openai: FakeOpenAI) -> Settings:  # noqa: F811
-    return make_settings(tmp_path / "data", fake_openai.base_url)
+    return service_settings(tmp_path / "data", fake_openai.base_url)
 
 
 @pytest.fixture
@@ -142,6 +144,6 @@ async def service(
 @pytest.fixture
 def offline_service(tmp_path: Path, word_index: KnowledgeIndex) -> AnswerService:
     """No LLM configured: answers are extractive."""
-    svc = AnswerService(make_settings(tmp_path / "data"), word_index)
+    svc = AnswerService(service_settings(tmp_path / "data"), word_index)
     assert svc.llm is None
     return svc

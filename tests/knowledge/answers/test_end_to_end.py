@@ -12,20 +12,14 @@ from knowledge.answers.refusal import CALIBRATED_MIN_RELEVANCE
 from knowledge.answers.service import AnswerService
 from knowledge.index import KnowledgeIndex
 from knowledge.models import Answer, Turn
-from knowledge.settings import Settings, load_settings
+from knowledge.settings import Settings
 from tests.support.fake_openai import FakeOpenAI, Reply
-
-SAMPLE_DIR = Path(__file__).resolve().parents[3] / "knowledge" / "sample"
+from tests.support.settings import make_settings
 
 
 @pytest.fixture(scope="module")
 def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeIndex]:
-    settings = load_settings(
-        data_dir=tmp_path_factory.mktemp("sample-index"),
-        embeddings={"provider": "hash"},
-        knowledge={"sources": [str(SAMPLE_DIR)]},
-    )
-    index = KnowledgeIndex(settings)
+    index = KnowledgeIndex(make_settings(tmp_path_factory.mktemp("sample-index")))  # the sample
     report = index.reindex()
     assert report.added >= 10 and not report.failed
     try:
@@ -38,7 +32,7 @@ def _settings(tmp_path: Path, base_url: str | None = None) -> Settings:
     llm: dict[str, object] = {"timeout": 1.0, "retries": 0}
     if base_url:
         llm["base_url"] = base_url
-    return load_settings(data_dir=tmp_path / "data", llm=llm)
+    return make_settings(tmp_path / "data", llm=llm)
 
 
 async def test_offline_answer_cites_the_right_sample_article(

@@ -11,8 +11,8 @@ from knowledge.answers.service import AnswerService
 from knowledge.index import KnowledgeIndex
 from knowledge.models import Article
 from knowledge.sentences import leans_on_previous
-from knowledge.settings import load_settings
 from tests.knowledge.answers.conftest import ARTICLES, WordVectorEmbedder
+from tests.support.settings import make_settings
 
 
 def _seeds() -> Path:
@@ -44,7 +44,7 @@ def seed_service(tmp_path_factory: pytest.TempPathFactory) -> AnswerService:
         body=body,
     )
     data_dir = tmp_path_factory.mktemp("seed-index")
-    settings = load_settings(data_dir=data_dir, answers={"min_relevance": 0.0})
+    settings = make_settings(data_dir, answers={"min_relevance": 0.0})
     index = KnowledgeIndex(settings, WordVectorEmbedder())
     index.add_articles([seed, *ARTICLES])
     return AnswerService(settings, index, llm=None)

@@ -14,8 +14,9 @@ from knowledge.answers.llm import LLMClient, ReplyLimitError
 from knowledge.answers.service import AnswerService
 from knowledge.index import KnowledgeIndex
 from knowledge.models import Answer, NoticeCode, Turn
-from knowledge.settings import LLMSettings, load_settings
+from knowledge.settings import LLMSettings
 from tests.support.fake_openai import Endless, EndlessLine, FakeOpenAI, Hang, Raw, Reply
+from tests.support.settings import make_settings
 
 TRUST_Q = "How do teams build trust?"
 MESSAGES = [{"role": "user", "content": "hello"}]
@@ -29,8 +30,8 @@ async def bounded(
 ) -> AsyncIterator[AnswerService]:
     """A service whose replies may take DEADLINE seconds and CAP characters; each request gets
     a generous 5 s, so only the overall deadline can stop a steady stream."""
-    settings = load_settings(
-        data_dir=tmp_path / "data",
+    settings = make_settings(
+        tmp_path / "data",
         llm={
             "base_url": fake_openai.base_url,
             "timeout": 5.0,

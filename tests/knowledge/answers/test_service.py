@@ -20,9 +20,8 @@ from knowledge.models import (
     SearchFilters,
     Turn,
 )
-from tests.knowledge.answers.conftest import make_settings
+from tests.knowledge.answers.conftest import service_settings
 from tests.support.fake_openai import CutStream, Fail, FakeOpenAI, Hang, RecordedRequest, Reply
-from tests.support.settings import with_overrides
 
 TRUST_Q = "How do teams build trust?"
 
@@ -155,7 +154,7 @@ async def test_slow_backoff_is_cut_at_the_deadline(
     tmp_path: Path, fake_openai: FakeOpenAI, word_index: KnowledgeIndex
 ) -> None:
     # A server asking for a 30-second back-off must not hold the answer past the budget.
-    settings = with_overrides(make_settings(tmp_path, fake_openai.base_url), llm={"retries": 3})
+    settings = service_settings(tmp_path, fake_openai.base_url, llm={"retries": 3})
     fake_openai.always(Fail(503, retry_after_ms=30_000))
     service = AnswerService(settings, word_index)
     started = time.monotonic()
@@ -255,7 +254,7 @@ async def test_refusal_when_filters_match_nothing(
 async def test_min_relevance_setting_overrides_calibration(
     tmp_path: Path, fake_openai: FakeOpenAI, word_index: KnowledgeIndex
 ) -> None:
-    settings = make_settings(tmp_path, fake_openai.base_url, min_relevance=0.99)
+    settings = service_settings(tmp_path, fake_openai.base_url, answers={"min_relevance": 0.99})
     strict = AnswerService(settings, word_index)
     answer = await strict.answer(TRUST_Q)
     assert answer.refused and fake_openai.chat_requests == []

@@ -14,9 +14,9 @@ from knowledge.answers.prompt import build_messages, number_articles
 from knowledge.answers.service import AnswerService
 from knowledge.index import KnowledgeIndex
 from knowledge.models import Article, Chunk, Hit, NoticeCode
-from knowledge.settings import load_settings
-from tests.knowledge.answers.conftest import WordVectorEmbedder, make_settings
+from tests.knowledge.answers.conftest import WordVectorEmbedder, service_settings
 from tests.support.fake_openai import FakeOpenAI, Reply
+from tests.support.settings import make_settings
 
 EVIL = "https://evil.example/steal?session=1"
 MASKED = f"[https://www.nature.com/articles/soil-minerals]({EVIL})"
@@ -81,9 +81,7 @@ QUESTION = "Why are volcanic soils fertile minerals ash?"
 
 @pytest.fixture(scope="module")
 def soil_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeIndex]:
-    index = KnowledgeIndex(
-        load_settings(data_dir=tmp_path_factory.mktemp("soil")), WordVectorEmbedder()
-    )
+    index = KnowledgeIndex(make_settings(tmp_path_factory.mktemp("soil")), WordVectorEmbedder())
     index.add_articles([SOIL])
     yield index
     index.close()
@@ -92,7 +90,7 @@ def soil_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeIn
 async def test_masked_link_in_an_extractive_quote_is_rewritten(
     tmp_path: Path, soil_index: KnowledgeIndex
 ) -> None:
-    service = AnswerService(make_settings(tmp_path), soil_index)
+    service = AnswerService(service_settings(tmp_path), soil_index)
     answer = await service.answer(QUESTION)
 
     assert answer.mode == "extractive" and not answer.refused
@@ -106,7 +104,7 @@ async def test_masked_link_repeated_by_the_model_is_rewritten(
     tmp_path: Path, soil_index: KnowledgeIndex, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.script(Reply(f"Ash weathers into minerals [1], see {MASKED}."))
-    service = AnswerService(make_settings(tmp_path, fake_openai.base_url), soil_index)
+    service = AnswerService(service_settings(tmp_path, fake_openai.base_url), soil_index)
     answer = await service.answer(QUESTION)
     await service.aclose()
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from knowledge.settings import Settings
-from tests.knowledge.digest.fakes import make_settings
+from tests.knowledge.digest.fakes import digest_settings
 from tests.support.fake_openai import fake_openai  # noqa: F401
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
+    return digest_settings(tmp_path)

@@ -9,7 +9,8 @@ from typing import Any
 from knowledge.digest.contents import Digest
 from knowledge.digest.engine import DigestService
 from knowledge.models import Article
-from knowledge.settings import DigestSettings, EmbeddingSettings, LLMSettings, Settings
+from knowledge.settings import Settings
+from tests.support.settings import make_settings
 
 
 class FakeArticleIndex:
@@ -63,22 +64,24 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
-def make_settings(
+def digest_settings(
     tmp_path: Path,
     time: str = "09:00",
     timezone: str = "UTC",
     llm_base_url: str | None = None,
     **digest: object,
 ) -> Settings:
-    """Settings on a tmp data dir, hash embedder, LLM only when a base URL is given."""
-    llm = (
-        LLMSettings(base_url=llm_base_url, retries=0, timeout=5) if llm_base_url else LLMSettings()
-    )
-    return Settings(
-        data_dir=tmp_path / "data",
-        embeddings=EmbeddingSettings(provider="hash"),
-        llm=llm or LLMSettings(),
-        digest=DigestSettings.model_validate({"time": time, "timezone": timezone, **digest}),
+    """make_settings on tmp_path/data with this digest group, an LLM only when a base URL is given.
+
+    No sources: a digest reads a fake or an explicitly ingested index, and a bot built on these
+    settings schedules no refresh of the sample articles.
+    """
+    llm = {"base_url": llm_base_url, "retries": 0, "timeout": 5} if llm_base_url else {}
+    return make_settings(
+        tmp_path / "data",
+        knowledge={"sources": []},
+        llm=llm,
+        digest={"time": time, "timezone": timezone, **digest},
     )
 
 

@@ -15,7 +15,7 @@ from knowledge.digest.engine import DigestService
 from knowledge.digest.window import daily_window, range_window
 from knowledge.index import KnowledgeIndex
 from knowledge.settings import DigestSettings
-from tests.knowledge.digest.fakes import make_settings, utc
+from tests.knowledge.digest.fakes import digest_settings, utc
 
 ZONES = ("UTC", "America/Los_Angeles", "Asia/Tokyo")
 DAY = date(2026, 11, 20)
@@ -41,7 +41,7 @@ def write_records(folder: Path) -> Path:
 def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One data dir with the dated cards indexed; each test opens it with its own timezone."""
     root = tmp_path_factory.mktemp("calendar-dates")
-    index = KnowledgeIndex(make_settings(root))
+    index = KnowledgeIndex(digest_settings(root))
     report = index.ingest([str(write_records(root))])
     assert report.added == len(DATED) and not report.failed
     index.close()
@@ -49,7 +49,7 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def _titles(indexed: Path, zone: str, **build: object) -> set[str]:
-    index = KnowledgeIndex(make_settings(indexed, timezone=zone))
+    index = KnowledgeIndex(digest_settings(indexed, timezone=zone))
     try:
         service = DigestService(index.settings, index, llm=None)
         digest = asyncio.run(service.build(**build))  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ from pathlib import Path
 from knowledge.answers.llm import LLMClient
 from knowledge.digest.engine import DigestService
 from knowledge.settings import Settings
-from tests.knowledge.digest.fakes import FakeArticleIndex, built, card, make_settings, utc
+from tests.knowledge.digest.fakes import FakeArticleIndex, built, card, digest_settings, utc
 from tests.support.fake_openai import Fail, FakeOpenAI
 
 DAY = date(2026, 11, 23)
@@ -92,7 +92,7 @@ async def test_range_digest(settings: Settings) -> None:
 async def test_llm_intro_keeps_valid_citations_and_drops_hallucinated_ones(
     tmp_path: Path, fake_openai: FakeOpenAI
 ) -> None:
-    settings = make_settings(tmp_path, llm_base_url=fake_openai.base_url)
+    settings = digest_settings(tmp_path, llm_base_url=fake_openai.base_url)
     fake_openai.script(
         "Retrieval leads today with a hands-on look at reranking [1] and hybrid search [2]. "
         "Evaluators should read [3], and everyone will enjoy the essay on taste [9]."
@@ -121,7 +121,7 @@ async def test_llm_citations_keep_the_digest_numbering(
     tmp_path: Path, fake_openai: FakeOpenAI
 ) -> None:
     # The validator renumbers by first use; the intro must still point at list positions.
-    settings = make_settings(tmp_path, llm_base_url=fake_openai.base_url)
+    settings = digest_settings(tmp_path, llm_base_url=fake_openai.base_url)
     fake_openai.script("Start with prompt patterns [4], then the evals piece [3].")
     digest = await built(DigestService(settings, FakeArticleIndex(_day_of_articles())), date=DAY)
     assert digest.intro == "Start with prompt patterns [4], then the evals piece [3]."
@@ -133,7 +133,7 @@ async def test_llm_citations_keep_the_digest_numbering(
 async def test_llm_failure_falls_back_to_the_template(
     tmp_path: Path, fake_openai: FakeOpenAI
 ) -> None:
-    settings = make_settings(tmp_path, llm_base_url=fake_openai.base_url)
+    settings = digest_settings(tmp_path, llm_base_url=fake_openai.base_url)
     fake_openai.always(Fail(500))
     digest = await built(DigestService(settings, FakeArticleIndex(_day_of_articles())), date=DAY)
     assert digest.intro_mode == "template"
@@ -145,7 +145,7 @@ async def test_llm_failure_falls_back_to_the_template(
 async def test_llm_intro_without_any_valid_citation_is_not_trusted(
     tmp_path: Path, fake_openai: FakeOpenAI
 ) -> None:
-    settings = make_settings(tmp_path, llm_base_url=fake_openai.base_url)
+    settings = digest_settings(tmp_path, llm_base_url=fake_openai.base_url)
     fake_openai.script("Today brings a groundbreaking study on quantum retrieval [12].")
     digest = await built(DigestService(settings, FakeArticleIndex(_day_of_articles())), date=DAY)
     assert digest.intro_mode == "template"
@@ -153,15 +153,15 @@ async def test_llm_intro_without_any_valid_citation_is_not_trusted(
 
 
 async def test_empty_day_never_calls_the_llm(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
-    settings = make_settings(tmp_path, llm_base_url=fake_openai.base_url)
+    settings = digest_settings(tmp_path, llm_base_url=fake_openai.base_url)
     digest = await built(DigestService(settings, FakeArticleIndex([])), date=DAY)
     assert digest.empty and fake_openai.chat_requests == []
 
 
 async def test_injected_llm_client_is_used(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
-    settings = make_settings(tmp_path)  # no LLM configured
+    settings = digest_settings(tmp_path)  # no LLM configured
     assert DigestService(settings, FakeArticleIndex([])).llm is None
-    llm = LLMClient(make_settings(tmp_path, llm_base_url=fake_openai.base_url).llm)
+    llm = LLMClient(digest_settings(tmp_path, llm_base_url=fake_openai.base_url).llm)
     fake_openai.script("Read the reranking piece [1].")
     digest = await built(
         DigestService(settings, FakeArticleIndex(_day_of_articles()), llm=llm), date=DAY

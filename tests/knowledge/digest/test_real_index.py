@@ -11,14 +11,14 @@ import pytest
 import knowledge
 from knowledge.digest.engine import DigestService
 from knowledge.index import KnowledgeIndex
-from tests.knowledge.digest.fakes import make_settings, utc
+from tests.knowledge.digest.fakes import digest_settings, utc
 
 SAMPLE_DIR = Path(knowledge.__file__).parent / "sample"
 
 
 @pytest.fixture(scope="module")
 def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeIndex]:
-    settings = make_settings(tmp_path_factory.mktemp("digest-real"))
+    settings = digest_settings(tmp_path_factory.mktemp("digest-real"))
     index = KnowledgeIndex(settings)
     report = index.ingest([str(SAMPLE_DIR)])
     assert report.added >= 2 and not report.failed, report

@@ -10,7 +10,7 @@ from knowledge.digest.contents import IntroCitation
 from knowledge.digest.engine import DigestService
 from knowledge.digest.formats import digest_to_json, render_markdown, render_text
 from knowledge.settings import Settings
-from tests.knowledge.digest.fakes import FakeArticleIndex, card, make_settings, utc
+from tests.knowledge.digest.fakes import FakeArticleIndex, card, digest_settings, utc
 
 DAY = date(2026, 11, 23)
 
@@ -50,7 +50,7 @@ async def test_json_has_the_documented_shape(settings: Settings) -> None:
 
 
 async def test_json_window_carries_the_timezone_offset(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, timezone="Europe/Berlin")
+    settings = digest_settings(tmp_path, timezone="Europe/Berlin")
     digest = await DigestService(settings, FakeArticleIndex([])).build(date=DAY)
     window = digest_to_json(digest)["window"]
     assert window == {"start": "2026-11-22T09:00:00+01:00", "end": "2026-11-23T09:00:00+01:00"}

@@ -9,20 +9,11 @@ from pathlib import Path
 import pytest
 
 from knowledge.index import KnowledgeIndex
-from knowledge.settings import EmbeddingSettings, KnowledgeSettings, LLMSettings, Settings
 from tests.knowledge.loaders.conftest import RSS_FEED, Route, WebServer
 from tests.knowledge.loaders.test_card_export import export
+from tests.support.settings import make_settings
 
 UNDATED_FEED = RSS_FEED.replace("<pubDate>Tue, 04 Mar 2025 10:00:00 GMT</pubDate>", "")
-
-
-def _settings(tmp_path: Path, sources: list[str]) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        embeddings=EmbeddingSettings(provider="hash"),
-        llm=LLMSettings(),
-        knowledge=KnowledgeSettings(sources=sources, allow_private_urls=True),
-    )
 
 
 @pytest.fixture
@@ -33,7 +24,10 @@ def folder(tmp_path: Path) -> Path:
 
 
 def _index(tmp_path: Path, sources: list[str]) -> KnowledgeIndex:
-    return KnowledgeIndex(_settings(tmp_path, sources))
+    settings = make_settings(
+        tmp_path / "data", knowledge={"sources": sources, "allow_private_urls": True}
+    )
+    return KnowledgeIndex(settings)
 
 
 @pytest.fixture

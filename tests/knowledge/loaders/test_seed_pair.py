@@ -9,8 +9,9 @@ import pytest
 from knowledge.index import KnowledgeIndex
 from knowledge.loaders import LoadResult, load_sources
 from knowledge.models import Article
-from knowledge.settings import EmbeddingSettings, KnowledgeSettings, Settings
+from knowledge.settings import KnowledgeSettings
 from tests.support.seeds import seed_files
+from tests.support.settings import make_settings
 
 FOOTER_WORDS = ("Related on", "Open in", "Editorial summary", "Source link", "→")
 
@@ -77,7 +78,7 @@ def test_the_body_is_the_original_article_without_label_or_footer(article: Artic
 
 
 def test_every_chunk_comes_from_the_card_or_the_article_body(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data", embeddings=EmbeddingSettings(provider="hash"))
+    settings = make_settings(tmp_path / "data")
     index = KnowledgeIndex(settings)
     try:
         report = index.ingest([str(path) for path in seed_files()])

@@ -16,10 +16,10 @@ import pytest
 from knowledge.errors import StoreBusyError
 from knowledge.health import check_store, served_index
 from knowledge.index import KnowledgeIndex
-from knowledge.settings import load_settings
 from knowledge.store import embedded_lock
 from knowledge.store.embedded_lock import EmbeddedStoreLock, current_holder, describe_process
 from tests.faults.conftest import CURATOR, curator_env, generated_cards
+from tests.support.settings import make_settings
 
 # A process that holds the store as the bot does (argv `curator run`), until its stdin closes.
 HOLDER = (
@@ -33,11 +33,7 @@ HOLDER = (
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
     generated_cards(tmp_path / "cards", 6)
-    settings = load_settings(
-        data_dir=tmp_path / "data",
-        embeddings={"provider": "hash"},
-        knowledge={"sources": [str(tmp_path / "cards")]},
-    )
+    settings = make_settings(tmp_path / "data", knowledge={"sources": [str(tmp_path / "cards")]})
     index = KnowledgeIndex(settings)
     index.reindex()
     index.close()
@@ -101,7 +97,7 @@ def test_a_process_in_this_one_waits_then_refuses(data: Path, bot: subprocess.Po
 def test_doctor_beside_the_bot_does_not_open_the_store_twice(
     data: Path, bot: subprocess.Popen[str]
 ) -> None:
-    settings = load_settings(data_dir=data, embeddings={"provider": "hash"})
+    settings = make_settings(data)
     check = check_store(settings, served_index(settings))
     assert check.status == "ok" and f"open in the bot (pid {bot.pid})" in check.detail
 

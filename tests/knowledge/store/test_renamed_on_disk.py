@@ -13,24 +13,21 @@ import pytest
 
 from knowledge.index import KnowledgeIndex, SearchMode
 from knowledge.models import Article, SearchFilters
-from knowledge.settings import Settings, load_settings
+from knowledge.settings import Settings
 from knowledge.store.builds import BuildRegistry, catalog_counts
 from knowledge.store.filter_keys import FILTER_SCHEMA
 from tests.knowledge.test_index import CountingEmbedder
 from tests.support.cards import zebra_corpus
 from tests.support.chroma_server import ChromaServer
+from tests.support.settings import make_settings
 
 QUERY = "stripes valleys bread"
 MODES: tuple[SearchMode, ...] = ("dense", "bm25", "hybrid")
 
 
-def make_settings(root: Path, **chroma: object) -> Settings:
-    return load_settings(
-        data_dir=root / "data",
-        embeddings={"provider": "hash"},
-        knowledge={"sources": [str(root / "cards")]},
-        chroma=chroma,
-    )
+def cards_settings(root: Path, **chroma: object) -> Settings:
+    """make_settings indexing root/cards into root/data, with these Chroma settings."""
+    return make_settings(root / "data", knowledge={"sources": [str(root / "cards")]}, chroma=chroma)
 
 
 def _renamed_key(blob: str, new: str, old: str) -> str:
@@ -105,7 +102,7 @@ def built_before_rename(settings: Settings) -> Settings:
 @pytest.fixture
 def pre_rename(tmp_path: Path) -> Settings:
     zebra_corpus(tmp_path / "cards")
-    return built_before_rename(make_settings(tmp_path))
+    return built_before_rename(cards_settings(tmp_path))
 
 
 SAVANNA = {"Why zebras have stripes", "How glaciers carve valleys"}
@@ -195,7 +192,7 @@ def test_a_pre_rename_collection_on_a_server_is_relabelled(
     zebra_corpus(tmp_path / "cards")
     prefix = f"renamed-{tmp_path.name[-12:]}".replace("_", "-")
     settings = built_before_rename(
-        make_settings(
+        cards_settings(
             tmp_path, host=chroma_server.host, port=chroma_server.port, collection_prefix=prefix
         )
     )

@@ -12,9 +12,9 @@ from knowledge.embeddings.base import Vectors
 from knowledge.index import KnowledgeIndex
 from knowledge.models import Chunk
 from knowledge.sentences import quotable_units
-from knowledge.settings import load_settings
 from knowledge.store.sentence_store import SentenceStore
 from tests.knowledge.answers.conftest import ARTICLES, WordVectorEmbedder
+from tests.support.settings import make_settings
 
 TEXT = "Bees make honey from nectar. They store it in wax cells. Honey keeps for years and years."
 
@@ -72,7 +72,7 @@ class CountingEmbedder(WordVectorEmbedder):
 
 async def test_ingest_stores_vectors_so_answers_embed_only_the_question(tmp_path: Path) -> None:
     embedder = CountingEmbedder()
-    settings = load_settings(data_dir=tmp_path / "data", answers={"min_relevance": 0.3})
+    settings = make_settings(tmp_path / "data", answers={"min_relevance": 0.3})
     index = KnowledgeIndex(settings, embedder)
     index.add_articles(ARTICLES)
     try:
@@ -94,7 +94,7 @@ async def test_an_index_without_stored_vectors_fills_them_in_as_questions_come(
     tmp_path: Path,
 ) -> None:
     embedder = CountingEmbedder()
-    settings = load_settings(data_dir=tmp_path / "data", answers={"min_relevance": 0.3})
+    settings = make_settings(tmp_path / "data", answers={"min_relevance": 0.3})
     index = KnowledgeIndex(settings, embedder)
     index.add_articles(ARTICLES)
     try:
