@@ -24,12 +24,19 @@ pytestmark = pytest.mark.slow
 CARDS = 150
 # Smaller batches than the default 512 chunks, so the kill can land after some batches were
 # committed and while another is half written: the hardest state to recover from.
-BATCH_RECORDS = 50
+BATCH_CHUNKS = 50
+# Each embedding call takes a moment, as a real model's would: the state polled stays put for
+# ~0.1 s, so the kill lands in the state the test saw, not in the instant after a commit.
+EMBED_DELAY_S = 0.1
 REINDEX = [
     sys.executable,
     "-c",
-    "import sys; from knowledge.index_writer import Indexer; "
-    f"Indexer.batch_chunks = {BATCH_RECORDS}; "
+    "import sys, time; from knowledge.index_writer import Indexer; "
+    "from knowledge.embeddings.hash import HashEmbedder; "
+    f"Indexer.batch_chunks = {BATCH_CHUNKS}; "
+    "real = HashEmbedder.embed; "
+    "HashEmbedder.embed = lambda self, texts: "
+    f"(time.sleep({EMBED_DELAY_S}), real(self, texts))[1]; "
     "from bot.cli.app import main; sys.argv = ['curator', 'reindex', '--json']; main()",
 ]
 
@@ -60,7 +67,7 @@ def test_a_reindex_killed_mid_way_is_completed_by_the_next_run(tmp_path: Path) -
     try:
         deadline = time.monotonic() + 60
         # Kill once a batch is committed and the next one is being embedded.
-        while not (progress(catalog)[0] > 0 and progress(catalog)[1]):
+        while not ((state := progress(catalog))[0] > 0 and state[1]):
             assert first.poll() is None, "reindex ended before it could be killed"
             assert time.monotonic() < deadline, "reindex never got past its first batch"
             time.sleep(0.01)
