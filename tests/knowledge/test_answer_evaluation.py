@@ -23,20 +23,10 @@ from tests.support.fake_openai import (
     Reply,
     fake_openai,  # noqa: F401
 )
+from tests.support.seeds import xquad_file
 from tests.support.settings import make_settings
 
-
-def _find_xquad() -> Path:
-    """xquad-en sits in ../shared beside the checkout (or beside the worktrees' folder)."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "shared" / "eval" / "xquad-en" / "xquad.en.json"
-        if candidate.exists():
-            return candidate
-    return here.parents[3] / "shared" / "eval" / "xquad-en" / "xquad.en.json"
-
-
-XQUAD = _find_xquad()
+XQUAD = xquad_file()
 QUESTION = EvalQuestion("q1", "What do zebra stripes deter?", "zebra", ("biting horseflies",))
 
 

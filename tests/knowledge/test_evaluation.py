@@ -23,9 +23,10 @@ from knowledge.evaluation.metrics import (
 from knowledge.evaluation.runner import QuestionOutcome, score_hits, spread, summarise
 from knowledge.evaluation.squad import EvalQuestion, wikipedia_url
 from knowledge.models import Chunk, Hit, article_id_for
+from tests.support.seeds import xquad_file
 from tests.support.settings import make_settings
 
-XQUAD = Path(__file__).resolve().parents[2].parent / "shared/eval/xquad-en/xquad.en.json"
+XQUAD = xquad_file()
 
 
 def squad(*titles: tuple[str, list[tuple[str, list[tuple[str, str]]]]]) -> dict[str, object]:
