@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 import discord
 from discord.utils import escape_markdown
 
+from bot.discord.mentions import NO_MENTIONS
 from knowledge.refresh import Refresher, RefreshOutcome, next_refresh_at, utc_now
 from knowledge.settings import Settings
 
@@ -103,9 +104,7 @@ class RefreshSchedule:
             )
             return False
         try:
-            await channel.send(
-                render_refresh(outcome), allowed_mentions=discord.AllowedMentions.none()
-            )
+            await channel.send(render_refresh(outcome), allowed_mentions=NO_MENTIONS)
         except discord.HTTPException as exc:
             log.warning("cannot post the refresh report in <#%s>: %s", channel_id, exc)
             return False
