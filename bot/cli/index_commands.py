@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Annotated
@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.cli.common import (
+    SINCE_HELP,
     console,
     err_console,
     linked,
@@ -33,6 +34,7 @@ from bot.cli.common import (
     print_json,
     report_unknown_filters,
     services_or_exit,
+    since_option,
     terminal_text,
     usage_error,
 )
@@ -40,18 +42,7 @@ from knowledge.index import KnowledgeIndex, SearchMode
 from knowledge.index_writer import STAGE_LABELS
 from knowledge.index_writer import Progress as ProgressFn
 from knowledge.models import Hit, IngestReport, SearchFilters
-from knowledge.periods import UnreadableDateError, parse_date
 from knowledge.refresh import Refresher, RefreshOutcome, run_on_schedule
-
-
-def parse_day(value: str | None, option: str) -> date | None:
-    """A YYYY-MM-DD option value (read by knowledge.periods), or an error naming the option."""
-    if value is None:
-        return None
-    try:
-        return parse_date(value)
-    except UnreadableDateError as exc:
-        raise typer.BadParameter(str(exc), param_hint=option) from exc
 
 
 @contextmanager
@@ -262,7 +253,7 @@ def search(
     old_publisher: Annotated[
         str | None, typer.Option("--source", hidden=True, help="Old name of --publisher.")
     ] = None,
-    since: Annotated[str | None, typer.Option(help="Curated on or after YYYY-MM-DD.")] = None,
+    since: Annotated[str | None, typer.Option(help=SINCE_HELP)] = None,
     mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
     queries: Annotated[
         Path | None,
@@ -278,7 +269,7 @@ def search(
     if query is not None and queries is None and not terminal_text(query).strip():
         raise usage_error("The query is empty: say what to look for.", as_json, "empty_query")
     publisher = _renamed_publisher(publisher, old_publisher)
-    filters = SearchFilters(topic=topic, publisher=publisher, since=parse_day(since, "--since"))
+    filters = SearchFilters(topic=topic, publisher=publisher, since=since_option(since))
     search_mode: SearchMode = mode  # type: ignore[assignment]
     with services_or_exit() as services:
         index = services.index
@@ -338,11 +329,11 @@ def stats(
 
 def articles(
     topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
-    since: Annotated[str | None, typer.Option(help="Curated on or after YYYY-MM-DD.")] = None,
+    since: Annotated[str | None, typer.Option(help=SINCE_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """List indexed articles, newest curated first."""
-    day = parse_day(since, "--since")
+    day = since_option(since)
     start = datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
     with services_or_exit() as services:
         found = services.index.list_articles(topic=topic, since=start)

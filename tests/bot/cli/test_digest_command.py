@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,24 @@ def test_range_and_empty_day(env: Path) -> None:
     assert everything["article_count"] >= 2
     assert nothing["article_count"] == 0 and nothing["sections"] == []
     assert nothing["intro"].startswith("Nothing new today")
+
+
+def test_range_takes_periods_back_from_today(env: Path) -> None:
+    """--since/--until read dates and periods as Discord's `since:` does (knowledge.periods)."""
+    today = datetime.now(UTC).date()
+    result = runner.invoke(app, ["digest", "--since", "2w", "--until", "1w", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    window = json.loads(result.stdout)["window"]
+    assert window["start"] == f"{today - timedelta(days=14)}T00:00:00+00:00"
+    assert window["end"] == f"{today - timedelta(days=6)}T00:00:00+00:00"
+
+
+def test_a_range_starting_in_the_future_is_refused_as_on_discord(env: Path) -> None:
+    tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+    result = runner.invoke(app, ["digest", "--since", tomorrow])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.replace("│", " ").split())
+    assert "--since" in said and f"{tomorrow} is in the future" in said
 
 
 @pytest.mark.parametrize(

@@ -147,7 +147,7 @@ async def test_ask_passes_topic_and_since_filters(
 @pytest.mark.parametrize(
     ("topic", "since", "expected"),
     [
-        (None, "last tuesday", "I couldn't read `since: last tuesday`"),
+        (None, "last tuesday", "`since:` “last tuesday” is not a date or a period"),
         ("cooking", None, "No article has the topic “cooking”"),
         (None, "2999-01-01", "is in the future"),
     ],
