@@ -45,8 +45,15 @@ def digest_command(
     output: Annotated[
         DigestFormat, typer.Option("--format", "-f", help="Output: md, json or text.")
     ] = DigestFormat.md,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print as JSON (the same as --format json).")
+    ] = False,
 ) -> None:
     """Print the digest: by default the latest one due (the window before the digest time)."""
+    if as_json and output is DigestFormat.text:
+        raise typer.BadParameter(
+            "--json prints JSON, not text: give one of them", param_hint="--format"
+        )
     # Parsed by hand rather than with typer's datetime type so a date is a date (no time part)
     # and the message names the option; knowledge.periods reads them, as it does for Discord.
     parsed_day = date_option(day, "--date")
@@ -71,7 +78,7 @@ def digest_command(
                 await digests.aclose()
 
         digest = asyncio.run(build())
-    if output is DigestFormat.json:
+    if as_json or output is DigestFormat.json:
         print_json(digest_to_json(digest))
     elif output is DigestFormat.text:
         sys.stdout.write(render_text(digest))

@@ -247,7 +247,12 @@ def _renamed_publisher(publisher: str | None, old: str | None) -> str | None:
 
 def search(
     query: Annotated[str | None, typer.Argument(help="What to look for.")] = None,
-    k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many hits.")] = 10,
+    k: Annotated[
+        int | None,
+        typer.Option(
+            "-k", min=1, max=100, help="How many hits (default: CURATOR_RETRIEVAL__K, as the bot)."
+        ),
+    ] = None,
     topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
     publisher: Annotated[str | None, typer.Option(help="Only this publisher.")] = None,
     old_publisher: Annotated[
@@ -288,7 +293,7 @@ def search(
 
 
 def _search_many(
-    index: KnowledgeIndex, path: Path, k: int, filters: SearchFilters, mode: SearchMode
+    index: KnowledgeIndex, path: Path, k: int | None, filters: SearchFilters, mode: SearchMode
 ) -> None:
     """One JSON line per query line, everything loaded once (for evaluation harnesses)."""
     try:

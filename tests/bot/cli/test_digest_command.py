@@ -77,6 +77,15 @@ def test_json_shape_on_the_sample_cards(env: Path) -> None:
     )
 
 
+def test_json_flag_prints_what_format_json_prints(env: Path) -> None:
+    """`--json`, as on every other command, is `--format json`."""
+    flag = runner.invoke(app, ["digest", "--date", "2026-11-23", "--json"])
+    option = runner.invoke(app, ["digest", "--date", "2026-11-23", "--format", "json"])
+    assert flag.exit_code == 0 and option.exit_code == 0, flag.output + option.output
+    assert json.loads(flag.stdout) == json.loads(option.stdout)
+    assert json.loads(flag.stdout)["article_count"] >= 1
+
+
 def test_markdown_and_text_formats(env: Path) -> None:
     md = runner.invoke(app, ["digest", "--date", "2026-11-23"])
     assert md.exit_code == 0, md.output
@@ -127,6 +136,7 @@ def test_a_range_starting_in_the_future_is_refused_as_on_discord(env: Path) -> N
         (["--date", "2026-11-20", "--since", "2026-11-01"], "not both"),
         (["--since", "2026-11-20", "--until", "2026-11-01"], "before --since"),
         (["--format", "pdf"], "--format"),
+        (["--format", "text", "--json"], "--json prints JSON, not text"),
     ],
 )
 def test_bad_options_exit_2_naming_the_option(

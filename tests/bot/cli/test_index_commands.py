@@ -47,9 +47,11 @@ def test_ingest_json_counts_articles(env: Path) -> None:
         "removed",
         "repaired",
         "failed",
+        "skipped",
         "warnings",
         "paired",
     }
+    assert payload["skipped"] == []
 
 
 def test_reindex_dry_run_then_real(env: Path) -> None:
@@ -77,6 +79,22 @@ def test_search_json_hits_have_the_documented_fields(env: Path) -> None:
     assert hits[0]["title"] == "Why zebras have stripes" and hits[0]["rank"] == 1
     only_cooking = run_json("search", "zebra stripes bread", "--topic", "cooking", "--json")
     assert {h["title"] for h in only_cooking} == {"Baking sourdough bread"}
+
+
+def test_search_returns_as_many_hits_as_the_bot_retrieves(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without -k, `search` takes CURATOR_RETRIEVAL__K, the number the bot answers from."""
+    run_json("reindex", "--json")
+    query = "zebra stripes horseflies glaciers valleys sourdough bread"
+    everything = run_json("search", query, "-k", "100", "--json")
+    assert len(everything) > 3
+    for k in (2, 3):
+        monkeypatch.setenv("CURATOR_RETRIEVAL__K", str(k))
+        get_settings.cache_clear()
+        hits = run_json("search", query, "--json")
+        assert [h["rank"] for h in hits] == list(range(1, k + 1))
+    assert len(run_json("search", query, "-k", "1", "--json")) == 1
 
 
 def test_search_many_queries_writes_one_json_line_each(env: Path, tmp_path: Path) -> None:
@@ -210,6 +228,13 @@ def test_a_folders_readme_license_and_changelog_are_skipped_not_failed(env: Path
     assert "3 added" in result.stdout and "0 failed" in result.stdout
     for name in ("README.md", "LICENSE", "CHANGELOG.txt"):
         assert str(env / name) in result.stdout
+    # --json lists the same files the text does.
+    (env / "notes.csv").write_text("a,b\n", encoding="utf-8")
+    payload = run_json("ingest", str(env), "--json")
+    assert sorted(payload["skipped"]) == sorted(
+        str(env / name) for name in ("CHANGELOG.txt", "LICENSE", "README.md", "notes.csv")
+    )
+    assert payload["failed"] == [] and payload["unchanged"] == 3
     # Named on the command line, a README is read like any other file.
     named = runner.invoke(app, ["ingest", str(env / "README.md"), "--json"])
     assert named.exit_code == 1
