@@ -219,13 +219,14 @@ def _show_refresh(as_json: bool, outcome: RefreshOutcome) -> None:
 
 
 def _hits_table(query: str, hits: list[Hit]) -> Table:
-    # Cells are Text, never markup: titles, URLs and passages are untrusted article text.
+    # Cells are Text, never markup: titles, URLs and chunk text are untrusted article text.
     table = Table(title=Text(f"Results for {terminal_text(query)!r}"), show_lines=False)
     table.add_column("#", justify="right")
     table.add_column("score", justify="right")
     table.add_column("article")
     table.add_column("kind")
-    table.add_column("passage", overflow="fold")
+    # Named as in --json: the chunk's "text".
+    table.add_column("text", overflow="fold")
     for hit in hits:
         c = hit.chunk
         snippet = " ".join(terminal_text(c.text).split())[:160]
@@ -250,7 +251,10 @@ def search(
     k: Annotated[
         int | None,
         typer.Option(
-            "-k", min=1, max=100, help="How many hits (default: CURATOR_RETRIEVAL__K, as the bot)."
+            "-k",
+            min=1,
+            max=100,
+            help="How many chunks (default: CURATOR_RETRIEVAL__K, as the bot retrieves).",
         ),
     ] = None,
     topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,

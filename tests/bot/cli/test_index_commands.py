@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli.app import app
-from knowledge.settings import get_settings
+from knowledge.settings import RetrievalSettings, get_settings
 from tests.support.cards import zebra_env
 from tests.support.seeds import seeds_dir
 
@@ -95,6 +95,21 @@ def test_search_returns_as_many_hits_as_the_bot_retrieves(
         hits = run_json("search", query, "--json")
         assert [h["rank"] for h in hits] == list(range(1, k + 1))
     assert len(run_json("search", query, "-k", "1", "--json")) == 1
+
+
+def test_what_search_retrieves_is_called_chunks_as_in_its_json(env: Path) -> None:
+    """One word per concept: -k counts chunks in search and eval, as CURATOR_RETRIEVAL__K
+    does; the table's column is named like the JSON key it shows."""
+    run_json("reindex", "--json")
+    table = runner.invoke(app, ["search", "zebra stripes", "-k", "2"])
+    assert table.exit_code == 0, table.output
+    header = next(line for line in table.stdout.splitlines() if "score" in line)
+    assert header.split("┃")[-2].strip() == "text" and "passage" not in table.stdout
+    for command in ("search", "eval"):
+        shown = runner.invoke(app, [command, "--help"])
+        words = " ".join(shown.output.replace("│", " ").split())
+        assert "-k" in words and "chunks" in words.lower() and "passage" not in words.lower()
+    assert RetrievalSettings.model_fields["k"].description == "Chunks retrieved per question."
 
 
 def test_search_many_queries_writes_one_json_line_each(env: Path, tmp_path: Path) -> None:
