@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from discord.utils import escape_markdown
+
 from knowledge import periods
 from knowledge.errors import InputError
 
@@ -18,7 +20,8 @@ def parse_since(text: str | None, today: date) -> date | None:
     try:
         return periods.parse_since(text, today)
     except InputError as exc:
-        raise InputError(f"`since:` {exc}.") from None
+        # The reason quotes what was typed: shown as typed, not as Markdown.
+        raise InputError(f"`since:` {escape_markdown(str(exc))}.") from None
 
 
 def topic_choices(topics: Sequence[str], typed: str) -> list[str]:

@@ -142,7 +142,9 @@ class DigestCog(commands.Cog):
         try:
             day = self._day(date)
         except UnreadableDateError as exc:
-            await reply_ephemeral(interaction, f"`date:` {exc}.")
+            await reply_ephemeral(
+                interaction, f"`date:` {discord.utils.escape_markdown(str(exc))}."
+            )
             return
         # Already posted or no channel: a preview is still allowed, posting is not.
         blocked = self.poster.refusal(day)

@@ -150,6 +150,7 @@ async def test_ask_passes_topic_and_since_filters(
         (None, "last tuesday", "`since:` “last tuesday” is not a date or a period"),
         ("cooking", None, "No article has the topic “cooking”"),
         (None, "2999-01-01", "is in the future"),
+        (None, "**soon**", "`since:` “\\*\\*soon\\*\\*” is not a date"),
     ],
 )
 async def test_ask_with_bad_options_says_why_ephemerally(
