@@ -146,7 +146,4 @@ def until_option(
 def date_option(value: str | None, option: str) -> date | None:
     """A YYYY-MM-DD option value read by knowledge.periods as Discord's `/digest date:` is;
     None when not given. A bad value exits 2 naming the option."""
-    if value is None:
-        return None
-    text = value
-    return _read_option(option, lambda: periods.parse_date(text))
+    return _read_option(option, lambda: None if value is None else periods.parse_date(value))
