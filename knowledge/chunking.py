@@ -65,7 +65,7 @@ class Budget:
 
 @dataclass(frozen=True)
 class ChunkingPolicy:
-    """How big chunks are; `fingerprint` is part of each article's content hash."""
+    """How big chunks are; `fingerprint` is part of each article's index hash."""
 
     target_tokens: int
     overlap_tokens: int

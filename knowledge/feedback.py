@@ -84,12 +84,13 @@ class FeedbackReport(BaseModel):
 
     days: float
     questions_asked: int
-    refused_count: int
+    gap_count: int
     ratings: int
     helpful: int
     not_helpful: int
     worst: list[QuestionScore] = Field(default_factory=list)
-    refused: list[LoggedQuestion] = Field(default_factory=list)
+    #: The latest questions the articles did not cover (LoggedQuestion.gap), newest first.
+    gaps: list[LoggedQuestion] = Field(default_factory=list)
 
     @property
     def helpful_ratio(self) -> float | None:
@@ -223,7 +224,7 @@ class FeedbackStore:
     def report(
         self, days: float = 7, guild_id: int | None = None, limit: int = 5
     ) -> FeedbackReport:
-        """Counts, the worst-rated questions and the refused ones over the last `days` days."""
+        """Counts, the worst-rated questions and the content gaps over the last `days` days."""
         if days <= 0:
             raise InputError("The report needs a positive number of days.")
         self._schema()
@@ -253,11 +254,11 @@ class FeedbackStore:
         helpful = int(totals["helpful"] or 0)
         not_helpful = int(totals["not_helpful"] or 0)
         asked = self.questions.since(days, guild_id=guild_id)
-        refused = [q for q in asked if q.refused]
+        gaps = [q for q in asked if q.gap]
         return FeedbackReport(
             days=days,
             questions_asked=len(asked),
-            refused_count=len(refused),
+            gap_count=len(gaps),
             ratings=helpful + not_helpful,
             helpful=helpful,
             not_helpful=not_helpful,
@@ -271,5 +272,5 @@ class FeedbackStore:
                 )
                 for row in worst_rows
             ],
-            refused=refused[:limit],
+            gaps=gaps[:limit],
         )

@@ -174,7 +174,7 @@ def check_data_dir(
             "data dir",
             "warn",
             f"{detail} (low)",
-            "Free disk space before the collection grows (about 20 KiB per indexed passage).",
+            "Free disk space before the collection grows (about 20 KiB per indexed chunk).",
         )
     return Check("data dir", "ok", detail)
 

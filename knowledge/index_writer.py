@@ -127,8 +127,9 @@ class Indexer:
         # Hook (answers): sentence vectors for extractive answers, beside the catalog.
         self.sentences = SentenceStore.in_dir(catalog.path.parent)
 
-    def content_hash(self, article: Article) -> str:
-        """Changes when the card or the chunking does, so either triggers re-embedding."""
+    def index_hash(self, article: Article) -> str:
+        """The article as indexed: its content_hash, the chunking and the embedder, so a change
+        to any of them triggers re-embedding (stored as the catalog's content_hash column)."""
         blob = f"{article.content_hash()}|{self.policy.fingerprint}|{self.embedder.name}"
         return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -192,7 +193,7 @@ class Indexer:
         unchanged = 0
         hashes: dict[str, str] = {}
         for article in articles:
-            h = self.content_hash(article)
+            h = self.index_hash(article)
             hashes[article.id] = h
             old = existing.get(article.id)
             if old is not None and old != h and self._lost_its_text(article, failures):

@@ -229,6 +229,7 @@ class IngestReport(BaseModel):
             "removed": self.removed,
             "repaired": self.repaired,
             "failed": [f.model_dump() for f in self.failed],
+            "skipped": list(self.skipped),
             "warnings": [w.model_dump() for w in self.warnings],
             "paired": [p.model_dump() for p in self.paired],
         }

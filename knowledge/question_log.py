@@ -1,4 +1,4 @@
-"""Every question members ask, with its outcome: what the refused-questions report reads."""
+"""Every question members ask, with its outcome: what the feedback report's content gaps read."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS question_log (
     guild_id INTEGER,
     user_hash TEXT NOT NULL,
     question TEXT NOT NULL,
-    refused INTEGER NOT NULL,
+    gap INTEGER NOT NULL,
     mode TEXT NOT NULL,
     latency_ms REAL NOT NULL,
     answer_id TEXT
@@ -27,12 +27,16 @@ CREATE INDEX IF NOT EXISTS question_log_asked_at ON question_log (asked_at);
 
 
 class LoggedQuestion(BaseModel):
-    """One question and what became of it; the user is only ever a salted hash."""
+    """One question and what became of it; the user is only ever a salted hash.
+
+    `gap` is true when the answer showed the collection lacks the topic (Answer.is_gap): not
+    every refusal is one (a filter that matched nothing is not).
+    """
 
     question: str
     guild_id: int | None = None
     user_hash: str
-    refused: bool
+    gap: bool
     mode: str
     latency_ms: float = 0.0
     answer_id: str | None = None
@@ -57,14 +61,14 @@ class QuestionLog:
         self._schema()
         with self._state.transaction() as conn:
             conn.execute(
-                "INSERT INTO question_log (asked_at, guild_id, user_hash, question, refused, mode,"
+                "INSERT INTO question_log (asked_at, guild_id, user_hash, question, gap, mode,"
                 " latency_ms, answer_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     entry.asked_at.timestamp(),
                     entry.guild_id,
                     entry.user_hash,
                     entry.question,
-                    int(entry.refused),
+                    int(entry.gap),
                     entry.mode,
                     entry.latency_ms,
                     entry.answer_id,
@@ -72,17 +76,18 @@ class QuestionLog:
             )
 
     def since(
-        self, days: float, guild_id: int | None = None, refused_only: bool = False
+        self, days: float, guild_id: int | None = None, gaps_only: bool = False
     ) -> list[LoggedQuestion]:
-        """Questions of the last `days` days, newest first; one guild's when guild_id is given."""
+        """Questions of the last `days` days, newest first; one guild's when guild_id is given,
+        only the content gaps with `gaps_only`."""
         self._schema()
         query = "SELECT * FROM question_log WHERE asked_at >= ?"
         params: list[object] = [self._clock() - days * 86_400]
         if guild_id is not None:
             query += " AND guild_id = ?"
             params.append(guild_id)
-        if refused_only:
-            query += " AND refused = 1"
+        if gaps_only:
+            query += " AND gap = 1"
         query += " ORDER BY asked_at DESC, id DESC"
         with self._state.transaction() as conn:
             rows = conn.execute(query, params).fetchall()
@@ -91,7 +96,7 @@ class QuestionLog:
                 question=row["question"],
                 guild_id=row["guild_id"],
                 user_hash=row["user_hash"],
-                refused=bool(row["refused"]),
+                gap=bool(row["gap"]),
                 mode=row["mode"],
                 latency_ms=row["latency_ms"],
                 answer_id=row["answer_id"],

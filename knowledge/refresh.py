@@ -140,7 +140,8 @@ class RefreshOutcome:
             "seconds": round(self.seconds, 3),
             **self.report.as_json(),
             "not_modified": list(self.not_modified),
-            "skipped": self.skipped,
+            # Not "skipped": in the report that key lists the files skipped.
+            "run_skipped": self.skipped,
             "error": self.error,
         }
 

@@ -180,7 +180,7 @@ class KnowledgeSettings(SettingsGroup):
 
 
 class RetrievalSettings(SettingsGroup):
-    k: int = Field(default=8, ge=1, le=100, description="Passages retrieved per question.")
+    k: int = Field(default=8, ge=1, le=100, description="Chunks retrieved per question.")
     per_article: int = Field(
         default=3, ge=0, le=100, description="Most slots one article may fill (0: no limit)."
     )

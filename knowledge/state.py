@@ -1,7 +1,8 @@
 """SQLite state in the data dir: digest history, feedback, question log.
 
-Each feature owns its tables and creates them with `StateDB.ensure_schema`; this module only
-hands out connections configured the same way everywhere.
+Each feature owns its tables and creates them with `StateDB.ensure_schema`; this module hands
+out connections configured the same way everywhere, and on opening renames in place what an
+earlier release named otherwise (as the catalog does for its own names).
 """
 
 from __future__ import annotations
@@ -13,6 +14,30 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from knowledge.errors import CuratorError
+
+
+def _renames_due(conn: sqlite3.Connection) -> list[str]:
+    """The statements that bring a state database an earlier release wrote to today's names."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(question_log)")}
+    # The log's flag always meant "a content gap" (Answer.is_gap), never any refusal.
+    if "refused" in columns and "gap" not in columns:
+        return ["ALTER TABLE question_log RENAME COLUMN refused TO gap"]
+    return []
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Apply _renames_due, checked again under the write lock: another process may be opening
+    the same file. No row is rewritten."""
+    if not _renames_due(conn):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _renames_due(conn):
+            conn.execute(statement)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 class StateDB:
@@ -32,6 +57,7 @@ class StateDB:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA foreign_keys=ON")
+                _migrate(conn)
             except (OSError, sqlite3.Error) as exc:
                 raise CuratorError(f"Cannot open the state database {self.path}: {exc}") from exc
             self._conn = conn

@@ -11,14 +11,15 @@ from rich.markdown import Markdown
 from rich.text import Text
 
 from bot.cli.common import (
+    SINCE_HELP,
     console,
     linked,
     print_json,
     services_or_exit,
+    since_option,
     terminal_text,
     usage_error,
 )
-from bot.cli.index_commands import parse_day
 from knowledge.answers.links import defuse_masked_links
 from knowledge.answers.notices import notice_text
 from knowledge.answers.question import clean_question
@@ -122,7 +123,7 @@ def render_footer(answer: Answer) -> None:
 def ask(
     question: Annotated[str, typer.Argument(help="Your question, in quotes.")],
     topic: Annotated[str | None, typer.Option(help="Only articles on this topic.")] = None,
-    since: Annotated[str | None, typer.Option(help="Curated on or after YYYY-MM-DD.")] = None,
+    since: Annotated[str | None, typer.Option(help=SINCE_HELP)] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the Answer as JSON (no streaming).")
     ] = False,
@@ -135,7 +136,7 @@ def ask(
         clean_question(question, max_chars=len(question) + 1)
     except InputError as exc:
         raise usage_error(exc.user_message, as_json, "empty_question") from exc
-    filters = SearchFilters(topic=topic, since=parse_day(since, "--since"))
+    filters = SearchFilters(topic=topic, since=since_option(since))
     with services_or_exit() as services:
         service = services.answers
         if as_json or no_stream:

@@ -6,8 +6,9 @@ import asyncio
 import json
 import sys
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 import typer
@@ -16,8 +17,9 @@ from rich.markup import escape
 from rich.style import Style
 from rich.text import Text
 
+from knowledge import periods
 from knowledge.curation import ArticleIndex, unknown_filters
-from knowledge.errors import ConfigError, CuratorError
+from knowledge.errors import ConfigError, CuratorError, InputError
 from knowledge.services import Services, build_services
 from knowledge.settings import get_settings
 
@@ -108,3 +110,40 @@ def usage_error(message: str, as_json: bool, code: str) -> typer.Exit:
     else:
         err_console.print(f"[red]error:[/red] {markup_safe(message)}")
     return typer.Exit(2)
+
+
+# The same forms Discord's `since:` describes; read by since_option.
+SINCE_HELP = (
+    "Curated on or after a date (YYYY-MM-DD) or within a period back from today (7d, 2w, 3m, 1y)."
+)
+
+
+def _read_option(option: str, read: Callable[[], date | None]) -> date | None:
+    """`read()`, with knowledge.periods' error put under the option's name (exit 2)."""
+    try:
+        return read()
+    except InputError as exc:
+        raise typer.BadParameter(exc.user_message, param_hint=option) from exc
+
+
+def since_option(
+    value: str | None, option: str = "--since", today: date | None = None
+) -> date | None:
+    """A `--since` value read by knowledge.periods exactly as Discord's `since:` is: a
+    YYYY-MM-DD date or a period (7d, 2w, 3m, 1y) back from `today` (UTC today by default), not
+    in the future; None when not given. A bad value exits 2 naming the option."""
+    return _read_option(option, lambda: periods.parse_since(value, today or periods.utc_today()))
+
+
+def until_option(
+    value: str | None, option: str = "--until", today: date | None = None
+) -> date | None:
+    """A `--until` value: a YYYY-MM-DD date (the future allowed) or a period back from `today`
+    (UTC today by default); None when not given. A bad value exits 2 naming the option."""
+    return _read_option(option, lambda: periods.parse_until(value, today or periods.utc_today()))
+
+
+def date_option(value: str | None, option: str) -> date | None:
+    """A YYYY-MM-DD option value read by knowledge.periods as Discord's `/digest date:` is;
+    None when not given. A bad value exits 2 naming the option."""
+    return _read_option(option, lambda: None if value is None else periods.parse_date(value))

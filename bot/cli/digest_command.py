@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
-from bot.cli.common import print_json, services_or_exit
-from bot.cli.index_commands import parse_day
+from bot.cli.common import date_option, print_json, services_or_exit, since_option, until_option
 from knowledge.digest.contents import Digest
 from knowledge.digest.formats import digest_to_json, render_markdown, render_text
 from knowledge.digest.window import resolve_window
@@ -29,25 +29,39 @@ def digest_command(
         typer.Option("--date", help="The digest of this day (YYYY-MM-DD), in the digest timezone."),
     ] = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="First day of a range (YYYY-MM-DD, inclusive).")
+        str | None,
+        typer.Option(
+            "--since",
+            help="First day of a range (inclusive): YYYY-MM-DD or a period back from today (7d).",
+        ),
     ] = None,
     until: Annotated[
         str | None,
         typer.Option(
-            "--until", help="Last day of a range (YYYY-MM-DD, inclusive; default: today)."
+            "--until",
+            help="Last day of a range (inclusive; YYYY-MM-DD or a period like 1d; default: today).",
         ),
     ] = None,
     output: Annotated[
         DigestFormat, typer.Option("--format", "-f", help="Output: md, json or text.")
     ] = DigestFormat.md,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print as JSON (the same as --format json).")
+    ] = False,
 ) -> None:
     """Print the digest: by default the latest one due (the window before the digest time)."""
+    if as_json and output is DigestFormat.text:
+        raise typer.BadParameter(
+            "--json prints JSON, not text: give one of them", param_hint="--format"
+        )
     # Parsed by hand rather than with typer's datetime type so a date is a date (no time part)
-    # and the message names the option and the expected form.
-    parsed_day = parse_day(day, "--date")
-    parsed_since = parse_day(since, "--since")
-    parsed_until = parse_day(until, "--until")
+    # and the message names the option; knowledge.periods reads them, as it does for Discord.
+    parsed_day = date_option(day, "--date")
     with services_or_exit() as services:
+        # Periods count back from today where the digest is read: in the digest timezone.
+        today = datetime.now(services.settings.digest.timezone).date()
+        parsed_since = since_option(since, today=today)
+        parsed_until = until_option(until, today=today)
         try:
             resolve_window(
                 services.settings.digest, day=parsed_day, since=parsed_since, until=parsed_until
@@ -64,7 +78,7 @@ def digest_command(
                 await digests.aclose()
 
         digest = asyncio.run(build())
-    if output is DigestFormat.json:
+    if as_json or output is DigestFormat.json:
         print_json(digest_to_json(digest))
     elif output is DigestFormat.text:
         sys.stdout.write(render_text(digest))

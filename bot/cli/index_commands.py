@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Annotated
@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.cli.common import (
+    SINCE_HELP,
     console,
     err_console,
     linked,
@@ -33,6 +34,7 @@ from bot.cli.common import (
     print_json,
     report_unknown_filters,
     services_or_exit,
+    since_option,
     terminal_text,
     usage_error,
 )
@@ -40,18 +42,7 @@ from knowledge.index import KnowledgeIndex, SearchMode
 from knowledge.index_writer import STAGE_LABELS
 from knowledge.index_writer import Progress as ProgressFn
 from knowledge.models import Hit, IngestReport, SearchFilters
-from knowledge.periods import UnreadableDateError, parse_date
 from knowledge.refresh import Refresher, RefreshOutcome, run_on_schedule
-
-
-def parse_day(value: str | None, option: str) -> date | None:
-    """A YYYY-MM-DD option value (read by knowledge.periods), or an error naming the option."""
-    if value is None:
-        return None
-    try:
-        return parse_date(value)
-    except UnreadableDateError as exc:
-        raise typer.BadParameter(str(exc), param_hint=option) from exc
 
 
 @contextmanager
@@ -228,13 +219,14 @@ def _show_refresh(as_json: bool, outcome: RefreshOutcome) -> None:
 
 
 def _hits_table(query: str, hits: list[Hit]) -> Table:
-    # Cells are Text, never markup: titles, URLs and passages are untrusted article text.
+    # Cells are Text, never markup: titles, URLs and chunk text are untrusted article text.
     table = Table(title=Text(f"Results for {terminal_text(query)!r}"), show_lines=False)
     table.add_column("#", justify="right")
     table.add_column("score", justify="right")
     table.add_column("article")
     table.add_column("kind")
-    table.add_column("passage", overflow="fold")
+    # Named as in --json: the chunk's "text".
+    table.add_column("text", overflow="fold")
     for hit in hits:
         c = hit.chunk
         snippet = " ".join(terminal_text(c.text).split())[:160]
@@ -256,13 +248,21 @@ def _renamed_publisher(publisher: str | None, old: str | None) -> str | None:
 
 def search(
     query: Annotated[str | None, typer.Argument(help="What to look for.")] = None,
-    k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many hits.")] = 10,
+    k: Annotated[
+        int | None,
+        typer.Option(
+            "-k",
+            min=1,
+            max=100,
+            help="How many chunks (default: CURATOR_RETRIEVAL__K, as the bot retrieves).",
+        ),
+    ] = None,
     topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
     publisher: Annotated[str | None, typer.Option(help="Only this publisher.")] = None,
     old_publisher: Annotated[
         str | None, typer.Option("--source", hidden=True, help="Old name of --publisher.")
     ] = None,
-    since: Annotated[str | None, typer.Option(help="Curated on or after YYYY-MM-DD.")] = None,
+    since: Annotated[str | None, typer.Option(help=SINCE_HELP)] = None,
     mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
     queries: Annotated[
         Path | None,
@@ -278,7 +278,7 @@ def search(
     if query is not None and queries is None and not terminal_text(query).strip():
         raise usage_error("The query is empty: say what to look for.", as_json, "empty_query")
     publisher = _renamed_publisher(publisher, old_publisher)
-    filters = SearchFilters(topic=topic, publisher=publisher, since=parse_day(since, "--since"))
+    filters = SearchFilters(topic=topic, publisher=publisher, since=since_option(since))
     search_mode: SearchMode = mode  # type: ignore[assignment]
     with services_or_exit() as services:
         index = services.index
@@ -297,7 +297,7 @@ def search(
 
 
 def _search_many(
-    index: KnowledgeIndex, path: Path, k: int, filters: SearchFilters, mode: SearchMode
+    index: KnowledgeIndex, path: Path, k: int | None, filters: SearchFilters, mode: SearchMode
 ) -> None:
     """One JSON line per query line, everything loaded once (for evaluation harnesses)."""
     try:
@@ -338,11 +338,11 @@ def stats(
 
 def articles(
     topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
-    since: Annotated[str | None, typer.Option(help="Curated on or after YYYY-MM-DD.")] = None,
+    since: Annotated[str | None, typer.Option(help=SINCE_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """List indexed articles, newest curated first."""
-    day = parse_day(since, "--since")
+    day = since_option(since)
     start = datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
     with services_or_exit() as services:
         found = services.index.list_articles(topic=topic, since=start)

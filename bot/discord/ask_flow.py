@@ -430,9 +430,9 @@ class AskFlow:
                     question=request.question,
                     guild_id=request.guild_id,
                     user_hash=user_hash,
-                    # The log's refusals are the moderators' content gaps: a filter that
-                    # matched nothing is not one.
-                    refused=answer.is_gap,
+                    # A content gap for the moderators' report: a filter that matched
+                    # nothing is a refusal but not a gap.
+                    gap=answer.is_gap,
                     mode=answer.mode,
                     latency_ms=elapsed * 1000,
                     answer_id=answer_id,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from discord.utils import escape_markdown
+
 from knowledge import periods
 from knowledge.errors import InputError
 
@@ -13,16 +15,13 @@ CHOICE_LIMIT = 100
 
 
 def parse_since(text: str | None, today: date) -> date | None:
-    """The `since:` option read by knowledge.periods; InputError worded for the option."""
+    """The `since:` option read by knowledge.periods (like the CLI's `--since`); InputError
+    naming the option otherwise."""
     try:
         return periods.parse_since(text, today)
-    except periods.UnreadableDateError:
-        raise InputError(
-            f"I couldn't read `since: {(text or '').strip()[:40]}`: use a date like 2024-05-01 "
-            f"or a period like {periods.PERIOD_EXAMPLES}."
-        ) from None
-    except periods.FutureDateError as exc:
-        raise InputError(f"`since: {exc.day.isoformat()}` is in the future.") from None
+    except InputError as exc:
+        # The reason quotes what was typed: shown as typed, not as Markdown.
+        raise InputError(f"`since:` {escape_markdown(str(exc))}.") from None
 
 
 def topic_choices(topics: Sequence[str], typed: str) -> list[str]:

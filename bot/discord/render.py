@@ -360,7 +360,7 @@ def _linked_question(question: str, link: str | None) -> str:
 def render_feedback_report(
     report: FeedbackReport, links: Mapping[str, str] | None = None
 ) -> list[OutgoingMessage]:
-    """The moderators' summary: counts, helpful ratio, worst-rated and refused questions.
+    """The moderators' summary: counts, helpful ratio, worst-rated questions and content gaps.
 
     `links` maps answer ids to the jump URLs of their messages; each listed item links there.
     """
@@ -368,7 +368,7 @@ def render_feedback_report(
     ratio = "n/a" if report.helpful_ratio is None else f"{report.helpful_ratio:.0%}"
     days = f"{report.days:g}"
     lines = [
-        f"**Questions asked** {report.questions_asked} · **Not covered** {report.refused_count}",
+        f"**Questions asked** {report.questions_asked} · **Content gaps** {report.gap_count}",
         f"**Ratings** {report.ratings} · 👍 {report.helpful} · 👎 {report.not_helpful} · "
         f"**Helpful** {ratio}",
     ]
@@ -387,13 +387,13 @@ def render_feedback_report(
             line += f" — “{_escape_label(reasons)}”" if reasons else ""
             worst.append(line)
         embeds = embeds[:-1] + _fields_embeds(embeds[-1], "Worst rated", worst, ADMIN_COLOUR)
-    if report.refused:
-        refused = [
+    if report.gaps:
+        gaps = [
             f"• {_linked_question(q.question, links.get(q.answer_id or ''))} "
             f"({discord.utils.format_dt(q.asked_at, 'R')})"
-            for q in report.refused
+            for q in report.gaps
         ]
-        embeds = embeds[:-1] + _fields_embeds(embeds[-1], "Not covered", refused, ADMIN_COLOUR)
+        embeds = embeds[:-1] + _fields_embeds(embeds[-1], "Content gaps", gaps, ADMIN_COLOUR)
     return _finish(embeds, "Users are stored only as salted hashes.")
 
 

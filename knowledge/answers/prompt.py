@@ -142,12 +142,13 @@ def _history_text(turn: Turn) -> str:
 
 
 def build_messages(
-    question: str, sources: Sequence[NumberedArticle], history: Sequence[Turn] = ()
+    question: str, articles: Sequence[NumberedArticle], history: Sequence[Turn] = ()
 ) -> list[dict[str, str]]:
-    """System rules, earlier turns, then the sources and the question."""
+    """System rules, earlier turns, then the numbered articles (the prompt's sources) and the
+    question."""
     messages = [{"role": "system", "content": SYSTEM_PROMPT}]
     messages += [{"role": turn.role, "content": _history_text(turn)} for turn in history]
-    blocks = "\n\n".join(format_article(s) for s in sources)
+    blocks = "\n\n".join(format_article(a) for a in articles)
     messages.append(
         {
             "role": "user",

@@ -85,11 +85,9 @@ def test_report_counts_ratios_worst_and_refused(store: FeedbackStore, clock: Clo
     store.rate("bad", "u1", "not_helpful", "wrong")
     store.rate("bad", "u3", "not_helpful", "outdated")
     store.rate("elsewhere", "u1", "not_helpful")
-    for question, refused in [("Covered", False), ("Volcanoes?", True)]:
+    for question, gap in [("Covered", False), ("Volcanoes?", True)]:
         store.questions.record(
-            LoggedQuestion(
-                question=question, guild_id=1, user_hash="u1", refused=refused, mode="llm"
-            )
+            LoggedQuestion(question=question, guild_id=1, user_hash="u1", gap=gap, mode="llm")
         )
 
     report = store.report(days=7, guild_id=1)
@@ -98,8 +96,8 @@ def test_report_counts_ratios_worst_and_refused(store: FeedbackStore, clock: Clo
     assert report.helpful_ratio == 0.5
     assert [w.question for w in report.worst] == ["Bad answer question"]
     assert sorted(report.worst[0].reasons) == ["outdated", "wrong"]
-    assert (report.questions_asked, report.refused_count) == (2, 1)
-    assert [q.question for q in report.refused] == ["Volcanoes?"]
+    assert (report.questions_asked, report.gap_count) == (2, 1)
+    assert [q.question for q in report.gaps] == ["Volcanoes?"]
 
 
 def test_report_window_excludes_old_ratings(store: FeedbackStore, clock: Clock) -> None:

@@ -256,6 +256,9 @@ def test_refresh_and_reindex_never_run_at_once(
         skipped = refresher.run()
     assert skipped.skipped and "already running" in skipped.skipped
     assert not skipped.changed and not skipped.failed
+    # In JSON the reason is `run_skipped`: `skipped` is the report's list of files not read.
+    shown = skipped.as_json()
+    assert "already running" in str(shown["run_skipped"]) and shown["skipped"] == []
     assert entry(6).title not in titles(index)
     assert refresher.run().report.added == 1
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -19,6 +18,7 @@ from bot.discord.failure_replies import describe_error, reply_ephemeral
 from bot.discord.permissions import guild_allowed
 from knowledge.errors import CuratorError, InputError
 from knowledge.models import SearchFilters
+from knowledge.periods import utc_today
 
 if TYPE_CHECKING:
     from bot.discord.curator_bot import CuratorBot
@@ -39,8 +39,7 @@ class AskingCog(commands.Cog):
         self.flow = AskFlow(bot)
 
     async def _filters(self, topic: str | None, since: str | None) -> SearchFilters | None:
-        today = datetime.now(UTC).date()
-        filters = SearchFilters(since=parse_since(since, today))
+        filters = SearchFilters(since=parse_since(since, utc_today()))
         if topic and topic.strip():
             topics = await asyncio.to_thread(self.bot.services.index.topics)
             known = {t.casefold(): t for t in topics}

@@ -116,14 +116,14 @@ class DigestCog(commands.Cog):
         count = len(posted.message_ids)
         return f"Posted the digest to <#{posted.channel_id}> ({count} message{'s' * (count != 1)})."
 
-    def _day(self, text: str | None) -> dt.date | None:
-        """The requested date, the latest one due when none was given, None when unreadable."""
+    def _day(self, text: str | None) -> dt.date:
+        """The requested date, or the latest one due when none was given.
+
+        Raises UnreadableDateError (knowledge.periods, as for the CLI's `--date`).
+        """
         if not text or not text.strip():
             return latest_digest_date(self.now(), self.bot.settings.digest)
-        try:
-            return parse_date(text)
-        except UnreadableDateError:
-            return None
+        return parse_date(text)
 
     @app_commands.command(name="digest", description="Moderators: preview or post the digest.")
     @app_commands.describe(
@@ -139,10 +139,11 @@ class DigestCog(commands.Cog):
         if reason is not None:
             await reply_ephemeral(interaction, reason)
             return
-        day = self._day(date)
-        if day is None:
+        try:
+            day = self._day(date)
+        except UnreadableDateError as exc:
             await reply_ephemeral(
-                interaction, f"“{date}” is not a date: use YYYY-MM-DD, e.g. 2026-11-23."
+                interaction, f"`date:` {discord.utils.escape_markdown(str(exc))}."
             )
             return
         # Already posted or no channel: a preview is still allowed, posting is not.

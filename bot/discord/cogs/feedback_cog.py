@@ -24,15 +24,11 @@ if TYPE_CHECKING:
 
 def without_small_talk(report: FeedbackReport) -> FeedbackReport:
     """The report without thanks and emoji logged before the bot stopped answering them."""
-    refused = [q for q in report.refused if not is_small_talk(q.question)]
+    gaps = [q for q in report.gaps if not is_small_talk(q.question)]
     worst = [s for s in report.worst if not is_small_talk(s.question)]
-    dropped = len(report.refused) - len(refused)
+    dropped = len(report.gaps) - len(gaps)
     return report.model_copy(
-        update={
-            "refused": refused,
-            "worst": worst,
-            "refused_count": report.refused_count - dropped,
-        }
+        update={"gaps": gaps, "worst": worst, "gap_count": report.gap_count - dropped}
     )
 
 
@@ -53,13 +49,13 @@ class FeedbackCog(commands.Cog):
         self.bot.remove_dynamic_items(FeedbackButton)
 
     @feedback.command(
-        name="report", description="Moderators: ratings, worst-rated and uncovered questions"
+        name="report", description="Moderators: ratings, worst-rated questions and content gaps"
     )
     @app_commands.describe(days="How many days back to look (default 7)")
     async def report(
         self, interaction: discord.Interaction[Any], days: app_commands.Range[int, 1, 365] = 7
     ) -> None:
-        """Summarise feedback and refused questions of this server, only for the moderator."""
+        """Summarise ratings and content gaps of this server, only for the moderator."""
         reason = moderator_refusal(interaction.user, self.bot.settings, "read the feedback report")
         if reason is not None:
             await reply_ephemeral(interaction, reason)
@@ -68,7 +64,7 @@ class FeedbackCog(commands.Cog):
         report = await asyncio.to_thread(store.report, days, interaction.guild_id)
         report = without_small_talk(report)
         answer_ids = [s.answer_id for s in report.worst]
-        answer_ids += [q.answer_id for q in report.refused if q.answer_id]
+        answer_ids += [q.answer_id for q in report.gaps if q.answer_id]
         links = await asyncio.to_thread(self.links.get_many, answer_ids)
         messages = render_feedback_report(report, links)
         await interaction.response.send_message(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from bot.cli.app import app
 from knowledge.index import KnowledgeIndex
+from knowledge.periods import utc_today
 from knowledge.settings import get_settings
 from tests.support.fake_openai import (
     FakeOpenAI,
@@ -174,18 +175,26 @@ def test_ask_not_covered_is_reported_as_such(env: Path) -> None:
     assert "don't cover" in result.stdout and "Closest articles:" in result.stdout
 
 
-def test_ask_since_tomorrow_offers_to_drop_the_filter(env: Path) -> None:
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
-    payload = _json(QUESTION, "--since", tomorrow, "--json")
+def test_ask_since_today_offers_to_drop_the_filter(env: Path) -> None:
+    # Every sample article was curated before today.
+    today = utc_today().isoformat()
+    payload = _json(QUESTION, "--since", today, "--json")
     assert payload["refusal"] == "no_match_for_filters"
     assert payload["notices"] == ["drop_filters"]
     assert payload["closest"][0]["title"] == "Attention Is All You Need"
 
-    result = runner.invoke(app, ["ask", QUESTION, "--since", tomorrow, "--no-stream"])
+    result = runner.invoke(app, ["ask", QUESTION, "--since", today, "--no-stream"])
     assert result.exit_code == 0, result.output
-    assert f"since {tomorrow}" in result.stdout
+    assert f"since {today}" in result.stdout
     assert "without the filters" in result.stdout.lower()
     assert "Without the filters, these articles match:" in result.stdout
+
+
+def test_ask_since_tomorrow_is_refused_as_on_discord(env: Path) -> None:
+    tomorrow = (utc_today() + timedelta(days=1)).isoformat()
+    result = runner.invoke(app, ["ask", QUESTION, "--since", tomorrow])
+    assert result.exit_code == 2
+    assert "--since" in result.output and f"{tomorrow} is in the future" in result.output
 
 
 def test_ask_llm_declining_is_a_refusal(with_llm: FakeOpenAI) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,15 @@ def test_json_shape_on_the_sample_cards(env: Path) -> None:
     )
 
 
+def test_json_flag_prints_what_format_json_prints(env: Path) -> None:
+    """`--json`, as on every other command, is `--format json`."""
+    flag = runner.invoke(app, ["digest", "--date", "2026-11-23", "--json"])
+    option = runner.invoke(app, ["digest", "--date", "2026-11-23", "--format", "json"])
+    assert flag.exit_code == 0 and option.exit_code == 0, flag.output + option.output
+    assert json.loads(flag.stdout) == json.loads(option.stdout)
+    assert json.loads(flag.stdout)["article_count"] >= 1
+
+
 def test_markdown_and_text_formats(env: Path) -> None:
     md = runner.invoke(app, ["digest", "--date", "2026-11-23"])
     assert md.exit_code == 0, md.output
@@ -98,6 +108,24 @@ def test_range_and_empty_day(env: Path) -> None:
     assert nothing["intro"].startswith("Nothing new today")
 
 
+def test_range_takes_periods_back_from_today(env: Path) -> None:
+    """--since/--until read dates and periods as Discord's `since:` does (knowledge.periods)."""
+    today = datetime.now(UTC).date()
+    result = runner.invoke(app, ["digest", "--since", "2w", "--until", "1w", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    window = json.loads(result.stdout)["window"]
+    assert window["start"] == f"{today - timedelta(days=14)}T00:00:00+00:00"
+    assert window["end"] == f"{today - timedelta(days=6)}T00:00:00+00:00"
+
+
+def test_a_range_starting_in_the_future_is_refused_as_on_discord(env: Path) -> None:
+    tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+    result = runner.invoke(app, ["digest", "--since", tomorrow])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.replace("│", " ").split())
+    assert "--since" in said and f"{tomorrow} is in the future" in said
+
+
 @pytest.mark.parametrize(
     ("args", "named"),
     [
@@ -108,6 +136,7 @@ def test_range_and_empty_day(env: Path) -> None:
         (["--date", "2026-11-20", "--since", "2026-11-01"], "not both"),
         (["--since", "2026-11-20", "--until", "2026-11-01"], "before --since"),
         (["--format", "pdf"], "--format"),
+        (["--format", "text", "--json"], "--json prints JSON, not text"),
     ],
 )
 def test_bad_options_exit_2_naming_the_option(

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli.app import app
-from knowledge.settings import get_settings
+from knowledge.settings import RetrievalSettings, get_settings
 from tests.support.cards import zebra_env
 from tests.support.seeds import seeds_dir
 
@@ -47,9 +47,11 @@ def test_ingest_json_counts_articles(env: Path) -> None:
         "removed",
         "repaired",
         "failed",
+        "skipped",
         "warnings",
         "paired",
     }
+    assert payload["skipped"] == []
 
 
 def test_reindex_dry_run_then_real(env: Path) -> None:
@@ -77,6 +79,37 @@ def test_search_json_hits_have_the_documented_fields(env: Path) -> None:
     assert hits[0]["title"] == "Why zebras have stripes" and hits[0]["rank"] == 1
     only_cooking = run_json("search", "zebra stripes bread", "--topic", "cooking", "--json")
     assert {h["title"] for h in only_cooking} == {"Baking sourdough bread"}
+
+
+def test_search_returns_as_many_hits_as_the_bot_retrieves(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without -k, `search` takes CURATOR_RETRIEVAL__K, the number the bot answers from."""
+    run_json("reindex", "--json")
+    query = "zebra stripes horseflies glaciers valleys sourdough bread"
+    everything = run_json("search", query, "-k", "100", "--json")
+    assert len(everything) > 3
+    for k in (2, 3):
+        monkeypatch.setenv("CURATOR_RETRIEVAL__K", str(k))
+        get_settings.cache_clear()
+        hits = run_json("search", query, "--json")
+        assert [h["rank"] for h in hits] == list(range(1, k + 1))
+    assert len(run_json("search", query, "-k", "1", "--json")) == 1
+
+
+def test_what_search_retrieves_is_called_chunks_as_in_its_json(env: Path) -> None:
+    """One word per concept: -k counts chunks in search and eval, as CURATOR_RETRIEVAL__K
+    does; the table's column is named like the JSON key it shows."""
+    run_json("reindex", "--json")
+    table = runner.invoke(app, ["search", "zebra stripes", "-k", "2"])
+    assert table.exit_code == 0, table.output
+    header = next(line for line in table.stdout.splitlines() if "score" in line)
+    assert header.split("┃")[-2].strip() == "text" and "passage" not in table.stdout
+    for command in ("search", "eval"):
+        shown = runner.invoke(app, [command, "--help"])
+        words = " ".join(shown.output.replace("│", " ").split())
+        assert "-k" in words and "chunks" in words.lower() and "passage" not in words.lower()
+    assert RetrievalSettings.model_fields["k"].description == "Chunks retrieved per question."
 
 
 def test_search_many_queries_writes_one_json_line_each(env: Path, tmp_path: Path) -> None:
@@ -210,6 +243,13 @@ def test_a_folders_readme_license_and_changelog_are_skipped_not_failed(env: Path
     assert "3 added" in result.stdout and "0 failed" in result.stdout
     for name in ("README.md", "LICENSE", "CHANGELOG.txt"):
         assert str(env / name) in result.stdout
+    # --json lists the same files the text does.
+    (env / "notes.csv").write_text("a,b\n", encoding="utf-8")
+    payload = run_json("ingest", str(env), "--json")
+    assert sorted(payload["skipped"]) == sorted(
+        str(env / name) for name in ("CHANGELOG.txt", "LICENSE", "README.md", "notes.csv")
+    )
+    assert payload["failed"] == [] and payload["unchanged"] == 3
     # Named on the command line, a README is read like any other file.
     named = runner.invoke(app, ["ingest", str(env / "README.md"), "--json"])
     assert named.exit_code == 1

@@ -67,7 +67,8 @@ def test_watch_refreshes_until_interrupted(
     assert result.exit_code == 0, result.output
     runs = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(runs) == 3
-    assert runs[0]["added"] == 5 and runs[0]["failed"] == []
+    assert runs[0]["added"] == 5 and runs[0]["failed"] == [] and runs[0]["skipped"] == []
+    assert all(run["run_skipped"] is None for run in runs)
     assert runs[1]["added"] == 1 and runs[1]["not_modified"] == []
     # The third run: the feed answers 304, the cards are unchanged, nothing is re-embedded.
     assert runs[2]["added"] == runs[2]["updated"] == runs[2]["removed"] == 0

@@ -147,9 +147,10 @@ async def test_ask_passes_topic_and_since_filters(
 @pytest.mark.parametrize(
     ("topic", "since", "expected"),
     [
-        (None, "last tuesday", "I couldn't read `since: last tuesday`"),
+        (None, "last tuesday", "`since:` “last tuesday” is not a date or a period"),
         ("cooking", None, "No article has the topic “cooking”"),
         (None, "2999-01-01", "is in the future"),
+        (None, "**soon**", "`since:` “\\*\\*soon\\*\\*” is not a date"),
     ],
 )
 async def test_ask_with_bad_options_says_why_ephemerally(
@@ -389,10 +390,10 @@ async def test_feedback_report_links_items_to_their_answers_and_leaves_out_small
     _, moderator, _ = await roles(bot)
     store = bot.services.feedback
     guild_id = dpytest.get_config().guilds[0].id
-    # A thank-you logged by an older version of the bot, as a refused question.
+    # A thank-you logged by an older version of the bot, as a content gap.
     store.questions.record(
         LoggedQuestion(
-            question="thanks!", guild_id=guild_id, user_hash="x", refused=True, mode="extractive"
+            question="thanks!", guild_id=guild_id, user_hash="x", gap=True, mode="extractive"
         )
     )
     assert bot.user is not None
@@ -408,9 +409,9 @@ async def test_feedback_report_links_items_to_their_answers_and_leaves_out_small
     await feedback_cog.report.callback(feedback_cog, fake.mock, 7)
 
     embed = fake.sent[0].embeds[0]
-    assert "**Not covered** 1" in (embed.description or "")
-    [not_covered] = [f for f in embed.fields if f.name == "Not covered"]
-    value = not_covered.value or ""
+    assert "**Content gaps** 1" in (embed.description or "")
+    [gaps] = [f for f in embed.fields if f.name == "Content gaps"]
+    value = gaps.value or ""
     assert f"[Which volcano erupted near Reykjavik yesterday?]({refusal.jump_url})" in value
     assert "thanks" not in value
 

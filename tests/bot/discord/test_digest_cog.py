@@ -147,7 +147,9 @@ async def test_a_date_posted_by_the_schedule_is_refused(digest_bot: DigestBot) -
 async def test_bad_date_is_explained(digest_bot: DigestBot) -> None:
     inter = interaction(member(moderator=True))
     await run_digest(digest_bot, inter, date="23/11/2026")
-    assert replies(inter) == ["“23/11/2026” is not a date: use YYYY-MM-DD, e.g. 2026-11-23."]
+    assert replies(inter) == [
+        "`date:` “23/11/2026” is not a date: use YYYY-MM-DD, e.g. 2024-05-01."
+    ]
 
 
 async def test_no_channel_configured_is_explained(tmp_path: Path) -> None:

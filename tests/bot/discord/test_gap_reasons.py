@@ -51,5 +51,5 @@ async def test_only_content_refusals_are_gaps(
     while not dpytest.verify().message().nothing():
         posted.append(dpytest.get_message())
     assert [m.channel.id for m in posted] == ([GAPS_ID] if gap else [])
-    refused = bot.services.feedback.questions.since(1, refused_only=True)
-    assert len(refused) == (1 if gap else 0)
+    gaps = bot.services.feedback.questions.since(1, gaps_only=True)
+    assert len(gaps) == (1 if gap else 0)

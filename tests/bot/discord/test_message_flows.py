@@ -108,8 +108,8 @@ async def test_a_question_the_collection_does_not_cover_is_refused_and_queued_fo
     assert asked_in.name == "Asked in"
     assert (asked_in.value or "").startswith("[Jump to the question](https://discord.com/channels/")
     # Refused questions are logged for the moderators' report.
-    refused = bot.services.feedback.questions.since(1, refused_only=True)
-    assert [q.question for q in refused] == ["Which volcano erupted near Reykjavik yesterday?"]
+    gaps = bot.services.feedback.questions.since(1, gaps_only=True)
+    assert [q.question for q in gaps] == ["Which volcano erupted near Reykjavik yesterday?"]
 
 
 async def test_a_bare_mention_is_told_how_to_ask(bot: CuratorBot, fake_openai: FakeOpenAI) -> None:

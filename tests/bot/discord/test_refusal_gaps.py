@@ -53,7 +53,7 @@ async def test_a_filter_that_hides_the_answer_is_said_offered_without_and_not_a_
     assert fake_openai.chat_requests == []
     # No post for the moderators, and nothing in their "not covered" report.
     assert dpytest.verify().message().nothing()
-    assert bot.services.feedback.questions.since(1, refused_only=True) == []
+    assert bot.services.feedback.questions.since(1, gaps_only=True) == []
 
 
 async def test_the_model_declining_is_a_refusal_and_a_gap(
@@ -72,8 +72,8 @@ async def test_the_model_declining_is_a_refusal_and_a_gap(
     assert embed.footer.text and embed.footer.text.startswith("Not covered by the collection")
     gap_post = dpytest.get_message()
     assert gap_post.channel.id == GAPS_ID
-    refused = bot.services.feedback.questions.since(1, refused_only=True)
-    assert [q.question for q in refused] == ["Who named LoRA?"]
+    gaps = bot.services.feedback.questions.since(1, gaps_only=True)
+    assert [q.question for q in gaps] == ["Who named LoRA?"]
 
 
 def test_not_in_language_refusal_has_its_own_footer() -> None:

@@ -354,7 +354,7 @@ def test_feedback_report_rendering() -> None:
     report = FeedbackReport(
         days=7,
         questions_asked=12,
-        refused_count=3,
+        gap_count=3,
         ratings=5,
         helpful=4,
         not_helpful=1,
@@ -367,11 +367,11 @@ def test_feedback_report_rendering() -> None:
                 reasons=["outdated"],
             )
         ],
-        refused=[
+        gaps=[
             LoggedQuestion(
                 question="What about banana bread?",
                 user_hash="h",
-                refused=True,
+                gap=True,
                 mode="extractive",
                 asked_at=datetime(2025, 1, 1, tzinfo=UTC),
             )
@@ -382,10 +382,10 @@ def test_feedback_report_rendering() -> None:
 
     embed = message.embeds[0]
     assert embed.title == "Feedback, last 7 days"
-    assert "**Questions asked** 12" in (embed.description or "")
+    assert "**Questions asked** 12 · **Content gaps** 3" in (embed.description or "")
     assert "**Helpful** 80%" in (embed.description or "")
     names = [f.name for f in embed.fields]
-    assert names == ["Worst rated", "Not covered"]
+    assert names == ["Worst rated", "Content gaps"]
     worst = embed.fields[0].value or ""
     assert "Why is the sky green?" in worst and "outdated" in worst
     assert "banana bread" in (embed.fields[1].value or "")

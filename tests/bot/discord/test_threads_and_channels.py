@@ -326,8 +326,8 @@ async def test_an_uncovered_forum_post_is_a_recorded_gap(
     gap = dpytest.get_message()
     assert gap.channel.id == GAPS_ID
     assert "Reykjavik" in (gap.embeds[0].description or "")
-    refused = bot.services.feedback.questions.since(1, refused_only=True)
-    assert len(refused) == 1 and "Reykjavik" in refused[0].question
+    gaps = bot.services.feedback.questions.since(1, gaps_only=True)
+    assert len(gaps) == 1 and "Reykjavik" in gaps[0].question
     assert fake_openai.chat_requests == []
 
 

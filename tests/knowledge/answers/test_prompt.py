@@ -22,8 +22,8 @@ def _hit(rank: int, text: str, title: str = "A title") -> Hit:
 
 
 def test_sources_are_numbered_with_metadata_and_question() -> None:
-    sources = number_articles([_hit(1, "First passage."), _hit(2, "Second passage.")])
-    messages = build_messages("What is it?", sources)
+    articles = number_articles([_hit(1, "First passage."), _hit(2, "Second passage.")])
+    messages = build_messages("What is it?", articles)
     user = messages[-1]["content"]
     assert messages[0] == {"role": "system", "content": SYSTEM_PROMPT}
     assert '<source n="1">' in user and '<source n="2">' in user
@@ -57,12 +57,12 @@ def test_earlier_answers_lose_their_citation_markers() -> None:
 def test_passages_of_one_article_share_one_numbered_source() -> None:
     first, other, second = _hit(1, "Best passage."), _hit(2, "Other article."), _hit(3, "More.")
     second.chunk.article_id = first.chunk.article_id
-    sources = number_articles([first, other, second])
-    assert [s.n for s in sources] == [1, 2]
-    assert [h.chunk.text for h in sources[0].hits] == ["Best passage.", "More."]
-    user = build_messages("q", sources)[-1]["content"]
+    articles = number_articles([first, other, second])
+    assert [a.n for a in articles] == [1, 2]
+    assert [h.chunk.text for h in articles[0].hits] == ["Best passage.", "More."]
+    user = build_messages("q", articles)[-1]["content"]
     assert user.count('<source n="') == 2
     block = user.split('<source n="1">')[1].split("</source>")[0]
     assert "Passage 1:\nBest passage." in block and "Passage 2:\nMore." in block
-    citation = sources[0].citation()
+    citation = articles[0].citation()
     assert citation.passages == ["Best passage.", "More."] and citation.passage == "Best passage."

@@ -15,6 +15,8 @@ from knowledge.loaders.fields import (
     parse_when,
     topics_field,
 )
+from knowledge.loaders.markdown import parse_card
+from knowledge.loaders.records import record_to_article
 
 
 @pytest.mark.parametrize(
@@ -102,3 +104,21 @@ def test_common_fields_accept_record_style_date_names() -> None:
     assert fields["depth"] == "deep"
     with pytest.raises(FieldError, match="missing required field 'title'"):
         common_fields({"url": "https://example.com/a"})
+
+
+def test_cards_and_records_take_either_spelling_of_the_dates() -> None:
+    """As the README says: `curated`/`published` or `curated_at`/`published_at`, in both."""
+    card = parse_card(
+        "---\ntitle: A card\ncurated_at: 2026-11-22T08:30:00Z\npublished_at: 2025-01-02\n---\n"
+        "Body text.\n",
+        "card.md",
+    )
+    record = record_to_article(
+        {"title": "A record", "curated": "2026-11-22T08:30:00Z", "published": "2025-01-02"},
+        "records.jsonl:line 1",
+    )
+    for article in (card, record):
+        assert article.curated == datetime(2026, 11, 22, 8, 30, tzinfo=UTC)
+        assert article.published == datetime(2025, 1, 2, tzinfo=UTC)
+    both = common_fields({"title": "T", "curated": "2026-11-20", "curated_at": "2026-11-21"})
+    assert both["curated"] == datetime(2026, 11, 20, tzinfo=UTC), "the short name wins"
