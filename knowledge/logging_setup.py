@@ -5,9 +5,10 @@ each record's `extra=` fields, and no secret in any line.
 modules, discord.py, httpx, openai, chromadb — the keys are replaced before anything is written,
 in either format: in the message and its arguments, the traceback, the stack and `extra` fields.
 Secrets are recognised two ways: by value (the configured keys, plus any the front end adds),
-and by shape (a signed three-part token, an `sk-...` key, a bearer header, `api_key=...`, plus
-any shapes the front end adds), so a secret that reaches a log line from somewhere unexpected is
-caught too. The front end (bot/) adds what it alone knows, such as its Discord token.
+and by shape (a signed three-part token, an `sk-...` key, a bearer header, `api_key=...`, a
+URL's `user:password@`, plus any shapes the front end adds), so a secret that reaches a log
+line from somewhere unexpected is caught too. The front end (bot/) adds what it alone knows,
+such as its Discord token.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pydantic import SecretStr
 from pythonjsonlogger.json import JsonFormatter
 
 from knowledge.settings import LogFormat, Settings
+from knowledge.url_credentials import without_url_credentials
 
 REDACTED = "[redacted]"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -65,6 +67,7 @@ def redact_text(
             text = text.replace(secret, REDACTED)
     for shape in [*_SHAPES, *shapes]:
         text = shape.sub(REDACTED, text)
+    text = without_url_credentials(text)
     return _LABELLED.sub(lambda m: m.group(1) + REDACTED, text)
 
 
