@@ -41,7 +41,11 @@ def describe_error(exc: BaseException, context: str = "") -> str:
     if isinstance(exc, app_commands.CheckFailure):
         return render_error(str(exc) or "You can't use this command here.")
     error_id = new_error_id()
-    log.error("unexpected error %s in %s", error_id, context or "request", exc_info=exc)
+    log.error(
+        "unexpected error",
+        extra={"error_id": error_id, "context": context or "request"},
+        exc_info=exc,
+    )
     return render_error(UNEXPECTED, error_id)
 
 
@@ -55,4 +59,8 @@ async def reply_ephemeral(interaction: discord.Interaction, text: str) -> None:
                 text, ephemeral=True, allowed_mentions=NO_MENTIONS
             )
     except discord.HTTPException as exc:
-        log.warning("could not send a reply to interaction %s: %s", interaction.id, exc)
+        log.warning(
+            "could not send a reply to an interaction: %s",
+            exc,
+            extra={"interaction_id": interaction.id},
+        )

@@ -107,7 +107,7 @@ class RefreshSchedule:
                 render_refresh(outcome), allowed_mentions=discord.AllowedMentions.none()
             )
         except discord.HTTPException as exc:
-            log.warning("cannot post the refresh report in <#%s>: %s", channel_id, exc)
+            log.warning("cannot post the refresh report: %s", exc, extra={"channel_id": channel_id})
             return False
         return True
 
