@@ -39,7 +39,7 @@ from bench.measure import current_rss_mib, peak_rss_mib, percentile, reproduce_c
 from bench.synthetic import CorpusSpec, SyntheticCorpus
 from knowledge.embeddings.hash import HashEmbedder
 from knowledge.index import KnowledgeIndex, SearchMode
-from knowledge.settings import Settings, load_settings
+from knowledge.settings import Settings, load_settings, with_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -119,10 +119,9 @@ def bench_settings(data_dir: Path, chroma_port: int | None = None) -> Settings:
     environment says, or the `chroma run` server on 127.0.0.1:`chroma_port`."""
     settings = load_settings(data_dir=data_dir, embeddings={"provider": "hash"})
     host = "127.0.0.1" if chroma_port else None
-    chroma = settings.chroma.model_copy(
-        update={"host": host, "port": chroma_port or settings.chroma.port}
+    return with_overrides(
+        settings, chroma={"host": host, "port": chroma_port or settings.chroma.port}
     )
-    return settings.model_copy(update={"chroma": chroma})
 
 
 def corpus_for(size: int) -> SyntheticCorpus:
