@@ -55,6 +55,9 @@ _STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None)
     "taskName",
 }
 _formatter = logging.Formatter()
+#: Libraries that set their own logger's level when imported (bm25s sets DEBUG, at whatever
+#: moment it is first imported), so their records are held back at the handler instead.
+QUIET_LIBRARIES = {"bm25s": logging.WARNING}
 
 
 def redact_text(
@@ -131,6 +134,14 @@ def _chosen_format(settings: Settings | None, log_format: LogFormat | None) -> L
     # Before settings load, a bad value falls back to text; loading the settings then names it.
     raw = os.environ.get(LOG_FORMAT_VARIABLE, "").strip().lower()
     return "json" if raw == "json" else "text"
+
+
+class QuietLibrariesFilter(logging.Filter):
+    """Drops records of a QUIET_LIBRARIES logger (or its children) below that library's level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        library = record.name.split(".", 1)[0]
+        return record.levelno >= QUIET_LIBRARIES.get(library, logging.NOTSET)
 
 
 class RedactingFilter(logging.Filter):
@@ -227,6 +238,8 @@ def configure_logging(
         if stream is not None:
             handler.setStream(stream)
     handler.setFormatter(make_formatter(_chosen_format(settings, log_format)))
+    if not any(isinstance(f, QuietLibrariesFilter) for f in handler.filters):
+        handler.addFilter(QuietLibrariesFilter())
     chosen = level if level is not None else (settings.log_level if settings else "WARNING")
     root.setLevel(chosen)
     # Library warnings (warnings.warn) go through logging too, and so through the filter.
