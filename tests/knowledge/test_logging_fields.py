@@ -115,4 +115,3 @@ def test_bm25s_debug_lines_stay_off_whenever_bm25s_is_imported(tmp_path: Path) -
     written = out.getvalue()
     assert "building the index" not in written and "tokenizing" not in written
     assert "corpus is empty" in written and "our own line" in written
-
