@@ -19,6 +19,7 @@ from bot.discord.cogs.error_cog import ErrorsCog
 from bot.discord.cogs.refresh_cog import RefreshCog
 from bot.discord.curator_bot import COGS, CuratorBot, CuratorTree, build_intents, create_bot
 from knowledge.errors import InputError
+from knowledge.logging_setup import extra_fields
 from knowledge.services import Services
 from knowledge.settings import Settings
 from tests.bot.discord.conftest import (
@@ -123,7 +124,7 @@ async def test_guilds_off_the_allowlist_are_left(
     allowed.leave.assert_not_awaited()
     other.leave.assert_awaited_once()
     [left] = [r for r in caplog.records if r.getMessage().startswith("leaving a guild")]
-    assert left.guild_id == 2
+    assert extra_fields(left) == {"guild_id": 2}
 
 
 async def test_slash_commands_in_other_guilds_are_refused(make_bot: BotFactory) -> None:
@@ -159,7 +160,8 @@ async def test_error_handler_shows_user_messages_and_ids(
     match = re.search(r"error id `([0-9a-f]{8})`", text)
     assert match is not None
     [logged] = [r for r in caplog.records if r.exc_info]
-    assert logged.error_id == match.group(1) and logged.getMessage() == "unexpected error"
+    assert extra_fields(logged)["error_id"] == match.group(1)
+    assert logged.getMessage() == "unexpected error"
     # The handler is the tree's while the cog is loaded.
     assert bot.tree.on_error == errors.on_app_command_error
 
@@ -209,7 +211,7 @@ async def test_a_channel_missing_from_the_cache_is_fetched_and_a_gone_one_is_non
         assert await bot.postable_channel(43, "log") is None
     [unavailable] = caplog.records
     assert unavailable.getMessage().startswith("log channel unavailable")
-    assert unavailable.channel_id == 43
+    assert extra_fields(unavailable) == {"channel_id": 43}
     assert [c.args for c in fetch.await_args_list] == [(42,), (43,)]
 
 
@@ -222,5 +224,5 @@ async def test_an_event_handler_error_is_logged_with_the_event(
         except RuntimeError:
             await bot.on_error("on_guild_join")
     [logged] = caplog.records
-    assert logged.event == "on_guild_join" and logged.exc_info is not None
+    assert extra_fields(logged) == {"event": "on_guild_join"} and logged.exc_info is not None
     assert "error id" not in logged.getMessage()  # nobody would ever be shown it

@@ -20,6 +20,7 @@ from bot.discord.digest_schedule import (
 )
 from knowledge.digest.engine import DigestService
 from knowledge.digest.history import DigestHistory
+from knowledge.logging_setup import extra_fields
 from knowledge.models import Article
 from knowledge.settings import Settings
 from knowledge.state import StateDB
@@ -135,7 +136,8 @@ async def test_empty_day_is_posted_or_skipped_by_setting(
         assert await start_bot_process(quiet, [], channel, now).run_due() is None
     channel.send.assert_not_awaited()
     [skipped] = [r for r in caplog.records if r.name == "bot.discord.digest_schedule"]
-    assert skipped.digest_date == "2026-11-23" and "not posting" in skipped.getMessage()
+    assert extra_fields(skipped) == {"digest_date": "2026-11-23"}
+    assert "not posting" in skipped.getMessage()
 
     chatty = digest_settings(tmp_path / "chatty", channel_id=555, post_empty=True)
     assert await start_bot_process(chatty, [], channel, now).run_due() == date(2026, 11, 23)
@@ -152,7 +154,8 @@ async def test_unreachable_channel_releases_the_date_for_a_later_try(
     with caplog.at_level(logging.ERROR, logger="bot.discord.digest_schedule"):
         assert await broken.run_due() is None
     [failed] = caplog.records
-    assert failed.digest_date == "2026-11-23" and "was not posted" in failed.getMessage()
+    assert extra_fields(failed) == {"digest_date": "2026-11-23"}
+    assert "was not posted" in failed.getMessage()
     history = DigestHistory(StateDB(settings.data_dir / "state.sqlite3"))
     assert history.get(date(2026, 11, 23)) is None  # claim given back
     channel = text_channel()
@@ -192,4 +195,4 @@ async def test_a_failed_send_midway_is_recorded_not_repeated(
         await poster.post(digest, by="<@1>")
     assert history.was_posted(date(2026, 11, 23))
     [partial] = caplog.records
-    assert partial.digest_date == "2026-11-23" and partial.messages == 1
+    assert extra_fields(partial) == {"digest_date": "2026-11-23", "by": "<@1>", "messages": 1}

@@ -12,6 +12,7 @@ import pytest
 from bot.discord.curator_bot import CuratorBot
 from knowledge.answers.service import AnswerService
 from knowledge.feedback import FeedbackStore
+from knowledge.logging_setup import extra_fields
 from tests.bot.discord.conftest import (
     GAPS_ID,
     BotFactory,
@@ -169,10 +170,11 @@ async def test_an_answer_is_logged_with_its_id_and_guild_even_when_recording_it_
 
     assert answer.embeds, "the member still gets the answer"
     [failed] = [r for r in caplog.records if r.getMessage() == "could not record an answer"]
-    [answered] = [r for r in caplog.records if r.getMessage() == "answered question"]
-    assert failed.answer_id == answered.answer_id and len(answered.answer_id) >= 8
-    assert answered.guild_id == text_channel_at().guild.id
-    assert answered.mode == "llm" and answered.latency_ms >= 0
+    [answered] = [extra_fields(r) for r in caplog.records if r.getMessage() == "answered question"]
+    assert extra_fields(failed)["answer_id"] == answered["answer_id"]
+    assert len(answered["answer_id"]) >= 8
+    assert answered["guild_id"] == text_channel_at().guild.id
+    assert answered["mode"] == "llm" and answered["latency_ms"] >= 0
 
 
 @pytest.mark.parametrize(

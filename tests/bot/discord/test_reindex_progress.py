@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from bot.discord.reindex import ProgressRelay, ReindexRunner, ReindexRunningError
+from knowledge.logging_setup import extra_fields
 from knowledge.models import IngestFailure, IngestReport
 from tests.bot.discord.conftest import FakeClock
 
@@ -94,6 +95,12 @@ async def test_a_finished_reindex_logs_its_counts_as_fields(
     with caplog.at_level(logging.INFO, logger="bot.discord.reindex"):
         await runner.run(True, edit)
     failure, done = caplog.records
-    assert failure.source == "cards/broken.md" and failure.reason == "no title"
+    assert extra_fields(failure) == {"source": "cards/broken.md", "reason": "no title"}
     assert done.getMessage() == "reindex done"
-    assert (done.dry_run, done.added, done.unchanged, done.failed) == (True, 2, 5, 1)
+    counts = extra_fields(done)
+    assert (counts["dry_run"], counts["added"], counts["unchanged"], counts["failed"]) == (
+        True,
+        2,
+        5,
+        1,
+    )
