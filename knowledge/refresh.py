@@ -244,7 +244,10 @@ def _log(outcome: RefreshOutcome) -> None:
     elif outcome.failed:
         log.warning(outcome.summary(), extra=details)
         for failure in outcome.report.failed:
-            log.warning("refresh: %s: %s", failure.path, failure.reason)
+            log.warning(
+                "refresh could not read a source",
+                extra={"source": failure.path, "reason": failure.reason},
+            )
     elif outcome.changed:
         log.info(outcome.summary(), extra=details)
     else:
