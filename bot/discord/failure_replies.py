@@ -34,7 +34,7 @@ def describe_error(exc: BaseException, context: str = "") -> str:
     """The reply for `exc`: a CuratorError's own message; otherwise a logged error id."""
     exc = unwrap(exc)
     if isinstance(exc, CuratorError):
-        log.info("refused %s: %s", context or "request", exc.user_message)
+        log.info("declined: %s", exc.user_message, extra={"context": context or "request"})
         return render_error(exc.user_message)
     if isinstance(exc, app_commands.CommandOnCooldown):
         return render_error(f"Slow down: try again in {exc.retry_after:.0f} s.")

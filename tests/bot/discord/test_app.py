@@ -146,9 +146,15 @@ async def test_error_handler_shows_user_messages_and_ids(
     assert isinstance(command, app_commands.Command)
 
     known = FakeInteraction(bot, config.members[0], text_channel_at())
-    await errors.on_app_command_error(
-        known.mock, app_commands.CommandInvokeError(command, InputError("That topic is unknown."))
-    )
+    with caplog.at_level(logging.INFO, logger="bot.discord.failure_replies"):
+        await errors.on_app_command_error(
+            known.mock,
+            app_commands.CommandInvokeError(command, InputError("That topic is unknown.")),
+        )
+    [declined] = caplog.records
+    assert declined.getMessage() == "declined: That topic is unknown."
+    assert extra_fields(declined) == {"context": "/a command"}
+    caplog.clear()
     unknown = FakeInteraction(bot, config.members[0], text_channel_at())
     with caplog.at_level(logging.ERROR):
         await errors.on_app_command_error(
