@@ -12,14 +12,12 @@ kept under bench/out/ and reused, so only the first run pays for embedding the c
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from bench.calibrate_refusal import SAMPLE_DIR, SAMPLE_QUESTIONS, make_embedder, tsv_questions
-from bench.measure import percentile, reproduce_command
+from bench.measure import ROOT, machine_line, percentile, reproduce_command
 from bench.synthetic import CorpusSpec, SyntheticCorpus
 from knowledge.answers.citations import validate_citations
 from knowledge.answers.prompt import build_messages, number_articles
@@ -28,8 +26,6 @@ from knowledge.answers.refusal import RefusalPolicy, assess
 from knowledge.embeddings.base import Embedder
 from knowledge.index import KnowledgeIndex
 from knowledge.settings import load_settings
-
-ROOT = Path(__file__).resolve().parents[1]
 
 # What a model typically sends back: a few cited claims, one citation out of range.
 CANNED_REPLY = (
@@ -106,10 +102,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     args = parser.parse_args()
 
-    print(
-        f"answer path without the LLM call; {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
-    )
+    print("answer path without the LLM call")
+    print(machine_line())
     print("reproduce: " + reproduce_command("bench.bench_answer_path"))
     embedder = make_embedder(args.embedder)
     print(f"embedder: {embedder.name}")

@@ -21,10 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.measure import percentile, reproduce_command
+from bench.measure import machine_line, percentile, reproduce_command
 from knowledge.store.catalog import Catalog
-
-ROOT = Path(__file__).resolve().parents[1]
 
 CHUNKS_PER_ARTICLE = 10
 
@@ -105,6 +103,7 @@ def main() -> None:
                 f"{label}: p50 {percentile(times, 50):.2f} ms, p95 {percentile(times, 95):.2f} ms"
             )
         catalog.close()
+    print(machine_line())
     print("reproduce: " + reproduce_command("bench.bench_catalog"))
 
 

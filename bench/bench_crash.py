@@ -15,7 +15,8 @@ re-embedded or deleted (the rest is redone by the pending-article protocol of in
     .venv/bin/python -m bench.bench_crash                    # 20 kills, 2,000 cards
     .venv/bin/python -m bench.bench_crash --kills 5 --cards 500 --json out.json
 
-Prints one JSON line per kill, then the totals; exits 1 when any mismatch remains.
+Prints the machine and the command that reproduces the run, one JSON line per kill, then the
+totals; exits 1 when any mismatch remains.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.measure import machine, machine_line, reproduce_command
 
 REINDEX = (
     "import sys; from knowledge.index_writer import Indexer; Indexer.batch_chunks = {batch}; "
@@ -188,6 +191,9 @@ def main() -> None:
     parser.add_argument("--data-dir", help="work here (default: a fresh temporary folder)")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()
+    command = reproduce_command("bench.bench_crash")
+    print(machine_line(), flush=True)
+    print(f"reproduce: {command}", flush=True)
     rng = random.Random(args.seed)
     random.seed(args.seed)
     root = Path(args.data_dir or tempfile.mkdtemp(prefix="curator-crash-"))
@@ -232,7 +238,8 @@ def main() -> None:
     logged = [line for line in final.stderr.splitlines() if "repaired" in line]
     found = mismatches(env, cards)
     results = {
-        "command": " ".join(["bench/bench_crash.py", *sys.argv[1:]]),
+        "command": command,
+        "machine": machine(),
         "cards": len(live),
         "kills": kills,
         "runs_that_finished_first": len(rounds) - kills,

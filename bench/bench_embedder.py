@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 
-from bench.measure import percentile, reproduce_command
+from bench.measure import ROOT, machine_line, percentile, reproduce_command
 from knowledge.embeddings.base import Embedder
 from knowledge.embeddings.hash import HashEmbedder
 from knowledge.embeddings.onnx import (
@@ -35,8 +33,6 @@ from knowledge.embeddings.onnx import (
     load_tokenizer,
     missing_model_files,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
 
 SUBJECTS = [
     "attention",
@@ -145,14 +141,8 @@ def main() -> int:
     args = parser.parse_args()
 
     print("reproduce: " + reproduce_command("bench.bench_embedder"))
-    print(f"load average before: {os.getloadavg()[0]:.2f}")
-    import onnxruntime
-
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs "
-        f"({default_threads()} usable); onnxruntime {onnxruntime.__version__}; "
-        f"python {platform.python_version()}"
-    )
+    print(machine_line())
+    print(f"onnx threads by default: {default_threads()}")
     missing = missing_model_files(DEFAULT_MODEL_DIR)
     if missing:
         print(f"model missing in {DEFAULT_MODEL_DIR}: {missing}; seed it first.")

@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from bench.calibrate_refusal import (
-    ROOT,
     SAMPLE_DIR,
     SAMPLE_QUESTIONS,
     make_embedder,
     tsv_questions,
 )
-from bench.measure import reproduce_command
+from bench.measure import ROOT, machine_line, reproduce_command
 from knowledge.answers.service import AnswerService
 from knowledge.embeddings.base import Embedder
 from knowledge.evaluation import load_squad
@@ -102,10 +99,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     args = parser.parse_args()
 
-    print(
-        f"extractive answer path; {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
-    )
+    print("extractive answer path")
+    print(machine_line())
     print("reproduce: " + reproduce_command("bench.bench_extractive_answer"))
     embedder = make_embedder(args.embedder)
     print(f"embedder: {embedder.name}")

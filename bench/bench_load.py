@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -32,14 +30,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.measure import current_rss_mib, percentile, reproduce_command
+from bench.measure import ROOT, current_rss_mib, machine, percentile, reproduce_command
 from bot.discord.limits import AnswerSlots, RateLimitedError
 from knowledge.answers.service import AnswerService
 from knowledge.index import KnowledgeIndex
 from knowledge.models import Answer
 from knowledge.settings import Settings, load_settings
-
-ROOT = Path(__file__).resolve().parents[1]
 
 SAMPLE_DIR = ROOT / "knowledge" / "sample"
 QUESTIONS_FILE = ROOT / "bench" / "data" / "sample_questions.tsv"
@@ -255,12 +251,7 @@ async def run_in(data_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
             fake.stdin.close()
         fake.wait(timeout=30)
     return {
-        "machine": {
-            "cpu": platform.processor() or platform.machine(),
-            "cores": len(os.sched_getaffinity(0)),
-            "python": platform.python_version(),
-            "load_avg_1m": round(os.getloadavg()[0], 2),
-        },
+        "machine": machine(),
         "latency_s": args.latency,
         "embedder": args.embedder,
         "bursts": bursts,

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from markdown_it import MarkdownIt
 
-from bench.measure import reproduce_command
+from bench.measure import machine_line, reproduce_command
 from knowledge.chunking import ChunkingPolicy, chunk_article
 from knowledge.markdown_code import code_regions, markdown_lines
 from knowledge.models import Article
@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  chunk_article (cheap token counter)    {chunking * per:8.2f} ms/article")
     print(f"  of which markdown_lines, once per pass {walking * per:8.2f} ms/article")
     print(f"  markdown-it-py block rules instead     {other * per:8.2f} ms/article")
+    print(machine_line())
     print(f"reproduce: {reproduce_command('bench.bench_markdown_code', argv)}")
 
 

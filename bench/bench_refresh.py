@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from bench.measure import reproduce_command
+from bench.measure import machine_line, reproduce_command
 from bench.synthetic import CorpusSpec, SyntheticCorpus
 from knowledge.embeddings.base import Vectors
 from knowledge.index import KnowledgeIndex
@@ -158,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.articles < 2 or args.rounds < 1:
         parser.error("--articles must be at least 2 and --rounds at least 1")
+    print(machine_line())
     print("reproduce: " + reproduce_command("bench.bench_refresh", argv))
     with tempfile.TemporaryDirectory() as tmp, running_feed_server() as server:
         run(args.articles, args.embedder, args.rounds, server, Path(tmp))

@@ -19,7 +19,6 @@ import io
 import json
 import logging
 import os
-import platform
 import pstats
 import re
 import shutil
@@ -35,13 +34,18 @@ from typing import Any
 
 import numpy as np
 
-from bench.measure import current_rss_mib, peak_rss_mib, percentile, reproduce_command
+from bench.measure import (
+    ROOT,
+    current_rss_mib,
+    machine,
+    peak_rss_mib,
+    percentile,
+    reproduce_command,
+)
 from bench.synthetic import CorpusSpec, SyntheticCorpus
 from knowledge.embeddings.hash import HashEmbedder
 from knowledge.index import KnowledgeIndex, SearchMode
-from knowledge.settings import Settings, load_settings
-
-ROOT = Path(__file__).resolve().parents[1]
+from knowledge.settings import Settings, load_settings, with_overrides
 
 MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "bm25")
 GOAL_P95_MS = 100.0
@@ -119,10 +123,9 @@ def bench_settings(data_dir: Path, chroma_port: int | None = None) -> Settings:
     environment says, or the `chroma run` server on 127.0.0.1:`chroma_port`."""
     settings = load_settings(data_dir=data_dir, embeddings={"provider": "hash"})
     host = "127.0.0.1" if chroma_port else None
-    chroma = settings.chroma.model_copy(
-        update={"host": host, "port": chroma_port or settings.chroma.port}
+    return with_overrides(
+        settings, chroma={"host": host, "port": chroma_port or settings.chroma.port}
     )
-    return settings.model_copy(update={"chroma": chroma})
 
 
 def corpus_for(size: int) -> SyntheticCorpus:
@@ -283,28 +286,6 @@ def measure(size: int, queries: int, work: Path, keep: bool, profile: bool) -> d
         "disk_mb": round(size_mb, 1),
         "disk_parts_mb": parts,
         "load_avg_1m_at_start": load_at_start,
-    }
-
-
-def machine() -> dict[str, Any]:
-    import bm25s
-    import chromadb
-
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = re.findall(r"model name\s*:\s*(.+)", cpuinfo.read_text())
-        cpu = names[0].strip() if names else cpu
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gib": round(memory, 1),
-        "python": platform.python_version(),
-        "chromadb": chromadb.__version__,
-        "bm25s": bm25s.__version__,
-        "load_avg_1m": round(os.getloadavg()[0], 2),
-        "date": time.strftime("%Y-%m-%d"),
     }
 
 

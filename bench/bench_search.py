@@ -25,14 +25,12 @@ from typing import Any
 import numpy as np
 
 from bench.bench_scale import bench_settings
-from bench.measure import percentile, reproduce_command
+from bench.measure import machine_line, percentile, reproduce_command
 from bench.synthetic import CorpusSpec, SyntheticCorpus
 from knowledge.embeddings.hash import HashEmbedder
 from knowledge.index import KnowledgeIndex
 from knowledge.models import Chunk
 from knowledge.settings import load_settings
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def timed(label: str, queries: list[str], step: Callable[[str], object]) -> dict[str, Any]:
@@ -164,6 +162,7 @@ def main() -> None:
         pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(20)
         print(text.getvalue())
     index.close()
+    print(machine_line())
     print("reproduce: " + reproduce_command("bench.bench_search"))
 
 

@@ -19,10 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.bench_scale import disk_mb, read_previous, run_child
-from bench.measure import peak_rss_mib_of_group, reproduce_command
+from bench.measure import ROOT, machine_line, peak_rss_mib_of_group, reproduce_command
 from tests.support.chroma_server import ChromaServer
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def measure(size: int, queries: int, work: Path) -> dict[str, Any]:
@@ -86,7 +84,8 @@ def main() -> None:
             disk = f"{r['disk_bot_mb']:,.0f} + {r['disk_server_mb']:,.0f} MiB"
             lines.append(row("server", r, f"{r['server_peak_rss_mb']:,.0f} MiB", disk))
     print("\n".join(lines))
-    print("\nreproduce: " + reproduce_command("bench.bench_server"))
+    print("\n" + machine_line())
+    print("reproduce: " + reproduce_command("bench.bench_server"))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench.measure import reproduce_command
+from bench.measure import ROOT, machine_line, reproduce_command
 from knowledge.answers.refusal import (
     CALIBRATED_MIN_RELEVANCE,
     COVERAGE_PASSAGES,
@@ -45,8 +45,6 @@ from knowledge.index import KnowledgeIndex
 from knowledge.models import Article, Hit
 from knowledge.settings import load_settings
 from knowledge.text import WORD, stems
-
-ROOT = Path(__file__).resolve().parents[1]
 
 # The shared evaluation data sits beside the checkout (../shared) or beside its worktree folder.
 XQUAD = next(
@@ -297,6 +295,7 @@ def main() -> None:
     parser.add_argument("--max-false-refusals", type=float, default=0.03)
     parser.add_argument("--data-dir", type=Path, default=ROOT / "bench" / "out")
     args = parser.parse_args()
+    print(machine_line())
     print("reproduce: " + reproduce_command("bench.calibrate_refusal"))
 
     embedder = make_embedder(args.embedder)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from knowledge.url_credentials import without_url_credentials
+
 
 class CuratorError(Exception):
     """Base class: `str(exc)` is a message a member or admin can read."""
@@ -23,7 +25,8 @@ class SourceError(InputError):
     """One source (file, record, feed entry, page) could not be loaded."""
 
     def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
+        # `path` stays as given (it identifies the source); the message hides a URL's password.
+        super().__init__(without_url_credentials(f"{path}: {reason}"))
         self.path = path
         self.reason = reason
 

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -31,6 +30,7 @@ from knowledge.settings import (
     Settings,
     load_settings,
 )
+from knowledge.url_credentials import url_without_credentials
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -68,19 +68,6 @@ def redact(secret: str | None) -> str:
 def safe_to_start(checks: list[Check]) -> bool:
     """No check failed."""
     return all(c.status != "fail" for c in checks)
-
-
-def _url_without_credentials(url: str) -> str:
-    """`url` with any user:password@ removed, for display."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "(invalid URL)"
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 # -- settings ---------------------------------------------------------------------------------
@@ -190,7 +177,7 @@ def check_chroma(chroma: ChromaSettings, data_dir: Path, timeout: float = NETWOR
 
 
 def _check_chroma_server(chroma: ChromaSettings, timeout: float) -> Check:
-    base = chroma.server_url
+    base = url_without_credentials(chroma.server_url or "")
     remedy = (
         f"Start the Chroma server at {base} (e.g. `docker compose up -d chroma`), or check "
         "CURATOR_CHROMA__HOST, CURATOR_CHROMA__PORT and CURATOR_CHROMA__SSL."
@@ -367,7 +354,8 @@ def check_store(
     A store that crashes whoever opens it fails here, not in the bot."""
     from knowledge.store.embedded_lock import current_holder
 
-    where = settings.chroma.server_url or str(settings.data_dir / "chroma")
+    server = settings.chroma.server_url
+    where = url_without_credentials(server) if server else str(settings.data_dir / "chroma")
     if not settings.chroma.host:
         if not (settings.data_dir / "chroma").exists():
             return Check("store", "ok", f"{where} is created by the first reindex")
@@ -512,7 +500,7 @@ def check_llm(llm: LLMSettings, timeout: float = NETWORK_TIMEOUT) -> Check:
             "local OpenAI-compatible server such as Ollama or vLLM.",
         )
     base = (llm.base_url or OPENAI_DEFAULT_BASE_URL).rstrip("/")
-    shown = _url_without_credentials(base)
+    shown = url_without_credentials(base)
     headers = {}
     if llm.api_key is not None:
         headers["Authorization"] = f"Bearer {llm.api_key.get_secret_value()}"

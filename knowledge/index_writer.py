@@ -40,6 +40,7 @@ from knowledge.store.consistency import Repair, invalidate, mark_consistent, rec
 from knowledge.store.lexical_index import LexicalIndex
 from knowledge.store.sentence_store import SentenceStore
 from knowledge.store.vector_store import StoredState, VectorStore
+from knowledge.url_credentials import without_url_credentials
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,9 @@ def exclusive_lock(path: Path) -> Iterator[None]:
 
 def _protected(origin: str, failures: Sequence[IngestFailure]) -> bool:
     """An article whose source failed to load this time is kept, not treated as deleted."""
-    return any(f.path == origin or f.path.startswith(origin) for f in failures if origin)
+    # Failures name a URL with its credentials hidden; the article's origin has them.
+    shown = without_url_credentials(origin)
+    return any(f.path == shown or f.path.startswith(shown) for f in failures if origin)
 
 
 class Indexer:

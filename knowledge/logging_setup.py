@@ -5,9 +5,10 @@ each record's `extra=` fields, and no secret in any line.
 modules, discord.py, httpx, openai, chromadb — the keys are replaced before anything is written,
 in either format: in the message and its arguments, the traceback, the stack and `extra` fields.
 Secrets are recognised two ways: by value (the configured keys, plus any the front end adds),
-and by shape (a signed three-part token, an `sk-...` key, a bearer header, `api_key=...`, plus
-any shapes the front end adds), so a secret that reaches a log line from somewhere unexpected is
-caught too. The front end (bot/) adds what it alone knows, such as its Discord token.
+and by shape (a signed three-part token, an `sk-...` key, a bearer header, `api_key=...`, a
+URL's `user:password@`, plus any shapes the front end adds), so a secret that reaches a log
+line from somewhere unexpected is caught too. The front end (bot/) adds what it alone knows,
+such as its Discord token.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pydantic import SecretStr
 from pythonjsonlogger.json import JsonFormatter
 
 from knowledge.settings import LogFormat, Settings
+from knowledge.url_credentials import without_url_credentials
 
 REDACTED = "[redacted]"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -53,6 +55,9 @@ _STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None)
     "taskName",
 }
 _formatter = logging.Formatter()
+#: Libraries that set their own logger's level when imported (bm25s sets DEBUG, at whatever
+#: moment it is first imported), so their records are held back at the handler instead.
+QUIET_LIBRARIES = {"bm25s": logging.WARNING}
 
 
 def redact_text(
@@ -65,6 +70,7 @@ def redact_text(
             text = text.replace(secret, REDACTED)
     for shape in [*_SHAPES, *shapes]:
         text = shape.sub(REDACTED, text)
+    text = without_url_credentials(text)
     return _LABELLED.sub(lambda m: m.group(1) + REDACTED, text)
 
 
@@ -128,6 +134,14 @@ def _chosen_format(settings: Settings | None, log_format: LogFormat | None) -> L
     # Before settings load, a bad value falls back to text; loading the settings then names it.
     raw = os.environ.get(LOG_FORMAT_VARIABLE, "").strip().lower()
     return "json" if raw == "json" else "text"
+
+
+class QuietLibrariesFilter(logging.Filter):
+    """Drops records of a QUIET_LIBRARIES logger (or its children) below that library's level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        library = record.name.split(".", 1)[0]
+        return record.levelno >= QUIET_LIBRARIES.get(library, logging.NOTSET)
 
 
 class RedactingFilter(logging.Filter):
@@ -224,6 +238,8 @@ def configure_logging(
         if stream is not None:
             handler.setStream(stream)
     handler.setFormatter(make_formatter(_chosen_format(settings, log_format)))
+    if not any(isinstance(f, QuietLibrariesFilter) for f in handler.filters):
+        handler.addFilter(QuietLibrariesFilter())
     chosen = level if level is not None else (settings.log_level if settings else "WARNING")
     root.setLevel(chosen)
     # Library warnings (warnings.warn) go through logging too, and so through the filter.

@@ -9,7 +9,9 @@ from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, field_validator
+
+from knowledge.url_credentials import without_url_credentials
 
 ChunkKind = Literal["summary", "chunk"]
 
@@ -183,15 +185,23 @@ class Hit(BaseModel):
 
 
 class IngestFailure(BaseModel):
+    """One source, record or entry that could not be used; a URL's credentials are hidden
+    (`scheme://***@host`), since reports are printed, posted and logged."""
+
     path: str
     reason: str
 
+    _hide_credentials = field_validator("path", "reason")(without_url_credentials)
+
 
 class IngestWarning(BaseModel):
-    """Something an ingest accepted but a person should know about."""
+    """Something an ingest accepted but a person should know about (credentials hidden, as in
+    IngestFailure)."""
 
     path: str
     message: str
+
+    _hide_credentials = field_validator("path", "message")(without_url_credentials)
 
 
 class Pairing(BaseModel):

@@ -30,6 +30,7 @@ from knowledge.loaders.conditional import (
 )
 from knowledge.models import IngestFailure, IngestReport
 from knowledge.state import StateDB
+from knowledge.url_credentials import without_url_credentials
 
 if TYPE_CHECKING:
     from knowledge.index import KnowledgeIndex
@@ -212,13 +213,18 @@ class Refresher:
         index.remember_feeds(loaded)
         report = outcome.report
         report.repaired = repaired
+        # Failures name URLs with their credentials hidden; origins and validators keep them.
+        not_modified = {without_url_credentials(url) for url in session.not_modified}
         report.failed = [
             IngestFailure(path=f.path, reason=f.reason)
             for f in loaded.failures
-            if f.path not in session.not_modified
+            if f.path not in not_modified
         ]
         report.skipped = list(loaded.skipped)
-        outcome.kept = sum(per_origin.get(f.path, 0) for f in report.failed)
+        failed = {f.path for f in report.failed}
+        outcome.kept = sum(
+            n for origin, n in per_origin.items() if without_url_credentials(origin) in failed
+        )
         # Not-modified sources count as failures for planning: that is what keeps their articles.
         plan = index.indexer.plan(loaded.articles, loaded.failures, remove_missing=True)
         if plan.added or plan.updated or plan.removed or plan.orphans:
@@ -228,7 +234,7 @@ class Refresher:
             if index.indexer.lexical_is_dirty():
                 index.indexer.rebuild_lexical()
         report.unchanged += sum(per_origin[url] for url in session.not_modified)
-        outcome.not_modified = sorted(session.not_modified)
+        outcome.not_modified = sorted(not_modified)
         self.validators.save(scope, session.fresh, time.time())
 
 
@@ -239,7 +245,10 @@ def _log(outcome: RefreshOutcome) -> None:
     elif outcome.failed:
         log.warning(outcome.summary(), extra=details)
         for failure in outcome.report.failed:
-            log.warning("refresh: %s: %s", failure.path, failure.reason)
+            log.warning(
+                "refresh could not read a source",
+                extra={"source": failure.path, "reason": failure.reason},
+            )
     elif outcome.changed:
         log.info(outcome.summary(), extra=details)
     else:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 from zoneinfo import ZoneInfo
 
 from dotenv import dotenv_values
@@ -27,7 +27,13 @@ from pydantic import (
     model_validator,
 )
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from knowledge.errors import ConfigError
 
@@ -219,11 +225,13 @@ class LLMSettings(SettingsGroup):
     reply_deadline: float = Field(
         default=60.0,
         gt=0,
+        le=3600,
         description="Most seconds one whole reply may take, streamed or not; then it stops.",
     )
     max_reply_chars: int = Field(
         default=8_000,
         ge=200,
+        le=200_000,
         description="Longest reply kept, in characters; the model is stopped beyond it.",
     )
 
@@ -392,24 +400,23 @@ class Settings(BaseSettings):
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
 
-    @model_validator(mode="before")
     @classmethod
-    def _standard_openai_variables(cls, data: Any) -> Any:
-        """OPENAI_API_KEY and OPENAI_BASE_URL fill `llm.api_key` / `llm.base_url` left unset, so
-        existing Ollama/vLLM set-ups need no renaming; the CURATOR_LLM__* variables win."""
-        if not isinstance(data, dict):
-            return data
-        llm = data.get("llm", {})
-        if isinstance(llm, BaseModel):
-            llm = llm.model_dump()
-        if not isinstance(llm, dict):
-            return data  # not a group at all: validation names the problem
-        fill: dict[str, str] = {}
-        if llm.get("api_key") is None and os.environ.get("OPENAI_API_KEY"):
-            fill["api_key"] = os.environ["OPENAI_API_KEY"]
-        if not llm.get("base_url") and os.environ.get("OPENAI_BASE_URL"):
-            fill["base_url"] = os.environ["OPENAI_BASE_URL"]
-        return {**data, "llm": {**llm, **fill}} if fill else data
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The usual sources, then OPENAI_API_KEY / OPENAI_BASE_URL below every CURATOR_ one."""
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            file_secret_settings,
+            _StandardOpenAIVariables(settings_cls),
+        )
 
     @field_validator("data_dir")
     @classmethod
@@ -417,6 +424,26 @@ class Settings(BaseSettings):
         # "~/curator" names the home folder for every reader (the bot, the CLI and doctor
         # alike), never a folder called "~".
         return value.expanduser()
+
+
+SettingsModel = TypeVar("SettingsModel", bound=BaseModel)
+
+
+class _StandardOpenAIVariables(PydanticBaseSettingsSource):
+    """OPENAI_API_KEY and OPENAI_BASE_URL fill `llm.api_key` / `llm.base_url` left unset, so
+    existing Ollama/vLLM set-ups need no renaming; the CURATOR_LLM__* variables (and values
+    given in code, such as with_overrides' `api_key=None`) win, being read first."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ gives every value at once
+
+    def __call__(self) -> dict[str, Any]:
+        llm = {
+            key: os.environ[variable]
+            for key, variable in (("api_key", "OPENAI_API_KEY"), ("base_url", "OPENAI_BASE_URL"))
+            if os.environ.get(variable)
+        }
+        return {"llm": llm} if llm else {}
 
 
 class InvalidSettings(ConfigError):
@@ -558,6 +585,46 @@ def _settings_error_problem(exc: SettingsError) -> str:
         f"{group} (or one of its {group}{NESTED_DELIMITER}* variables{where}) cannot be "
         f"read: {cause}"
     )
+
+
+def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` with `overrides` on top; nested mappings (settings groups) merge key by key."""
+    result = dict(base)
+    for key, value in overrides.items():
+        current = result.get(key)
+        if isinstance(value, Mapping) and isinstance(current, Mapping):
+            result[key] = merged(current, value)
+        else:
+            result[key] = value
+    return result
+
+
+def with_overrides(settings: SettingsModel, **overrides: Any) -> SettingsModel:
+    """A new, validated copy of `settings` (a Settings or one group) with `overrides` merged
+    on top, groups as dicts: `with_overrides(s, llm={"api_key": None}, data_dir=path)`.
+
+    Use it instead of `model_copy(update=...)`, which skips validation. Every value comes from
+    `settings` or `overrides`, never from the environment (a key set to None stays None). An
+    invalid value or unknown key raises InvalidSettings naming its variable.
+    """
+    # model_dump keeps typed values (SecretStr, ZoneInfo, time), which validate back as they are.
+    values = merged(settings.model_dump(), overrides)
+    model = type(settings)
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        group = _group_name(model)
+        raise InvalidSettings(
+            [f"{_variable_name((*group, *err['loc']))}: {err['msg']}" for err in exc.errors()]
+        ) from exc
+
+
+def _group_name(model: type[BaseModel]) -> tuple[str, ...]:
+    """Where a settings group sits in Settings: ("llm",) for LLMSettings, () for Settings."""
+    for name, info in Settings.model_fields.items():
+        if info.annotation is model:
+            return (name,)
+    return ()
 
 
 @lru_cache(maxsize=1)

@@ -5,7 +5,8 @@ built can leave a part holding what it read before, and hides which settings a t
 So tests build them with `make_settings` / `with_overrides` (tests/support/settings.py), and the
 scan below fails on any assignment, `setattr` or in-place change through a settings object in
 tests/, and on `model_copy(update=...)` / `model_construct`, which skip validation — except in
-the tests that check what validate_assignment does, listed in ALLOWED.
+the tests that check what validate_assignment does, listed in ALLOWED. The code under
+knowledge/, bot/ and bench/ is scanned the same way, with no exceptions.
 
 A settings object is what a name or attribute called `settings` / `*_settings` holds, what
 a settings factory or model class returns, a parameter annotated with one, and any alias of
@@ -237,6 +238,17 @@ def test_no_test_changes_settings_after_building_them() -> None:
         "them to what the test builds, instead of changing them afterwards:\n"
         + "\n".join(str(c) for c in changes)
     )
+
+
+def test_the_code_itself_copies_settings_only_through_with_overrides() -> None:
+    """knowledge/, bot/ and bench/ are held to the same rule: a copy with changes is
+    `knowledge.settings.with_overrides`, which validates it; nothing assigns to settings."""
+    found: list[Change] = []
+    for folder in ("knowledge", "bot", "bench"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            found += settings_changes(path.read_text(encoding="utf-8"), relative)
+    assert not found, "\n".join(str(c) for c in found)
 
 
 def test_every_allowed_assignment_still_exists() -> None:

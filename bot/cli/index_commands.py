@@ -38,6 +38,7 @@ from bot.cli.common import (
     terminal_text,
     usage_error,
 )
+from knowledge import refresh as refresh_module
 from knowledge.index import KnowledgeIndex, SearchMode
 from knowledge.index_writer import STAGE_LABELS
 from knowledge.index_writer import Progress as ProgressFn
@@ -164,7 +165,7 @@ def _quiet_refresh_log() -> Iterator[None]:
     """While watching, each refresh is printed by the CLI itself: the refresher's own log
     records (the same summary, each failure again, a JSON dump) stay off the terminal;
     unexpected errors (ERROR and above) still show."""
-    logger = logging.getLogger("knowledge.refresh")
+    logger = logging.getLogger(refresh_module.__name__)
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:

@@ -378,7 +378,7 @@ class AskFlow:
             "answered question",
             extra={
                 "answer_id": answer_id,
-                "guild": request.guild_id,
+                "guild_id": request.guild_id,
                 "refused": answer.refused,
                 "refusal": answer.refusal.value if answer.refusal else None,
                 "mode": answer.mode,
@@ -403,7 +403,7 @@ class AskFlow:
                     where = first.jump_url
                 await self._post_gap(request, answer, where)
         except Exception:
-            log.exception("follow-up work after answer %s failed", answer_id)
+            log.exception("follow-up work after an answer failed", extra={"answer_id": answer_id})
 
     async def _record(
         self, request: AskRequest, answer: Answer, answer_id: str, elapsed: float
@@ -443,7 +443,7 @@ class AskFlow:
             await asyncio.to_thread(write)
         except Exception:
             # The member still gets the answer; only the buttons and the log entry are lost.
-            log.exception("could not record answer %s", answer_id)
+            log.exception("could not record an answer", extra={"answer_id": answer_id})
             return False
         return True
 
@@ -459,5 +459,7 @@ class AskFlow:
             try:
                 await channel.send(**_send_kwargs(out, None))
             except discord.HTTPException as exc:
-                log.warning("could not post to the gaps channel %s: %s", channel_id, exc)
+                log.warning(
+                    "could not post to the gaps channel: %s", exc, extra={"channel_id": channel_id}
+                )
                 return

@@ -19,7 +19,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.failure_replies import new_error_id, reply_ephemeral
+from bot.discord.failure_replies import reply_ephemeral
 from bot.discord.mentions import NO_MENTIONS
 from bot.discord.permissions import guild_allowed
 from knowledge.errors import CuratorError
@@ -103,7 +103,9 @@ class CuratorBot(commands.Bot):
             try:
                 channel = await self.fetch_channel(channel_id)
             except discord.HTTPException as exc:
-                log.warning("%s channel %s unavailable: %s", what, channel_id, exc)
+                log.warning(
+                    "%s channel unavailable: %s", what, exc, extra={"channel_id": channel_id}
+                )
                 return None
         return channel if isinstance(channel, discord.abc.Messageable) else None
 
@@ -132,7 +134,9 @@ class CuratorBot(commands.Bot):
                 guild = discord.Object(id=guild_id)
                 self.tree.copy_global_to(guild=guild)
                 synced = await self.tree.sync(guild=guild)
-                log.info("synced %d slash commands to guild %s", len(synced), guild_id)
+                log.info(
+                    "synced %d slash commands to a guild", len(synced), extra={"guild_id": guild_id}
+                )
             else:
                 synced = await self.tree.sync()
                 log.info("synced %d slash commands globally", len(synced))
@@ -157,11 +161,11 @@ class CuratorBot(commands.Bot):
         """Leave a guild that is not on the allowlist; True when it left."""
         if guild_allowed(guild.id, self.settings):
             return False
-        log.warning("leaving guild %s: not on CURATOR_DISCORD__GUILDS", guild.id)
+        log.warning("leaving a guild not on CURATOR_DISCORD__GUILDS", extra={"guild_id": guild.id})
         try:
             await guild.leave()
         except discord.HTTPException as exc:
-            log.error("could not leave guild %s: %s", guild.id, exc)
+            log.error("could not leave a guild: %s", exc, extra={"guild_id": guild.id})
             return False
         return True
 
@@ -174,7 +178,8 @@ class CuratorBot(commands.Bot):
         await self.leave_if_not_allowed(guild)
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
-        log.exception("unexpected error %s in %s", new_error_id(), event_method)
+        # No member waits on an event handler, so there is nobody to give an error id to.
+        log.exception("unexpected error in an event handler", extra={"event": event_method})
 
 
 def create_bot(

@@ -120,7 +120,11 @@ class DigestPoster:
                 ) from exc
             # Part of it is in the channel: record that, so nobody posts the start again.
             self.history.mark_posted(digest.date, by, channel_id, sent)
-            log.error("digest %s posted only in part: %s", digest.date, exc)
+            log.error(
+                "digest posted only in part: %s",
+                exc,
+                extra={"digest_date": digest.date.isoformat(), "by": by, "messages": len(sent)},
+            )
             raise DigestPostError(
                 f"Only {len(sent)} of the digest's messages could be posted in <#{channel_id}>."
             ) from exc
@@ -168,7 +172,10 @@ class DigestScheduler:
         try:
             digest = await self.digests.build(date=day)
             if digest.empty and not self.settings.digest.post_empty:
-                log.info("no articles for the %s digest; not posting (post_empty is off)", day)
+                log.info(
+                    "no articles for the digest; not posting (post_empty is off)",
+                    extra={"digest_date": day.isoformat()},
+                )
                 self._done.add(day)
                 return None
             await self.poster.post(digest, by=SCHEDULE_ACTOR)
@@ -177,7 +184,11 @@ class DigestScheduler:
             return None
         except CuratorError as exc:
             self._failures[day] = self._failures.get(day, 0) + 1
-            log.error("the %s digest was not posted: %s", day, exc.user_message)
+            log.error(
+                "the digest was not posted: %s",
+                exc.user_message,
+                extra={"digest_date": day.isoformat()},
+            )
             return None
         self._done.add(day)
         return day

@@ -34,14 +34,18 @@ def describe_error(exc: BaseException, context: str = "") -> str:
     """The reply for `exc`: a CuratorError's own message; otherwise a logged error id."""
     exc = unwrap(exc)
     if isinstance(exc, CuratorError):
-        log.info("refused %s: %s", context or "request", exc.user_message)
+        log.info("declined: %s", exc.user_message, extra={"context": context or "request"})
         return render_error(exc.user_message)
     if isinstance(exc, app_commands.CommandOnCooldown):
         return render_error(f"Slow down: try again in {exc.retry_after:.0f} s.")
     if isinstance(exc, app_commands.CheckFailure):
         return render_error(str(exc) or "You can't use this command here.")
     error_id = new_error_id()
-    log.error("unexpected error %s in %s", error_id, context or "request", exc_info=exc)
+    log.error(
+        "unexpected error",
+        extra={"error_id": error_id, "context": context or "request"},
+        exc_info=exc,
+    )
     return render_error(UNEXPECTED, error_id)
 
 
@@ -55,4 +59,8 @@ async def reply_ephemeral(interaction: discord.Interaction, text: str) -> None:
                 text, ephemeral=True, allowed_mentions=NO_MENTIONS
             )
     except discord.HTTPException as exc:
-        log.warning("could not send a reply to interaction %s: %s", interaction.id, exc)
+        log.warning(
+            "could not send a reply to an interaction: %s",
+            exc,
+            extra={"interaction_id": interaction.id},
+        )

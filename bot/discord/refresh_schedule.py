@@ -106,7 +106,7 @@ class RefreshSchedule:
         try:
             await channel.send(render_refresh(outcome), allowed_mentions=NO_MENTIONS)
         except discord.HTTPException as exc:
-            log.warning("cannot post the refresh report in <#%s>: %s", channel_id, exc)
+            log.warning("cannot post the refresh report: %s", exc, extra={"channel_id": channel_id})
             return False
         return True
 

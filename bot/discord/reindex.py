@@ -127,6 +127,20 @@ class ReindexRunner:
             self._started = None
             self.started_by = None
         for failure in report.failed:
-            log.warning("reindex failure: %s: %s", failure.path, failure.reason)
-        log.info("reindex done (dry_run=%s): %s", dry_run, report.as_json())
+            log.warning(
+                "reindex could not read a source",
+                extra={"source": failure.path, "reason": failure.reason},
+            )
+        log.info(
+            "reindex done",
+            extra={
+                "dry_run": dry_run,
+                "added": report.added,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "removed": report.removed,
+                "repaired": report.repaired,
+                "failed": len(report.failed),
+            },
+        )
         return report, changes_between(before, after)

@@ -10,7 +10,7 @@ from knowledge.embeddings.base import Embedder
 from knowledge.embeddings.hash import HashEmbedder
 from knowledge.embeddings.onnx import REMEDY, OnnxMiniLMEmbedder, missing_model_files
 from knowledge.errors import EmbedderUnavailableError
-from knowledge.settings import EmbeddingSettings, LLMSettings
+from knowledge.settings import EmbeddingSettings, LLMSettings, with_overrides
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def embedder_named(
     if name == OnnxMiniLMEmbedder.name:
         return _onnx_embedder(embeddings)
     if name.startswith("openai-") and model:
-        return _openai_embedder(embeddings.model_copy(update={"model": model}), llm)
+        return _openai_embedder(with_overrides(embeddings, model=model), llm)
     raise EmbedderUnavailableError(f"the embedder {name!r} that built the index is not known here")
 
 

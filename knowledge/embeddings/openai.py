@@ -11,6 +11,7 @@ import openai
 
 from knowledge.embeddings.base import Embedder, Vectors
 from knowledge.errors import EmbedderUnavailableError
+from knowledge.url_credentials import url_without_credentials, without_url_credentials
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class OpenAIEmbedder(Embedder):
             timeout=timeout,
             max_retries=max_retries,
         )
-        self._where = base_url or "the OpenAI API"
+        self._where = url_without_credentials(base_url) if base_url else "the OpenAI API"
 
     @property
     def dim(self) -> int:  # type: ignore[override]
@@ -108,7 +109,7 @@ class OpenAIEmbedder(Embedder):
             ) from exc
         except openai.APIConnectionError as exc:
             raise EmbedderUnavailableError(
-                f"Embeddings endpoint {self._where} cannot be reached: {exc}"
+                f"Embeddings endpoint {self._where} cannot be reached: {_short(str(exc))}"
             ) from exc
         except openai.OpenAIError as exc:  # e.g. a malformed response body
             raise EmbedderUnavailableError(
@@ -142,4 +143,6 @@ class OpenAIEmbedder(Embedder):
 
 
 def _short(message: str, limit: int = 300) -> str:
+    # The SDK's text can quote the request URL, credentials and all.
+    message = without_url_credentials(message)
     return message if len(message) <= limit else message[:limit] + "…"

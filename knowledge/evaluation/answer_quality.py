@@ -20,7 +20,7 @@ from knowledge.evaluation.squad import EvalCorpus, EvalQuestion
 from knowledge.index import KnowledgeIndex
 from knowledge.index_writer import Progress
 from knowledge.models import Answer
-from knowledge.settings import Settings
+from knowledge.settings import Settings, with_overrides
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +144,7 @@ async def evaluate_answers(
 
 def without_llm(settings: Settings) -> Settings:
     """The same settings with no language model, so answers are extractive."""
-    llm = settings.llm.model_copy(update={"api_key": None, "base_url": None})
-    return settings.model_copy(update={"llm": llm})
+    return with_overrides(settings, llm={"api_key": None, "base_url": None})
 
 
 def run_answer_eval(

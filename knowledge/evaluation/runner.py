@@ -15,7 +15,7 @@ from knowledge.evaluation.squad import EvalCorpus, EvalQuestion
 from knowledge.index import KnowledgeIndex, SearchMode
 from knowledge.index_writer import Progress
 from knowledge.models import Hit
-from knowledge.settings import Settings
+from knowledge.settings import Settings, with_overrides
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +140,7 @@ def spread(questions: Sequence[EvalQuestion], limit: int | None) -> list[EvalQue
 
 def eval_settings(settings: Settings, data_dir: Path) -> Settings:
     """The user's settings pointed at a throwaway embedded store (never their server or data)."""
-    chroma = settings.chroma.model_copy(update={"host": None})
-    return settings.model_copy(update={"data_dir": data_dir, "chroma": chroma})
+    return with_overrides(settings, data_dir=data_dir, chroma={"host": None})
 
 
 def run_eval(

@@ -26,8 +26,6 @@ from knowledge.store.filter_keys import filter_key
 from knowledge.text import STOP_WORDS, stem_words, words
 
 log = logging.getLogger(__name__)
-# bm25s sets its own logger to DEBUG, which would print through any root handler.
-logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 def tokenize(text: str) -> list[str]:

@@ -24,6 +24,7 @@ from knowledge.store.filter_keys import (
     filter_key,
     topic_key,
 )
+from knowledge.url_credentials import url_without_credentials
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +201,9 @@ class VectorStore:
         #: False: never create the collection (a read-only look, as doctor takes).
         self.create = create
         self.name = collection or collection_name(settings.collection_prefix, embedder_name)
-        self.location = settings.server_url or str(data_dir / "chroma")
+        self.location = url_without_credentials(settings.server_url or "") or str(
+            data_dir / "chroma"
+        )
         self._data_dir = data_dir
         self._collection: Any = None
         self._client: Any = None

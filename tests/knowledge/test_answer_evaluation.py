@@ -82,7 +82,10 @@ def test_summary_gives_shares_counts_and_percentiles() -> None:
     assert summarise_answers("extractive", []).gold_in_text == 0.0
 
 
-def test_without_llm_drops_only_the_model_endpoint(tmp_path: Path) -> None:
+def test_without_llm_drops_only_the_model_endpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment-0123456789")
     settings = make_settings(tmp_path, llm={"base_url": "http://127.0.0.1:9/v1"})
     assert settings.llm.configured
     plain = without_llm(settings)

@@ -95,3 +95,23 @@ def test_a_line_without_fields_is_unchanged(tmp_path: Path) -> None:
     configure_logging(make_settings(tmp_path), level="INFO", stream=out)
     logging.getLogger("x").info("plain %s", "message")
     assert out.getvalue().rstrip().endswith("INFO x: plain message")
+
+
+def test_bm25s_debug_lines_stay_off_whenever_bm25s_is_imported(tmp_path: Path) -> None:
+    """bm25s sets its logger to DEBUG when first imported, which may be after logging is
+    configured: its chatter is held back at our handler, its warnings still show."""
+    out = io.StringIO()
+    configure_logging(make_settings(tmp_path), level="INFO", stream=out)
+    library = logging.getLogger("bm25s")
+    level = library.level
+    library.setLevel(logging.DEBUG)  # what `import bm25s` does
+    try:
+        library.debug("building the index")
+        logging.getLogger("bm25s.tokenization").info("tokenizing 10 texts")
+        library.warning("corpus is empty")
+        logging.getLogger("knowledge.store.lexical_index").info("our own line")
+    finally:
+        library.setLevel(level)
+    written = out.getvalue()
+    assert "building the index" not in written and "tokenizing" not in written
+    assert "corpus is empty" in written and "our own line" in written

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ import knowledge.loaders.web as web_loader
 from knowledge.embeddings.base import Vectors
 from knowledge.errors import IndexBusyError, StoreUnavailableError
 from knowledge.index import KnowledgeIndex
+from knowledge.logging_setup import extra_fields
 from knowledge.refresh import DIGEST_LEAD, Refresher, next_refresh_at
 from knowledge.settings import Settings
 from knowledge.state import StateDB
@@ -154,11 +156,17 @@ def test_last_modified_alone_is_enough(
 
 
 def test_a_503_keeps_the_articles_and_is_reported(
-    server: FeedServer, index: KnowledgeIndex, refresher: Refresher
+    server: FeedServer,
+    index: KnowledgeIndex,
+    refresher: Refresher,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     refresher.run()
     server.documents[FEED].status = 503
-    outcome = refresher.run()
+    with caplog.at_level(logging.WARNING, logger="knowledge.refresh"):
+        outcome = refresher.run()
+    [failed] = [r for r in caplog.records if r.getMessage() == "refresh could not read a source"]
+    assert extra_fields(failed)["source"] == server.url(FEED)
     assert outcome.failed and not outcome.changed
     assert [f.path for f in outcome.report.failed] == [server.url(FEED)]
     assert "503" in outcome.report.failed[0].reason

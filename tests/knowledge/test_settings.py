@@ -70,6 +70,9 @@ def test_an_assignment_out_of_range_is_refused() -> None:
         ("CURATOR_DIGEST__CHANNEL_ID", "-3"),
         ("CURATOR_DISCORD__CHANNELS", "10,0"),
         ("CURATOR_KNOWLEDGE__FETCH_TIMEOUT", "86400"),
+        ("CURATOR_LLM__REPLY_DEADLINE", "inf"),
+        ("CURATOR_LLM__REPLY_DEADLINE", "86400"),
+        ("CURATOR_LLM__MAX_REPLY_CHARS", "1000000000000"),
     ],
 )
 def test_numbers_out_of_range_fail_naming_the_variable(
@@ -171,10 +174,33 @@ def test_the_test_helper_merges_overrides_and_validates_them(tmp_path: Path) -> 
     changed = with_overrides(settings, discord={"guilds": [1]})
     assert changed.discord.guilds == [1] and changed.discord.allow_dms
     assert settings.discord.guilds == []  # the original is untouched
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigError, match="CURATOR_RETRIEVAL__KK"):
         with_overrides(settings, retrieval={"kk": 3})
     with pytest.raises(ConfigError, match="CURATOR_RETRIEVAL__K"):
         make_settings(tmp_path, retrieval={"k": 0})
+
+
+def test_with_overrides_validates_every_override_and_names_a_bad_one(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        with_overrides(settings, llm={"reply_deadline": float("inf"), "max_reply_chars": 10**12})
+    message = caught.value.user_message
+    assert "CURATOR_LLM__REPLY_DEADLINE" in message and "CURATOR_LLM__MAX_REPLY_CHARS" in message
+    # A single group is checked the same way, named as its variable.
+    with pytest.raises(ConfigError, match="CURATOR_CHROMA__PORT"):
+        with_overrides(settings.chroma, port=70_000)
+    assert with_overrides(settings.chroma, port=9000).port == 9000
+
+
+def test_with_overrides_does_not_read_the_environment_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key set to None is meant: OPENAI_API_KEY does not fill it back in (as it would for
+    settings read from the environment)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment-0123456789")
+    settings = make_settings(tmp_path)
+    assert settings.llm.api_key is not None
+    assert with_overrides(settings, llm={"api_key": None}).llm.api_key is None
 
 
 def test_a_data_dir_under_home_is_the_same_folder_for_every_reader(

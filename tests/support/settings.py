@@ -2,18 +2,20 @@
 
 `make_settings(data_dir, retrieval={"k": 3})` starts from the test defaults (hash embedder, the
 sample articles) and merges each override group key by key; `with_overrides(settings, ...)`
-does the same starting from existing settings. Both go through validation, so a bad override
-fails where it is written, as a misspelt variable fails start-up. They are the one way tests
-build a whole Settings: tests/test_settings_in_tests.py fails on one built directly elsewhere.
+(knowledge.settings, re-exported here with `merged`) does the same starting from existing
+settings. Both go through validation, so a bad override fails where it is written, as a
+misspelt variable fails start-up. They are the one way tests build a whole Settings:
+tests/test_settings_in_tests.py fails on one built directly elsewhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from knowledge.settings import Settings, load_settings
+from knowledge.settings import Settings, load_settings, merged, with_overrides
+
+__all__ = ["SAMPLE_DIR", "TEST_DEFAULTS", "make_settings", "merged", "with_overrides"]
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "knowledge" / "sample"
 
@@ -24,18 +26,6 @@ TEST_DEFAULTS: dict[str, Any] = {
 }
 
 
-def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """`base` with `overrides` on top; nested mappings (settings groups) merge key by key."""
-    result = dict(base)
-    for key, value in overrides.items():
-        current = result.get(key)
-        if isinstance(value, Mapping) and isinstance(current, Mapping):
-            result[key] = merged(current, value)
-        else:
-            result[key] = value
-    return result
-
-
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     """Validated settings in `data_dir`: the test defaults, then `overrides` (groups as dicts).
 
@@ -43,9 +33,3 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     real `curator` command takes; a value out of range raises ConfigError naming it.
     """
     return load_settings(**merged({**TEST_DEFAULTS, "data_dir": data_dir}, overrides))
-
-
-def with_overrides(settings: Settings, **overrides: Any) -> Settings:
-    """A new, validated Settings: `settings` with `overrides` merged on top (groups as dicts)."""
-    # model_dump keeps typed values (SecretStr, ZoneInfo, time), which validate back as they are.
-    return Settings.model_validate(merged(settings.model_dump(), overrides))

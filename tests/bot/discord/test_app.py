@@ -19,6 +19,7 @@ from bot.discord.cogs.error_cog import ErrorsCog
 from bot.discord.cogs.refresh_cog import RefreshCog
 from bot.discord.curator_bot import COGS, CuratorBot, CuratorTree, build_intents, create_bot
 from knowledge.errors import InputError
+from knowledge.logging_setup import extra_fields
 from knowledge.services import Services
 from knowledge.settings import Settings
 from tests.bot.discord.conftest import (
@@ -109,16 +110,21 @@ async def test_commands_sync_to_the_dev_guild_or_globally(
         assert bot.tree.get_command("ask", guild=guild) is not None
 
 
-async def test_guilds_off_the_allowlist_are_left(make_bot: BotFactory) -> None:
+async def test_guilds_off_the_allowlist_are_left(
+    make_bot: BotFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     bot = await make_bot(discord={"guilds": [1]})
     allowed, other = MagicMock(spec=discord.Guild), MagicMock(spec=discord.Guild)
     allowed.id, other.id = 1, 2
 
     assert not await bot.leave_if_not_allowed(allowed)
-    assert await bot.leave_if_not_allowed(other)
+    with caplog.at_level(logging.WARNING):
+        assert await bot.leave_if_not_allowed(other)
 
     allowed.leave.assert_not_awaited()
     other.leave.assert_awaited_once()
+    [left] = [r for r in caplog.records if r.getMessage().startswith("leaving a guild")]
+    assert extra_fields(left) == {"guild_id": 2}
 
 
 async def test_slash_commands_in_other_guilds_are_refused(make_bot: BotFactory) -> None:
@@ -140,9 +146,15 @@ async def test_error_handler_shows_user_messages_and_ids(
     assert isinstance(command, app_commands.Command)
 
     known = FakeInteraction(bot, config.members[0], text_channel_at())
-    await errors.on_app_command_error(
-        known.mock, app_commands.CommandInvokeError(command, InputError("That topic is unknown."))
-    )
+    with caplog.at_level(logging.INFO, logger="bot.discord.failure_replies"):
+        await errors.on_app_command_error(
+            known.mock,
+            app_commands.CommandInvokeError(command, InputError("That topic is unknown.")),
+        )
+    [declined] = caplog.records
+    assert declined.getMessage() == "declined: That topic is unknown."
+    assert extra_fields(declined) == {"context": "/a command"}
+    caplog.clear()
     unknown = FakeInteraction(bot, config.members[0], text_channel_at())
     with caplog.at_level(logging.ERROR):
         await errors.on_app_command_error(
@@ -153,7 +165,9 @@ async def test_error_handler_shows_user_messages_and_ids(
     [text] = unknown.ephemeral_texts
     match = re.search(r"error id `([0-9a-f]{8})`", text)
     assert match is not None
-    assert any(match.group(1) in r.getMessage() and r.exc_info for r in caplog.records)
+    [logged] = [r for r in caplog.records if r.exc_info]
+    assert extra_fields(logged)["error_id"] == match.group(1)
+    assert logged.getMessage() == "unexpected error"
     # The handler is the tree's while the cog is loaded.
     assert bot.tree.on_error == errors.on_app_command_error
 
@@ -201,5 +215,20 @@ async def test_a_channel_missing_from_the_cache_is_fetched_and_a_gone_one_is_non
     assert await bot.postable_channel(42, "digest") is fetched
     with caplog.at_level(logging.WARNING):
         assert await bot.postable_channel(43, "log") is None
-    assert "log channel 43 unavailable" in caplog.text
+    [unavailable] = caplog.records
+    assert unavailable.getMessage().startswith("log channel unavailable")
+    assert extra_fields(unavailable) == {"channel_id": 43}
     assert [c.args for c in fetch.await_args_list] == [(42,), (43,)]
+
+
+async def test_an_event_handler_error_is_logged_with_the_event(
+    bot: CuratorBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR):
+        try:
+            raise RuntimeError("handler bug")
+        except RuntimeError:
+            await bot.on_error("on_guild_join")
+    [logged] = caplog.records
+    assert extra_fields(logged) == {"event": "on_guild_join"} and logged.exc_info is not None
+    assert "error id" not in logged.getMessage()  # nobody would ever be shown it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from bot.discord.digest_schedule import (
 )
 from knowledge.digest.engine import DigestService
 from knowledge.digest.history import DigestHistory
+from knowledge.logging_setup import extra_fields
 from knowledge.models import Article
 from knowledge.settings import Settings
 from knowledge.state import StateDB
@@ -124,12 +126,18 @@ async def test_runs_daily_at_the_digest_time_across_a_dst_change(tmp_path: Path)
     assert sum("Article sun" in t for t in titles) == 1
 
 
-async def test_empty_day_is_posted_or_skipped_by_setting(tmp_path: Path) -> None:
+async def test_empty_day_is_posted_or_skipped_by_setting(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     now = FakeClock(utc(2026, 11, 23, 10, 0))
     quiet = digest_settings(tmp_path / "quiet", channel_id=555, post_empty=False)
     channel = text_channel()
-    assert await start_bot_process(quiet, [], channel, now).run_due() is None
+    with caplog.at_level(logging.INFO, logger="bot.discord.digest_schedule"):
+        assert await start_bot_process(quiet, [], channel, now).run_due() is None
     channel.send.assert_not_awaited()
+    [skipped] = [r for r in caplog.records if r.name == "bot.discord.digest_schedule"]
+    assert extra_fields(skipped) == {"digest_date": "2026-11-23"}
+    assert "not posting" in skipped.getMessage()
 
     chatty = digest_settings(tmp_path / "chatty", channel_id=555, post_empty=True)
     assert await start_bot_process(chatty, [], channel, now).run_due() == date(2026, 11, 23)
@@ -137,11 +145,17 @@ async def test_empty_day_is_posted_or_skipped_by_setting(tmp_path: Path) -> None
     assert "Nothing new today" in embed.description
 
 
-async def test_unreachable_channel_releases_the_date_for_a_later_try(tmp_path: Path) -> None:
+async def test_unreachable_channel_releases_the_date_for_a_later_try(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = digest_settings(tmp_path, channel_id=555)
     clock = FakeClock(utc(2026, 11, 23, 10, 0))
     broken = start_bot_process(settings, day_articles(), None, clock)
-    assert await broken.run_due() is None
+    with caplog.at_level(logging.ERROR, logger="bot.discord.digest_schedule"):
+        assert await broken.run_due() is None
+    [failed] = caplog.records
+    assert extra_fields(failed) == {"digest_date": "2026-11-23"}
+    assert "was not posted" in failed.getMessage()
     history = DigestHistory(StateDB(settings.data_dir / "state.sqlite3"))
     assert history.get(date(2026, 11, 23)) is None  # claim given back
     channel = text_channel()
@@ -149,7 +163,9 @@ async def test_unreachable_channel_releases_the_date_for_a_later_try(tmp_path: P
     assert await fixed.run_due() == date(2026, 11, 23)
 
 
-async def test_a_failed_send_midway_is_recorded_not_repeated(tmp_path: Path) -> None:
+async def test_a_failed_send_midway_is_recorded_not_repeated(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = digest_settings(tmp_path, channel_id=555)
     channel = text_channel()
     sent = 0
@@ -172,6 +188,11 @@ async def test_a_failed_send_midway_is_recorded_not_repeated(tmp_path: Path) -> 
     digest = await DigestService(settings, FakeArticleIndex(day_articles(40))).build(
         date=date(2026, 11, 23)
     )
-    with pytest.raises(DigestPostError, match="Only 1 of the digest's messages"):
+    with (
+        caplog.at_level(logging.ERROR, logger="bot.discord.digest_schedule"),
+        pytest.raises(DigestPostError, match="Only 1 of the digest's messages"),
+    ):
         await poster.post(digest, by="<@1>")
     assert history.was_posted(date(2026, 11, 23))
+    [partial] = caplog.records
+    assert extra_fields(partial) == {"digest_date": "2026-11-23", "by": "<@1>", "messages": 1}

@@ -11,6 +11,8 @@ import pytest
 
 from bot.discord.curator_bot import CuratorBot
 from knowledge.answers.service import AnswerService
+from knowledge.feedback import FeedbackStore
+from knowledge.logging_setup import extra_fields
 from tests.bot.discord.conftest import (
     GAPS_ID,
     BotFactory,
@@ -147,8 +149,32 @@ async def test_an_unexpected_error_is_logged_with_the_id_the_member_sees(
     match = re.search(r"error id `([0-9a-f]{8})`", reply.content)
     assert match is not None, reply.content
     assert "disk on fire" not in reply.content
-    [record] = [r for r in caplog.records if match.group(1) in r.getMessage()]
+    [record] = [r for r in caplog.records if getattr(r, "error_id", None) == match.group(1)]
     assert record.exc_info is not None and "disk on fire" in str(record.exc_info[1])
+
+
+async def test_an_answer_is_logged_with_its_id_and_guild_even_when_recording_it_fails(
+    bot: CuratorBot,
+    fake_openai: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("database is locked")
+
+    monkeypatch.setattr(FeedbackStore, "record_answer", broken)
+    fake_openai.script(LORA_ANSWER)
+
+    with caplog.at_level(logging.INFO, logger="bot.discord.ask_flow"):
+        answer = await ask_by_mention(bot, "How does LoRA adapt a large language model?")
+
+    assert answer.embeds, "the member still gets the answer"
+    [failed] = [r for r in caplog.records if r.getMessage() == "could not record an answer"]
+    [answered] = [extra_fields(r) for r in caplog.records if r.getMessage() == "answered question"]
+    assert extra_fields(failed)["answer_id"] == answered["answer_id"]
+    assert len(answered["answer_id"]) >= 8
+    assert answered["guild_id"] == text_channel_at().guild.id
+    assert answered["mode"] == "llm" and answered["latency_ms"] >= 0
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 
+import pytest
+
 from bot.discord.reindex import ProgressRelay, ReindexRunner, ReindexRunningError
-from knowledge.models import IngestReport
+from knowledge.logging_setup import extra_fields
+from knowledge.models import IngestFailure, IngestReport
 from tests.bot.discord.conftest import FakeClock
 
 
@@ -72,3 +76,31 @@ async def test_runner_refuses_a_second_run_while_one_is_going() -> None:
 
     assert report.unchanged == 3 and not runner.running
     assert changes.added == changes.updated == changes.removed == []
+
+
+class FailingIndex(SlowIndex):
+    def reindex(self, dry_run: bool = False, progress: object = None) -> IngestReport:
+        failed = [IngestFailure(path="cards/broken.md", reason="no title")]
+        return IngestReport(added=2, unchanged=5, failed=failed)
+
+
+async def test_a_finished_reindex_logs_its_counts_as_fields(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    runner = ReindexRunner(FakeServices(FailingIndex()), clock=FakeClock())  # type: ignore[arg-type]
+
+    async def edit(text: str) -> None:
+        return None
+
+    with caplog.at_level(logging.INFO, logger="bot.discord.reindex"):
+        await runner.run(True, edit)
+    failure, done = caplog.records
+    assert extra_fields(failure) == {"source": "cards/broken.md", "reason": "no title"}
+    assert done.getMessage() == "reindex done"
+    counts = extra_fields(done)
+    assert (counts["dry_run"], counts["added"], counts["unchanged"], counts["failed"]) == (
+        True,
+        2,
+        5,
+        1,
+    )

@@ -101,3 +101,24 @@ def test_a_keyless_local_server_needs_no_key(embeddings_server: EmbeddingsServer
     embedder = make(embeddings_server, api_key=None)
     assert embedder.embed(["hi"]).shape == (1, DIM)
     assert embedder.embed([]).shape == (0, DIM)
+
+
+@pytest.mark.parametrize("status", [401, 500, None])
+def test_credentials_in_the_base_url_never_reach_the_error(
+    embeddings_server: EmbeddingsServer, status: int | None
+) -> None:
+    """401, a server error, and an endpoint that cannot be reached: the message names the
+    endpoint, its password hidden."""
+    if status is None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        base_url = f"http://curator:hunter2secret@127.0.0.1:{port}/v1"
+    else:
+        embeddings_server.status = status
+        base_url = embeddings_server.base_url.replace("http://", "http://curator:hunter2secret@")
+    with pytest.raises(EmbedderUnavailableError) as caught:
+        make(embeddings_server, base_url=base_url).embed(["hello"])
+    message = caught.value.user_message
+    assert "hunter2secret" not in message and "hunter2secret" not in str(caught.value)
+    assert "http://***@127.0.0.1:" in message
