@@ -265,7 +265,8 @@ def rank_units(
     question's words it holds (cosine alone favours short sentences sharing one common word),
     plus a small prior for the passage's search rank, minus a little for a line that describes
     the article rather than saying something. The question's vector comes from `query_vectors`
-    when given (search has usually embedded the same text already)."""
+    when given (search has usually embedded the same text already); its terms from `terms`
+    when given (`question_terms` of the same question and candidates)."""
     if not candidates:
         return []
     terms = terms if terms is not None else question_terms(question, candidates)
