@@ -56,8 +56,8 @@ MAX_PASSAGES = 5
 _PASSAGE_RANK_WEIGHT = 0.1
 # A question often has parts ("How should I evaluate a RAG system?": evaluation, and RAG).
 # Search ranks first the passages matching most of it, so a part named by one word can rank
-# below the passages quoted from: up to this many lower-ranked passages are added, each for a
-# question term the passages before it lack.
+# below the passages quoted from: up to this many lower-ranked passages of the articles already
+# among them are added, each for a question term the passages before it lack.
 COVERAGE_PASSAGES = 2
 # After the first quote, a unit gains this much times the question weight of the terms it
 # holds that no chosen quote holds: a quote on an unanswered part of the question wins over
@@ -108,17 +108,23 @@ class QuotedPassages:
 def passages_to_quote(
     question: str, articles: Sequence[NumberedArticle], limit: int
 ) -> QuotedPassages:
-    """The `limit` best-ranked passages, then up to COVERAGE_PASSAGES lower-ranked ones, each
-    holding a question key term (stemmed) that no passage before it, nor its title, holds."""
+    """The `limit` best-ranked passages, then up to COVERAGE_PASSAGES lower-ranked ones of the
+    same articles, each holding a question key term (stemmed) no passage before it (nor its
+    title) holds. Another article's passage is not added: search ranked nothing else of it
+    near the question, and the word alone is more often noise (in the sample, "instead" brought
+    in The Bitter Lesson for "When should I use an agent instead of a simple workflow?")."""
     ranked = passages_in_rank_order(articles, sum(len(a.hits) for a in articles))
     pairs = ranked[:limit]
     missing = stems(key_terms(question))
     for _, hit in pairs:
         missing -= _passage_terms(hit)
     added_for: set[str] = set()
+    relevant = {numbered.article_id for numbered, _ in pairs}
     for pair in ranked[limit:]:
         if not missing or len(pairs) - limit >= COVERAGE_PASSAGES:
             break
+        if pair[0].article_id not in relevant:
+            continue
         held = _passage_terms(pair[1]) & missing
         if held:
             pairs.append(pair)
