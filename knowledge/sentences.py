@@ -29,7 +29,7 @@ MIN_CUT_CHARS = 80
 # its lead, "…", and the key sentence, when the lead is at most MAX_LEAD_DISTANCE back.
 MAX_SENTENCES_PER_UNIT = 3
 MAX_LEAD_DISTANCE = 5
-GAP = "…"
+ELLIPSIS = "…"  # marks text left out of a quote
 
 # A sentence opening with one of these refers back to what came before ("It ...", "However,
 # ..."): quoted alone it would dangle, so it is quoted with its predecessor or not at all.
@@ -177,7 +177,7 @@ def quotable_units(text: str) -> list[Unit]:
     units: list[Unit] = []
     for last, piece in enumerate(pieces):
         if last == len(pieces) - 1 and _is_cut_short(piece):
-            piece = pieces[last] = piece.rsplit(" ", 1)[0].rstrip(",;:") + f" {GAP}"
+            piece = pieces[last] = piece.rsplit(" ", 1)[0].rstrip(",;:") + f" {ELLIPSIS}"
         if len(piece) < MIN_CHARS or not is_whole(piece) or _BOILERPLATE.match(piece):
             continue
         first = _lead_of(pieces, last)
@@ -189,7 +189,7 @@ def quotable_units(text: str) -> list[Unit]:
         if last - first < MAX_SENTENCES_PER_UNIT:
             quote = " ".join(pieces[first : last + 1])
         else:
-            quote = f"{pieces[first]} {GAP} {piece}"
+            quote = f"{pieces[first]} {ELLIPSIS} {piece}"
         # Cutting the lead would make it dangle again, and cutting the key sentence loses what
         # it was chosen for: a unit too long to quote whole is left out.
         if len(quote) <= 2 * MAX_CHARS:

@@ -23,7 +23,7 @@ from knowledge.answers.terms import key_terms
 from knowledge.embeddings.base import Embedder, Vectors
 from knowledge.embeddings.query_vectors import QueryVectorCache
 from knowledge.models import Article, Chunk, Hit
-from knowledge.sentences import GAP, MAX_CHARS, Unit, excerpt, quotable_units, split_pieces
+from knowledge.sentences import ELLIPSIS, MAX_CHARS, Unit, excerpt, quotable_units, split_pieces
 from knowledge.text import WORD, stems
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ _NEW_TERM_BONUS = 0.5
 
 
 @dataclass(frozen=True)
-class Candidate:
+class QuoteCandidate:
     """One quotable unit of a retrieved passage, with the numbered article it is cited by."""
 
     article: NumberedArticle
@@ -133,20 +133,20 @@ def passages_to_quote(
     return QuotedPassages(pairs, frozenset(added_for))
 
 
-def candidate_units(passages: Sequence[tuple[NumberedArticle, Hit]]) -> list[Candidate]:
+def candidate_units(passages: Sequence[tuple[NumberedArticle, Hit]]) -> list[QuoteCandidate]:
     """Every unit of the passages, in passage order, without repeats (chunks overlap)."""
     seen: set[str] = set()
-    out: list[Candidate] = []
+    out: list[QuoteCandidate] = []
     for numbered, hit in passages:
         for unit in quotable_units(hit.chunk.text):
             key = _fold(unit.text)
             if key in seen:
                 continue
             seen.add(key)
-            out.append(Candidate(numbered, hit, unit))
+            out.append(QuoteCandidate(numbered, hit, unit))
     # A sentence the chunker cut short ("… and other …") is left out when an overlapping
     # passage holds it whole.
-    cut = f" {GAP}"
+    cut = f" {ELLIPSIS}"
     folded = [_fold(c.text) for c in out]
     return [
         c
@@ -173,7 +173,7 @@ class QuestionTerms:
         return sum(self.weight.get(t, 0.0) for t in terms)
 
 
-def question_terms(question: str, candidates: Sequence[Candidate]) -> QuestionTerms:
+def question_terms(question: str, candidates: Sequence[QuoteCandidate]) -> QuestionTerms:
     """Which of the question's words each unit holds, weighted by how rare each word is among
     the candidates (the topic word every passage shares says little; the rare one decides)."""
     wanted = stems(key_terms(question))
@@ -206,20 +206,20 @@ _ABOUT_THE_ARTICLE = re.compile(
 _ABOUT_THE_ARTICLE_PENALTY = 0.3
 
 
-def _about_the_article(candidates: Sequence[Candidate]) -> list[float]:
+def _about_the_article(candidates: Sequence[QuoteCandidate]) -> list[float]:
     return [
         -_ABOUT_THE_ARTICLE_PENALTY if _ABOUT_THE_ARTICLE.match(c.text) else 0.0 for c in candidates
     ]
 
 
-def _passage_prior(candidates: Sequence[Candidate]) -> list[float]:
+def _passage_prior(candidates: Sequence[QuoteCandidate]) -> list[float]:
     # Search already weighed the whole passage; a small pull towards its best passages breaks
     # near-ties between sentences in favour of the better context.
     return [-_PASSAGE_RANK_WEIGHT * math.log(max(c.hit.rank, 1)) for c in candidates]
 
 
 def _unit_vectors(
-    candidates: Sequence[Candidate], embedder: Embedder, stored: StoredVectors | None
+    candidates: Sequence[QuoteCandidate], embedder: Embedder, stored: StoredVectors | None
 ) -> Vectors:
     """One row per candidate: from the store when it has the chunk, else embedded now.
 
@@ -261,7 +261,7 @@ def _unit_vectors(
 
 def rank_units(
     question: str,
-    candidates: Sequence[Candidate],
+    candidates: Sequence[QuoteCandidate],
     embedder: Embedder | None,
     stored: StoredVectors | None = None,
     query_vectors: QueryVectorCache | None = None,
@@ -309,7 +309,7 @@ def _said_before(text: str, previous: Sequence[str]) -> bool:
     return any(c in p for p in previous for c in clauses)
 
 
-def _quoted(candidate: Candidate, wanted: frozenset[str]) -> str:
+def _quoted(candidate: QuoteCandidate, wanted: frozenset[str]) -> str:
     """The unit as shown: whole, or its clauses that hold most of the question's words."""
     if candidate.unit.first != candidate.unit.last:
         return candidate.text  # a lead sentence must stay with what leans on it
@@ -317,13 +317,13 @@ def _quoted(candidate: Candidate, wanted: frozenset[str]) -> str:
 
 
 def choose_quotes(
-    candidates: Sequence[Candidate],
+    candidates: Sequence[QuoteCandidate],
     scores: Sequence[float],
     max_quotes: int,
     previous: Sequence[str] = (),
     terms: QuestionTerms | None = None,
     added_for: frozenset[str] = frozenset(),
-) -> list[Candidate]:
+) -> list[QuoteCandidate]:
     """The best units: no sentence twice, no quote an earlier answer gave, no weak article.
 
     With `terms`, the choice covers the question's parts: each pick after the first favours
@@ -343,7 +343,7 @@ def choose_quotes(
     none = [frozenset[str]()] * len(candidates)
     held = terms.held if terms is not None else none
     titled = terms.titled if terms is not None else none
-    chosen: list[Candidate] = []
+    chosen: list[QuoteCandidate] = []
     chosen_sentences: list[set[str]] = []
     quoted_articles: set[str] = set()
     covered: set[str] = set()
@@ -359,7 +359,7 @@ def choose_quotes(
         at = max(range(len(remaining)), key=lambda k: (gain(remaining[k]), -k))
         i = remaining.pop(at)
         candidate = candidates[i]
-        sentences = {_fold(s) for s in split_pieces(candidate.text) if s != GAP}
+        sentences = {_fold(s) for s in split_pieces(candidate.text) if s != ELLIPSIS}
         overlapping = [j for j, seen in enumerate(chosen_sentences) if seen & sentences]
         if overlapping:
             j = overlapping[0]
@@ -411,7 +411,7 @@ def _repeats(takeaway: str, quotes: Sequence[str]) -> bool:
 
 
 def _takeaways(
-    chosen: Sequence[Candidate],
+    chosen: Sequence[QuoteCandidate],
     quotes: Sequence[str],
     get_article: Callable[[str], Article | None],
 ) -> list[str]:
