@@ -34,7 +34,7 @@ from pathlib import Path
 from bench.measure import ROOT, machine_line, reproduce_command
 from knowledge.answers.refusal import (
     CALIBRATED_MIN_RELEVANCE,
-    COVERAGE_PASSAGES,
+    COVERAGE_TOP_HITS,
     RetrievalStrength,
     assess,
     embedder_family,
@@ -84,7 +84,7 @@ def signals(question: str, hits: Sequence[Hit], idf: Callable[[str], float]) -> 
     wanted = stems(key_terms(question))
     passages = [
         stems(WORD.findall(f"{h.chunk.title} {h.chunk.heading} {h.chunk.text}".lower()))
-        for h in hits[:COVERAGE_PASSAGES]
+        for h in hits[:COVERAGE_TOP_HITS]
     ]
     union = set().union(*passages) if passages else set()
     total_idf = sum(idf(t) for t in wanted) or 1.0

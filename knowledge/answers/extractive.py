@@ -58,7 +58,7 @@ _PASSAGE_RANK_WEIGHT = 0.1
 # Search ranks first the passages matching most of it, so a part named by one word can rank
 # below the passages quoted from: up to this many lower-ranked passages of the articles already
 # among them are added, each for a question term the passages before it lack.
-COVERAGE_PASSAGES = 2
+MAX_EXTRA_PASSAGES = 2
 # After the first quote, a unit gains this much times the question weight of the terms it
 # holds that no chosen quote holds: a quote on an unanswered part of the question wins over
 # one more quote on a part already answered. Measured on xquad-en (docs/benchmarks.md): 0.5
@@ -108,7 +108,7 @@ class QuotedPassages:
 def passages_to_quote(
     question: str, articles: Sequence[NumberedArticle], limit: int
 ) -> QuotedPassages:
-    """The `limit` best-ranked passages, then up to COVERAGE_PASSAGES lower-ranked ones of the
+    """The `limit` best-ranked passages, then up to MAX_EXTRA_PASSAGES lower-ranked ones of the
     same articles, each holding a question key term (stemmed) no passage before it (nor its
     title) holds. Another article's passage is not added: search ranked nothing else of it
     near the question, and the word alone is more often noise (in the sample, "instead" brought
@@ -121,7 +121,7 @@ def passages_to_quote(
     added_for: set[str] = set()
     relevant = {numbered.article_id for numbered, _ in pairs}
     for pair in ranked[limit:]:
-        if not missing or len(pairs) - limit >= COVERAGE_PASSAGES:
+        if not missing or len(pairs) - limit >= MAX_EXTRA_PASSAGES:
             break
         if pair[0].article_id not in relevant:
             continue

@@ -22,8 +22,8 @@ CALIBRATED_MIN_RELEVANCE: dict[str, float] = {
     "other": 0.25,
 }
 
-# How many of the best passages are read for term coverage.
-COVERAGE_PASSAGES = 3
+# How many of the best hits (retrieved chunks) are read for term coverage.
+COVERAGE_TOP_HITS = 3
 
 
 def embedder_family(embedder_name: str) -> str:
@@ -79,18 +79,18 @@ def _best_passage_share(part: str, passage_stems: Sequence[set[str]]) -> float |
     return max((len(p & wanted) for p in passage_stems), default=0) / len(wanted)
 
 
-def term_coverage(question: str, hits: Sequence[Hit], passages: int = COVERAGE_PASSAGES) -> float:
-    """Largest share of the question's content words (stemmed) that one of the best passages
-    holds: an answer usually sits in one passage, while an off-topic question's words scatter.
+def term_coverage(question: str, hits: Sequence[Hit], top: int = COVERAGE_TOP_HITS) -> float:
+    """Largest share of the question's content words (stemmed) that one of the `top` best hits
+    holds: an answer usually sits in one chunk, while an off-topic question's words scatter.
 
     A question in several parts ("How does LoRA work? And what did Chinchilla find?") is
-    answered by several passages, one per part: each part is scored on its own over the best
-    `passages` per part, and the shares averaged, so naming several articles is not penalised.
+    answered by several chunks, one per part: each part is scored on its own over the best
+    `top` hits per part, and the shares averaged, so naming several articles is not penalised.
     """
     parts = question_parts(question)
     passage_stems = [
         stems(WORD.findall(f"{h.chunk.title} {h.chunk.heading} {h.chunk.text}".lower()))
-        for h in hits[: passages * len(parts)]
+        for h in hits[: top * len(parts)]
     ]
     if len(parts) > 1:
         shares = [
@@ -98,7 +98,7 @@ def term_coverage(question: str, hits: Sequence[Hit], passages: int = COVERAGE_P
         ]
         if shares:
             return sum(shares) / len(shares)
-    return _best_passage_share(question, passage_stems[:passages]) or 0.0
+    return _best_passage_share(question, passage_stems[:top]) or 0.0
 
 
 def assess(question: str, hits: Sequence[Hit]) -> RetrievalStrength:
