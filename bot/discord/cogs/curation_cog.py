@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -71,7 +72,12 @@ class CurationCog(commands.Cog):
             else:
                 await interaction.followup.send(**kwargs)
 
-    async def _run(self, interaction: discord.Interaction[Any], build: Any, what: str) -> None:
+    async def _run(
+        self,
+        interaction: discord.Interaction[Any],
+        build: Callable[[], list[OutgoingMessage]],
+        what: str,
+    ) -> None:
         """Check where, build the messages off the event loop, reply (errors only to the member)."""
         reason = self._refusal(interaction)
         if reason is not None:
@@ -135,7 +141,9 @@ class CurationCog(commands.Cog):
 
         await self._run(interaction, build, "/article")
 
-    async def _complete(self, pick: Any, current: str) -> list[app_commands.Choice[str]]:
+    async def _complete(
+        self, pick: Callable[[curation.ArticleIndex, str], list[str]], current: str
+    ) -> list[app_commands.Choice[str]]:
         values = await asyncio.to_thread(lambda: pick(self.cards, current))
         return _choices(values)
 
