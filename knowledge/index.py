@@ -34,6 +34,7 @@ from knowledge.settings import Settings
 from knowledge.store.builds import BuildRecord, BuildRegistry
 from knowledge.store.catalog import Catalog
 from knowledge.store.lexical_index import LexicalIndex
+from knowledge.store.sentence_store import SentenceStore
 from knowledge.store.vector_store import VectorStore, collection_name
 
 if TYPE_CHECKING:
@@ -77,6 +78,12 @@ class Build:
     def lexical(self) -> LexicalIndex:
         return LexicalIndex(self.folder / "bm25")
 
+    @cached_property
+    def sentences(self) -> SentenceStore:
+        """Vectors of the chunks' quotable units, written by this build's indexer and read by
+        extractive answers (one connection for both)."""
+        return SentenceStore.in_dir(self.folder)
+
     def writer(self) -> Embedder:
         """The embedder, for writing: a build without one can only be read."""
         if self.embedder is None:
@@ -103,6 +110,7 @@ class Build:
             self.catalog,
             self.vectors,
             self.lexical,
+            self.sentences,
             self.writer(),
             self.policy,
             batch_size=self.settings.embeddings.batch_size,
@@ -113,6 +121,8 @@ class Build:
             self.catalog.close()
         if "vectors" in self.__dict__:
             self.vectors.close()
+        if "sentences" in self.__dict__:
+            self.sentences.close()
 
 
 class KnowledgeIndex:
@@ -258,6 +268,13 @@ class KnowledgeIndex:
     @property
     def lexical(self) -> LexicalIndex:
         return self._resolve().lexical
+
+    @property
+    def sentences(self) -> SentenceStore | None:
+        """The served build's stored sentence vectors; None while it is served without its
+        embedder (answers then rank with the configured one, whose vectors it does not hold)."""
+        active = self._resolve()
+        return active.sentences if active.embedder is not None else None
 
     @property
     def policy(self) -> ChunkingPolicy:

@@ -114,6 +114,7 @@ class Indexer:
         catalog: Catalog,
         vectors: VectorStore,
         lexical: LexicalIndex,
+        sentences: SentenceStore,
         embedder: Embedder,
         policy: ChunkingPolicy,
         batch_size: int = 32,
@@ -121,11 +122,11 @@ class Indexer:
         self.catalog = catalog
         self.vectors = vectors
         self.lexical = lexical
+        # Hook (answers): sentence vectors for extractive answers, kept with the chunks.
+        self.sentences = sentences
         self.embedder = embedder
         self.policy = policy
         self.batch_size = batch_size
-        # Hook (answers): sentence vectors for extractive answers, beside the catalog.
-        self.sentences = SentenceStore.in_dir(catalog.path.parent)
 
     def content_hash(self, article: Article) -> str:
         """Changes when the card or the chunking does, so either triggers re-embedding."""
