@@ -117,8 +117,11 @@ class AnswerService:
     def __init__(
         self, settings: Settings, index: SearchableIndex, llm: LLMClient | None = None
     ) -> None:
+        """`llm` is a client shared with other services, closed by its owner; without one the
+        service builds its own from settings (None when no model is configured)."""
         self.settings = settings
         self.index = index
+        self._owns_llm = llm is None
         self.llm = llm if llm is not None else LLMClient.from_settings(settings.llm)
 
     @property
@@ -205,8 +208,9 @@ class AnswerService:
         yield self._finish_llm(prep, text, started)
 
     async def aclose(self) -> None:
-        """Release the LLM client's connections (the index closes its own stores)."""
-        if self.llm is not None:
+        """Close the LLM client this service built (a client handed in is its owner's to close;
+        the index closes its own stores)."""
+        if self._owns_llm and self.llm is not None:
             await self.llm.aclose()
 
     # -- steps ------------------------------------------------------------------------------
