@@ -107,8 +107,7 @@ class LLMClient:
             ),
         )
 
-    @property
-    def closed(self) -> bool:
+    def is_closed(self) -> bool:
         """True once `aclose()` ran: the client sends nothing more."""
         return self._client.is_closed()
 

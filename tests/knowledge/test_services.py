@@ -76,10 +76,10 @@ async def test_answers_and_digests_share_one_llm_client_closed_once_by_services(
         "How does LoRA reduce the number of trainable parameters?"
     )
     await services.answers.aclose()
-    assert not llm.closed
+    assert not llm.is_closed()
     await services.digests.build(since=date(2000, 1, 1), until=date(2100, 1, 1))
     await services.aclose()
-    assert llm.closed
+    assert llm.is_closed()
     assert answer.mode == "llm" and len(fake_openai.chat_requests) == 2
 
 
@@ -94,11 +94,11 @@ async def test_a_service_built_alone_closes_the_client_it_built(tmp_path: Path) 
     settings = make_settings(tmp_path / "data", llm={"base_url": "http://127.0.0.1:9/v1"})
     index = StandIn()
     alone = DigestService(settings, cast(KnowledgeIndex, index))
-    assert alone.llm is not None and not alone.llm.closed
+    assert alone.llm is not None and not alone.llm.is_closed()
     await alone.aclose()
-    assert alone.llm.closed
+    assert alone.llm.is_closed()
     shared = LLMClient(settings.llm)
     handed = DigestService(settings, cast(KnowledgeIndex, index), llm=shared)
     await handed.aclose()
-    assert handed.llm is shared and not shared.closed  # its owner closes it
+    assert handed.llm is shared and not shared.is_closed()  # its owner closes it
     await shared.aclose()

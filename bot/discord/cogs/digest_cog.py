@@ -84,7 +84,6 @@ class DigestCog(commands.Cog):
         self.poster = DigestPoster(bot.settings, bot.services.digest_history, self.digest_channel)
         self._schedule: asyncio.Task[None] | None = None
 
-    @property
     def running(self) -> bool:
         """True while the daily digest schedule runs (from loading the cog to unloading it)."""
         return self._schedule is not None and not self._schedule.done()

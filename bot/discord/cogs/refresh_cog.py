@@ -28,7 +28,6 @@ class RefreshCog(commands.Cog):
         self.schedule = RefreshSchedule(bot.settings, self.refresher, self.log_channel)
         self._task: asyncio.Task[None] | None = None
 
-    @property
     def running(self) -> bool:
         """True while the refresh schedule runs (from loading the cog to unloading it)."""
         return self._task is not None and not self._task.done()
