@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,10 @@ from knowledge.answers.service import AnswerService
 from knowledge.embeddings.hash import HashEmbedder
 from knowledge.index import KnowledgeIndex
 from knowledge.store.sentence_store import SentenceStore
+from tests.faults.conftest import generated_cards
+from tests.knowledge.embeddings.tiny_encoder import write_tiny_encoder
 from tests.support.counting_embedder import CountingEmbedder
-from tests.support.settings import make_settings
+from tests.support.settings import make_settings, with_overrides
 
 QUESTION = "How does LoRA reduce the number of trainable parameters?"
 
@@ -67,3 +70,43 @@ def test_after_an_embedder_switch_answers_read_the_served_builds_sentences(
     finally:
         asyncio.run(service.aclose())
         index.close()
+
+
+def test_a_build_served_without_its_embedder_lends_no_sentence_vectors(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    generated_cards(tmp_path / "cards", 8)
+    model = write_tiny_encoder(tmp_path / "model")
+    settings = make_settings(
+        tmp_path / "data",
+        embeddings={"provider": "onnx", "model_dir": str(model)},
+        knowledge={"sources": [str(tmp_path / "cards")]},
+    )
+    first = KnowledgeIndex(settings)
+    first.reindex()
+    built_dir = first.index_dir
+    first.close()
+    shutil.rmtree(model)
+    # The model is gone: the MiniLM build keeps serving (BM25 only), answers rank with hash-384,
+    # whose vectors its sentence store does not hold.
+    counted = CountingEmbedder(HashEmbedder(dim=384))
+    index = KnowledgeIndex(with_overrides(settings, embeddings={"provider": "hash"}), counted)
+    service = AnswerService(index.settings, index)
+    try:
+        assert index.stats()["embedder"] == "(unavailable)" and index.embedder is counted
+        assert index.sentences is None
+        with caplog.at_level(logging.WARNING):
+            answer = asyncio.run(
+                service.answer("Which field note recorded the saffron measurement?")
+            )
+        assert not answer.refused and answer.mode == "extractive"
+        assert "embedding sentences failed" not in caplog.text
+        assert len(counted.embedded) > 1  # the quoted units were embedded by hash-384 instead
+    finally:
+        asyncio.run(service.aclose())
+        index.close()
+    store = SentenceStore.in_dir(built_dir)
+    try:
+        assert store.count() > 0  # the MiniLM build's rows are still there, unread
+    finally:
+        store.close()
