@@ -25,6 +25,7 @@ class Services:
     uses) unless it was handed in (tests and tools pass stand-ins or shared instances).
 
     Services owns its parts, given or built: `aclose()` closes every one that exists, once.
+    Answers and digests share its one LLM client (one connection pool), which only it closes.
     """
 
     def __init__(

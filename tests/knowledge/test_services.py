@@ -102,3 +102,15 @@ async def test_a_service_built_alone_closes_the_client_it_built(tmp_path: Path) 
     await handed.aclose()
     assert handed.llm is shared and not shared.is_closed()  # its owner closes it
     await shared.aclose()
+
+
+async def test_a_given_llm_client_is_shared_and_closed_too(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data")  # no model configured: only the given one
+    given = LLMClient(
+        make_settings(tmp_path / "data", llm={"base_url": "http://127.0.0.1:9/v1"}).llm
+    )
+    services = Services(settings, index=cast(KnowledgeIndex, StandIn()), llm=given)
+    assert services.llm is given
+    assert services.answers.llm is given and services.digests.llm is given
+    await services.aclose()
+    assert given.is_closed()
