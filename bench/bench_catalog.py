@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from bench.measure import machine_line, percentile, reproduce_command
-from knowledge.store.catalog import Catalog
+from knowledge.store.catalog import Catalog, connect
 
 CHUNKS_PER_ARTICLE = 10
 
@@ -82,10 +82,11 @@ def main() -> None:
         print(f"built {args.chunks:,} chunks in {time.perf_counter() - started:.0f} s")
         catalog = Catalog(path)
         if args.without_covering_index:
-            catalog._conn.execute("DROP INDEX chunks_article_of")
+            raw = connect(path)  # tuned as the catalog's own connection
+            raw.execute("DROP INDEX chunks_article_of")
 
             def lookup(ids: list[str]) -> dict[str, str]:
-                return old_articles_of(catalog._conn, ids)
+                return old_articles_of(raw, ids)
         else:
             lookup = catalog.articles_of
         if args.drop_page_cache:

@@ -165,9 +165,8 @@ def mismatches(env: dict[str, str], cards: Path) -> dict[str, int]:
         expected_articles = {a.id for a in loaded.articles}
         catalog_articles = {a.id for a in index.list_articles()}
         chunks = {c.id: text_hash(c) for c in index.catalog.iter_chunks()}
-        got = index.vectors._get().get(include=["metadatas"])
-        stored = {i: (m or {}).get("h") for i, m in zip(got["ids"], got["metadatas"], strict=True)}
-        lexical = set(index.lexical._ids) if len(index.lexical) else set()
+        stored = {i: m.get("h") for i, m in index.vectors.metadatas().items()}
+        lexical = set(index.lexical.ids())
         return {
             "articles_missing": len(expected_articles - catalog_articles),
             "articles_extra": len(catalog_articles - expected_articles),

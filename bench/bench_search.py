@@ -83,7 +83,7 @@ def main() -> None:
     n = args.candidates or max(r.candidates, r.k * 3)
     vectors = {q: index.embedder.embed_query(q) for q in queries}
     # The raw collection, to compare what the store asks Chroma for with distances alone.
-    collection = index.vectors._get()
+    collection = index.vectors.collection()
     candidate_ids = {
         q: list(
             dict.fromkeys(
@@ -93,12 +93,9 @@ def main() -> None:
         )
         for q in queries
     }
-    conn = index.catalog._conn
 
-    def catalog_sql(q: str) -> list[Any]:
-        ids = candidate_ids[q]
-        marks = ",".join("?" * len(ids))
-        return conn.execute(f"SELECT id, chunk FROM chunks WHERE id IN ({marks})", ids).fetchall()
+    def catalog_sql(q: str) -> dict[str, str]:
+        return index.catalog.chunk_json(candidate_ids[q])
 
     rows = {q: catalog_sql(q) for q in queries}
     results = [
@@ -134,7 +131,7 @@ def main() -> None:
         timed(
             "  again: Chunk parsing only",
             queries,
-            lambda q: [Chunk.model_validate_json(row[1]) for row in rows[q]],
+            lambda q: [Chunk.model_validate_json(raw) for raw in rows[q].values()],
         ),
         timed(
             f"  again: full chunks of the top {r.k} only",

@@ -109,18 +109,12 @@ class FeedbackStore:
     def __init__(self, state: StateDB, clock: Callable[[], float] = time.time) -> None:
         self._state = state
         self._clock = clock
-        self._ready = False
         self._salt: str | None = None
         self.questions = QuestionLog(state, clock=clock)
 
-    def _schema(self) -> None:
-        if not self._ready:
-            self._state.ensure_schema(_SCHEMA)
-            self._ready = True
-
     def _user_salt(self) -> str:
         if self._salt is None:
-            self._schema()
+            self._state.ensure_schema(_SCHEMA)
             with self._state.transaction() as conn:
                 # INSERT OR IGNORE keeps the first salt if two processes race to create it.
                 conn.execute(
@@ -137,7 +131,7 @@ class FeedbackStore:
 
     def record_answer(self, record: AnswerRecord) -> None:
         """Keep an answer so ratings of it can be stored, even after a restart."""
-        self._schema()
+        self._state.ensure_schema(_SCHEMA)
         with self._state.transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO feedback_answers (answer_id, created_at, guild_id,"
@@ -158,7 +152,7 @@ class FeedbackStore:
 
     def get_answer(self, answer_id: str) -> AnswerRecord | None:
         """The stored answer, or None when the id is unknown."""
-        self._schema()
+        self._state.ensure_schema(_SCHEMA)
         with self._state.transaction() as conn:
             row = conn.execute(
                 "SELECT * FROM feedback_answers WHERE answer_id = ?", (answer_id,)
@@ -204,7 +198,7 @@ class FeedbackStore:
 
     def ratings_for(self, answer_id: str) -> list[FeedbackEntry]:
         """Every rating of one answer, oldest first."""
-        self._schema()
+        self._state.ensure_schema(_SCHEMA)
         with self._state.transaction() as conn:
             rows = conn.execute(
                 "SELECT * FROM feedback_ratings WHERE answer_id = ? ORDER BY rated_at",
@@ -227,7 +221,7 @@ class FeedbackStore:
         """Counts, the worst-rated questions and the content gaps over the last `days` days."""
         if days <= 0:
             raise InputError("The report needs a positive number of days.")
-        self._schema()
+        self._state.ensure_schema(_SCHEMA)
         cutoff = self._clock() - days * 86_400
         scope = "" if guild_id is None else " AND a.guild_id = ?"
         params: list[object] = [cutoff] if guild_id is None else [cutoff, guild_id]

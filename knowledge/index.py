@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import UTC, datetime
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +33,7 @@ from knowledge.settings import Settings
 from knowledge.store.builds import BuildRecord, BuildRegistry
 from knowledge.store.catalog import Catalog
 from knowledge.store.lexical_index import LexicalIndex
+from knowledge.store.sentence_store import SentenceStore
 from knowledge.store.vector_store import VectorStore, collection_name
 
 if TYPE_CHECKING:
@@ -49,7 +49,8 @@ _PUBLISHERS_TTL_S = 60.0
 
 
 class Build:
-    """One embedder's collection, with the catalog and BM25 index kept beside it.
+    """One embedder's collection, with the catalog, BM25 index and sentence vectors kept beside
+    it; each store is opened on first use and closed by `close()`.
 
     `embedder` is None for a build kept serving while its embedder cannot be loaded here:
     its catalog and BM25 index still answer, dense search is skipped."""
@@ -61,21 +62,34 @@ class Build:
         self.embedder = embedder
         self.collection = collection
         self.folder = folder
+        # These two open nothing until read.
+        self.lexical = LexicalIndex(folder / "bm25")
+        #: Vectors of the chunks' quotable units, written by this build's indexer and read by
+        #: extractive answers (one connection for both).
+        self.sentences = SentenceStore.in_dir(folder)
+        # Opened on first use (the catalog creates its file; naming the collection may load
+        # the embedder); the lock keeps a search and a reindex from opening one twice.
+        self._parts = threading.RLock()
+        self._vectors: VectorStore | None = None
+        self._catalog: Catalog | None = None
+        self._indexer: Indexer | None = None
 
-    @cached_property
+    @property
     def vectors(self) -> VectorStore:
-        name = self.embedder.name if self.embedder else self.collection
-        return VectorStore(
-            self.settings.chroma, self.settings.data_dir, name, collection=self.collection
-        )
+        with self._parts:
+            if self._vectors is None:
+                name = self.embedder.name if self.embedder else self.collection
+                self._vectors = VectorStore(
+                    self.settings.chroma, self.settings.data_dir, name, collection=self.collection
+                )
+            return self._vectors
 
-    @cached_property
+    @property
     def catalog(self) -> Catalog:
-        return Catalog(self.folder / "catalog.sqlite3")
-
-    @cached_property
-    def lexical(self) -> LexicalIndex:
-        return LexicalIndex(self.folder / "bm25")
+        with self._parts:
+            if self._catalog is None:
+                self._catalog = Catalog(self.folder / "catalog.sqlite3")
+            return self._catalog
 
     def writer(self) -> Embedder:
         """The embedder, for writing: a build without one can only be read."""
@@ -85,8 +99,9 @@ class Build:
             )
         return self.embedder
 
-    @cached_property
+    @property
     def policy(self) -> ChunkingPolicy:
+        """How this build's embedder cuts articles into chunks."""
         k = self.settings.knowledge
         embedder = self.writer()
         return ChunkingPolicy(
@@ -97,22 +112,32 @@ class Build:
             max_bytes=embedder.max_input_bytes,
         )
 
-    @cached_property
+    @property
     def indexer(self) -> Indexer:
-        return Indexer(
-            self.catalog,
-            self.vectors,
-            self.lexical,
-            self.writer(),
-            self.policy,
-            batch_size=self.settings.embeddings.batch_size,
-        )
+        """Writes this build's stores in step (EmbedderUnavailableError without an embedder)."""
+        with self._parts:
+            if self._indexer is None:
+                self._indexer = Indexer(
+                    self.catalog,
+                    self.vectors,
+                    self.lexical,
+                    self.sentences,
+                    self.writer(),
+                    self.policy,
+                    batch_size=self.settings.embeddings.batch_size,
+                )
+            return self._indexer
 
     def close(self) -> None:
-        if "catalog" in self.__dict__:
-            self.catalog.close()
-        if "vectors" in self.__dict__:
-            self.vectors.close()
+        """Close the stores opened so far (the BM25 index holds no open files)."""
+        with self._parts:
+            catalog, vectors = self._catalog, self._vectors
+            self._catalog = self._vectors = self._indexer = None
+        if catalog is not None:
+            catalog.close()
+        if vectors is not None:
+            vectors.close()
+        self.sentences.close()
 
 
 class KnowledgeIndex:
@@ -258,6 +283,13 @@ class KnowledgeIndex:
     @property
     def lexical(self) -> LexicalIndex:
         return self._resolve().lexical
+
+    @property
+    def sentences(self) -> SentenceStore | None:
+        """The served build's stored sentence vectors; None while it is served without its
+        embedder (answers then rank with the configured one, whose vectors it does not hold)."""
+        active = self._resolve()
+        return active.sentences if active.embedder is not None else None
 
     @property
     def policy(self) -> ChunkingPolicy:

@@ -117,6 +117,7 @@ class Indexer:
         catalog: Catalog,
         vectors: VectorStore,
         lexical: LexicalIndex,
+        sentences: SentenceStore,
         embedder: Embedder,
         policy: ChunkingPolicy,
         batch_size: int = 32,
@@ -124,11 +125,11 @@ class Indexer:
         self.catalog = catalog
         self.vectors = vectors
         self.lexical = lexical
+        # Hook (answers): sentence vectors for extractive answers, kept with the chunks.
+        self.sentences = sentences
         self.embedder = embedder
         self.policy = policy
         self.batch_size = batch_size
-        # Hook (answers): sentence vectors for extractive answers, beside the catalog.
-        self.sentences = SentenceStore.in_dir(catalog.path.parent)
 
     def index_hash(self, article: Article) -> str:
         """The article as indexed: its content_hash, the chunking and the embedder, so a change

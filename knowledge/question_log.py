@@ -49,16 +49,10 @@ class QuestionLog:
     def __init__(self, state: StateDB, clock: Callable[[], float] = time.time) -> None:
         self._state = state
         self._clock = clock
-        self._ready = False
-
-    def _schema(self) -> None:
-        if not self._ready:
-            self._state.ensure_schema(_SCHEMA)
-            self._ready = True
 
     def record(self, entry: LoggedQuestion) -> None:
         """Append one question."""
-        self._schema()
+        self._state.ensure_schema(_SCHEMA)
         with self._state.transaction() as conn:
             conn.execute(
                 "INSERT INTO question_log (asked_at, guild_id, user_hash, question, gap, mode,"
@@ -80,7 +74,7 @@ class QuestionLog:
     ) -> list[LoggedQuestion]:
         """Questions of the last `days` days, newest first; one guild's when guild_id is given,
         only the content gaps with `gaps_only`."""
-        self._schema()
+        self._state.ensure_schema(_SCHEMA)
         query = "SELECT * FROM question_log WHERE asked_at >= ?"
         params: list[object] = [self._clock() - days * 86_400]
         if guild_id is not None:

@@ -58,16 +58,10 @@ class ValidatorStore:
 
     def __init__(self, state: StateDB) -> None:
         self._state = state
-        self._ready = False
-
-    def _schema(self) -> None:
-        if not self._ready:
-            self._state.ensure_schema(_SCHEMA)
-            self._ready = True
 
     def load(self, scope: str) -> dict[str, Validators]:
         """url -> validators stored for `scope`."""
-        self._schema()
+        self._state.ensure_schema(_SCHEMA)
         with self._state.transaction() as conn:
             rows = conn.execute(
                 "SELECT url, etag, last_modified FROM source_validators WHERE scope = ?",
@@ -82,7 +76,7 @@ class ValidatorStore:
         """Replace the validators of the given URLs in `scope`."""
         if not validators:
             return
-        self._schema()
+        self._state.ensure_schema(_SCHEMA)
         with self._state.transaction() as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO source_validators "

@@ -10,6 +10,7 @@ from knowledge.settings import Settings
 from knowledge.state import StateDB
 
 if TYPE_CHECKING:
+    from knowledge.answers.llm import LLMClient
     from knowledge.answers.service import AnswerService
     from knowledge.digest.engine import DigestService
     from knowledge.digest.history import DigestHistory
@@ -24,6 +25,7 @@ class Services:
     uses) unless it was handed in (tests and tools pass stand-ins or shared instances).
 
     Services owns its parts, given or built: `aclose()` closes every one that exists, once.
+    Answers and digests share its one LLM client (one connection pool), which only it closes.
     """
 
     def __init__(
@@ -32,6 +34,7 @@ class Services:
         *,
         state: StateDB | None = None,
         index: KnowledgeIndex | None = None,
+        llm: LLMClient | None = None,
         answers: AnswerService | None = None,
         digests: DigestService | None = None,
         digest_history: DigestHistory | None = None,
@@ -40,6 +43,9 @@ class Services:
         self.settings = settings
         self._state = state
         self._index = index
+        self._llm = llm
+        # The client is built once, even when no model is configured and it is None.
+        self._llm_built = llm is not None
         self._answers = answers
         self._digests = digests
         self._digest_history = digest_history
@@ -75,13 +81,27 @@ class Services:
             return self._index
 
     @property
+    def llm(self) -> LLMClient | None:
+        """The language model client answers and digests share (one connection pool), None
+        when no model is configured (extractive answers, template intros)."""
+        from knowledge.answers.llm import LLMClient
+
+        with self._lock:
+            if not self._llm_built:
+                if self._closed:
+                    raise RuntimeError("these services are closed")
+                self._llm = LLMClient.from_settings(self.settings.llm)
+                self._llm_built = True
+            return self._llm
+
+    @property
     def answers(self) -> AnswerService:
         """Answers to questions, over the index."""
         from knowledge.answers.service import AnswerService
 
         with self._lock:
             self._answers = self._get(
-                self._answers, lambda: AnswerService(self.settings, self.index)
+                self._answers, lambda: AnswerService(self.settings, self.index, self.llm)
             )
             return self._answers
 
@@ -92,7 +112,7 @@ class Services:
 
         with self._lock:
             self._digests = self._get(
-                self._digests, lambda: DigestService(self.settings, self.index)
+                self._digests, lambda: DigestService(self.settings, self.index, self.llm)
             )
             return self._digests
 
@@ -117,19 +137,23 @@ class Services:
             return self._feedback
 
     async def aclose(self) -> None:
-        """Close every part that exists: the LLM clients (on this event loop, which their
-        connections belong to), then the index and the state database. Safe to call more than
-        once; nothing is built by closing."""
+        """Close every part that exists: the LLM client (on this event loop, which its
+        connections belong to: a CLI command closes its services inside the loop it asked on),
+        then the index and the state database. Safe to call more than once; nothing is built
+        by closing."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            answers, digests = self._answers, self._digests
+            answers, digests, llm = self._answers, self._digests, self._llm
             index, state = self._index, self._state
+        # Services handed in may hold clients of their own.
         if answers is not None:
             await answers.aclose()
         if digests is not None:
             await digests.aclose()
+        if llm is not None:
+            await llm.aclose()
         if index is not None:
             index.close()
         if state is not None:

@@ -1,8 +1,9 @@
 """SQLite state in the data dir: digest history, feedback, question log.
 
-Each feature owns its tables and creates them with `StateDB.ensure_schema`; this module hands
-out connections configured the same way everywhere, and on opening renames in place what an
-earlier release named otherwise (as the catalog does for its own names).
+Each feature owns its tables and creates them with `StateDB.ensure_schema` before each use (it
+runs each schema once per connection); this module hands out connections configured the same
+way everywhere, and on opening renames in place what an earlier release named otherwise (as the
+catalog does for its own names).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class StateDB:
         self.path = path
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        #: The schemas run on the open connection (forgotten when it closes).
+        self._applied: set[str] = set()
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -75,12 +78,18 @@ class StateDB:
                 raise CuratorError(f"The state database {self.path} failed: {exc}") from exc
 
     def ensure_schema(self, ddl: str) -> None:
-        """Create tables and indexes if they are missing (idempotent DDL)."""
-        with self.transaction() as conn:
-            conn.executescript(ddl)
+        """Create tables and indexes if they are missing (idempotent DDL); cheap to call before
+        every use, since each schema runs once per connection."""
+        with self._lock:
+            if ddl in self._applied:
+                return
+            with self.transaction() as conn:
+                conn.executescript(ddl)
+            self._applied.add(ddl)
 
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+            self._applied.clear()

@@ -23,9 +23,9 @@ from bot.cli.common import (
 from knowledge.answers.links import defuse_masked_links
 from knowledge.answers.notices import notice_text
 from knowledge.answers.question import clean_question
-from knowledge.answers.service import AnswerService
 from knowledge.errors import InputError
 from knowledge.models import Answer, Citation, RefusalReason, SearchFilters
+from knowledge.services import Services
 
 # What a refusal's list of articles is, by reason.
 _CLOSEST_HEADINGS = {
@@ -33,15 +33,16 @@ _CLOSEST_HEADINGS = {
 }
 
 
-async def _collect(service: AnswerService, question: str, filters: SearchFilters) -> Answer:
+async def _collect(services: Services, question: str, filters: SearchFilters) -> Answer:
     try:
-        return await service.answer(question, filters=filters)
+        return await services.answers.answer(question, filters=filters)
     finally:
-        await service.aclose()
+        await services.aclose()  # on this loop, which the model client's connections are on
 
 
-async def _stream(service: AnswerService, question: str, filters: SearchFilters) -> Answer:
+async def _stream(services: Services, question: str, filters: SearchFilters) -> Answer:
     """Show the text as it arrives; the validated Answer replaces it at the end."""
+    service = services.answers
     text = ""
     final: Answer | None = None
     try:
@@ -62,7 +63,7 @@ async def _stream(service: AnswerService, question: str, filters: SearchFilters)
                     # Provisional text is article-derived too: no masked link, even briefly.
                     live.update(Markdown(terminal_text(defuse_masked_links(text).text)))
     finally:
-        await service.aclose()
+        await services.aclose()
     assert final is not None, "AnswerService.stream always ends with an Answer"
     # Live leaves the cursor on its last line when the output is not a terminal.
     console.print()
@@ -138,11 +139,10 @@ def ask(
         raise usage_error(exc.user_message, as_json, "empty_question") from exc
     filters = SearchFilters(topic=topic, since=since_option(since))
     with services_or_exit() as services:
-        service = services.answers
         if as_json or no_stream:
-            answer = asyncio.run(_collect(service, question, filters))
+            answer = asyncio.run(_collect(services, question, filters))
         else:
-            answer = asyncio.run(_stream(service, question, filters))
+            answer = asyncio.run(_stream(services, question, filters))
     if as_json:
         print_json(answer.as_json())
         return

@@ -75,7 +75,7 @@ def digest_command(
             try:
                 return await digests.build(date=parsed_day, since=parsed_since, until=parsed_until)
             finally:
-                await digests.aclose()
+                await services.aclose()  # on this loop, which the model client's connections are on
 
         digest = asyncio.run(build())
     if as_json or output is DigestFormat.json:

@@ -19,16 +19,10 @@ class AnswerLinks:
 
     def __init__(self, state: StateDB) -> None:
         self._state = state
-        self._ready = False
-
-    def _schema(self) -> None:
-        if not self._ready:
-            self._state.ensure_schema(_SCHEMA)
-            self._ready = True
 
     def record(self, answer_id: str, jump_url: str) -> None:
         """Remember where an answer is; a later call for the same id replaces it."""
-        self._schema()
+        self._state.ensure_schema(_SCHEMA)
         with self._state.transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO discord_answer_links (answer_id, jump_url) VALUES (?, ?)",
@@ -40,7 +34,7 @@ class AnswerLinks:
         ids = [a for a in answer_ids if a]
         if not ids:
             return {}
-        self._schema()
+        self._state.ensure_schema(_SCHEMA)
         marks = ",".join("?" * len(ids))
         with self._state.transaction() as conn:
             rows = conn.execute(

@@ -107,6 +107,10 @@ class LLMClient:
             ),
         )
 
+    def is_closed(self) -> bool:
+        """True once `aclose()` ran: the client sends nothing more."""
+        return self._client.is_closed()
+
     @classmethod
     def from_settings(cls, llm: LLMSettings) -> LLMClient | None:
         """A client when a key or base URL is configured, else None (extractive answers)."""

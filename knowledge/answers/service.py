@@ -7,11 +7,10 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Literal, Protocol
 
 from knowledge.answers.citations import validate_citations
-from knowledge.answers.extractive import extractive_answer
+from knowledge.answers.extractive import StoredVectors, extractive_answer
 from knowledge.answers.followup import rewrite_followup
 from knowledge.answers.language import in_collection_language
 from knowledge.answers.links import defuse_masked_links
@@ -23,7 +22,6 @@ from knowledge.answers.question import clean_question
 from knowledge.answers.refusal import RefusalPolicy, RetrievalStrength, assess, declines
 from knowledge.embeddings.base import Embedder
 from knowledge.embeddings.query_vectors import QueryVectorCache
-from knowledge.index import KnowledgeIndex
 from knowledge.models import (
     Answer,
     Article,
@@ -36,7 +34,6 @@ from knowledge.models import (
     Turn,
 )
 from knowledge.settings import Settings
-from knowledge.store.sentence_store import SentenceStore
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +46,11 @@ class SearchableIndex(Protocol):
 
     @property
     def embedder(self) -> Embedder: ...
+
+    @property
+    def sentences(self) -> StoredVectors | None:
+        """Unit vectors stored for the served build's chunks, None when it keeps none."""
+        ...
 
     def search(
         self,
@@ -115,8 +117,11 @@ class AnswerService:
     def __init__(
         self, settings: Settings, index: SearchableIndex, llm: LLMClient | None = None
     ) -> None:
+        """`llm` is a client shared with other services, closed by its owner; without one the
+        service builds its own from settings (None when no model is configured)."""
         self.settings = settings
         self.index = index
+        self._owns_llm = llm is None
         self.llm = llm if llm is not None else LLMClient.from_settings(settings.llm)
 
     @property
@@ -203,11 +208,10 @@ class AnswerService:
         yield self._finish_llm(prep, text, started)
 
     async def aclose(self) -> None:
-        """Release the LLM client's connections and the sentence store."""
-        if self.llm is not None:
+        """Close the LLM client this service built (a client handed in is its owner's to close;
+        the index closes its own stores)."""
+        if self._owns_llm and self.llm is not None:
             await self.llm.aclose()
-        if "sentence_store" in self.__dict__ and self.sentence_store is not None:
-            self.sentence_store.close()
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -327,22 +331,17 @@ class AnswerService:
             timings=self._timings(prep, started),
         )
 
-    @cached_property
-    def sentence_store(self) -> SentenceStore | None:
-        """Sentence vectors written at ingest; None for an index that keeps none."""
-        if isinstance(self.index, KnowledgeIndex):
-            return SentenceStore.in_dir(self.index.index_dir)
-        return None
-
     async def _extractive(self, prep: _Prepared, started: float) -> Answer:
-        store = self.sentence_store
+        # Read per question, with the embedder: a reindex may have switched the served build,
+        # and its sentence vectors are the ones that match its embedder.
+        embedder = self._embedder_or_none()
         raw = await asyncio.to_thread(
             extractive_answer,
             prep.query,
             prep.articles,
-            self._embedder_or_none(),
+            embedder,
             lambda article_id: self._article(prep, article_id),
-            stored=store,
+            stored=self._stored_vectors() if embedder is not None else None,
             previous=[t.content for t in prep.history if t.role == "assistant"],
             query_vectors=prep.query_vectors,
         )
@@ -358,6 +357,13 @@ class AnswerService:
                 log.warning("could not read article %s", article_id, exc_info=True)
                 prep.cards[article_id] = None
         return prep.cards[article_id]
+
+    def _stored_vectors(self) -> StoredVectors | None:
+        try:
+            return self.index.sentences
+        except Exception:
+            log.warning("stored sentence vectors unavailable; embedding them", exc_info=True)
+            return None
 
     def _embedder_or_none(self) -> Embedder | None:
         try:

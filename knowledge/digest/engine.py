@@ -27,8 +27,11 @@ class DigestService:
     def __init__(
         self, settings: Settings, index: ArticleIndex, llm: LLMClient | None = None
     ) -> None:
+        """`llm` is a client shared with other services, closed by its owner; without one the
+        service builds its own from settings (None when no model is configured)."""
         self.settings = settings
         self.index = index
+        self._owns_llm = llm is None
         self.llm = llm if llm is not None else LLMClient.from_settings(settings.llm)
 
     def window(
@@ -102,6 +105,7 @@ class DigestService:
         )
 
     async def aclose(self) -> None:
-        """Close the LLM client's connections (a CLI run ends its event loop after one build)."""
-        if self.llm is not None:
+        """Close the LLM client this service built (a client handed in is its owner's to
+        close)."""
+        if self._owns_llm and self.llm is not None:
             await self.llm.aclose()

@@ -158,6 +158,12 @@ class LexicalIndex:
             self._ensure_loaded()
             return len(self._ids)
 
+    def ids(self) -> list[str]:
+        """The chunk ids the index holds, in its order (empty before the first build)."""
+        with self._lock:
+            self._ensure_loaded()
+            return list(self._ids)
+
     # -- searching --------------------------------------------------------------------------
 
     def _mask(self, filters: SearchFilters) -> npt.NDArray[np.float32]:

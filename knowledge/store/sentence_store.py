@@ -88,7 +88,8 @@ class SentenceStore:
     def write(self, chunks: Sequence[Chunk], embedder: Embedder) -> int:
         """Embed the units of every chunk not stored at its current text (and this embedder's
         dimension) in one call and replace their rows; returns units embedded."""
-        current = self._current_ids(chunks, embedder.dim)
+        stored = self._current_rows(chunks, vectors=False)
+        current = {cid for cid, _, dim, _ in stored if dim == embedder.dim}
         chunks = [c for c in chunks if c.id not in current]
         units = [[u.text for u in quotable_units(c.text)] for c in chunks]
         flat = [text for texts in units for text in texts]
@@ -101,20 +102,24 @@ class SentenceStore:
         self._put_rows(rows)
         return len(flat)
 
-    def _current_ids(self, chunks: Sequence[Chunk], dim: int) -> set[str]:
-        """Ids among `chunks` whose stored rows were computed from their current text."""
+    def _current_rows(
+        self, chunks: Iterable[Chunk], *, vectors: bool
+    ) -> list[tuple[str, int, int, bytes | None]]:
+        """(chunk id, units, dim, vectors blob) of the chunks among `chunks` stored at their
+        current text; the blob is read only when `vectors` (else None)."""
         wanted = {c.id: units_hash(c.text) for c in chunks}
         if not wanted:
-            return set()
+            return []
         marks = ",".join("?" * len(wanted))
+        blob = "vectors" if vectors else "NULL"
         conn = self._connection()
         with self._lock:
             rows = conn.execute(
-                "SELECT chunk_id, text_hash, dim FROM sentence_vectors"
+                f"SELECT chunk_id, text_hash, rows, dim, {blob} FROM sentence_vectors"
                 f" WHERE chunk_id IN ({marks})",
                 list(wanted),
             ).fetchall()
-        return {cid for cid, stored, d in rows if stored == wanted.get(cid) and d == dim}
+        return [(cid, n, dim, data) for cid, stored, n, dim, data in rows if stored == wanted[cid]]
 
     def put(self, chunk: Chunk, vectors: Vectors) -> None:
         """Store one chunk's unit vectors, shape (units, dim), computed elsewhere."""
@@ -131,21 +136,10 @@ class SentenceStore:
 
     def vectors_for(self, chunks: Iterable[Chunk]) -> dict[str, Vectors]:
         """chunk id -> (units, dim) float32 matrix, for chunks stored at their current text."""
-        wanted = {c.id: units_hash(c.text) for c in chunks}
-        if not wanted:
-            return {}
-        marks = ",".join("?" * len(wanted))
-        conn = self._connection()
-        with self._lock:
-            rows = conn.execute(
-                "SELECT chunk_id, text_hash, rows, dim, vectors FROM sentence_vectors"
-                f" WHERE chunk_id IN ({marks})",
-                list(wanted),
-            ).fetchall()
         out: dict[str, Vectors] = {}
-        for chunk_id, stored_hash, count, dim, blob in rows:
-            if stored_hash != wanted[chunk_id] or len(blob) != count * dim * 2:
-                continue
+        for chunk_id, count, dim, blob in self._current_rows(chunks, vectors=True):
+            if blob is None or len(blob) != count * dim * 2:
+                continue  # a damaged row: the caller embeds these units again
             matrix = np.frombuffer(blob, dtype=np.float16).reshape(count, dim)
             out[chunk_id] = matrix.astype(np.float32)
         return out

@@ -214,7 +214,10 @@ class VectorStore:
     def mode(self) -> str:
         return "server" if self.settings.host else "embedded"
 
-    def _get(self) -> Any:
+    def collection(self) -> Any:
+        """The Chroma collection itself, opened on first use (StoreUnavailableError when it
+        cannot be): for benchmarks timing Chroma's own calls and tests that write what an
+        older release left. Everything else goes through the methods below."""
         if self._collection is None:
             self._collection = self._open()
         return self._collection
@@ -276,7 +279,7 @@ class VectorStore:
 
         attempts = 2 if self.settings.host else 1
         for attempt in range(attempts):
-            collection = self._get()
+            collection = self.collection()
             try:
                 return fn(collection, *args, **kwargs)
             except StoreUnavailableError:
@@ -381,7 +384,7 @@ class VectorStore:
     @property
     def collection_id(self) -> str:
         """Chroma's id of the collection: a new one whenever the collection was recreated."""
-        return str(self._get().id)
+        return str(self.collection().id)
 
     def marks(self) -> tuple[str | None, int | None]:
         """(epoch, filter schema) as last written with `set_marks`, None when never set."""
@@ -454,6 +457,20 @@ class VectorStore:
             yield ids
             offset += len(ids)
 
+    def ids(self) -> list[str]:
+        """Every id in the store."""
+        return [i for batch in self.iter_ids() for i in batch]
+
+    def metadatas(self, ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """id -> the metadata stored with it, for `ids` the store holds (default: every id)."""
+        if ids is not None and not ids:
+            return {}
+        got = self._call(
+            "read vectors",
+            lambda c: c.get(ids=list(ids) if ids is not None else None, include=["metadatas"]),
+        )
+        return {i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"] or [], strict=False)}
+
     def update_metadata(self, chunks: Sequence[Chunk]) -> None:
         """Rewrite the filter metadata of stored chunks without touching their vectors."""
         for start in range(0, len(chunks), _UPSERT_BATCH):
@@ -469,7 +486,7 @@ class VectorStore:
 
     def reset(self) -> None:
         """Drop the collection and start an empty one (for a rebuild from the catalog)."""
-        self._get()
+        self.collection()
         client = self._client
         try:
             client.delete_collection(self.name)

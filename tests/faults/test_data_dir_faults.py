@@ -40,7 +40,7 @@ def fingerprint(folder: Path) -> dict[str, str]:
 def store_matches(index: KnowledgeIndex, expected_articles: int) -> None:
     """Catalog, Chroma and BM25 hold the same chunks, for `expected_articles` articles."""
     catalog_ids = {chunk.id for chunk in index.catalog.iter_chunks()}
-    chroma_ids = set(index.vectors._get().get(include=[])["ids"])
+    chroma_ids = set(index.vectors.ids())
     assert index.catalog.article_count() == expected_articles
     assert catalog_ids == chroma_ids
     assert len(index.lexical) == len(catalog_ids)

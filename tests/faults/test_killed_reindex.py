@@ -92,7 +92,7 @@ def test_a_reindex_killed_mid_way_is_completed_by_the_next_run(tmp_path: Path) -
         urls = {a.url for a in index.list_articles()}
         assert urls == {f"https://example.org/note-{i:04d}" for i in range(CARDS)}
         catalog_ids = {chunk.id for chunk in index.catalog.iter_chunks()}
-        chroma_ids = set(index.vectors._get().get(include=[])["ids"])
+        chroma_ids = set(index.vectors.ids())
         assert len(index.lexical) == len(catalog_ids)
         # BM25 writes the chunk ids it holds next to its index.
         lexical_meta = json.loads((index.lexical.folder / "meta.json").read_text())

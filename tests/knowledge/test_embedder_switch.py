@@ -119,7 +119,7 @@ def make_legacy(settings: Settings) -> None:
     record, the folder and the Chroma collection named without a hash."""
     index = KnowledgeIndex(settings)
     collection = index.vectors.name
-    chroma = index.vectors._get()
+    chroma = index.vectors.collection()
     ids = chroma.get(include=[])["ids"]
     # Vectors without their text hash, a collection without marks, a catalog without epoch.
     chroma.update(ids=ids, metadatas=[{"h": None, "publisher_key": None}] * len(ids))
@@ -144,7 +144,7 @@ def test_an_index_of_an_earlier_release_is_adopted_not_emptied(tmp_path: Path) -
     assert adopted.stats()["articles"] == 5 and adopted.stats()["vectors_match"]
     # Trusted as before, given their text hashes and current filter fields: nothing re-embedded.
     assert adopted.reindex().repaired == 0
-    held = adopted.vectors._get().get(include=["metadatas"])["metadatas"]
+    held = adopted.vectors.metadatas().values()
     assert all(m["h"] and "publisher_key" in m for m in held)
     assert adopted.reindex().repaired == 0 and adopted.stats()["vectors_match"]
     adopted.close()

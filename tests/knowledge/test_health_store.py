@@ -48,7 +48,7 @@ def test_a_healthy_store_passes_with_one_real_query(indexed: Settings) -> None:
 
 def test_vectors_missing_from_the_store_fail_with_the_counts(indexed: Settings) -> None:
     index = KnowledgeIndex(indexed)
-    ids = index.vectors._get().get(include=[], limit=5)["ids"]
+    ids = index.vectors.ids()[:5]
     index.vectors.delete(ids)
     chunks = index.catalog.chunk_count()
     index.close()
@@ -63,8 +63,8 @@ def test_a_store_that_crashes_whoever_opens_it_fails_the_check(indexed: Settings
     served = served_index(indexed)
     # The real probe, with opening the store made to die the way a damaged HNSW file does.
     crash = (
-        "import os, signal, sys; from knowledge.store import vector_store as v; "
-        "v.VectorStore._open = lambda self: os.kill(os.getpid(), signal.SIGSEGV); "
+        "import os, signal, sys, chromadb; "
+        "chromadb.PersistentClient = lambda *a, **k: os.kill(os.getpid(), signal.SIGSEGV); "
         "from knowledge.store.probe import main; sys.exit(main(sys.argv))"
     )
     real = probe_command(indexed, served.collection)

@@ -29,8 +29,7 @@ def cards_settings(root: Path, **chroma: object) -> Settings:
 def assert_store_matches_catalog(index: KnowledgeIndex) -> None:
     """Same ids, and every vector built from the text the catalog holds for its chunk."""
     expected = {c.id: text_hash(c) for c in index.catalog.iter_chunks()}
-    got = index.vectors._get().get(include=["metadatas"])
-    held = {i: m["h"] for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+    held = {i: m["h"] for i, m in index.vectors.metadatas().items()}
     assert held == expected
     assert index.stats()["vectors_match"]
 

@@ -84,6 +84,10 @@ class DigestCog(commands.Cog):
         self.poster = DigestPoster(bot.settings, bot.services.digest_history, self.digest_channel)
         self._schedule: asyncio.Task[None] | None = None
 
+    def running(self) -> bool:
+        """True while the daily digest schedule runs (from loading the cog to unloading it)."""
+        return self._schedule is not None and not self._schedule.done()
+
     async def digest_channel(self, channel_id: int) -> discord.abc.Messageable | None:
         """The digest channel from the cache, else from the API; None when it cannot be used."""
         return await self.bot.postable_channel(channel_id, "digest")

@@ -28,6 +28,10 @@ class RefreshCog(commands.Cog):
         self.schedule = RefreshSchedule(bot.settings, self.refresher, self.log_channel)
         self._task: asyncio.Task[None] | None = None
 
+    def running(self) -> bool:
+        """True while the refresh schedule runs (from loading the cog to unloading it)."""
+        return self._task is not None and not self._task.done()
+
     def refresher(self) -> Refresher:
         """Built on first use, in a worker thread: opening the index may take a while."""
         if self._refresher is None:

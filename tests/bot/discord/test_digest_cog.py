@@ -190,14 +190,14 @@ async def test_loading_the_cog_catches_up_the_missed_digest_once(tmp_path: Path)
     try:
         built.bot.wait_until_ready = AsyncMock()  # type: ignore[method-assign]
         await built.bot.add_cog(built.cog)
-        assert built.cog._schedule is not None
+        assert built.cog.running()
         for _ in range(50):
             if built.channel.send.await_count:
                 break
             await asyncio.sleep(0.02)
         await asyncio.sleep(0.05)
         await built.bot.remove_cog(built.cog.qualified_name)
-        assert built.cog._schedule.cancelled() or built.cog._schedule.done()
+        assert not built.cog.running()
         due = latest_digest_date(utc_now(), built.settings.digest)
         record = built.services.digest_history.get(due)
         assert record is not None and record.posted_by == "the daily schedule"
@@ -219,7 +219,7 @@ async def test_no_channel_means_no_schedule(tmp_path: Path) -> None:
     built = build_digest_bot(tmp_path, day_articles(), channel_id=None)
     try:
         await built.bot.add_cog(built.cog)
-        assert built.cog._schedule is None
+        assert not built.cog.running()
         await built.bot.remove_cog(built.cog.qualified_name)
     finally:
         await built.services.aclose()

@@ -222,9 +222,9 @@ async def test_the_bot_starts_the_schedule_and_stops_it(services: Services) -> N
     bot = await start_bot(services.settings, services)
     cog = bot.get_cog("RefreshCog")
     assert isinstance(cog, RefreshCog)
-    assert cog._task is not None and not cog._task.done()
+    assert cog.running()
     await bot.remove_cog("RefreshCog")
-    assert cog._task is None
+    assert not cog.running()
 
 
 async def test_reindex_during_a_refresh_is_told_a_reindex_runs(

@@ -146,7 +146,7 @@ async def test_the_bot_streams_into_its_placeholder_then_shows_the_embed(
     assert len(progress) <= chunks // 3 + 1
     final = await latest(text_channel_at(), placeholder)
     assert final.embeds and "LoRA fact 39 [\\[1\\]](https://" in (final.embeds[0].description or "")
-    await services.answers.aclose()
+    await services.aclose()
 
 
 async def test_a_long_answer_streams_into_a_second_message_with_fences_closed(
@@ -198,4 +198,4 @@ async def test_a_long_answer_streams_into_a_second_message_with_fences_closed(
     for extra in sent[1:]:
         if extra.id not in deleted:
             assert (await latest(text_channel_at(), extra)).embeds
-    await services.answers.aclose()
+    await services.aclose()

@@ -215,6 +215,10 @@ class SwitchedAfterSearch:
     def embedder(self) -> Embedder:
         return self._embedder
 
+    @property
+    def sentences(self) -> None:
+        return None  # the new build's sentence vectors are not stored yet
+
     def search(
         self,
         query: str,

@@ -167,3 +167,5 @@ async def test_injected_llm_client_is_used(tmp_path: Path, fake_openai: FakeOpen
         DigestService(settings, FakeArticleIndex(_day_of_articles()), llm=llm), date=DAY
     )
     assert digest.intro == "Read the reranking piece [1]."
+    assert not llm.is_closed()  # handed in: the service leaves it to its owner
+    await llm.aclose()

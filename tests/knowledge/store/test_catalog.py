@@ -3,6 +3,7 @@ from __future__ import annotations
 import sqlite3
 
 from knowledge.index import KnowledgeIndex
+from knowledge.models import Chunk
 from knowledge.settings import Settings
 
 
@@ -37,5 +38,8 @@ def test_candidates_not_in_the_catalog_are_left_out(settings: Settings) -> None:
         known = index.search("attention")[0].chunk
         found = index.catalog.articles_of([known.id, "no-such-chunk", ""])
         assert found == {known.id: known.article_id}
+        assert index.catalog.chunks_by_id([known.id, "no-such-chunk"]) == {known.id: known}
+        raw = index.catalog.chunk_json(["no-such-chunk", known.id])
+        assert list(raw) == [known.id] and Chunk.model_validate_json(raw[known.id]) == known
     finally:
         index.close()

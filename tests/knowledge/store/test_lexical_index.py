@@ -43,7 +43,7 @@ def test_tokenize_is_safe_across_threads() -> None:
 
 def test_search_ranks_and_filters(tmp_path: Path) -> None:
     index = LexicalIndex(tmp_path / "bm25")
-    assert index.search("marathon", 5) == []  # nothing built yet
+    assert index.search("marathon", 5) == [] and index.ids() == []  # nothing built yet
     index.rebuild(CHUNKS)
     assert [m.id for m in index.search("marathon runners", 5)][:2] in (
         ["a-0", "b-0"],
@@ -63,7 +63,8 @@ def test_a_rebuild_by_another_process_is_picked_up(tmp_path: Path) -> None:
     writer = LexicalIndex(tmp_path / "bm25")
     writer.rebuild(CHUNKS[:1])
     assert [m.id for m in reader.search("marathon", 5)] == ["a-0"]
+    assert reader.ids() == ["a-0"]
     writer.rebuild(CHUNKS)
-    assert len(reader) == 3
+    assert len(reader) == 3 and reader.ids() == [c.id for c in CHUNKS]
     assert {m.id for m in reader.search("marathon", 5)} == {"a-0", "b-0"}
     assert not (tmp_path / "bm25.tmp").exists() and not (tmp_path / "bm25.old").exists()

@@ -42,7 +42,7 @@ def make_pre_rename(index: KnowledgeIndex) -> None:
     `records_*` indexes, the vectors carry `source`/`source_key` under filter schema 2, and
     the BM25 arrays are named "sources"."""
     vectors = index.vectors
-    chroma = vectors._get()
+    chroma = vectors.collection()
     got = chroma.get(include=["metadatas"])
     chroma.update(
         ids=got["ids"],
@@ -88,7 +88,7 @@ def titles(index: KnowledgeIndex, mode: SearchMode, publisher: str) -> set[str]:
 
 
 def stored_keys(index: KnowledgeIndex) -> set[str]:
-    metadatas = index.vectors._get().get(include=["metadatas"])["metadatas"]
+    metadatas = index.vectors.metadatas().values()
     return {key for m in metadatas for key in m if "source" in key or "publisher" in key}
 
 

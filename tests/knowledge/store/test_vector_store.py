@@ -21,7 +21,7 @@ def test_requests_to_a_chroma_server_carry_the_configured_timeout(
     store = VectorStore(settings, tmp_path, "hash-8")
     try:
         assert store.count() == 0
-        session = store._get()._client._session  # the collection holds the FastAPI transport
+        session = store.collection()._client._session  # the collection holds the FastAPI transport
         assert session.timeout == httpx.Timeout(3.5)
     finally:
         store.close()
