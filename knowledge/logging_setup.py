@@ -49,7 +49,7 @@ _LABELLED = re.compile(
     r"(?!\[redacted\])([^\s\"',;)}\]]{6,})"
 )
 # Attributes every LogRecord has; anything else came from `extra=` and is scrubbed too.
-_STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+_STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
     "asctime",
     "taskName",
@@ -85,7 +85,8 @@ def _secret_values(settings: Settings | None, extra: Iterable[str] = ()) -> list
 
 def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
     """The fields a call passed with `extra=`: every attribute a plain LogRecord lacks."""
-    return {k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRIBUTES}
+    # logging keeps `extra=` values as plain attributes of the record (Logger.makeRecord).
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRIBUTES}
 
 
 def _field_text(value: Any) -> str:
@@ -186,9 +187,9 @@ class RedactingFilter(logging.Filter):
         record.exc_info = None
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
-        for key, value in list(record.__dict__.items()):
+        for key, value in list(vars(record).items()):
             if key not in _STANDARD_ATTRIBUTES:
-                record.__dict__[key] = self._value(value)
+                setattr(record, key, self._value(value))
         return True
 
 
