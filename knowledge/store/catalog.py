@@ -139,11 +139,13 @@ class Catalog:
         return {r[0]: r[1] for r in rows}
 
     def origins(self) -> dict[str, str]:
+        """article id -> the source (file, folder or URL) it was read from."""
         with self._lock:
             rows = self._conn.execute("SELECT id, origin FROM articles").fetchall()
         return {r[0]: r[1] for r in rows}
 
     def chunk_ids(self, article_id: str) -> list[str]:
+        """The committed chunk ids of an article, in reading order ([] when unknown)."""
         with self._lock:
             rows = self._conn.execute(
                 "SELECT id FROM chunks WHERE article_id = ? ORDER BY position", (article_id,)
@@ -180,10 +182,12 @@ class Catalog:
             )
 
     def remove_articles(self, article_ids: Iterable[str]) -> None:
+        """Forget these articles and their chunks, in one transaction."""
         with self._tx() as conn:
             conn.executemany("DELETE FROM articles WHERE id = ?", [(a,) for a in article_ids])
 
     def get_article(self, article_id: str) -> Article | None:
+        """The stored article, or None when the catalog does not hold it."""
         with self._lock:
             row = self._conn.execute(
                 "SELECT card FROM articles WHERE id = ?", (article_id,)
@@ -234,12 +238,14 @@ class Catalog:
         return [r[0] for r in rows]
 
     def article_count(self) -> int:
+        """Articles committed."""
         with self._lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
 
     # -- chunks -----------------------------------------------------------------------------
 
     def chunk_count(self) -> int:
+        """Chunks committed, over every article."""
         with self._lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
@@ -299,11 +305,13 @@ class Catalog:
     # -- meta -------------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
+        """A bookkeeping value (consistency marks, pending articles…), None when unset."""
         with self._lock:
             row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
+        """Store a bookkeeping value, replacing the old one."""
         with self._tx() as conn:
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 

@@ -212,6 +212,7 @@ class VectorStore:
 
     @property
     def mode(self) -> str:
+        """ "server" when CURATOR_CHROMA__HOST names a Chroma server, else "embedded"."""
         return "server" if self.settings.host else "embedded"
 
     def collection(self) -> Any:
@@ -327,6 +328,7 @@ class VectorStore:
             )
 
     def delete(self, ids: Sequence[str]) -> None:
+        """Remove these chunks' vectors (ids the store lacks are ignored); StoreUnavailableError."""
         for start in range(0, len(ids), _UPSERT_BATCH):
             batch = list(ids[start : start + _UPSERT_BATCH])
             self._call("delete vectors", lambda c, b=batch: c.delete(ids=b))
@@ -337,6 +339,7 @@ class VectorStore:
             self._call("delete vectors", lambda c, a=aid: c.delete(where={"article_id": a}))
 
     def ids_of_article(self, article_id: str) -> list[str]:
+        """Ids of every vector stored for this article, in no particular order."""
         got = self._call(
             "list vectors", lambda c: c.get(where={"article_id": article_id}, include=[])
         )
@@ -345,6 +348,8 @@ class VectorStore:
     def query(
         self, vector: Vectors, n: int, filters: SearchFilters | None = None
     ) -> list[DenseMatch]:
+        """The `n` nearest chunks to `vector` (shape (dim,)) that pass `filters`, nearest first;
+        similarity is 1 - Chroma's cosine distance (1.0: same direction)."""
         got = self._call(
             "search",
             # Distances only: fetching metadata for every candidate costs more than HNSW itself.
@@ -364,6 +369,7 @@ class VectorStore:
         ]
 
     def count(self) -> int:
+        """Vectors in the collection."""
         return int(self._call("count vectors", lambda c: c.count()))
 
     def ping(self) -> None:
