@@ -492,7 +492,7 @@ class InvalidSettings(ConfigError):
 
 
 #: What one entry of a dict setting is called in messages ("channel 123"); others say 'key "x"'.
-_ENTRY_NOUNS = {("discord", "channel_scopes"): "channel"}
+_ENTRY_NOUNS: dict[tuple[str, ...], str] = {("discord", "channel_scopes"): "channel"}
 #: The prefixes pydantic puts before the message of a ValueError / assert in our own validators.
 _VALIDATOR_PREFIXES = {"value_error": "Value error, ", "assertion_error": "Assertion failed, "}
 
@@ -559,7 +559,7 @@ def _inside_words(
     """Each loc part inside a JSON value as words ('channel 123', 'item 2', 'key "topic"'),
     and the type the last part leads to."""
     words: list[str] = []
-    for part in inside:
+    for position, part in enumerate(inside, start=1):
         container = _unwrapped(annotation)
         if part == "[key]":
             words[-1:] = [f"{words[-1]} (the key)" if words else "a key"]
@@ -568,7 +568,9 @@ def _inside_words(
             noun = _ENTRY_NOUNS.get(path) if len(words) == 0 else None
             words.append(f"{noun} {part}" if noun else f'key "{part}"')
         elif isinstance(part, int):
-            shown = f" ({value!r})" if part == inside[-1] and isinstance(value, str | int) else ""
+            # The bad item itself, when short: "10, eleven" has no brackets to count.
+            shown = repr(value) if position == len(inside) and isinstance(value, str | int) else ""
+            shown = f" ({shown})" if 0 < len(shown) <= 40 else ""
             words.append(f"item {part + 1}{shown}")
         else:
             words.append(f'key "{part}"')
@@ -587,6 +589,8 @@ def _problem(err: ErrorDetails, within: tuple[str, ...] = ()) -> str:
     `within` is the group the error's loc starts in (("llm",) for an LLMSettings)."""
     path, inside, annotation = _split_loc((*within, *err["loc"]))
     if not path:  # a key Settings itself lacks (only given in code): name it as its variable
+        if err["type"] == "extra_forbidden":
+            return _not_a_setting(PREFIX + str(inside[0]).upper())
         path, inside = (str(inside[0]),), inside[1:]
     variable = PREFIX + NESTED_DELIMITER.join(p.upper() for p in path)
     message = _message(err)
@@ -675,17 +679,19 @@ def unknown_variables(environ: Mapping[str, str | None]) -> list[str]:
 
     Names are compared case-insensitively, as the settings read them.
     """
-    known = setting_variables()
-    known_set = set(known)
-    problems = []
-    for name in sorted(environ):
-        upper = name.upper()
-        if not upper.startswith(PREFIX) or upper in known_set:
-            continue
-        nearest = difflib.get_close_matches(upper, known, n=1, cutoff=0.6)
-        hint = f": did you mean {nearest[0]}?" if nearest else " (see .env.example)"
-        problems.append(f"{name} is not a setting{hint}")
-    return problems
+    known = set(setting_variables())
+    return [
+        _not_a_setting(name)
+        for name in sorted(environ)
+        if name.upper().startswith(PREFIX) and name.upper() not in known
+    ]
+
+
+def _not_a_setting(name: str) -> str:
+    """'CURATOR_X is not a setting: did you mean CURATOR_Y?', or where to look if none is near."""
+    nearest = difflib.get_close_matches(name.upper(), setting_variables(), n=1, cutoff=0.6)
+    hint = f": did you mean {nearest[0]}?" if nearest else " (see .env.example)"
+    return f"{name} is not a setting{hint}"
 
 
 def _dotenv_variables(env_file: object) -> dict[str, str | None]:
