@@ -76,8 +76,9 @@ def safe_to_start(checks: list[Check]) -> bool:
 def check_settings(
     load: Callable[[], Settings] = load_settings, env_file: Path | None = None
 ) -> tuple[Check, Settings | None]:
-    """Load the settings; an invalid value fails naming its variable. The detail says what
-    was read: the environment, and the .env file (`env_file`) only when there is one."""
+    """Load the settings; an invalid value fails naming its variable, a deprecated one warns
+    with its notice. The detail says what was read: the environment, and the .env file
+    (`env_file`) only when there is one."""
     env_file = env_file or Path(str(Settings.model_config.get("env_file") or ".env"))
     has_file = env_file.is_file()
     read = f"the environment and {env_file}" if has_file else f"the environment (no {env_file})"
@@ -95,6 +96,17 @@ def check_settings(
                 "(see .env.example for every setting and its allowed values).",
             ),
             None,
+        )
+    if settings.notices:
+        # Deprecated values still load, so this is a warning: the bot starts as it did.
+        return (
+            Check(
+                "settings",
+                "warn",
+                f"loaded from {read}, with a deprecated value: " + "; ".join(settings.notices),
+                "Rename what the message names (the old spelling is still read for now).",
+            ),
+            settings,
         )
     return Check("settings", "ok", f"loaded from {read}"), settings
 

@@ -9,6 +9,7 @@ import logging
 import os
 import re
 from collections.abc import Mapping
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from types import UnionType
@@ -21,12 +22,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
 from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -77,6 +80,18 @@ def _clock_time(value: object) -> object:
     if isinstance(value, dt.time) and value.tzinfo is not None:
         raise ValueError("give the time without a timezone; the timezone is its own setting")
     return value
+
+
+#: The deprecation notices of the settings being loaded, while load_settings collects them.
+_collected_notices: ContextVar[list[str] | None] = ContextVar("_collected_notices", default=None)
+
+
+def _notice(message: str) -> None:
+    """Log a deprecated-but-accepted value, and keep it for `Settings.notices` (doctor shows it)."""
+    log.warning(message)
+    collected = _collected_notices.get()
+    if collected is not None:
+        collected.append(message)
 
 
 class SettingsGroup(BaseModel):
@@ -263,24 +278,6 @@ class ChannelScope(SettingsGroup):
     topic: str | None = Field(default=None, description="Only articles on this topic.")
     publisher: str | None = Field(default=None, description="Only articles from this publisher.")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _publisher_once_source(cls, data: Any) -> Any:
-        """Read "source", the publisher's key before it was renamed, as "publisher" (with a
-        warning); any other unknown key is still refused."""
-        if not isinstance(data, Mapping) or "source" not in data:
-            return data
-        fields = dict(data)
-        old = fields.pop("source")
-        if "publisher" in fields:
-            raise ValueError('give "publisher" only: "source" is its old name')
-        log.warning(
-            'CURATOR_DISCORD__CHANNEL_SCOPES: "source" is now "publisher"; rename the key '
-            "(it is still read as the publisher for now)"
-        )
-        fields["publisher"] = old
-        return fields
-
     def label(self) -> str:
         """'topic llm, publisher arXiv' for the notice under an answer."""
         parts = [
@@ -349,6 +346,31 @@ class DiscordSettings(SettingsGroup):
         _split_list
     )
 
+    @field_validator("channel_scopes", mode="before")
+    @classmethod
+    def _publisher_once_source(cls, value: Any) -> Any:
+        """Read "source", the publisher's key before it was renamed, as "publisher" (with a
+        notice naming the channel); any other unknown key is still refused."""
+        if not isinstance(value, Mapping):
+            return value
+        scopes = dict(value)
+        for channel, scope in value.items():
+            if not isinstance(scope, Mapping) or "source" not in scope:
+                continue
+            fields = dict(scope)
+            old = fields.pop("source")
+            if "publisher" in fields:
+                raise ValueError(
+                    f'channel {channel}: give "publisher" only: "source" is its old name'
+                )
+            _notice(
+                f"{PREFIX}DISCORD{NESTED_DELIMITER}CHANNEL_SCOPES: channel {channel}: "
+                '"source" is now "publisher"; rename the key (it is still read as the publisher '
+                "for now)"
+            )
+            scopes[channel] = {**fields, "publisher": old}
+        return scopes
+
 
 class DigestSettings(SettingsGroup):
     time: Annotated[dt.time, BeforeValidator(_clock_time)] = Field(
@@ -399,6 +421,21 @@ class Settings(BaseSettings):
     answers: AnswerSettings = Field(default_factory=AnswerSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
+
+    _notices: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """Deprecated values load_settings accepted, one message each naming its variable."""
+        return self._notices
+
+    @model_validator(mode="after")
+    def _keep_notices(self) -> Settings:
+        # The groups' validators ran first and noted what load_settings is collecting.
+        collected = _collected_notices.get()
+        if collected:
+            self._notices = tuple(collected)
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -454,9 +491,120 @@ class InvalidSettings(ConfigError):
         self.problems = problems
 
 
-def _variable_name(loc: tuple[int | str, ...]) -> str:
-    parts = [str(p) for p in loc if not isinstance(p, int)]
-    return PREFIX + NESTED_DELIMITER.join(p.upper() for p in parts)
+#: What one entry of a dict setting is called in messages ("channel 123"); others say 'key "x"'.
+_ENTRY_NOUNS: dict[tuple[str, ...], str] = {("discord", "channel_scopes"): "channel"}
+#: The prefixes pydantic puts before the message of a ValueError / assert in our own validators.
+_VALIDATOR_PREFIXES = {"value_error": "Value error, ", "assertion_error": "Assertion failed, "}
+
+
+def _unwrapped(annotation: Any) -> Any:
+    """`annotation` without Annotated[...] and without `| None`: list[int] for
+    Annotated[list[int], NoDecode] | None."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, UnionType):
+            options = [a for a in get_args(annotation) if a is not type(None)]
+            if len(options) != 1:
+                return annotation
+            annotation = options[0]
+        else:
+            return annotation
+
+
+def _is_group(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _split_loc(
+    loc: tuple[int | str, ...],
+) -> tuple[tuple[str, ...], tuple[int | str, ...], Any]:
+    """(the fields naming the variable, the parts inside its value, the variable's type).
+
+    ("discord", "channel_scopes", "123", "topc") -> (("discord", "channel_scopes"),
+    ("123", "topc"), dict[...]): a dict or list setting is one variable holding JSON, and a
+    key no group has (("discord", "tokn")) is inside the group's own JSON variable."""
+    model: type[BaseModel] = Settings
+    path: list[str] = []
+    for i, part in enumerate(loc):
+        info = model.model_fields.get(part) if isinstance(part, str) else None
+        if info is None:
+            return tuple(path), loc[i:], model
+        path.append(str(part))
+        annotation = _unwrapped(info.annotation)
+        if not _is_group(annotation):
+            return tuple(path), loc[i + 1 :], annotation
+        model = annotation
+    return tuple(path), (), model
+
+
+def _step(annotation: Any, part: int | str) -> Any:
+    """The type one loc `part` further inside a value of type `annotation` (None: unknown)."""
+    annotation = _unwrapped(annotation)
+    origin = get_origin(annotation)
+    args = get_args(annotation)
+    if origin is dict and len(args) == 2:
+        return args[1]
+    if origin in (list, set, frozenset, tuple) and args:
+        return args[0]
+    if _is_group(annotation) and isinstance(part, str) and part in annotation.model_fields:
+        return annotation.model_fields[part].annotation
+    return None
+
+
+def _inside_words(
+    path: tuple[str, ...], inside: tuple[int | str, ...], annotation: Any, value: object
+) -> tuple[list[str], Any]:
+    """Each loc part inside a JSON value as words ('channel 123', 'item 2', 'key "topic"'),
+    and the type the last part leads to."""
+    words: list[str] = []
+    for position, part in enumerate(inside, start=1):
+        container = _unwrapped(annotation)
+        if part == "[key]":
+            words[-1:] = [f"{words[-1]} (the key)" if words else "a key"]
+            continue
+        if get_origin(container) is dict:
+            noun = _ENTRY_NOUNS.get(path) if len(words) == 0 else None
+            words.append(f"{noun} {part}" if noun else f'key "{part}"')
+        elif isinstance(part, int):
+            # The bad item itself, when short: "10, eleven" has no brackets to count.
+            shown = repr(value) if position == len(inside) and isinstance(value, str | int) else ""
+            shown = f" ({shown})" if 0 < len(shown) <= 40 else ""
+            words.append(f"item {part + 1}{shown}")
+        else:
+            words.append(f'key "{part}"')
+        annotation = _step(container, part)
+    return words, annotation
+
+
+def _message(err: ErrorDetails) -> str:
+    """pydantic's message, without the prefix it puts before our own validators' words."""
+    return err["msg"].removeprefix(_VALIDATOR_PREFIXES.get(err["type"], ""))
+
+
+def _problem(err: ErrorDetails, within: tuple[str, ...] = ()) -> str:
+    """One validation error as 'CURATOR_VARIABLE: where inside its JSON: what is wrong'.
+
+    `within` is the group the error's loc starts in (("llm",) for an LLMSettings)."""
+    path, inside, annotation = _split_loc((*within, *err["loc"]))
+    if not path:  # a key Settings itself lacks (only given in code): name it as its variable
+        if err["type"] == "extra_forbidden":
+            return _not_a_setting(PREFIX + str(inside[0]).upper())
+        path, inside = (str(inside[0]),), inside[1:]
+    variable = PREFIX + NESTED_DELIMITER.join(p.upper() for p in path)
+    message = _message(err)
+    if err["type"] == "extra_forbidden" and inside:
+        unknown = str(inside[-1])
+        words, owner = _inside_words(path, inside[:-1], annotation, err.get("input"))
+        owner = _unwrapped(owner)
+        known = list(owner.model_fields) if _is_group(owner) else []
+        nearest = difflib.get_close_matches(unknown, known, n=1, cutoff=0.6)
+        hint = f' (did you mean "{nearest[0]}"?)' if nearest else ""
+        message = f'unknown key "{unknown}"{hint}'
+    else:
+        words, _ = _inside_words(path, inside, annotation, err.get("input"))
+    return ": ".join([variable, *words, message])
 
 
 def setting_variables(model: type[BaseModel] = Settings, prefix: str = PREFIX) -> list[str]:
@@ -531,17 +679,19 @@ def unknown_variables(environ: Mapping[str, str | None]) -> list[str]:
 
     Names are compared case-insensitively, as the settings read them.
     """
-    known = setting_variables()
-    known_set = set(known)
-    problems = []
-    for name in sorted(environ):
-        upper = name.upper()
-        if not upper.startswith(PREFIX) or upper in known_set:
-            continue
-        nearest = difflib.get_close_matches(upper, known, n=1, cutoff=0.6)
-        hint = f": did you mean {nearest[0]}?" if nearest else " (see .env.example)"
-        problems.append(f"{name} is not a setting{hint}")
-    return problems
+    known = set(setting_variables())
+    return [
+        _not_a_setting(name)
+        for name in sorted(environ)
+        if name.upper().startswith(PREFIX) and name.upper() not in known
+    ]
+
+
+def _not_a_setting(name: str) -> str:
+    """'CURATOR_X is not a setting: did you mean CURATOR_Y?', or where to look if none is near."""
+    nearest = difflib.get_close_matches(name.upper(), setting_variables(), n=1, cutoff=0.6)
+    hint = f": did you mean {nearest[0]}?" if nearest else " (see .env.example)"
+    return f"{name} is not a setting{hint}"
 
 
 def _dotenv_variables(env_file: object) -> dict[str, str | None]:
@@ -562,16 +712,18 @@ def load_settings(**overrides: Any) -> Settings:
     problems += [f"{problem} (in {env_file})" for problem in undecodable_json(dotenv)]
     if problems:
         raise InvalidSettings(problems)
+    notices: list[str] = []
+    collecting = _collected_notices.set(notices)
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
-        raise InvalidSettings(
-            [f"{_variable_name(err['loc'])}: {err['msg']}" for err in exc.errors()]
-        ) from exc
+        raise InvalidSettings([_problem(err) for err in exc.errors()]) from exc
     except SettingsError as exc:
         # A value pydantic-settings could not decode that the check above did not foresee:
         # still a message, never a traceback. Its text names the group ("field \"discord\"").
         raise InvalidSettings([_settings_error_problem(exc)]) from exc
+    finally:
+        _collected_notices.reset(collecting)
     return settings
 
 
@@ -614,9 +766,7 @@ def with_overrides(settings: SettingsModel, **overrides: Any) -> SettingsModel:
         return model.model_validate(values)
     except ValidationError as exc:
         group = _group_name(model)
-        raise InvalidSettings(
-            [f"{_variable_name((*group, *err['loc']))}: {err['msg']}" for err in exc.errors()]
-        ) from exc
+        raise InvalidSettings([_problem(err, group) for err in exc.errors()]) from exc
 
 
 def _group_name(model: type[BaseModel]) -> tuple[str, ...]:

@@ -172,6 +172,21 @@ def test_the_settings_check_says_only_what_was_read(
     assert settings is not None and settings.retrieval.k == 5
 
 
+def test_a_deprecated_setting_still_loads_but_warns_with_its_notice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CURATOR_DISCORD__CHANNEL_SCOPES", '{"42": {"source": "arXiv"}}')
+    check, settings = check_settings()
+    assert check.status == "warn" and settings is not None
+    assert settings.discord.channel_scopes[42].publisher == "arXiv"
+    assert 'CURATOR_DISCORD__CHANNEL_SCOPES: channel 42: "source" is now "publisher"' in (
+        check.detail
+    )
+    assert check.remedy.startswith("Rename")
+    monkeypatch.setenv("CURATOR_DISCORD__CHANNEL_SCOPES", '{"42": {"publisher": "arXiv"}}')
+    assert check_settings()[0].status == "ok"
+
+
 def test_the_remedy_counts_the_variables_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,19 @@ from tests.faults.conftest import curator_env, run_curator
             "{bad}",
             "CURATOR_DISCORD__CHANNEL_SCOPES: not valid JSON",
         ),
+        (
+            "CURATOR_DISCORD__CHANNEL_SCOPES",
+            '{"123": {"publisher": "arXiv", "topc": "x"}}',
+            'CURATOR_DISCORD__CHANNEL_SCOPES: channel 123: unknown key "topc" '
+            '(did you mean "topic"?)',
+        ),
+        (
+            "CURATOR_DIGEST__TIME",
+            "25:00",
+            "CURATOR_DIGEST__TIME: expected a 24-hour time as HH:MM, got '25:00'",
+        ),
     ],
-    ids=["typo", "out-of-range", "timezone", "json"],
+    ids=["typo", "out-of-range", "timezone", "json", "json-key", "time"],
 )
 def test_a_bad_variable_stops_a_command_before_it_does_anything(
     tmp_path: Path, sample_dir: Path, variable: str, value: str, said: str
@@ -35,7 +47,11 @@ def test_a_bad_variable_stops_a_command_before_it_does_anything(
         "reindex", env=curator_env(data_dir, sample_dir, **{variable: value}), cwd=tmp_path
     )
     assert result.returncode == 2, result.stderr
-    assert said in " ".join(result.stderr.split())
+    shown = " ".join(result.stderr.split())
+    assert said in shown
+    # Neither pydantic's wording nor a variable that does not exist.
+    assert "Value error" not in shown and "Extra inputs" not in shown
+    assert "__123" not in shown
     assert "Traceback" not in result.stderr
     assert not data_dir.exists()  # nothing was indexed with the wrong settings
 
@@ -85,3 +101,20 @@ def test_empty_lines_uncommented_from_the_example_start_the_command(
     )
     result = run_curator("stats", env=curator_env(tmp_path / "data", sample_dir), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+def test_doctor_warns_of_a_deprecated_channel_scope_key_and_is_still_safe_to_start(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    scopes = '{"123": {"source": "arXiv"}}'
+    env = curator_env(tmp_path / "data", sample_dir, CURATOR_DISCORD__CHANNEL_SCOPES=scopes)
+    result = run_curator("doctor", "--json", env=env, cwd=tmp_path)
+    assert "Traceback" not in result.stderr
+    [settings] = [c for c in json.loads(result.stdout)["checks"] if c["name"] == "settings"]
+    assert settings["status"] == "warn"
+    assert (
+        'CURATOR_DISCORD__CHANNEL_SCOPES: channel 123: "source" is now "publisher"'
+        in settings["detail"]
+    )
+    shown = run_curator("doctor", env=env, cwd=tmp_path)
+    assert "warn settings" in " ".join(shown.stdout.split())
