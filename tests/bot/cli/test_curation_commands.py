@@ -167,3 +167,17 @@ def test_paragraphs_keep_breaks_and_list_items() -> None:
     assert paragraphs(text) == (
         "One line wrapped here.\n\n- item one continued\n- item two\n2. numbered\n\nEnd"
     )
+
+
+def test_every_command_writes_dates_and_takeaways_alike(indexed: None) -> None:
+    listed = {a["article_id"]: a["curated"] for a in run_json("articles")}
+    answer = run_json("ask", "What is LoRA and why is it cheap?")
+    assert answer["citations"]
+    for citation in answer["citations"]:
+        assert "T" in citation["curated"] and citation["curated"] == listed[citation["article_id"]]
+    card = run_json("article", "LoRA")
+    assert card["curated"] == listed[card["article_id"]]
+    digest = run_json("digest", "--date", "2026-11-23")
+    entries = [a for section in digest["sections"] for a in section["articles"]]
+    assert entries and all("takeaway" not in a for a in entries)
+    assert all(a["key_takeaway"] for a in entries)
