@@ -105,12 +105,45 @@ def test_piped_ask_keeps_long_urls_whole_and_lines_unpadded(indexed: None) -> No
     assert not [line for line in lines if line != line.rstrip()]
 
 
+BOX_DRAWING = set("┏┓┗┛━┃│─┼┡┩╇╈┳┻├┤")
+
+
+@pytest.mark.parametrize(
+    "command", [["latest", "--limit", "3"], ["recommend"], ["recommend", "--topic", "agents"]]
+)
+def test_piped_cards_are_plain_lines_neither_boxed_nor_padded(
+    indexed: None, command: list[str]
+) -> None:
+    result = run(*command)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert not BOX_DRAWING & set(result.stdout), result.stdout
+    assert not [line for line in lines if line != line.rstrip()]
+    cards = [line for line in lines if line[:4].isdigit()]  # "2026-11-23 · Title · ..."
+    assert cards and all(" · " in line for line in cards)
+    # Each card's URL whole on its own line, right under it.
+    urls = [line.strip() for line in lines if line.startswith("  https://")]
+    assert len(urls) == len(cards) and all(" " not in url for url in urls)
+
+
+def test_recommend_names_a_topic_no_article_has_even_when_it_finds_some(indexed: None) -> None:
+    result = run("recommend", "--topic", "agent")
+    assert result.exit_code == 0, result.output
+    assert "No indexed article has the topic “agent”; closest: “agents”." in result.stderr
+    assert "Building effective agents" in result.stdout
+    as_json = run("recommend", "--topic", "agent", "--json")
+    assert json.loads(as_json.stdout) and "closest: “agents”" in as_json.stderr
+    # A known topic needs no notice.
+    assert run("recommend", "--topic", "agents").stderr == ""
+
+
 def test_an_unknown_topic_is_named_with_the_closest_known_ones(indexed: None) -> None:
     for command in (["articles"], ["latest"], ["recommend"]):
         result = run(*command, "--topic", "agentss")
         assert result.exit_code == 0, result.output
         assert "No indexed article has the topic “agentss”; closest: “agents”" in result.stderr
         assert "article(s)" not in result.stdout and "broader role" not in result.stdout
+        assert "Latest articles" not in result.stdout
         as_json = run(*command, "--topic", "agentss", "--json")
         assert json.loads(as_json.stdout) == [] and "closest: “agents”" in as_json.stderr
 
