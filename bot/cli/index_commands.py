@@ -48,8 +48,9 @@ from knowledge.refresh import Refresher, RefreshOutcome, run_on_schedule
 
 @contextmanager
 def progress_bar(enabled: bool) -> Iterator[ProgressFn | None]:
-    """A rich progress display driven by the index's (stage, done, total) callbacks."""
-    if not enabled:
+    """A rich progress display driven by the index's (stage, done, total) callbacks; only on a
+    terminal: elsewhere it would show nothing but leave a blank line on stderr."""
+    if not enabled or not err_console.is_terminal:
         yield None
         return
     with Progress(
