@@ -111,7 +111,7 @@ def parse_shape(code: str) -> Shape | list[Shape]:
     tokens = _TOKEN.findall(code)
     shape = _parse_value(tokens)
     assert shape is not None, f"not a JSON shape: {code}"
-    return shape  # type: ignore[no-any-return]
+    return shape
 
 
 def documented_shapes(readme: str) -> dict[str, Shape | list[Shape]]:
