@@ -366,7 +366,7 @@ class KnowledgeIndex:
             loaded = self.read_sources(sources, progress)
             report = self._load_report(loaded)
             plan = build.indexer.plan(loaded.articles, report.failed, remove_missing)
-            return self._dry_report(plan, _with_replacements(plan, report))
+            return self._dry_report(plan, with_replacements(plan, report))
         # Held while reading sources too, so a scheduled refresh and a reindex never overlap.
         with self.lock():
             repaired = self.heal_locked(progress, rebuild=rebuild)
@@ -375,7 +375,7 @@ class KnowledgeIndex:
             report = self._load_report(loaded)
             report.repaired = repaired
             plan = self.indexer.plan(loaded.articles, report.failed, remove_missing)
-            _with_replacements(plan, report)
+            with_replacements(plan, report)
             nothing_to_do = not (plan.added or plan.updated or plan.removed or plan.orphans)
             if nothing_to_do and not self.indexer.lexical_is_dirty() and not rebuild:
                 report.unchanged = plan.unchanged
@@ -589,8 +589,9 @@ class KnowledgeIndex:
             build.close()
 
 
-def _with_replacements(plan: Plan, report: IngestReport) -> IngestReport:
-    """Name, among the warnings, each article replacing its version without a link."""
+def with_replacements(plan: Plan, report: IngestReport) -> IngestReport:
+    """Name, among the warnings, each article replacing its version without a link; returns
+    `report` (reindex and the scheduled refresh report the same warnings)."""
     for origin in plan.replacing:
         report.warnings.append(IngestWarning(path=origin, message=REPLACES_UNLINKED_WARNING))
     return report

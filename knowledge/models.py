@@ -288,6 +288,13 @@ class Citation(BaseModel):
         default_factory=list, description="Every retrieved passage of this article given."
     )
 
+    def as_json(self) -> dict[str, object]:
+        """The citation's fields, `curated` as ISO 8601 ("2026-11-15T00:00:00+00:00") or None,
+        as `articles`, `latest` and `article` write it."""
+        payload = self.model_dump()
+        payload["curated"] = self.curated.isoformat() if self.curated else None
+        return payload
+
 
 class Timings(BaseModel):
     retrieve_ms: float = 0.0
@@ -323,13 +330,13 @@ class Answer(BaseModel):
     def as_json(self) -> dict[str, object]:
         return {
             "text": self.text,
-            "citations": [c.model_dump() for c in self.citations],
+            "citations": [c.as_json() for c in self.citations],
             "refused": self.refused,
             "refusal": self.refusal.value if self.refusal else None,
             "mode": self.mode,
             "timings": self.timings.model_dump(),
             "uncited": self.uncited,
-            "closest": [c.model_dump() for c in self.closest],
+            "closest": [c.as_json() for c in self.closest],
             "notices": [n.value for n in self.notices],
         }
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from knowledge.digest.window import next_digest_time
 from knowledge.errors import ConfigError, CuratorError, IndexBusyError
+from knowledge.index import with_replacements
 from knowledge.loaders.conditional import (
     ConditionalRequests,
     Validators,
@@ -215,12 +216,16 @@ class Refresher:
             if f.path not in not_modified
         ]
         report.skipped = list(loaded.skipped)
+        # As `reindex` reports them: what was read with a warning, and which files were paired.
+        report.warnings = list(loaded.warnings)
+        report.paired = list(loaded.paired)
         failed = {f.path for f in report.failed}
         outcome.kept = sum(
             n for origin, n in per_origin.items() if without_url_credentials(origin) in failed
         )
         # Not-modified sources count as failures for planning: that is what keeps their articles.
         plan = index.indexer.plan(loaded.articles, loaded.failures, remove_missing=True)
+        with_replacements(plan, report)
         if plan.added or plan.updated or plan.removed or plan.orphans:
             index.indexer.apply(plan, report)
         else:
@@ -271,6 +276,19 @@ def next_refresh_at(
     return due
 
 
+def refresh_off_reason(settings: Settings) -> str | None:
+    """Why scheduled refresh is off, naming only the settings that turn it off (no sources,
+    REFRESH_MINUTES 0); None when it is on."""
+    missing = []
+    if not settings.knowledge.sources:
+        missing.append("set CURATOR_KNOWLEDGE__SOURCES to the paths and URLs to watch")
+    if settings.knowledge.refresh_minutes == 0:
+        missing.append(
+            "set CURATOR_KNOWLEDGE__REFRESH_MINUTES to how often, in minutes (0 turns it off)"
+        )
+    return f"Scheduled refresh is off: {' and '.join(missing)}." if missing else None
+
+
 def run_on_schedule(
     refresher: Refresher,
     settings: Settings,
@@ -283,16 +301,13 @@ def run_on_schedule(
     """Refresh whenever `next_refresh_at` says, forever (the caller stops it, e.g. Ctrl-C).
 
     Raises ConfigError when refresh is off (refresh_minutes 0 or no sources): there would be
-    nothing to wait for.
+    nothing to wait for; its message is `refresh_off_reason`'s.
     """
     last_run: datetime | None = None
     while True:
         due = next_refresh_at(now(), last_run, settings)
         if due is None:
-            raise ConfigError(
-                "Scheduled refresh is off: set CURATOR_KNOWLEDGE__SOURCES to the paths and URLs "
-                "to watch, and CURATOR_KNOWLEDGE__REFRESH_MINUTES to how often (not 0)."
-            )
+            raise ConfigError(refresh_off_reason(settings) or "Scheduled refresh is off.")
         wait = (due - now()).total_seconds()
         if wait > 0:
             sleep(min(wait, max_sleep_s))

@@ -22,7 +22,7 @@ from bot.cli.common import (
 )
 from knowledge.answers.links import defuse_masked_links
 from knowledge.answers.notices import notice_text
-from knowledge.answers.question import clean_question
+from knowledge.answers.question import clean_question, has_words
 from knowledge.errors import InputError
 from knowledge.models import Answer, Citation, RefusalReason, SearchFilters
 from knowledge.services import Services
@@ -134,9 +134,14 @@ def ask(
 ) -> None:
     """Answer a question from the curated articles, citing them by number."""
     try:
-        clean_question(question, max_chars=len(question) + 1)
+        clean = clean_question(question, max_chars=len(question) + 1)
     except InputError as exc:
         raise usage_error(exc.user_message, as_json, "empty_question") from exc
+    if not has_words(clean.text):
+        # Punctuation alone matches nothing: the same mistake as an empty question.
+        raise usage_error(
+            f"Please ask a question: “{clean.text[:40]}” has no words.", as_json, "empty_question"
+        )
     filters = SearchFilters(topic=topic, since=since_option(since))
     with services_or_exit() as services:
         if as_json or no_stream:

@@ -41,7 +41,8 @@ def card_json(article: Article, **extra: object) -> dict[str, Any]:
 
 
 def _cards_table(heading: str, articles: list[Article], best_for: list[str] | None = None) -> Table:
-    table = Table(title=heading, show_lines=True)
+    # The heading may quote the --topic given: never read as markup.
+    table = Table(title=Text(terminal_text(heading)), show_lines=True)
     table.add_column("curated", no_wrap=True)
     table.add_column("article", overflow="fold")
     table.add_column("publisher")
@@ -55,6 +56,34 @@ def _cards_table(heading: str, articles: list[Article], best_for: list[str] | No
             cell.append(f"\nBest for: {terminal_text(best_for[index])}")
         table.add_row(curated, cell, Text(terminal_text(a.publisher)), Text(terminal_text(a.depth)))
     return table
+
+
+def _cards_lines(heading: str, articles: list[Article], best_for: list[str] | None = None) -> Text:
+    """The cards as plain lines for a pipe or a file: no box and no padding, each card's URL
+    whole on its own line, a blank line between cards."""
+    lines = [terminal_text(heading)]
+    for index, a in enumerate(articles):
+        curated = a.curated.strftime("%Y-%m-%d") if a.curated else "—"
+        about = " · ".join(p for p in (curated, a.title, a.publisher, a.depth) if p)
+        lines += ["", terminal_text(about)]
+        lines += [
+            "  " + terminal_text(line)
+            for line in (
+                a.url,
+                " ".join(a.key_takeaway.split()),
+                f"Best for: {best_for[index]}" if best_for is not None and best_for[index] else "",
+            )
+            if line
+        ]
+    return Text("\n".join(lines))
+
+
+def _print_cards(heading: str, articles: list[Article], best_for: list[str] | None = None) -> None:
+    """A table in a terminal; plain lines elsewhere, as the README promises for piped output."""
+    if console.is_terminal:
+        console.print(_cards_table(heading, articles, best_for))
+    else:
+        console.print(_cards_lines(heading, articles, best_for))
 
 
 _TITLES_HINT = "`curator articles` lists every title"
@@ -105,13 +134,13 @@ def latest(
     if as_json:
         print_json([card_json(a) for a in found])
         return
-    if not found and not unknown:
-        scope = f" on {topic}" if topic else ""
-        period = f" in the last {days} days" if days else ""
-        console.print(f"No articles{markup_safe(scope)} were curated{period}.")
+    if not found:
+        if not unknown:  # an unknown topic was already named on stderr
+            scope = f" on {topic}" if topic else ""
+            period = f" in the last {days} days" if days else ""
+            console.print(f"No articles{markup_safe(scope)} were curated{period}.")
         return
-    heading = f"Latest articles{markup_safe(' on ' + topic) if topic else ''}"
-    console.print(_cards_table(heading, found))
+    _print_cards(f"Latest articles{' on ' + topic if topic else ''}", found)
 
 
 def recommend(
@@ -129,7 +158,9 @@ def recommend(
             picks = curation.recommend(services.index, role, depth, topic, limit=limit)
         except InputError as exc:
             raise _fail(exc) from exc
-        unknown = not picks and report_unknown_filters(services.index, topic)
+        # The topic ranks cards by their words too, so picks can come without an exact topic:
+        # named on stderr as search, latest and articles name it, with the closest known ones.
+        unknown = report_unknown_filters(services.index, topic)
     if as_json:
         print_json(
             [
@@ -148,7 +179,7 @@ def recommend(
             console.print(_no_fit(role, depth, topic))
         return
     articles = [p.article for p in picks]
-    console.print(_cards_table("Recommended reading", articles, [p.best_for for p in picks]))
+    _print_cards("Recommended reading", articles, [p.best_for for p in picks])
 
 
 def _no_fit(role: str | None, depth: str | None, topic: str | None) -> str:

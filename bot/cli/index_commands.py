@@ -43,13 +43,14 @@ from knowledge.index import KnowledgeIndex, SearchMode
 from knowledge.index_writer import STAGE_LABELS
 from knowledge.index_writer import Progress as ProgressFn
 from knowledge.models import Hit, IngestReport, SearchFilters
-from knowledge.refresh import Refresher, RefreshOutcome, run_on_schedule
+from knowledge.refresh import Refresher, RefreshOutcome, refresh_off_reason, run_on_schedule
 
 
 @contextmanager
 def progress_bar(enabled: bool) -> Iterator[ProgressFn | None]:
-    """A rich progress display driven by the index's (stage, done, total) callbacks."""
-    if not enabled:
+    """A rich progress display driven by the index's (stage, done, total) callbacks; only on a
+    terminal: elsewhere it would show nothing but leave a blank line on stderr."""
+    if not enabled or not err_console.is_terminal:
         yield None
         return
     with Progress(
@@ -177,14 +178,15 @@ def _quiet_refresh_log() -> Iterator[None]:
 def _watch(as_json: bool) -> None:
     """`reindex --watch`: one line (or JSON line) per refresh until Ctrl-C."""
     with services_or_exit() as services, _quiet_refresh_log():
+        off = refresh_off_reason(services.settings)
+        if off:
+            # One message naming only what turns refresh off; a configuration error (exit 2).
+            err_console.print(f"[red]error:[/red] {markup_safe(off)}")
+            raise typer.Exit(2)
         refresher = Refresher(services.index, services.state)
-        minutes = services.settings.knowledge.refresh_minutes
         if not as_json:
-            err_console.print(
-                f"[dim]Refreshing every {minutes} min; Ctrl-C stops.[/dim]"
-                if minutes
-                else "[dim]Refresh is off.[/dim]"
-            )
+            minutes = services.settings.knowledge.refresh_minutes
+            err_console.print(f"[dim]Refreshing every {minutes} min; Ctrl-C stops.[/dim]")
         try:
             run_on_schedule(
                 refresher,

@@ -26,6 +26,11 @@ def _printable(ch: str) -> bool:
     return ch.isspace() or unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co", "Cn"}
 
 
+def has_words(text: str) -> bool:
+    """True when `text` holds a letter or a digit (in any script): "?!" or "..." has none."""
+    return any(unicodedata.category(ch)[0] in "LN" for ch in text)
+
+
 def clean_question(raw: str, max_chars: int) -> CleanQuestion:
     """Strip control characters, fold whitespace, truncate long input; empty raises InputError."""
     text = "".join(ch for ch in (raw or "") if _printable(ch))

@@ -108,7 +108,7 @@ def digest_to_json(digest: Digest) -> dict[str, object]:
                         "title": entry.title,
                         "url": entry.url,
                         "publisher": entry.publisher,
-                        "takeaway": entry.takeaway,
+                        "key_takeaway": entry.takeaway,
                         "best_for": list(entry.best_for),
                     }
                     for entry in section.articles

@@ -14,6 +14,9 @@ Resolver = Callable[[str, int], list[IPAddress]]
 
 ALLOWED_SCHEMES = ("http", "https")
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# Said with every private-address refusal, so an admin fetching from their own network (a local
+# feed, a test server) knows which setting allows it.
+ALLOW_PRIVATE_HINT = "set CURATOR_KNOWLEDGE__ALLOW_PRIVATE_URLS=true to allow it"
 
 
 class URLRefusedError(InputError):
@@ -109,11 +112,11 @@ def check_url(
     if literal is not None:
         kind = private_address_kind(literal)
         if kind:
-            raise URLRefusedError(f"{literal} is {kind}")
+            raise URLRefusedError(f"{literal} is {kind} ({ALLOW_PRIVATE_HINT})")
         return [literal]
     addresses = resolve(host, port or (443 if scheme == "https" else 80))
     for address in addresses:
         kind = private_address_kind(address)
         if kind:
-            raise URLRefusedError(f"{host} resolves to {address}, {kind}")
+            raise URLRefusedError(f"{host} resolves to {address}, {kind} ({ALLOW_PRIVATE_HINT})")
     return addresses

@@ -36,11 +36,39 @@ def with_credentials(url: str) -> str:
         (f"http://{PASSWORD}@[::1]:8080/v1", "http://***@[::1]:8080/v1"),
         ("https://feeds.example/x?mail=a@b.example", "https://feeds.example/x?mail=a@b.example"),
         ("/var/cards/zebra.md", "/var/cards/zebra.md"),
+        (
+            f"https://bob:{PASSWORD}@example.com/feed?token={PASSWORD}",
+            "https://***@example.com/feed?token=***",
+        ),
+        (
+            f"https://feeds.example/x?page=2&API_KEY={PASSWORD}&key={PASSWORD}#top",
+            "https://feeds.example/x?page=2&API_KEY=***&key=***#top",
+        ),
+        (
+            f"https://cdn.example/a.xml?sig={PASSWORD}&signature={PASSWORD};password={PASSWORD}",
+            "https://cdn.example/a.xml?sig=***&signature=***;password=***",
+        ),
+        (
+            f"https://api.example/v1?access_token={PASSWORD}&api_key={PASSWORD}",
+            "https://api.example/v1?access_token=***&api_key=***",
+        ),
+        # Only those names: a parameter that merely contains one keeps its value.
+        (
+            "https://feeds.example/x?tokens=3&monkey=4&key=",
+            "https://feeds.example/x?tokens=3&monkey=4&key=",
+        ),
     ],
 )
 def test_a_url_is_shown_without_its_credentials(url: str, shown: str) -> None:
     assert url_without_credentials(url) == shown
     assert without_url_credentials(f"fetching {url} failed") == f"fetching {shown} failed"
+
+
+def test_a_query_secret_is_masked_in_a_sentence_and_the_punctuation_after_it_kept() -> None:
+    text = f"https://h.example/feed?token={PASSWORD}: HTTP 503 (see https://x.example/?key=k)."
+    shown = without_url_credentials(text)
+    assert shown == "https://h.example/feed?token=***: HTTP 503 (see https://x.example/?key=***)."
+    assert without_url_credentials(shown) == shown
 
 
 def test_redaction_removes_url_credentials_and_stays_the_same_when_run_again() -> None:
@@ -82,11 +110,18 @@ def server() -> Iterator[FeedServer]:
         yield running
 
 
+@pytest.mark.parametrize("where", ["userinfo", "query"])
 @pytest.mark.parametrize("log_format", ["text", "json"])
 def test_a_failing_feed_with_credentials_keeps_them_out_of_the_report_and_the_log(
-    tmp_path: Path, server: FeedServer, log_format: str
+    tmp_path: Path, server: FeedServer, log_format: str, where: str
 ) -> None:
-    url = with_credentials(server.url(FEED))
+    path = FEED
+    if where == "query":
+        path = f"{FEED}?token={PASSWORD}"
+        server.documents[path] = server.documents.pop(FEED)
+    url = with_credentials(server.url(path)) if where == "userinfo" else server.url(path)
+    masked = url_without_credentials(url)
+    assert PASSWORD not in masked
     settings = make_settings(
         tmp_path / "data",
         log_format=log_format,
@@ -99,7 +134,7 @@ def test_a_failing_feed_with_credentials_keeps_them_out_of_the_report_and_the_lo
     try:
         refresher = Refresher(index, state)
         assert refresher.run().report.added == 1
-        server.documents[FEED].status = 503
+        server.documents[path].status = 503
         outcome = refresher.run()
         # The failed feed is still recognised as the source of the stored article: it is kept.
         assert outcome.kept == 1 and len(index.list_articles()) == 1
@@ -113,9 +148,9 @@ def test_a_failing_feed_with_credentials_keeps_them_out_of_the_report_and_the_lo
         index.close()
         state.close()
         logging.getLogger().setLevel(logging.WARNING)
-    assert "http://***@127.0.0.1" in ingested.failed[0].path
+    assert masked in ingested.failed[0].path
     written = out.getvalue()
-    assert "http://***@127.0.0.1" in written
+    assert masked in written
     shown = {
         "summary": outcome.summary(),
         "refresh": outcome.as_json(),
@@ -125,4 +160,4 @@ def test_a_failing_feed_with_credentials_keeps_them_out_of_the_report_and_the_lo
     assert PASSWORD not in json.dumps(shown)
     if log_format == "json":
         lines = [json.loads(line) for line in written.splitlines()]
-        assert any(line.get("source", "").startswith("http://***@") for line in lines)
+        assert any(line.get("source", "").startswith(masked) for line in lines)

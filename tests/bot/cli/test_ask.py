@@ -160,6 +160,18 @@ def test_ask_empty_question_with_json_is_a_json_error(env: Path) -> None:
     assert error["code"] == "empty_question" and "empty" in error["error"]
 
 
+@pytest.mark.parametrize("question", ["?!", " ... ", "¿?"])
+def test_ask_punctuation_only_is_the_empty_question_error(env: Path, question: str) -> None:
+    result = runner.invoke(app, ["ask", question, "--json"])
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)
+    assert error["code"] == "empty_question" and "no words" in error["error"]
+    shown = runner.invoke(app, ["ask", question])
+    assert shown.exit_code == 2 and "Please ask a question" in shown.stderr
+    # A one-character question in any script is still asked.
+    assert runner.invoke(app, ["ask", "RAG?", "--json"]).exit_code == 0
+
+
 def test_ask_bad_since_names_the_option(env: Path) -> None:
     result = runner.invoke(app, ["ask", QUESTION, "--since", "yesterday"])
     assert result.exit_code == 2 and "--since" in result.output

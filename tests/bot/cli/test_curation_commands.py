@@ -105,12 +105,45 @@ def test_piped_ask_keeps_long_urls_whole_and_lines_unpadded(indexed: None) -> No
     assert not [line for line in lines if line != line.rstrip()]
 
 
+BOX_DRAWING = set("┏┓┗┛━┃│─┼┡┩╇╈┳┻├┤")
+
+
+@pytest.mark.parametrize(
+    "command", [["latest", "--limit", "3"], ["recommend"], ["recommend", "--topic", "agents"]]
+)
+def test_piped_cards_are_plain_lines_neither_boxed_nor_padded(
+    indexed: None, command: list[str]
+) -> None:
+    result = run(*command)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert not BOX_DRAWING & set(result.stdout), result.stdout
+    assert not [line for line in lines if line != line.rstrip()]
+    cards = [line for line in lines if line[:4].isdigit()]  # "2026-11-23 · Title · ..."
+    assert cards and all(" · " in line for line in cards)
+    # Each card's URL whole on its own line, right under it.
+    urls = [line.strip() for line in lines if line.startswith("  https://")]
+    assert len(urls) == len(cards) and all(" " not in url for url in urls)
+
+
+def test_recommend_names_a_topic_no_article_has_even_when_it_finds_some(indexed: None) -> None:
+    result = run("recommend", "--topic", "agent")
+    assert result.exit_code == 0, result.output
+    assert "No indexed article has the topic “agent”; closest: “agents”." in result.stderr
+    assert "Building effective agents" in result.stdout
+    as_json = run("recommend", "--topic", "agent", "--json")
+    assert json.loads(as_json.stdout) and "closest: “agents”" in as_json.stderr
+    # A known topic needs no notice.
+    assert run("recommend", "--topic", "agents").stderr == ""
+
+
 def test_an_unknown_topic_is_named_with_the_closest_known_ones(indexed: None) -> None:
     for command in (["articles"], ["latest"], ["recommend"]):
         result = run(*command, "--topic", "agentss")
         assert result.exit_code == 0, result.output
         assert "No indexed article has the topic “agentss”; closest: “agents”" in result.stderr
         assert "article(s)" not in result.stdout and "broader role" not in result.stdout
+        assert "Latest articles" not in result.stdout
         as_json = run(*command, "--topic", "agentss", "--json")
         assert json.loads(as_json.stdout) == [] and "closest: “agents”" in as_json.stderr
 
@@ -167,3 +200,17 @@ def test_paragraphs_keep_breaks_and_list_items() -> None:
     assert paragraphs(text) == (
         "One line wrapped here.\n\n- item one continued\n- item two\n2. numbered\n\nEnd"
     )
+
+
+def test_every_command_writes_dates_and_takeaways_alike(indexed: None) -> None:
+    listed = {a["article_id"]: a["curated"] for a in run_json("articles")}
+    answer = run_json("ask", "What is LoRA and why is it cheap?")
+    assert answer["citations"]
+    for citation in answer["citations"]:
+        assert "T" in citation["curated"] and citation["curated"] == listed[citation["article_id"]]
+    card = run_json("article", "LoRA")
+    assert card["curated"] == listed[card["article_id"]]
+    digest = run_json("digest", "--date", "2026-11-23")
+    entries = [a for section in digest["sections"] for a in section["articles"]]
+    assert entries and all("takeaway" not in a for a in entries)
+    assert all(a["key_takeaway"] for a in entries)

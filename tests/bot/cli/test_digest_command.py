@@ -69,7 +69,7 @@ def test_json_shape_on_the_sample_cards(env: Path) -> None:
     for section in payload["sections"]:
         assert set(section) == {"topic", "articles"} and section["topic"]
         for article in section["articles"]:
-            assert set(article) == {"title", "url", "publisher", "takeaway", "best_for"}
+            assert set(article) == {"title", "url", "publisher", "key_takeaway", "best_for"}
             assert article["url"].startswith("https://") and article["title"]
             assert isinstance(article["best_for"], list)
     assert payload["intro"].startswith(f"{payload['article_count']} new article") or (

@@ -274,3 +274,15 @@ def test_a_text_articles_section_label_is_not_indexed(env: Path, tmp_path: Path)
     hits = run_json("search", "striped blankets prices", "--json")
     texts = [h["text"] for h in hits if h["title"] == "Markets after the merger"]
     assert texts and not any("Opinion" in t for t in texts)
+
+
+def test_ingest_a_loopback_url_says_which_setting_allows_it(env: Path) -> None:
+    url = "http://127.0.0.1:9/feed.xml"
+    result = runner.invoke(app, ["ingest", url])
+    assert result.exit_code == 1
+    # The summary is the first thing printed, on either stream: no stray blank line before it.
+    assert result.stdout.startswith("Indexed: 0 added") and result.stderr == ""
+    assert "127.0.0.1 is a loopback address" in result.stdout
+    assert "CURATOR_KNOWLEDGE__ALLOW_PRIVATE_URLS" in result.stdout
+    failed = json.loads(runner.invoke(app, ["ingest", url, "--json"]).stdout)["failed"]
+    assert "CURATOR_KNOWLEDGE__ALLOW_PRIVATE_URLS=true" in failed[0]["reason"]

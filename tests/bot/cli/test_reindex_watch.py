@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import bot.cli.index_commands as index_commands
+import knowledge
 from bot.cli.app import app
 from knowledge.settings import get_settings
 from tests.support.cards import zebra_env
@@ -118,12 +119,58 @@ def test_watch_says_a_failed_sources_articles_are_kept(
 def test_watch_refuses_when_refresh_is_off(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CURATOR_KNOWLEDGE__REFRESH_MINUTES", "0")
     get_settings.cache_clear()
+    for args in (["reindex", "--watch"], ["reindex", "--watch", "--json"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and result.stdout == ""
+        # One message, naming only what is missing: the sources are set.
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert "Scheduled refresh is off" in result.stderr
+        assert "CURATOR_KNOWLEDGE__REFRESH_MINUTES" in result.stderr
+        assert "CURATOR_KNOWLEDGE__SOURCES" not in result.stderr
+        assert "Refresh is off." not in result.stderr
+
+
+def test_watch_without_sources_names_only_the_sources(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CURATOR_KNOWLEDGE__SOURCES", "")
+    get_settings.cache_clear()
     result = runner.invoke(app, ["reindex", "--watch"])
-    assert result.exit_code == 1
-    assert "CURATOR_KNOWLEDGE__REFRESH_MINUTES" in result.output
+    assert result.exit_code == 2
+    assert "set CURATOR_KNOWLEDGE__SOURCES" in result.stderr
+    assert "REFRESH_MINUTES" not in result.stderr
 
 
 def test_watch_and_dry_run_do_not_mix(env: Path) -> None:
     result = runner.invoke(app, ["reindex", "--watch", "--dry-run"])
     assert result.exit_code == 2
     assert "--dry-run" in result.output
+
+
+def test_watch_json_reports_warnings_and_pairings_as_reindex_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sample = Path(knowledge.__file__).parent / "sample"
+    monkeypatch.setenv("CURATOR_EMBEDDINGS__PROVIDER", "hash")
+    monkeypatch.setenv("CURATOR_KNOWLEDGE__SOURCES", str(sample))
+    monkeypatch.setenv("CURATOR_KNOWLEDGE__REFRESH_MINUTES", "1")
+
+    def stop(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(index_commands, "_sleep", stop)
+    reports = []
+    for data, args in (("watched", ["--watch", "--json"]), ("reindexed", ["--json"])):
+        monkeypatch.setenv("CURATOR_DATA_DIR", str(tmp_path / data))
+        get_settings.cache_clear()
+        result = runner.invoke(app, ["reindex", *args])
+        assert result.exit_code == 0, result.output
+        reports.append(
+            json.loads(result.stdout.splitlines()[0] if "--watch" in args else result.stdout)
+        )
+    get_settings.cache_clear()
+    watched, reindexed = reports
+    # The sample's card export without a URL, paired with its original article.
+    assert watched["paired"] and watched["warnings"]
+    for key in ("added", "failed", "skipped", "warnings", "paired"):
+        assert watched[key] == reindexed[key], key

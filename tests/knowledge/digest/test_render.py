@@ -44,7 +44,7 @@ async def test_json_has_the_documented_shape(settings: Settings) -> None:
         "title": "Search [beyond] BM25",
         "url": "https://articles.example/a",
         "publisher": "Example Review",
-        "takeaway": "The point of a.",
+        "key_takeaway": "The point of a.",
         "best_for": ["engineers", "PMs"],
     }
 

@@ -7,6 +7,9 @@ import ipaddress
 import pytest
 
 from knowledge.loaders.url_safety import (
+    ALLOW_PRIVATE_HINT as ALLOW,
+)
+from knowledge.loaders.url_safety import (
     IPAddress,
     Resolver,
     URLRefusedError,
@@ -71,10 +74,13 @@ def _resolver(table: dict[str, list[str]]) -> tuple[Resolver, list[str]]:
         ("gopher://example.com/", "only http and https URLs can be fetched, not gopher://"),
         ("//example.com/x", "only http and https URLs can be fetched, not a URL without a scheme"),
         ("http:///path-only", "the URL has no host"),
-        ("http://127.0.0.1:8080/admin", "127.0.0.1 is a loopback address"),
-        ("http://[::1]/", "::1 is a loopback address"),
-        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
-        ("https://[::ffff:192.168.0.1]/", "::ffff:c0a8:1 is a private address"),
+        ("http://127.0.0.1:8080/admin", f"127.0.0.1 is a loopback address ({ALLOW})"),
+        ("http://[::1]/", f"::1 is a loopback address ({ALLOW})"),
+        (
+            "http://169.254.169.254/latest/meta-data/",
+            f"169.254.169.254 is a link-local address ({ALLOW})",
+        ),
+        ("https://[::ffff:192.168.0.1]/", f"::ffff:c0a8:1 is a private address ({ALLOW})"),
     ],
 )
 def test_refused_urls_say_why(url: str, reason: str) -> None:
@@ -89,7 +95,7 @@ def test_every_resolved_address_is_checked() -> None:
     resolve, calls = _resolver({"mixed.test": ["8.8.8.8", "2001:4860::1", "10.0.0.7"]})
     with pytest.raises(URLRefusedError) as caught:
         check_url("https://mixed.test/page", allow_private=False, resolve=resolve)
-    assert str(caught.value) == "mixed.test resolves to 10.0.0.7, a private address"
+    assert str(caught.value) == f"mixed.test resolves to 10.0.0.7, a private address ({ALLOW})"
     assert calls == ["mixed.test:443"]
 
 

@@ -11,7 +11,7 @@ import pytest
 from knowledge.errors import SourceError
 from knowledge.loaders import load_sources, url_safety
 from knowledge.loaders.fetch import fetch
-from knowledge.loaders.url_safety import IPAddress
+from knowledge.loaders.url_safety import ALLOW_PRIVATE_HINT, IPAddress
 from knowledge.settings import KnowledgeSettings
 from tests.knowledge.loaders.conftest import RSS_FEED, Route, WebServer
 
@@ -74,14 +74,14 @@ def test_loopback_is_refused_by_default_without_a_request(web: WebServer) -> Non
     url = web.url("/article.html")
     path, reason = _only_failure([url], KnowledgeSettings())
     assert path == url
-    assert reason == "refused: 127.0.0.1 is a loopback address"
+    assert reason == f"refused: 127.0.0.1 is a loopback address ({ALLOW_PRIVATE_HINT})"
     assert web.requests == []
 
 
 def test_localhost_name_is_refused_by_default(web: WebServer) -> None:
     _, reason = _only_failure([f"http://localhost:{web.port}/article.html"], KnowledgeSettings())
     assert reason.startswith("refused: localhost resolves to ")
-    assert reason.endswith("a loopback address")
+    assert reason.endswith(f"a loopback address ({ALLOW_PRIVATE_HINT})")
     assert web.requests == []
 
 
@@ -109,7 +109,7 @@ def test_redirect_to_a_private_address_is_refused_before_connecting(web: WebServ
     assert path == start
     assert reason == (
         "refused: redirect to http://169.254.169.254/latest/meta-data/: "
-        "169.254.169.254 is a link-local address"
+        f"169.254.169.254 is a link-local address ({ALLOW_PRIVATE_HINT})"
     )
     assert [p for p, _ in web.requests] == ["/redirect-metadata"]
 
