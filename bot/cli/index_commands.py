@@ -239,6 +239,19 @@ def _hits_table(query: str, hits: list[Hit]) -> Table:
     return table
 
 
+def _hits_lines(query: str, hits: list[Hit]) -> Text:
+    """Piped or redirected: a block per hit (rank, score, title — publisher, kind; URL; text)."""
+    lines = [f"Results for {terminal_text(query)!r}"]
+    for hit in hits:
+        c = hit.chunk
+        name = f"{c.title} — {c.publisher}" if c.publisher else c.title
+        lines.append(f"{hit.rank}. {hit.score:.4f} {terminal_text(name)} ({c.kind})")
+        if c.url:
+            lines.append("   " + terminal_text(c.url))
+        lines.append("   " + " ".join(terminal_text(c.text).split())[:160])
+    return Text("\n".join(lines))
+
+
 def _renamed_publisher(publisher: str | None, old: str | None) -> str | None:
     """--publisher, or --source (its name before the rename) with a notice on stderr."""
     if old is None:
@@ -294,7 +307,10 @@ def search(
         if as_json:
             print_json([h.as_json() for h in hits])
         elif hits:
-            console.print(_hits_table(query, hits))
+            # A table in a terminal; plain lines elsewhere, as the README promises for pipes.
+            console.print(
+                _hits_table(query, hits) if console.is_terminal else _hits_lines(query, hits)
+            )
         elif not unknown:
             console.print("No results.")
 

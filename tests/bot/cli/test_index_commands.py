@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
+import bot.cli.index_commands as index_commands
 from bot.cli.app import app
+from knowledge.index import KnowledgeIndex
 from knowledge.settings import RetrievalSettings, get_settings
 from tests.support.cards import zebra_env
 from tests.support.seeds import seeds_dir
@@ -101,15 +104,33 @@ def test_what_search_retrieves_is_called_chunks_as_in_its_json(env: Path) -> Non
     """One word per concept: -k counts chunks in search and eval, as CURATOR_RETRIEVAL__K
     does; the table's column is named like the JSON key it shows."""
     run_json("reindex", "--json")
-    table = runner.invoke(app, ["search", "zebra stripes", "-k", "2"])
-    assert table.exit_code == 0, table.output
-    header = next(line for line in table.stdout.splitlines() if "score" in line)
-    assert header.split("┃")[-2].strip() == "text" and "passage" not in table.stdout
+    # In a terminal search prints a table (piped, plain lines: see the test below).
+    index = KnowledgeIndex(get_settings())
+    try:
+        found = index.search("zebra stripes", k=2)
+    finally:
+        index.close()
+    terminal = Console(record=True, width=160, force_terminal=True)
+    terminal.print(index_commands._hits_table("zebra stripes", found))
+    table = terminal.export_text()
+    header = next(line for line in table.splitlines() if "score" in line)
+    assert header.split("┃")[-2].strip() == "text" and "passage" not in table
     for command in ("search", "eval"):
         shown = runner.invoke(app, [command, "--help"])
         words = " ".join(shown.output.replace("│", " ").split())
         assert "-k" in words and "chunks" in words.lower() and "passage" not in words.lower()
     assert RetrievalSettings.model_fields["k"].description == "Chunks retrieved per question."
+
+
+def test_piped_search_prints_plain_lines_with_whole_urls(env: Path) -> None:
+    run_json("reindex", "--json")
+    result = runner.invoke(app, ["search", "zebra stripes", "-k", "2"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert not any(ch in result.stdout for ch in "┃│━─┏")
+    assert lines[1].startswith("1. ") and "Why zebras have stripes — Savanna Review" in lines[1]
+    assert lines[2].strip() == "https://example.org/zebras"
+    assert all(line == line.rstrip() for line in lines), "a piped line is padded"
 
 
 def test_search_many_queries_writes_one_json_line_each(env: Path, tmp_path: Path) -> None:
