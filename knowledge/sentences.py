@@ -13,7 +13,7 @@ from dataclasses import dataclass
 # Sentences end at . ! ? followed by space. Source files wrap lines inside sentences, so a line
 # break ends a piece only before a blank line, a list item or a heading.
 #: Changes whenever the units of a text change, so vectors stored for older units go unused.
-UNITS_VERSION = "5"
+UNITS_VERSION = "6"
 _SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s+")
 _LIST_MARK = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|#+)\s+")
 _BLOCK_BREAK = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*+•]|\d+[.)]|#+)\s)")
@@ -30,6 +30,10 @@ MIN_CUT_CHARS = 80
 MAX_SENTENCES_PER_UNIT = 3
 MAX_LEAD_DISTANCE = 5
 ELLIPSIS = "…"  # marks text left out of a quote
+# A statement of fewer words than this that leans on nothing is a topic line ("Evaluation gets
+# the most attention."): it names what the next sentence says without saying it, so it is
+# quoted only as the lead of the sentence after it.
+MIN_KEY_WORDS = 7
 
 # A sentence opening with one of these refers back to what came before ("It ...", "However,
 # ..."): quoted alone it would dangle, so it is quoted with its predecessor or not at all.
@@ -165,13 +169,25 @@ class Unit:
     text: str
 
 
+def is_question(piece: str) -> bool:
+    """Whether the sentence asks rather than says (ends with "?", before any closing quote)."""
+    return piece.rstrip('"”’)*').endswith(("?", "？"))
+
+
+def is_topic_line(piece: str) -> bool:
+    """A short statement that leans on nothing: it names a topic the next sentence takes up."""
+    return len(piece.split()) < MIN_KEY_WORDS and not leans_on_previous(piece)
+
+
 def quotable_units(text: str) -> list[Unit]:
     """The units of a passage worth quoting, in order; never two with the same key sentence.
 
-    A key sentence must be whole, long enough and not a card label. When it leans on the
+    A key sentence must be whole, long enough, not a card label, not a question (an
+    interviewer's "Do you think ...?" answers nothing) and not a topic line. When it leans on the
     previous sentence, that one (and, if it leans too, the one before) is included; a longer
     chain is quoted as its lead, "…" and the key sentence. When the chain reaches the
-    passage's start or a fragment, the sentence is skipped.
+    passage's start or a fragment, the sentence is skipped. A topic line just before the unit
+    leads it, when the unit stays short enough to quote whole.
     """
     pieces = split_pieces(text)
     units: list[Unit] = []
@@ -180,9 +196,23 @@ def quotable_units(text: str) -> list[Unit]:
             piece = pieces[last] = piece.rsplit(" ", 1)[0].rstrip(",;:") + f" {ELLIPSIS}"
         if len(piece) < MIN_CHARS or not is_whole(piece) or _BOILERPLATE.match(piece):
             continue
+        if is_question(piece) or is_topic_line(piece):
+            continue
         first = _lead_of(pieces, last)
         if first is None:
             continue
+        topic = first - 1
+        if (
+            topic >= 0
+            and last - topic < MAX_SENTENCES_PER_UNIT
+            and is_whole(pieces[topic])
+            and not is_question(pieces[topic])
+            and is_topic_line(pieces[topic])
+        ):
+            with_topic = " ".join(pieces[topic : last + 1])
+            if len(with_topic) <= 2 * MAX_CHARS:
+                units.append(Unit(topic, last, with_topic))
+                continue
         if first == last:
             units.append(Unit(first, last, piece))
             continue

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.sentences import MAX_CHARS, excerpt, leans_on_previous, split_pieces
+from knowledge.sentences import (
+    MAX_CHARS,
+    excerpt,
+    is_question,
+    leans_on_previous,
+    quotable_units,
+    split_pieces,
+)
 
 
 def test_initials_and_abbreviations_do_not_end_a_sentence() -> None:
@@ -67,3 +74,45 @@ def test_an_excerpt_keeps_the_sentence_start_when_a_later_stretch_only_repeats_i
     words = {"busiest", "airport"}
     shown = excerpt(text, lambda stretch: float(sum(w in stretch.lower() for w in words)))
     assert shown.startswith("Southern California is home to Los Angeles International Airport")
+
+
+def test_a_question_is_not_quoted_on_its_own() -> None:
+    text = (
+        "Do you think the hype has created a bubble like the dot-com era? "
+        "I think this is a bubble, but the underlying technology is not to blame."
+    )
+    units = [u.text for u in quotable_units(text)]
+    assert units == ["I think this is a bubble, but the underlying technology is not to blame."]
+    assert not any(is_question(u) for u in units)
+
+
+def test_a_question_still_leads_an_answer_that_leans_on_it() -> None:
+    text = "Why do general methods win in the long run? It is because they scale with compute."
+    units = [u.text for u in quotable_units(text)]
+    # "It ..." cannot stand alone, so the question it answers comes with it, never alone.
+    assert units == [text]
+
+
+def test_a_short_topic_line_is_quoted_only_with_the_sentence_after_it() -> None:
+    topic = "Evaluation gets the most attention."
+    follower = "Yan surveys reference-based metrics and explains why they fail on open tasks."
+    units = [u.text for u in quotable_units(f"{topic} {follower}")]
+    assert units == [f"{topic} {follower}"]
+
+
+def test_a_short_topic_line_with_nothing_after_it_is_not_quoted() -> None:
+    text = "Reference-based metrics often fail on open-ended generation tasks. Evals come first."
+    units = [u.text for u in quotable_units(text)]
+    assert units == ["Reference-based metrics often fail on open-ended generation tasks."]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "asks"),
+    [
+        ("Do you think the AI hype has created a bubble?", True),
+        ("She asked: “Is it a bubble?”", True),
+        ("It is a bubble.", False),
+    ],
+)
+def test_questions(sentence: str, asks: bool) -> None:
+    assert is_question(sentence) is asks
