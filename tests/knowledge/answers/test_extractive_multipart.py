@@ -17,8 +17,8 @@ import pytest
 
 from knowledge.answers.extractive import extractive_answer, passages_to_quote
 from knowledge.answers.prompt import number_articles
-from knowledge.embeddings.onnx import DEFAULT_MODEL_DIR, missing_model_files
 from knowledge.answers.service import AnswerService
+from knowledge.embeddings.onnx import DEFAULT_MODEL_DIR, missing_model_files
 from knowledge.index import KnowledgeIndex
 from knowledge.models import Answer, Article, Chunk, Hit
 from knowledge.sentences import is_topic_line
