@@ -30,9 +30,10 @@ MIN_CUT_CHARS = 80
 MAX_SENTENCES_PER_UNIT = 3
 MAX_LEAD_DISTANCE = 5
 ELLIPSIS = "…"  # marks text left out of a quote
-# A statement of fewer words than this that leans on nothing is a topic line ("Evaluation gets
-# the most attention."): it names what the next sentence says without saying it, so it is
-# quoted only as the lead of the sentence after it.
+# A statement of fewer words than this that leans on nothing, followed by more of its paragraph,
+# is a topic line ("Evaluation gets the most attention."): it names what the next sentence says
+# without saying it, so it is quoted only as the lead of the sentence after it. One that ends its
+# paragraph is a conclusion ('Let's say ten times more."') and is quoted alone.
 MIN_KEY_WORDS = 7
 
 # A sentence opening with one of these refers back to what came before ("It ...", "However,
@@ -82,7 +83,14 @@ def split_pieces(text: str) -> list[str]:
     The chunker may put a blank line where it split a long paragraph at an abbreviation
     ("Jones et al.", "1998 ..."), so such a piece is joined to the next one across blocks too.
     """
+    return _split_blocks(text)[0]
+
+
+def _split_blocks(text: str) -> tuple[list[str], set[int]]:
+    """`split_pieces` of `text`, and the indexes of the pieces that open a block (a paragraph,
+    list item or heading)."""
     pieces: list[str] = []
+    openers: set[int] = set()
     for block in _BLOCK_BREAK.split(text):
         flat = _FOOTNOTE.sub("", " ".join(_LIST_MARK.sub("", block).split()))
         parts = [p.strip() for p in _SENTENCE_END.split(flat) if p.strip()]
@@ -90,8 +98,10 @@ def split_pieces(text: str) -> list[str]:
             if pieces and _ends_mid_sentence(pieces[-1], part, same_block=i > 0):
                 pieces[-1] = f"{pieces[-1]} {part}"
             else:
+                if i == 0:
+                    openers.add(len(pieces))
                 pieces.append(part)
-    return pieces
+    return pieces, openers
 
 
 def is_whole(piece: str) -> bool:
@@ -175,7 +185,8 @@ def is_question(piece: str) -> bool:
 
 
 def is_topic_line(piece: str) -> bool:
-    """A short statement that leans on nothing: it names a topic the next sentence takes up."""
+    """A short statement that leans on nothing: it names a topic (or, ending its paragraph,
+    sums one up)."""
     return len(piece.split()) < MIN_KEY_WORDS and not leans_on_previous(piece)
 
 
@@ -189,14 +200,20 @@ def quotable_units(text: str) -> list[Unit]:
     passage's start or a fragment, the sentence is skipped. A topic line just before the unit
     leads it, when the unit stays short enough to quote whole.
     """
-    pieces = split_pieces(text)
+    pieces, openers = _split_blocks(text)
+    # A topic line is followed by more of its paragraph; at a paragraph's end it concludes.
+    topics = {
+        i
+        for i, piece in enumerate(pieces)
+        if i + 1 < len(pieces) and i + 1 not in openers and is_topic_line(piece)
+    }
     units: list[Unit] = []
     for last, piece in enumerate(pieces):
         if last == len(pieces) - 1 and _is_cut_short(piece):
             piece = pieces[last] = piece.rsplit(" ", 1)[0].rstrip(",;:") + f" {ELLIPSIS}"
         if len(piece) < MIN_CHARS or not is_whole(piece) or _BOILERPLATE.match(piece):
             continue
-        if is_question(piece) or is_topic_line(piece):
+        if is_question(piece) or last in topics:
             continue
         first = _lead_of(pieces, last)
         if first is None:
@@ -207,7 +224,7 @@ def quotable_units(text: str) -> list[Unit]:
             and last - topic < MAX_SENTENCES_PER_UNIT
             and is_whole(pieces[topic])
             and not is_question(pieces[topic])
-            and is_topic_line(pieces[topic])
+            and topic in topics
         ):
             with_topic = " ".join(pieces[topic : last + 1])
             if len(with_topic) <= 2 * MAX_CHARS:

@@ -100,10 +100,17 @@ def test_a_short_topic_line_is_quoted_only_with_the_sentence_after_it() -> None:
     assert units == [f"{topic} {follower}"]
 
 
-def test_a_short_topic_line_with_nothing_after_it_is_not_quoted() -> None:
-    text = "Reference-based metrics often fail on open-ended generation tasks. Evals come first."
+def test_a_short_line_that_ends_its_paragraph_concludes_and_is_quoted_alone() -> None:
+    conclusion = "It's only fair that you should pay more for oil. Let's say ten times more."
+    text = f"{conclusion}\n\nThe embargo began in October 1973 and lasted until March 1974."
     units = [u.text for u in quotable_units(text)]
-    assert units == ["Reference-based metrics often fail on open-ended generation tasks."]
+    assert "Let's say ten times more." in units
+
+
+def test_a_short_topic_line_is_not_quoted_when_what_follows_cannot_be() -> None:
+    # What follows in its paragraph is a question: the topic line has nothing to lead.
+    text = "Evals come first every time. But how do you build them well?"
+    assert quotable_units(text) == []
 
 
 @pytest.mark.parametrize(
