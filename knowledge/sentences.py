@@ -33,7 +33,9 @@ ELLIPSIS = "…"  # marks text left out of a quote
 # A statement of fewer words than this that leans on nothing, followed by more of its paragraph,
 # is a topic line ("Evaluation gets the most attention."): it names what the next sentence says
 # without saying it, so it is quoted only as the lead of the sentence after it. One that ends its
-# paragraph is a conclusion ('Let's say ten times more."') and is quoted alone.
+# paragraph is a conclusion ('Let's say ten times more."') and is quoted alone. One holding a
+# number states a fact ("Tesla died on 7 January 1943.", "The average household size was
+# 3.07.") and is quoted alone too.
 MIN_KEY_WORDS = 7
 
 # A sentence opening with one of these refers back to what came before ("It ...", "However,
@@ -185,9 +187,13 @@ def is_question(piece: str) -> bool:
 
 
 def is_topic_line(piece: str) -> bool:
-    """A short statement that leans on nothing: it names a topic (or, ending its paragraph,
-    sums one up)."""
-    return len(piece.split()) < MIN_KEY_WORDS and not leans_on_previous(piece)
+    """A short statement that leans on nothing and holds no number: it names a topic (or,
+    ending its paragraph, sums one up)."""
+    return (
+        len(piece.split()) < MIN_KEY_WORDS
+        and not any(c.isdigit() for c in piece)
+        and not leans_on_previous(piece)
+    )
 
 
 def quotable_units(text: str) -> list[Unit]:

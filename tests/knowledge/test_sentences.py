@@ -123,3 +123,9 @@ def test_a_short_topic_line_is_not_quoted_when_what_follows_cannot_be() -> None:
 )
 def test_questions(sentence: str, asks: bool) -> None:
     assert is_question(sentence) is asks
+
+
+def test_a_short_sentence_holding_a_number_states_a_fact_and_is_quoted_alone() -> None:
+    text = "Tesla died on 7 January 1943. His estate was taken into custody by the government."
+    units = [u.text for u in quotable_units(text)]
+    assert units[0] == "Tesla died on 7 January 1943."
