@@ -208,10 +208,14 @@ def quotable_units(text: str) -> list[Unit]:
     """
     pieces, openers = _split_blocks(text)
     # A topic line is followed by more of its paragraph; at a paragraph's end it concludes.
+    # Pieces shorter than MIN_CHARS (". .", "...") are stray marks, never a topic line.
     topics = {
         i
         for i, piece in enumerate(pieces)
-        if i + 1 < len(pieces) and i + 1 not in openers and is_topic_line(piece)
+        if i + 1 < len(pieces)
+        and i + 1 not in openers
+        and len(piece) >= MIN_CHARS
+        and is_topic_line(piece)
     }
     units: list[Unit] = []
     for last, piece in enumerate(pieces):

@@ -129,3 +129,10 @@ def test_a_short_sentence_holding_a_number_states_a_fact_and_is_quoted_alone() -
     text = "Tesla died on 7 January 1943. His estate was taken into custody by the government."
     units = [u.text for u in quotable_units(text)]
     assert units[0] == "Tesla died on 7 January 1943."
+
+
+def test_a_stray_mark_does_not_lead_the_sentence_after_it() -> None:
+    # An elided quotation leaves ". ." pieces: too short to be quoted, too short to lead.
+    text = 'Gandhi told the court, "I am here to . . . submit cheerfully to the highest penalty."'
+    units = [u.text for u in quotable_units(text)]
+    assert not [u for u in units if u.startswith(". .")], units
