@@ -13,7 +13,7 @@ from dataclasses import dataclass
 # Sentences end at . ! ? followed by space. Source files wrap lines inside sentences, so a line
 # break ends a piece only before a blank line, a list item or a heading.
 #: Changes whenever the units of a text change, so vectors stored for older units go unused.
-UNITS_VERSION = "5"
+UNITS_VERSION = "6"
 _SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s+")
 _LIST_MARK = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|#+)\s+")
 _BLOCK_BREAK = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*+•]|\d+[.)]|#+)\s)")
@@ -30,6 +30,13 @@ MIN_CUT_CHARS = 80
 MAX_SENTENCES_PER_UNIT = 3
 MAX_LEAD_DISTANCE = 5
 ELLIPSIS = "…"  # marks text left out of a quote
+# A statement of fewer words than this that leans on nothing, followed by more of its paragraph,
+# is a topic line ("Evaluation gets the most attention."): it names what the next sentence says
+# without saying it, so it is quoted only as the lead of the sentence after it. One that ends its
+# paragraph is a conclusion ('Let's say ten times more."') and is quoted alone. One holding a
+# number states a fact ("Tesla died on 7 January 1943.", "The average household size was
+# 3.07.") and is quoted alone too.
+MIN_KEY_WORDS = 7
 
 # A sentence opening with one of these refers back to what came before ("It ...", "However,
 # ..."): quoted alone it would dangle, so it is quoted with its predecessor or not at all.
@@ -78,7 +85,14 @@ def split_pieces(text: str) -> list[str]:
     The chunker may put a blank line where it split a long paragraph at an abbreviation
     ("Jones et al.", "1998 ..."), so such a piece is joined to the next one across blocks too.
     """
+    return _split_blocks(text)[0]
+
+
+def _split_blocks(text: str) -> tuple[list[str], set[int]]:
+    """`split_pieces` of `text`, and the indexes of the pieces that open a block (a paragraph,
+    list item or heading)."""
     pieces: list[str] = []
+    openers: set[int] = set()
     for block in _BLOCK_BREAK.split(text):
         flat = _FOOTNOTE.sub("", " ".join(_LIST_MARK.sub("", block).split()))
         parts = [p.strip() for p in _SENTENCE_END.split(flat) if p.strip()]
@@ -86,8 +100,10 @@ def split_pieces(text: str) -> list[str]:
             if pieces and _ends_mid_sentence(pieces[-1], part, same_block=i > 0):
                 pieces[-1] = f"{pieces[-1]} {part}"
             else:
+                if i == 0:
+                    openers.add(len(pieces))
                 pieces.append(part)
-    return pieces
+    return pieces, openers
 
 
 def is_whole(piece: str) -> bool:
@@ -165,24 +181,65 @@ class Unit:
     text: str
 
 
+def is_question(piece: str) -> bool:
+    """Whether the sentence asks rather than says (ends with "?", before any closing quote)."""
+    return piece.rstrip('"”’)*').endswith(("?", "？"))
+
+
+def is_topic_line(piece: str) -> bool:
+    """A short statement that leans on nothing and holds no number: it names a topic (or,
+    ending its paragraph, sums one up)."""
+    return (
+        len(piece.split()) < MIN_KEY_WORDS
+        and not any(c.isdigit() for c in piece)
+        and not leans_on_previous(piece)
+    )
+
+
 def quotable_units(text: str) -> list[Unit]:
     """The units of a passage worth quoting, in order; never two with the same key sentence.
 
-    A key sentence must be whole, long enough and not a card label. When it leans on the
+    A key sentence must be whole, long enough, not a card label, not a question (an
+    interviewer's "Do you think ...?" answers nothing) and not a topic line. When it leans on the
     previous sentence, that one (and, if it leans too, the one before) is included; a longer
     chain is quoted as its lead, "…" and the key sentence. When the chain reaches the
-    passage's start or a fragment, the sentence is skipped.
+    passage's start or a fragment, the sentence is skipped. A topic line just before the unit
+    leads it, when the unit stays short enough to quote whole.
     """
-    pieces = split_pieces(text)
+    pieces, openers = _split_blocks(text)
+    # A topic line is followed by more of its paragraph; at a paragraph's end it concludes.
+    # Pieces shorter than MIN_CHARS (". .", "...") are stray marks, never a topic line.
+    topics = {
+        i
+        for i, piece in enumerate(pieces)
+        if i + 1 < len(pieces)
+        and i + 1 not in openers
+        and len(piece) >= MIN_CHARS
+        and is_topic_line(piece)
+    }
     units: list[Unit] = []
     for last, piece in enumerate(pieces):
         if last == len(pieces) - 1 and _is_cut_short(piece):
             piece = pieces[last] = piece.rsplit(" ", 1)[0].rstrip(",;:") + f" {ELLIPSIS}"
         if len(piece) < MIN_CHARS or not is_whole(piece) or _BOILERPLATE.match(piece):
             continue
+        if is_question(piece) or last in topics:
+            continue
         first = _lead_of(pieces, last)
         if first is None:
             continue
+        topic = first - 1
+        if (
+            topic >= 0
+            and last - topic < MAX_SENTENCES_PER_UNIT
+            and is_whole(pieces[topic])
+            and not is_question(pieces[topic])
+            and topic in topics
+        ):
+            with_topic = " ".join(pieces[topic : last + 1])
+            if len(with_topic) <= 2 * MAX_CHARS:
+                units.append(Unit(topic, last, with_topic))
+                continue
         if first == last:
             units.append(Unit(first, last, piece))
             continue

@@ -34,9 +34,17 @@ def _hit(rank: int, article: str, text: str) -> Hit:
 
 
 HITS = [
-    _hit(1, "a", "Bees make honey from nectar. They store it in wax cells to feed the colony."),
+    _hit(
+        1,
+        "a",
+        "Bees make honey from nectar they gather. They store it in wax cells to feed the colony.",
+    ),
     _hit(2, "b", "Honey never spoils because it has little water and is acidic.\n- short"),
-    _hit(3, "a", "Bees make honey from nectar. Worker bees fan their wings to evaporate water."),
+    _hit(
+        3,
+        "a",
+        "Bees make honey from nectar they gather. Worker bees fan their wings to evaporate water.",
+    ),
 ]
 ARTICLES = {
     "a": Article(title="Article a", url="https://example.org/a", key_takeaway="Bees are busy."),
@@ -60,14 +68,17 @@ def _all_units() -> list[str]:
 
 def test_units_are_deduplicated_and_short_ones_dropped() -> None:
     units = _all_units()
-    assert units.count("Bees make honey from nectar.") == 1
+    assert units.count("Bees make honey from nectar they gather.") == 1
     assert "short" not in units
     assert "Worker bees fan their wings to evaporate water." in units
 
 
 def test_a_sentence_opening_with_a_pronoun_is_quoted_with_the_one_before() -> None:
     units = _all_units()
-    assert "Bees make honey from nectar. They store it in wax cells to feed the colony." in units
+    assert (
+        "Bees make honey from nectar they gather. They store it in wax cells to feed the colony."
+        in units
+    )
     assert not any(u.startswith("They ") for u in units)
 
 
@@ -113,7 +124,7 @@ def test_no_sentence_is_quoted_twice() -> None:
     text = extractive_answer(
         "bees honey nectar", number_articles(HITS), WordVectorEmbedder(), ARTICLES.get
     )
-    assert text.count("Bees make honey from nectar.") == 1
+    assert text.count("Bees make honey from nectar they gather.") == 1
 
 
 def test_takeaways_only_for_quoted_articles_and_never_repeating_a_quote() -> None:
@@ -290,7 +301,8 @@ def test_ranking_uses_the_embedder_vectors() -> None:
 
     text = extractive_answer("q", number_articles(HITS), Fixed(), ARTICLES.get, max_quotes=1)
     assert _quotes(text) == [
-        "- Bees make honey from nectar. They store it in wax cells to feed the colony. [1]"
+        "- Bees make honey from nectar they gather. "
+        "They store it in wax cells to feed the colony. [1]"
     ]
 
 
@@ -402,7 +414,7 @@ def test_a_cut_sentence_is_not_quoted_when_another_passage_holds_it_whole() -> N
         "cells until the honey is thick enough to keep."
     )
     hits = [
-        _hit(1, "a", f"Bees make honey from nectar. {whole[:100]}"),
+        _hit(1, "a", f"Bees make honey from nectar they gather. {whole[:100]}"),
         _hit(2, "a", whole),
     ]
     text = extractive_answer(
@@ -430,3 +442,11 @@ def test_a_question_naming_an_article_ranks_that_articles_sentences_higher() -> 
 
     # The ReAct paper's sentences rarely repeat its name; its title says what they are about.
     assert loop_score("ReAct: Reasoning and Acting") > loop_score("Article b") + 0.2
+
+
+def test_a_short_topic_line_is_quoted_with_the_sentence_after_it_never_alone() -> None:
+    hits = [
+        _hit(1, "a", "Honey takes enormous effort. Worker bees fan their wings to evaporate water.")
+    ]
+    units = [c.text for c in candidate_units(passages_in_rank_order(number_articles(hits), 5))]
+    assert units == ["Honey takes enormous effort. Worker bees fan their wings to evaporate water."]

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from knowledge.answers.extractive import extractive_answer, passages_to_quote
 from knowledge.answers.prompt import number_articles
 from knowledge.answers.service import AnswerService
+from knowledge.embeddings.onnx import DEFAULT_MODEL_DIR, missing_model_files
 from knowledge.index import KnowledgeIndex
 from knowledge.models import Answer, Article, Chunk, Hit
+from knowledge.sentences import is_topic_line
 from knowledge.text import WORD, stems
 from tests.knowledge.answers.conftest import WordVectorEmbedder
 from tests.support.settings import make_settings
@@ -73,6 +76,41 @@ async def test_the_demo_question_quotes_evaluation_as_well_as_rag(offline: Answe
     assert any(
         title == PATTERNS and "evalu" in stems(WORD.findall(text)) for title, text in quotes
     ), quotes
+
+
+# `make demo` runs on the real MiniLM model when it is cached: the topic line "Evaluation gets
+# the most attention." was what it quoted on evaluation, where the hash embedder quoted another.
+_REAL_MODEL = pytest.param(
+    "onnx",
+    marks=pytest.mark.skipif(
+        bool(missing_model_files(DEFAULT_MODEL_DIR)),
+        reason=f"all-MiniLM-L6-v2 is not in {DEFAULT_MODEL_DIR} (seed it to run this test)",
+    ),
+)
+
+
+@pytest.mark.parametrize("provider", ["hash", _REAL_MODEL])
+async def test_the_demo_question_quotes_what_evaluation_takes_not_a_topic_line(
+    tmp_path: Path, provider: str
+) -> None:
+    settings = make_settings(tmp_path / "data", embeddings={"provider": provider})
+    index = KnowledgeIndex(settings)
+    index.reindex()
+    service = AnswerService(settings, index)
+    try:
+        answer = await service.answer(
+            "How should I evaluate a retrieval-augmented generation system?"
+        )
+    finally:
+        await service.aclose()
+        index.close()
+    quotes = _quotes_by_title(answer)
+    # "Evaluation gets the most attention." names the topic and says nothing about it.
+    assert not [text for _, text in quotes if is_topic_line(text)], quotes
+    on_evaluation = [text for _, text in quotes if "evalu" in stems(WORD.findall(text))]
+    assert on_evaluation, quotes
+    # What is quoted on evaluation says how: metrics, judges or evals, not just the word.
+    assert any(re.search(r"metric|judge|evals\b", text) for text in on_evaluation), quotes
 
 
 @pytest.mark.parametrize(

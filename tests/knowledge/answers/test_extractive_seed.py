@@ -10,7 +10,7 @@ from knowledge.answers.extractive import EXTRACTIVE_LABEL
 from knowledge.answers.service import AnswerService
 from knowledge.index import KnowledgeIndex
 from knowledge.models import Article
-from knowledge.sentences import leans_on_previous
+from knowledge.sentences import is_question, leans_on_previous
 from tests.knowledge.answers.conftest import ARTICLES, WordVectorEmbedder
 from tests.support.settings import make_settings
 
@@ -70,3 +70,12 @@ async def test_seed_answers_read_well(seed_service: AnswerService, question: str
     assert len(ids) == len(set(ids))
     takeaways = answer.text.split("Key takeaways:")[1] if "Key takeaways:" in answer.text else ""
     assert not any(q in takeaways for q in quotes)
+
+
+async def test_the_interviewers_question_is_not_quoted(seed_service: AnswerService) -> None:
+    answer = await seed_service.answer("Does Stephanie Kirmer think the AI economy is a bubble?")
+    assert answer.mode == "extractive" and not answer.refused
+    quotes = _quotes(answer.text)
+    assert quotes and not [q for q in quotes if is_question(q)], quotes
+    # Her answer is quoted: "I think this is a bubble, but ...".
+    assert any("bubble" in q and not q.endswith("?") for q in quotes), quotes
