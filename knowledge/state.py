@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from knowledge.errors import CuratorError
+from knowledge.sqlite_renames import rename_in_place
 
 
 def _renames_due(conn: sqlite3.Connection) -> list[str]:
@@ -27,18 +28,8 @@ def _renames_due(conn: sqlite3.Connection) -> list[str]:
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
-    """Apply _renames_due, checked again under the write lock: another process may be opening
-    the same file. No row is rewritten."""
-    if not _renames_due(conn):
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for statement in _renames_due(conn):
-            conn.execute(statement)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+    """Rename in place what an earlier release named otherwise (nothing is re-embedded)."""
+    rename_in_place(conn, _renames_due)
 
 
 class StateDB:

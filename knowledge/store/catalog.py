@@ -17,6 +17,7 @@ from pathlib import Path
 
 from knowledge.errors import CuratorError
 from knowledge.models import Article, Chunk
+from knowledge.sqlite_renames import rename_in_place
 from knowledge.store.filter_keys import filter_key
 
 _SCHEMA = """
@@ -79,19 +80,8 @@ def _renames_due(conn: sqlite3.Connection) -> list[str]:
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
-    """Rename in place what an earlier release named otherwise: no row is rewritten, nothing
-    is re-embedded. Checked again under the write lock, as another process may be opening
-    the same catalog."""
-    if not _renames_due(conn):
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for statement in _renames_due(conn):
-            conn.execute(statement)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+    """Rename in place what an earlier release named otherwise (nothing is re-embedded)."""
+    rename_in_place(conn, _renames_due)
 
 
 def connect(path: Path) -> sqlite3.Connection:
