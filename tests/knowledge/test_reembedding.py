@@ -90,6 +90,14 @@ def test_a_new_topic_updates_the_filters_without_embedding_the_body_again(
         assert all(h.chunk.title != title for h in gone), mode
 
 
+def write_glaciers(cards: Path, paragraphs: list[str]) -> None:
+    """The glaciers card with these body paragraphs."""
+    body = "\n\n".join(paragraphs)
+    write_card(
+        cards, "glaciers", title="How glaciers carve valleys", topics=("geology",), body=body
+    )
+
+
 def test_an_edited_paragraph_embeds_that_paragraph_and_not_the_others(
     index: KnowledgeIndex, cards: Path, embedder: CountingEmbedder
 ) -> None:
@@ -97,30 +105,19 @@ def test_an_edited_paragraph_embeds_that_paragraph_and_not_the_others(
         f"Paragraph {n} on glacial {word} and moraines. " * 40
         for n, word in enumerate(("plucking", "abrasion", "cirques", "eskers"))
     ]
-    write_card(
-        cards,
-        "glaciers",
-        title="How glaciers carve valleys",
-        topics=("geology",),
-        body="\n\n".join(paragraphs),
-    )
+    write_glaciers(cards, paragraphs)
     index.reindex()
     before = body_texts(index, "How glaciers carve valleys")
     assert len(before) >= 3, "the test needs an article of several body chunks"
     embedder.reset()
 
     paragraphs[-1] = "Eskers are ridges of sand left by rivers under the ice. " * 40
-    write_card(
-        cards,
-        "glaciers",
-        title="How glaciers carve valleys",
-        topics=("geology",),
-        body="\n\n".join(paragraphs),
-    )
+    write_glaciers(cards, paragraphs)
     index.reindex()
 
     after = body_texts(index, "How glaciers carve valleys")
     embedded = set(embedder.embedded)
+    assert after - before, "the edit must change a chunk"
     assert after - before <= embedded, "a changed chunk was not embedded"
     assert not (after & before) & embedded, "an unchanged chunk was embedded again"
     assert index.search("ridges of sand left by rivers", k=1, mode="dense")[0].chunk.title == (
