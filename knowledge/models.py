@@ -94,9 +94,7 @@ class Article(BaseModel):
     @property
     def id(self) -> str:
         """From the URL; from the normalised title and publisher when there is no URL."""
-        if self.url:
-            return article_id_for(self.url)
-        return unlinked_article_id(self.title, self.publisher)
+        return article_id_for(self.url) if self.url else self.unlinked_id
 
     @property
     def unlinked_id(self) -> str:

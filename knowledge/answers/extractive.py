@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -133,24 +134,29 @@ def passages_to_quote(
     return QuotedPassages(pairs, frozenset(added_for))
 
 
+@lru_cache(maxsize=256)
+def _units(text: str) -> tuple[Unit, ...]:
+    """`quotable_units` of a passage, split once: an answer needs them for its candidates and
+    again for their vectors, and the next questions often quote the same passages."""
+    return tuple(quotable_units(text))
+
+
 def candidate_units(passages: Sequence[tuple[NumberedArticle, Hit]]) -> list[QuoteCandidate]:
     """Every unit of the passages, in passage order, without repeats (chunks overlap)."""
-    seen: set[str] = set()
-    out: list[QuoteCandidate] = []
+    # Folded text -> its first candidate (a dict keeps insertion order).
+    first: dict[str, QuoteCandidate] = {}
     for numbered, hit in passages:
-        for unit in quotable_units(hit.chunk.text):
+        for unit in _units(hit.chunk.text):
             key = _fold(unit.text)
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append(QuoteCandidate(numbered, hit, unit))
+            if key not in first:
+                first[key] = QuoteCandidate(numbered, hit, unit)
     # A sentence the chunker cut short ("… and other …") is left out when an overlapping
     # passage holds it whole.
     cut = f" {ELLIPSIS}"
-    folded = [_fold(c.text) for c in out]
+    folded = list(first)
     return [
         c
-        for c, text in zip(out, folded, strict=True)
+        for text, c in first.items()
         if not text.endswith(cut)
         or not any(text[: -len(cut)] in other for other in folded if other != text)
     ]
@@ -236,7 +242,7 @@ def _unit_vectors(
     rows: dict[tuple[str, str], Vectors] = {}
     missing: list[tuple[Chunk, list[str]]] = []
     for chunk in chunks:
-        texts = [u.text for u in quotable_units(chunk.text)]
+        texts = [u.text for u in _units(chunk.text)]
         matrix = found.get(chunk.id)
         if matrix is None or len(matrix) != len(texts):
             missing.append((chunk, texts))

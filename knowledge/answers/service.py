@@ -150,13 +150,9 @@ class AnswerService:
         messages = build_messages(prep.question, prep.articles, prep.history)
         try:
             text = await self.llm.complete(messages)
-        except ReplyLimitError as exc:
-            return await self._stopped(prep, exc, started)
         except LLMUnavailableError as exc:
-            return await self._fallback(prep, exc, started)
-        if recites_instructions(text):
-            return await self._withheld(prep, started)
-        return self._finish_llm(prep, text, started)
+            return await self._after_failure(prep, exc, started)
+        return await self._finish_llm(prep, text, started)
 
     async def stream(
         self,
@@ -190,22 +186,13 @@ class AnswerService:
                     yield await self._withheld(prep, started)
                     return
                 yield delta
-        except ReplyLimitError as exc:
-            stopped = await self._stopped(prep, exc, started)
-            if not text:
-                yield stopped.text
-            yield stopped
-            return
         except LLMUnavailableError as exc:
-            fallback = await self._fallback(prep, exc, started)
+            final = await self._after_failure(prep, exc, started)
             if not text:
-                yield fallback.text
-            yield fallback
+                yield final.text
+            yield final
             return
-        if recites_instructions(text):
-            yield await self._withheld(prep, started)
-            return
-        yield self._finish_llm(prep, text, started)
+        yield await self._finish_llm(prep, text, started)
 
     async def aclose(self) -> None:
         """Close the LLM client this service built (a client handed in is its owner's to close;
@@ -372,6 +359,14 @@ class AnswerService:
             log.warning("embedder unavailable for extractive ranking", exc_info=True)
             return None
 
+    async def _after_failure(
+        self, prep: _Prepared, exc: LLMUnavailableError, started: float
+    ) -> Answer:
+        """A reply cut at a limit keeps what arrived; any other failure falls back."""
+        if isinstance(exc, ReplyLimitError):
+            return await self._stopped(prep, exc, started)
+        return await self._fallback(prep, exc, started)
+
     async def _fallback(self, prep: _Prepared, exc: LLMUnavailableError, started: float) -> Answer:
         log.warning("LLM failed, answering extractively: %s", exc)
         prep.notices.append(NoticeCode.LLM_UNAVAILABLE)
@@ -386,9 +381,7 @@ class AnswerService:
         prep.notices.append(limit)
         if not exc.partial.strip():
             return await self._extractive(prep, started)
-        if recites_instructions(exc.partial):
-            return await self._withheld(prep, started)
-        return self._finish_llm(prep, exc.partial, started)
+        return await self._finish_llm(prep, exc.partial, started)
 
     async def _withheld(self, prep: _Prepared, started: float) -> Answer:
         # Reciting its instructions means an article (or the question) steered the model: none
@@ -397,7 +390,10 @@ class AnswerService:
         prep.notices.append(NoticeCode.LLM_WITHHELD)
         return await self._extractive(prep, started)
 
-    def _finish_llm(self, prep: _Prepared, text: str, started: float) -> Answer:
+    async def _finish_llm(self, prep: _Prepared, text: str, started: float) -> Answer:
+        """The model's whole reply: withheld if it recites the instructions, else validated."""
+        if recites_instructions(text):
+            return await self._withheld(prep, started)
         answer = self._validated(prep, text, "llm", started)
         if answer.uncited and declines(answer.text):
             # The model read the articles and found no answer: a refusal (and a content gap),

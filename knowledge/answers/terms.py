@@ -7,10 +7,5 @@ from knowledge.text import NON_TOPIC_WORDS, words
 
 def key_terms(text: str) -> list[str]:
     """Content words of `text` in order of appearance, lower-cased, without repeats."""
-    seen: list[str] = []
-    for word in words(text):
-        if word in NON_TOPIC_WORDS or (len(word) < 3 and not word.isdigit()):
-            continue
-        if word not in seen:
-            seen.append(word)
-    return seen
+    content = (w for w in words(text) if w not in NON_TOPIC_WORDS and (len(w) >= 3 or w.isdigit()))
+    return list(dict.fromkeys(content))

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from knowledge.answers.citations import cited_numbers
 from knowledge.answers.service import AnswerMode, AnswerService
 from knowledge.embeddings.base import Embedder
 from knowledge.evaluation.metrics import contains_answer, percentile
-from knowledge.evaluation.runner import eval_settings, spread
+from knowledge.evaluation.runner import EvalStore, spread, throwaway_index
 from knowledge.evaluation.squad import EvalCorpus, EvalQuestion
 from knowledge.index import KnowledgeIndex
 from knowledge.index_writer import Progress
@@ -99,22 +97,15 @@ def summarise_answers(mode: str, outcomes: Sequence[AnswerOutcome]) -> AnswerMod
 
 
 @dataclass
-class AnswerEvalReport:
+class AnswerEvalReport(EvalStore):
     """What `curator eval --answers` prints: the store that was built and one result per mode."""
 
-    embedder: str
-    chunks: int
-    articles: int
-    questions: int
     modes: dict[str, AnswerModeResult] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, object]:
         """The stable shape of `curator eval --answers --json`."""
         return {
-            "embedder": self.embedder,
-            "chunks": self.chunks,
-            "articles": self.articles,
-            "questions": self.questions,
+            **self.store_json(),
             "modes": {name: result.as_json() for name, result in self.modes.items()},
         }
 
@@ -162,21 +153,15 @@ def run_answer_eval(
     if modes is None:
         modes = ["extractive", "llm"] if settings.llm.configured else ["extractive"]
     questions = spread(corpus.questions, limit)
-    with tempfile.TemporaryDirectory(prefix="curator-eval-answers-") as tmp:
-        local = eval_settings(settings, Path(tmp) / "data")
-        index = KnowledgeIndex(local, embedder)
-        try:
-            index.add_articles(corpus.articles, progress=progress)
-            report = AnswerEvalReport(
-                embedder=index.embedder.name,
-                chunks=index.catalog.chunk_count(),
-                articles=index.catalog.article_count(),
-                questions=len(questions),
-            )
-            for mode in modes:
-                report.modes[mode] = asyncio.run(_run_mode(local, index, questions, mode, progress))
-        finally:
-            index.close()
+    with throwaway_index(corpus, settings, embedder, progress) as (index, local):
+        report = AnswerEvalReport(
+            embedder=index.embedder.name,
+            chunks=index.catalog.chunk_count(),
+            articles=index.catalog.article_count(),
+            questions=len(questions),
+        )
+        for mode in modes:
+            report.modes[mode] = asyncio.run(_run_mode(local, index, questions, mode, progress))
     return report
 
 

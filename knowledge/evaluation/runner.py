@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,13 +58,28 @@ class ModeResult:
 
 
 @dataclass
-class EvalReport:
-    """What `curator eval` prints: the store that was built and one result per mode."""
+class EvalStore:
+    """The throwaway store an evaluation built, and how many questions it asked of it."""
 
     embedder: str
     chunks: int
     articles: int
     questions: int
+
+    def store_json(self) -> dict[str, object]:
+        """The leading keys every evaluation report's JSON shares."""
+        return {
+            "embedder": self.embedder,
+            "chunks": self.chunks,
+            "articles": self.articles,
+            "questions": self.questions,
+        }
+
+
+@dataclass
+class EvalReport(EvalStore):
+    """What `curator eval` prints: the store that was built and one result per mode."""
+
     k: int
     per_article: int
     modes: dict[str, ModeResult] = field(default_factory=dict)
@@ -71,10 +87,7 @@ class EvalReport:
     def as_json(self) -> dict[str, object]:
         """The stable shape of `curator eval --json`."""
         return {
-            "embedder": self.embedder,
-            "chunks": self.chunks,
-            "articles": self.articles,
-            "questions": self.questions,
+            **self.store_json(),
             "k": self.k,
             "per_article": self.per_article,
             "modes": {name: result.as_json() for name, result in self.modes.items()},
@@ -143,6 +156,25 @@ def eval_settings(settings: Settings, data_dir: Path) -> Settings:
     return with_overrides(settings, data_dir=data_dir, chroma={"host": None})
 
 
+@contextmanager
+def throwaway_index(
+    corpus: EvalCorpus,
+    settings: Settings,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+) -> Iterator[tuple[KnowledgeIndex, Settings]]:
+    """The corpus indexed in a temporary data dir, with the settings pointing there; both go
+    away on exit."""
+    with tempfile.TemporaryDirectory(prefix="curator-eval-") as tmp:
+        local = eval_settings(settings, Path(tmp) / "data")
+        index = KnowledgeIndex(local, embedder)
+        try:
+            index.add_articles(corpus.articles, progress=progress)
+            yield index, local
+        finally:
+            index.close()
+
+
 def run_eval(
     corpus: EvalCorpus,
     settings: Settings,
@@ -159,25 +191,20 @@ def run_eval(
     """
     per_article = settings.retrieval.per_article if per_article is None else per_article
     questions = spread(corpus.questions, limit)
-    with tempfile.TemporaryDirectory(prefix="curator-eval-") as tmp:
-        index = KnowledgeIndex(eval_settings(settings, Path(tmp) / "data"), embedder)
-        try:
-            index.add_articles(corpus.articles, progress=progress)
-            report = EvalReport(
-                embedder=index.embedder.name,
-                chunks=index.catalog.chunk_count(),
-                articles=index.catalog.article_count(),
-                questions=len(questions),
-                k=k,
-                per_article=per_article,
+    with throwaway_index(corpus, settings, embedder, progress) as (index, _):
+        report = EvalReport(
+            embedder=index.embedder.name,
+            chunks=index.catalog.chunk_count(),
+            articles=index.catalog.article_count(),
+            questions=len(questions),
+            k=k,
+            per_article=per_article,
+        )
+        for mode in modes:
+            result = evaluate_mode(index, questions, mode, k, per_article, progress)
+            report.modes[mode] = result
+            log.info(
+                "eval mode done",
+                extra={"mode": mode, "mrr10": result.mrr10, "p95_ms": result.latency_p95_ms},
             )
-            for mode in modes:
-                result = evaluate_mode(index, questions, mode, k, per_article, progress)
-                report.modes[mode] = result
-                log.info(
-                    "eval mode done",
-                    extra={"mode": mode, "mrr10": result.mrr10, "p95_ms": result.latency_p95_ms},
-                )
-        finally:
-            index.close()
     return report

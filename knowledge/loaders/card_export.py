@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from knowledge.errors import SourceError
 from knowledge.loaders.fields import FieldError, checked_url, is_date_only, parse_when
+from knowledge.loaders.result import SourceBatch
 from knowledge.loaders.sections import (
     CARD_SECTIONS,
     EDITORIAL_SECTIONS,
@@ -62,6 +63,16 @@ class CardExport:
 
     article: Article
     warnings: list[str] = field(default_factory=list)
+
+
+def card_export_batch(text: str, origin: str) -> SourceBatch:
+    """The export's card (role "card") with the problems it survived as warnings."""
+    card = parse_card_export(text, origin)
+    batch = SourceBatch()
+    for warning in card.warnings:
+        batch.warn(origin, warning)
+    batch.add(origin, card.article, role="card")
+    return batch
 
 
 def parse_card_export(text: str, origin: str) -> CardExport:

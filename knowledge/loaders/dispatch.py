@@ -174,7 +174,7 @@ class _BatchLoading:
         """Keep the batch's articles, each checked and normalised; a bad one fails alone."""
         self.result.failures.extend(batch.failures)
         self.result.warnings.extend(batch.warnings)
-        for (where, loaded), role in zip(batch.entries, batch.roles, strict=True):
+        for where, loaded, role in batch.entries:
             try:
                 article = clean_article(loaded)
             except FieldError as exc:

@@ -8,7 +8,7 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from knowledge.errors import SourceError
-from knowledge.loaders.card_export import looks_like_card_export, parse_card_export
+from knowledge.loaders.card_export import card_export_batch, looks_like_card_export
 from knowledge.loaders.fields import FieldError, common_fields
 from knowledge.loaders.files import decode_utf8, read_limited
 from knowledge.loaders.result import SourceBatch
@@ -45,14 +45,10 @@ def load_markdown(path: Path, max_bytes: int) -> SourceBatch:
     """The one card held by a Markdown file: front matter, or a card export's plain layout."""
     name = str(path)
     text = decode_utf8(read_limited(path, max_bytes), name)
-    batch = SourceBatch()
     if not _YAML.detect(text.lstrip()) and looks_like_card_export(text):
-        card = parse_card_export(text, name)
-        for warning in card.warnings:
-            batch.warn(name, warning)
-        batch.add(name, card.article, role="card")
-    else:
-        batch.add(name, parse_card(text, name))
+        return card_export_batch(text, name)
+    batch = SourceBatch()
+    batch.add(name, parse_card(text, name))
     return batch
 
 

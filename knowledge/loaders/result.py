@@ -38,16 +38,14 @@ class SourceBatch:
     (``file``, ``file[#3]`` or ``file:line 7``), while `Article.origin` stays the file or URL.
     """
 
-    entries: list[tuple[str, Article]] = field(default_factory=list)
+    entries: list[tuple[str, Article, Role]] = field(default_factory=list)
     failures: list[IngestFailure] = field(default_factory=list)
     warnings: list[IngestWarning] = field(default_factory=list)
-    roles: list[Role] = field(default_factory=list)
     is_feed: bool = False
 
     def add(self, where: str, article: Article, role: Role = "article") -> None:
-        """Record one article read from `where`."""
-        self.entries.append((where, article))
-        self.roles.append(role)
+        """Record one article read from `where`, with its role in pairing."""
+        self.entries.append((where, article, role))
 
     def warn(self, where: str, message: str) -> None:
         """Record something accepted that a person should know about."""

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from knowledge.errors import SourceError
-from knowledge.loaders.card_export import looks_like_card_export, parse_card_export
+from knowledge.loaders.card_export import card_export_batch, looks_like_card_export
 from knowledge.loaders.files import decode_utf8, read_limited
 from knowledge.loaders.page_text import extract_article
 from knowledge.loaders.result import SourceBatch
@@ -36,14 +36,10 @@ def load_text(path: Path, max_bytes: int) -> SourceBatch:
     """A card export (detected by its content) or an article's text: title line, then body."""
     name = str(path)
     text = read_text_file(path, max_bytes)
-    batch = SourceBatch()
     if looks_like_card_export(text):
-        card = parse_card_export(text, name)
-        for warning in card.warnings:
-            batch.warn(name, warning)
-        batch.add(name, card.article, role="card")
-    else:
-        batch.add(name, parse_plain_text(text, name), role="text")
+        return card_export_batch(text, name)
+    batch = SourceBatch()
+    batch.add(name, parse_plain_text(text, name), role="text")
     return batch
 
 
