@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -157,7 +156,6 @@ ANSWER_FLOORS = {"gold_in_text": 0.91, "gold_in_cited": 0.94}
 
 @pytest.mark.skipif(not XQUAD.exists(), reason=f"xquad-en not found at {XQUAD} (../shared absent)")
 def test_xquad_answers_stay_above_their_floor(tmp_path: Path) -> None:
-    started = time.perf_counter()
     settings = make_settings(tmp_path / "data")
     report = run_answer_eval(load_squad(XQUAD), settings, limit=120, embedder=HashEmbedder(384))
     result = report.modes["extractive"]
@@ -170,4 +168,3 @@ def test_xquad_answers_stay_above_their_floor(tmp_path: Path) -> None:
     assert result.dangling_markers == 0
     assert result.refusals <= 6
     assert report.questions == 120
-    assert time.perf_counter() - started < 60
