@@ -12,20 +12,17 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import discord
 from discord.utils import escape_markdown
 
+from bot.discord.background import ChannelResolver, Clock, Sleep
 from bot.discord.mentions import NO_MENTIONS
 from knowledge.refresh import Refresher, RefreshOutcome, next_refresh_at, utc_now
 from knowledge.settings import Settings
 
 log = logging.getLogger(__name__)
-
-ChannelResolver = Callable[[int], Awaitable[discord.abc.Messageable | None]]
-Clock = Callable[[], dt.datetime]
-Sleep = Callable[[float], Awaitable[None]]
 
 #: Failures listed in one report; the rest are counted.
 MAX_LISTED = 10
