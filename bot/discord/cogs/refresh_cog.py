@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING
 
 import discord
 from discord.ext import commands
 
+from bot.discord.background import BackgroundTask
 from bot.discord.refresh_schedule import RefreshSchedule
 from knowledge.refresh import Refresher
 
@@ -26,11 +25,11 @@ class RefreshCog(commands.Cog):
         self.bot = bot
         self._refresher: Refresher | None = None
         self.schedule = RefreshSchedule(bot.settings, self.refresher, self.log_channel)
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("source-refresh")
 
     def running(self) -> bool:
         """True while the refresh schedule runs (from loading the cog to unloading it)."""
-        return self._task is not None and not self._task.done()
+        return self._task.running()
 
     def refresher(self) -> Refresher:
         """Built on first use, in a worker thread: opening the index may take a while."""
@@ -49,11 +48,7 @@ class RefreshCog(commands.Cog):
                 "CURATOR_KNOWLEDGE__SOURCES is empty)"
             )
             return
-        self._task = asyncio.create_task(self.schedule.run_forever(), name="source-refresh")
+        self._task.start(self.schedule.run_forever())
 
     async def cog_unload(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
