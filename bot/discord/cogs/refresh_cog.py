@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot.discord.background import BackgroundTask
 from bot.discord.refresh_schedule import RefreshSchedule
-from knowledge.refresh import Refresher
+from knowledge.refresh import Refresher, refresh_off_reason
 
 if TYPE_CHECKING:
     from bot.discord.curator_bot import CuratorBot
@@ -42,11 +42,9 @@ class RefreshCog(commands.Cog):
         return await self.bot.postable_channel(channel_id, "log")
 
     async def cog_load(self) -> None:
-        if not self.schedule.enabled:
-            log.info(
-                "scheduled refresh is off (CURATOR_KNOWLEDGE__REFRESH_MINUTES is 0 or "
-                "CURATOR_KNOWLEDGE__SOURCES is empty)"
-            )
+        off = refresh_off_reason(self.bot.settings)
+        if off is not None:
+            log.info("%s", off)
             return
         self._task.start(self.schedule.run_forever())
 
