@@ -23,12 +23,11 @@ from bench.calibrate_refusal import (
     make_embedder,
     tsv_questions,
 )
-from bench.measure import ROOT, machine_line, reproduce_command
+from bench.measure import ROOT, machine_line, percentile, reproduce_command
 from knowledge.answers.service import AnswerService
 from knowledge.embeddings.base import Embedder
 from knowledge.evaluation import load_squad
 from knowledge.evaluation.answer_quality import without_llm
-from knowledge.evaluation.metrics import percentile
 from knowledge.evaluation.runner import spread
 from knowledge.index import KnowledgeIndex
 from knowledge.settings import load_settings
