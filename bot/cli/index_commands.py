@@ -31,6 +31,7 @@ from bot.cli.common import (
     err_console,
     linked,
     markup_safe,
+    print_error,
     print_json,
     report_unknown_filters,
     services_or_exit,
@@ -181,7 +182,7 @@ def _watch(as_json: bool) -> None:
         off = refresh_off_reason(services.settings)
         if off:
             # One message naming only what turns refresh off; a configuration error (exit 2).
-            err_console.print(f"[red]error:[/red] {markup_safe(off)}")
+            print_error(off)
             raise typer.Exit(2)
         refresher = Refresher(services.index, services.state)
         if not as_json:
