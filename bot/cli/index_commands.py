@@ -43,7 +43,7 @@ from knowledge import refresh as refresh_module
 from knowledge.index import KnowledgeIndex, SearchMode
 from knowledge.index_writer import STAGE_LABELS
 from knowledge.index_writer import Progress as ProgressFn
-from knowledge.models import Hit, IngestReport, SearchFilters
+from knowledge.models import Hit, IngestFailure, IngestReport, SearchFilters
 from knowledge.refresh import Refresher, RefreshOutcome, refresh_off_reason, run_on_schedule
 
 
@@ -92,8 +92,7 @@ def _show_report(
         f"{report.unchanged} unchanged, {report.removed} removed, {len(report.failed)} failed"
         + repaired
     )
-    for failure in report.failed:
-        console.print(f"  [red]✗[/red] {markup_safe(failure.path)}: {markup_safe(failure.reason)}")
+    _print_failures(report.failed)
     for warning in report.warnings:
         console.print(
             f"  [yellow]![/yellow] {markup_safe(warning.path)}: {markup_safe(warning.message)}"
@@ -110,6 +109,11 @@ def _show_report(
         )
         for path in report.skipped:
             console.print(f"    [dim]{markup_safe(path)}[/dim]")
+
+
+def _print_failures(failures: list[IngestFailure]) -> None:
+    for failure in failures:
+        console.print(f"  [red]✗[/red] {markup_safe(failure.path)}: {markup_safe(failure.reason)}")
 
 
 def _exit_if_failed(report: IngestReport) -> None:
@@ -218,8 +222,7 @@ def _show_refresh(as_json: bool, outcome: RefreshOutcome) -> None:
     stamp = outcome.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
     style = "red" if outcome.failed else ("green" if outcome.changed else "dim")
     console.print(f"[{style}]{stamp} {markup_safe(outcome.summary())}[/{style}]")
-    for failure in outcome.report.failed:
-        console.print(f"  [red]✗[/red] {markup_safe(failure.path)}: {markup_safe(failure.reason)}")
+    _print_failures(outcome.report.failed)
 
 
 def _hits_table(query: str, hits: list[Hit]) -> Table:
