@@ -19,26 +19,18 @@ from pathlib import Path
 from bench.calibrate_refusal import (
     SAMPLE_DIR,
     SAMPLE_QUESTIONS,
+    XQUAD,
     make_embedder,
     tsv_questions,
 )
-from bench.measure import ROOT, machine_line, reproduce_command
+from bench.measure import ROOT, machine_line, percentile, reproduce_command
 from knowledge.answers.service import AnswerService
 from knowledge.embeddings.base import Embedder
 from knowledge.evaluation import load_squad
 from knowledge.evaluation.answer_quality import without_llm
-from knowledge.evaluation.metrics import percentile
 from knowledge.evaluation.runner import spread
 from knowledge.index import KnowledgeIndex
 from knowledge.settings import load_settings
-
-
-def _default_xquad() -> Path | None:
-    for parent in ROOT.parents:
-        candidate = parent / "shared" / "eval" / "xquad-en" / "xquad.en.json"
-        if candidate.exists():
-            return candidate
-    return None
 
 
 async def _time_answers(
@@ -93,7 +85,9 @@ def _index(embedder: Embedder, data_dir: Path) -> KnowledgeIndex:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--embedder", default="onnx", choices=["hash", "onnx"])
-    parser.add_argument("--xquad", type=Path, default=_default_xquad(), help="xquad.en.json")
+    parser.add_argument(
+        "--xquad", type=Path, default=XQUAD if XQUAD.is_file() else None, help="xquad.en.json"
+    )
     parser.add_argument("--questions", type=int, default=300, help="xquad questions asked.")
     parser.add_argument("--repeat", type=int, default=5, help="Passes over the sample questions.")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")

@@ -29,18 +29,25 @@ from knowledge.models import Article
 from knowledge.refresh import Refresher, RefreshOutcome
 from knowledge.settings import load_settings
 from knowledge.state import StateDB
+from tests.support import cards
 from tests.support.feed_server import FeedServer, running_feed_server
 
 FEED = "/feed.xml"
 
 
 def write_card(folder: Path, n: int, article: Article) -> None:
-    body = (
-        f"---\ntitle: {article.title}\nurl: {article.url}\npublisher: {article.publisher}\n"
-        f"topics: [{', '.join(article.topics)}]\n---\n\n## Summary\n\n{article.summary}\n\n"
-        f"## Key takeaway\n\n{article.key_takeaway}\n\n## Article\n\n{article.body}\n"
+    """`article` as card `n` in the project's markdown card format (as the tests write it)."""
+    cards.write_card(
+        folder,
+        f"card-{n:05d}",
+        title=article.title,
+        url=article.url,
+        topics=tuple(article.topics),
+        publisher=article.publisher,
+        summary=article.summary,
+        takeaway=article.key_takeaway,
+        body=article.body,
     )
-    (folder / f"card-{n:05d}.md").write_text(body, encoding="utf-8")
 
 
 def feed_document(articles: Sequence[Article]) -> bytes:

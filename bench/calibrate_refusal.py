@@ -45,16 +45,10 @@ from knowledge.index import KnowledgeIndex
 from knowledge.models import Article, Hit
 from knowledge.settings import load_settings
 from knowledge.text import WORD, stems
+from tests.support.seeds import xquad_file
 
 # The shared evaluation data sits beside the checkout (../shared) or beside its worktree folder.
-XQUAD = next(
-    (
-        base / "shared" / "eval" / "xquad-en" / "xquad.en.json"
-        for base in (ROOT.parent, ROOT.parent.parent)
-        if (base / "shared" / "eval" / "xquad-en" / "xquad.en.json").exists()
-    ),
-    ROOT.parent / "shared" / "eval" / "xquad-en" / "xquad.en.json",
-)
+XQUAD = xquad_file()
 UNANSWERABLE = ROOT / "bench" / "data" / "unanswerable_xquad.tsv"
 SAMPLE_QUESTIONS = ROOT / "bench" / "data" / "sample_questions.tsv"
 MULTIPART_QUESTIONS = ROOT / "bench" / "data" / "multipart_questions.tsv"

@@ -20,11 +20,12 @@ from knowledge.settings import LogFormat, Settings
 TOKEN_VARIABLE = "CURATOR_DISCORD__TOKEN"
 
 # A bot token is three base64url parts: the bot's id, a timestamp, and an HMAC.
-_BOT_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}$")
+_BOT_TOKEN_PARTS = r"[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}"
+_BOT_TOKEN = re.compile(rf"^{_BOT_TOKEN_PARTS}$")
 #: Discord token shapes redacted wherever they appear in a log line.
 TOKEN_SHAPES = (
     # Bot tokens (id.timestamp.hmac), with an id part shorter than the generic rule's.
-    re.compile(r"\b[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}"),
+    re.compile(rf"\b{_BOT_TOKEN_PARTS}"),
     # Old user tokens with MFA.
     re.compile(r"\bmfa\.[A-Za-z0-9_-]{20,}"),
 )

@@ -48,13 +48,13 @@ def services_or_exit() -> Iterator[Services]:
     try:
         settings = get_settings()
     except ConfigError as exc:
-        err_console.print(f"[red]error:[/red] {markup_safe(exc)}")
+        print_error(exc)
         raise typer.Exit(2) from exc
     services = build_services(settings)
     try:
         yield services
     except CuratorError as exc:
-        err_console.print(f"[red]error:[/red] {markup_safe(exc.user_message)}")
+        print_error(exc.user_message)
         raise typer.Exit(1) from exc
     finally:
         asyncio.run(services.aclose())
@@ -85,6 +85,11 @@ def linked(label: object, url: str, style: str = "") -> Text:
     return text
 
 
+def print_error(message: object) -> None:
+    """`error: <message>` on stderr, the message never read as markup."""
+    err_console.print(f"[red]error:[/red] {markup_safe(message)}")
+
+
 def print_json(payload: Any) -> None:
     """Stable JSON on stdout: UTF-8, no colour, one document."""
     sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
@@ -108,7 +113,7 @@ def usage_error(message: str, as_json: bool, code: str) -> typer.Exit:
     if as_json:
         print_json({"error": message, "code": code})
     else:
-        err_console.print(f"[red]error:[/red] {markup_safe(message)}")
+        print_error(message)
     return typer.Exit(2)
 
 

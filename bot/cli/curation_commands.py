@@ -11,9 +11,9 @@ from rich.text import Text
 
 from bot.cli.common import (
     console,
-    err_console,
     linked,
     markup_safe,
+    print_error,
     print_json,
     report_unknown_filters,
     services_or_exit,
@@ -112,7 +112,7 @@ _LIST_ITEM = re.compile(r"(?:[-*+•]|\d{1,3}[.)])\s")
 
 def _fail(exc: InputError) -> typer.Exit:
     # The message quotes what was typed: never read as markup.
-    err_console.print(f"[red]error:[/red] {markup_safe(exc.user_message)}")
+    print_error(exc.user_message)
     return typer.Exit(2)
 
 

@@ -30,19 +30,21 @@ def parse_modes(value: str) -> list[SearchMode]:
     return list(MODES) if name == "all" else [name]  # type: ignore[list-item]
 
 
+def _figures_table(title: str, caption: str) -> Table:
+    # Both reports print as a compact figures table: tight columns, the legend underneath.
+    return Table(
+        title=title, caption=caption, box=box.SIMPLE_HEAD, padding=(0, 0, 0, 1), pad_edge=False
+    )
+
+
 def report_table(report: EvalReport, dataset: str) -> Table:
     """One row per mode: article and answer hits@1/5/10, MRR@10, latency percentiles."""
-    table = Table(
-        title=f"Retrieval on {dataset}",
-        box=box.SIMPLE_HEAD,
-        padding=(0, 0, 0, 1),
-        pad_edge=False,
-        caption=(
-            f"{report.embedder} · {report.chunks} chunks · {report.articles} articles · "
-            f"{report.questions} questions · k={report.k} · per_article={report.per_article}\n"
-            "art@n: a chunk of the gold article in the top n · "
-            "ans@n: a chunk holding a gold answer in the top n · latency in ms"
-        ),
+    table = _figures_table(
+        f"Retrieval on {dataset}",
+        f"{report.embedder} · {report.chunks} chunks · {report.articles} articles · "
+        f"{report.questions} questions · k={report.k} · per_article={report.per_article}\n"
+        "art@n: a chunk of the gold article in the top n · "
+        "ans@n: a chunk holding a gold answer in the top n · latency in ms",
     )
     table.add_column("mode", no_wrap=True)
     for what in ("art", "ans"):
@@ -65,18 +67,13 @@ def report_table(report: EvalReport, dataset: str) -> Table:
 
 def answers_table(report: AnswerEvalReport, dataset: str) -> Table:
     """One row per answer mode: gold answer found, faults, refusals, latency percentiles."""
-    table = Table(
-        title=f"Answers on {dataset}",
-        box=box.SIMPLE_HEAD,
-        padding=(0, 0, 0, 1),
-        pad_edge=False,
-        caption=(
-            f"{report.embedder} · {report.chunks} chunks · {report.articles} articles · "
-            f"{report.questions} questions\n"
-            "in text: a gold answer in the answer · in cited: in a cited passage · "
-            "twice: answers listing an article twice · dangling: markers citing nothing listed · "
-            "latency of the whole answer in ms"
-        ),
+    table = _figures_table(
+        f"Answers on {dataset}",
+        f"{report.embedder} · {report.chunks} chunks · {report.articles} articles · "
+        f"{report.questions} questions\n"
+        "in text: a gold answer in the answer · in cited: in a cited passage · "
+        "twice: answers listing an article twice · dangling: markers citing nothing listed · "
+        "latency of the whole answer in ms",
     )
     for name in ("mode", "in text", "in cited", "twice", "dangling", "refused", "p50", "p95"):
         table.add_column(name, justify="left" if name == "mode" else "right", no_wrap=True)

@@ -31,6 +31,7 @@ from bot.cli.common import (
     err_console,
     linked,
     markup_safe,
+    print_error,
     print_json,
     report_unknown_filters,
     services_or_exit,
@@ -42,7 +43,7 @@ from knowledge import refresh as refresh_module
 from knowledge.index import KnowledgeIndex, SearchMode
 from knowledge.index_writer import STAGE_LABELS
 from knowledge.index_writer import Progress as ProgressFn
-from knowledge.models import Hit, IngestReport, SearchFilters
+from knowledge.models import Hit, IngestFailure, IngestReport, SearchFilters
 from knowledge.refresh import Refresher, RefreshOutcome, refresh_off_reason, run_on_schedule
 
 
@@ -91,8 +92,7 @@ def _show_report(
         f"{report.unchanged} unchanged, {report.removed} removed, {len(report.failed)} failed"
         + repaired
     )
-    for failure in report.failed:
-        console.print(f"  [red]✗[/red] {markup_safe(failure.path)}: {markup_safe(failure.reason)}")
+    _print_failures(report.failed)
     for warning in report.warnings:
         console.print(
             f"  [yellow]![/yellow] {markup_safe(warning.path)}: {markup_safe(warning.message)}"
@@ -109,6 +109,11 @@ def _show_report(
         )
         for path in report.skipped:
             console.print(f"    [dim]{markup_safe(path)}[/dim]")
+
+
+def _print_failures(failures: list[IngestFailure]) -> None:
+    for failure in failures:
+        console.print(f"  [red]✗[/red] {markup_safe(failure.path)}: {markup_safe(failure.reason)}")
 
 
 def _exit_if_failed(report: IngestReport) -> None:
@@ -181,7 +186,7 @@ def _watch(as_json: bool) -> None:
         off = refresh_off_reason(services.settings)
         if off:
             # One message naming only what turns refresh off; a configuration error (exit 2).
-            err_console.print(f"[red]error:[/red] {markup_safe(off)}")
+            print_error(off)
             raise typer.Exit(2)
         refresher = Refresher(services.index, services.state)
         if not as_json:
@@ -217,8 +222,7 @@ def _show_refresh(as_json: bool, outcome: RefreshOutcome) -> None:
     stamp = outcome.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
     style = "red" if outcome.failed else ("green" if outcome.changed else "dim")
     console.print(f"[{style}]{stamp} {markup_safe(outcome.summary())}[/{style}]")
-    for failure in outcome.report.failed:
-        console.print(f"  [red]✗[/red] {markup_safe(failure.path)}: {markup_safe(failure.reason)}")
+    _print_failures(outcome.report.failed)
 
 
 def _hits_table(query: str, hits: list[Hit]) -> Table:

@@ -7,9 +7,8 @@ import logging
 
 import discord
 import typer
-from rich.markup import escape
 
-from bot.cli.common import err_console
+from bot.cli.common import print_error
 from bot.discord_token import (
     TOKEN_VARIABLE,
     configure_bot_logging,
@@ -76,8 +75,8 @@ def register(app: typer.Typer) -> None:
             settings = get_settings()
             run_bot(settings)
         except ConfigError as exc:
-            err_console.print(f"[red]error:[/red] {escape(exc.user_message)}")
+            print_error(exc.user_message)
             raise typer.Exit(2) from exc
         except CuratorError as exc:
-            err_console.print(f"[red]error:[/red] {escape(exc.user_message)}")
+            print_error(exc.user_message)
             raise typer.Exit(1) from exc

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import discord
 
 # The answer renderer's field packing and footer, so cards spill into embeds the same way.
-from bot.discord.render import OutgoingMessage, _fields_embeds, _finish, source_link
+from bot.discord.render import OutgoingMessage, fields_embeds, finish_messages, source_link
 from bot.discord.split import (
     DESCRIPTION_LIMIT,
     FIELD_NAME_LIMIT,
@@ -117,5 +117,5 @@ def render_card(article: Article) -> list[OutgoingMessage]:
     ]
     for name, lines in sections:
         if lines:
-            embeds = embeds[:-1] + _fields_embeds(embeds[-1], name, lines, CARD_COLOUR)
-    return _finish(embeds, "Curated article")
+            embeds = embeds[:-1] + fields_embeds(embeds[-1], name, lines, CARD_COLOUR)
+    return finish_messages(embeds, "Curated article")

@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import discord
 
+from bot.discord.background import ChannelResolver, Clock, Sleep
 from bot.discord.digest_render import render_digest
 from bot.discord.mentions import NO_MENTIONS
 from knowledge.digest.contents import Digest
@@ -24,14 +24,12 @@ from knowledge.digest.history import DigestHistory, DigestPost
 from knowledge.digest.template import human_date
 from knowledge.digest.window import latest_digest_date, next_digest_time
 from knowledge.errors import CuratorError
+from knowledge.refresh import utc_now
 from knowledge.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SCHEDULE_ACTOR = "the daily schedule"
-ChannelResolver = Callable[[int], Awaitable[discord.abc.Messageable | None]]
-Clock = Callable[[], dt.datetime]
-Sleep = Callable[[float], Awaitable[None]]
 
 
 class DigestPostError(CuratorError):
@@ -54,10 +52,6 @@ class DigestAlreadyPostedError(DigestPostError):
 class PostedDigest:
     channel_id: int
     message_ids: list[int]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class DigestPoster:

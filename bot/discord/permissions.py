@@ -72,6 +72,11 @@ def moderator_refusal(member: discord.abc.User, settings: Settings, action: str)
     return f"Only moderators can {action}: it needs {need}."
 
 
+def parent_channel_id(channel: object) -> int | None:
+    """A thread's parent channel id (a thread follows its channel's rules); None otherwise."""
+    return channel.parent_id if isinstance(channel, discord.Thread) else None
+
+
 def ask_refusal(
     guild_id: int | None,
     channel_id: int | None,

@@ -12,24 +12,21 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import discord
 from discord.utils import escape_markdown
 
+from bot.discord.background import ChannelResolver, Clock, Sleep
 from bot.discord.mentions import NO_MENTIONS
+from bot.discord.split import CONTENT_LIMIT, truncate
 from knowledge.refresh import Refresher, RefreshOutcome, next_refresh_at, utc_now
 from knowledge.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ChannelResolver = Callable[[int], Awaitable[discord.abc.Messageable | None]]
-Clock = Callable[[], dt.datetime]
-Sleep = Callable[[float], Awaitable[None]]
-
 #: Failures listed in one report; the rest are counted.
 MAX_LISTED = 10
-_DISCORD_LIMIT = 2000
 
 
 def render_refresh(outcome: RefreshOutcome) -> str:
@@ -41,10 +38,7 @@ def render_refresh(outcome: RefreshOutcome) -> str:
         lines.append(f"• `{shown}`: {escape_markdown(reason)}")
     if len(failures) > MAX_LISTED:
         lines.append(f"… and {len(failures) - MAX_LISTED} more (see the bot's log)")
-    text = "\n".join(lines)
-    if len(text) > _DISCORD_LIMIT:
-        text = text[: _DISCORD_LIMIT - 1] + "…"
-    return text
+    return truncate("\n".join(lines), CONTENT_LIMIT)
 
 
 class RefreshSchedule:

@@ -120,7 +120,7 @@ def link_markers(text: str, citations: Sequence[Citation]) -> str:
     return map_prose(text, lambda prose: _MARKER.sub(link, prose))
 
 
-def _fields_embeds(
+def fields_embeds(
     first: discord.Embed, name: str, lines: Sequence[str], colour: discord.Colour
 ) -> list[discord.Embed]:
     """Add `lines` as fields named `name` to `first`, spilling into new embeds as needed."""
@@ -154,9 +154,10 @@ def _with_cut_note(chunk: str, limit: int) -> str:
     return close_open_fence(truncate(chunk, room)) + "\n" + CUT_NOTE
 
 
-def _finish(
+def finish_messages(
     embeds: list[discord.Embed], footer: str, content: str | None = None
 ) -> list[OutgoingMessage]:
+    """`footer` on the last embed, the embeds grouped into messages, `content` on the first."""
     embeds[-1].set_footer(text=truncate(footer, FOOTER_RESERVE))
     groups = group_embeds(embeds)
     messages = [OutgoingMessage(embeds=group) for group in groups]
@@ -189,10 +190,10 @@ def render_answer(
         takeaways = answer.mode == "llm"
         cited = sorted(answer.citations, key=lambda c: c.n)
         lines = [source_line(c, takeaway=takeaways) for c in cited]
-        embeds = embeds[:-1] + _fields_embeds(embeds[-1], "Sources", lines, ANSWER_COLOUR)
+        embeds = embeds[:-1] + fields_embeds(embeds[-1], "Sources", lines, ANSWER_COLOUR)
     mode = MODE_LABELS.get(answer.mode, answer.mode)
     flag = " · uncited" if answer.uncited else ""
-    return _finish(embeds, f"{mode} · {format_seconds(seconds)}{flag}")
+    return finish_messages(embeds, f"{mode} · {format_seconds(seconds)}{flag}")
 
 
 # By refusal reason: the footer, and the name of the list of articles offered instead.
@@ -220,9 +221,9 @@ def render_refusal(
     if answer.closest:
         name = _CLOSEST_NAMES.get(reason, "Closest articles")
         lines = [source_line(c, numbered=False) for c in answer.closest]
-        embeds = embeds[:-1] + _fields_embeds(embeds[-1], name, lines, REFUSED_COLOUR)
+        embeds = embeds[:-1] + fields_embeds(embeds[-1], name, lines, REFUSED_COLOUR)
     footer = _REFUSAL_FOOTERS.get(reason, "Not covered by the collection")
-    return _finish(embeds, f"{footer} · {format_seconds(seconds)}")
+    return finish_messages(embeds, f"{footer} · {format_seconds(seconds)}")
 
 
 def render_progress(text: str) -> list[str]:
@@ -277,8 +278,8 @@ def render_gap(question: str, where: str, closest: Sequence[Citation]) -> list[O
     embeds = [embed]
     if closest:
         lines = [source_line(c, numbered=False) for c in closest]
-        embeds = _fields_embeds(embed, "Closest articles", lines, REFUSED_COLOUR)
-    return _finish(embeds, "A member's question" if where else "Asked by a member")
+        embeds = fields_embeds(embed, "Closest articles", lines, REFUSED_COLOUR)
+    return finish_messages(embeds, "A member's question" if where else "Asked by a member")
 
 
 def render_reindex_progress(stage: str, done: int, total: int, dry_run: bool) -> str:
@@ -346,7 +347,7 @@ def render_reindex_report(
         for chunk in split_lines(lines, DESCRIPTION_LIMIT)
     ]
     embeds[0].title = title
-    return _finish(embeds, format_seconds(seconds))
+    return finish_messages(embeds, format_seconds(seconds))
 
 
 def _linked_question(question: str, link: str | None) -> str:
@@ -386,15 +387,15 @@ def render_feedback_report(
             line += f" — 👎 {score.not_helpful} / 👍 {score.helpful}"
             line += f" — “{_escape_label(reasons)}”" if reasons else ""
             worst.append(line)
-        embeds = embeds[:-1] + _fields_embeds(embeds[-1], "Worst rated", worst, ADMIN_COLOUR)
+        embeds = embeds[:-1] + fields_embeds(embeds[-1], "Worst rated", worst, ADMIN_COLOUR)
     if report.gaps:
         gaps = [
             f"• {_linked_question(q.question, links.get(q.answer_id or ''))} "
             f"({discord.utils.format_dt(q.asked_at, 'R')})"
             for q in report.gaps
         ]
-        embeds = embeds[:-1] + _fields_embeds(embeds[-1], "Content gaps", gaps, ADMIN_COLOUR)
-    return _finish(embeds, "Users are stored only as salted hashes.")
+        embeds = embeds[:-1] + fields_embeds(embeds[-1], "Content gaps", gaps, ADMIN_COLOUR)
+    return finish_messages(embeds, "Users are stored only as salted hashes.")
 
 
 def render_error(message: str, error_id: str | None = None) -> str:

@@ -15,7 +15,7 @@ from bot.discord.ask_flow import AskFlow, AskRequest, InteractionReplier, Messag
 from bot.discord.ask_options import parse_since, topic_choices
 from bot.discord.conversation import readable_mentions
 from bot.discord.failure_replies import describe_error, reply_ephemeral
-from bot.discord.permissions import guild_allowed
+from bot.discord.permissions import guild_allowed, parent_channel_id
 from knowledge.errors import CuratorError, InputError
 from knowledge.models import SearchFilters
 from knowledge.periods import utc_today
@@ -25,10 +25,6 @@ if TYPE_CHECKING:
 
 
 log = logging.getLogger(__name__)
-
-
-def _parent_id(channel: object) -> int | None:
-    return channel.parent_id if isinstance(channel, discord.Thread) else None
 
 
 class AskingCog(commands.Cog):
@@ -78,7 +74,7 @@ class AskingCog(commands.Cog):
             user_id=interaction.user.id,
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id,
-            parent_channel_id=_parent_id(channel),
+            parent_channel_id=parent_channel_id(channel),
             filters=filters,
             where=f"<#{interaction.channel_id}>" if interaction.channel_id else "",
             title=readable_mentions(question, interaction.guild),
@@ -157,7 +153,7 @@ class AskingCog(commands.Cog):
             user_id=message.author.id,
             guild_id=message.guild.id if message.guild else None,
             channel_id=message.channel.id,
-            parent_channel_id=_parent_id(message.channel),
+            parent_channel_id=parent_channel_id(message.channel),
             history_from=message,
             where=message.jump_url,
             title=readable_mentions(facts.text, message.guild, message.mentions),

@@ -15,7 +15,7 @@ from bot.discord.ask_options import topic_choices
 from bot.discord.curation_render import render_card, render_latest, render_recommendations
 from bot.discord.failure_replies import describe_error, reply_ephemeral
 from bot.discord.mentions import NO_MENTIONS
-from bot.discord.permissions import ask_refusal
+from bot.discord.permissions import ask_refusal, parent_channel_id
 from bot.discord.render import OutgoingMessage
 from knowledge import curation
 from knowledge.errors import CuratorError
@@ -43,18 +43,17 @@ class CurationCog(commands.Cog):
         return self._cards
 
     def _refusal(self, interaction: discord.Interaction[Any]) -> str | None:
-        channel = interaction.channel
-        parent = channel.parent_id if isinstance(channel, discord.Thread) else None
+        parent = parent_channel_id(interaction.channel)
         return ask_refusal(interaction.guild_id, interaction.channel_id, parent, self.bot.settings)
 
     def _scope_topic(self, interaction: discord.Interaction[Any], topic: str | None) -> str | None:
         """The topic asked for, else the channel's scope topic (a scoped channel lists its own)."""
         if topic and topic.strip():
             return topic.strip()
-        channel = interaction.channel
-        parent_id = channel.parent_id if isinstance(channel, discord.Thread) else None
         scope = channel_scope(
-            self.bot.settings.discord.channel_scopes, interaction.channel_id, parent_id
+            self.bot.settings.discord.channel_scopes,
+            interaction.channel_id,
+            parent_channel_id(interaction.channel),
         )
         return scope.topic if scope is not None else None
 

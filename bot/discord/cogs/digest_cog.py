@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import logging
@@ -13,6 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord.background import BackgroundTask
 from bot.discord.digest_render import render_digest
 from bot.discord.digest_schedule import DigestPoster, DigestScheduler, utc_now
 from bot.discord.failure_replies import describe_error, reply_ephemeral
@@ -82,11 +82,11 @@ class DigestCog(commands.Cog):
         self.bot = bot
         self.now: Callable[[], dt.datetime] = utc_now
         self.poster = DigestPoster(bot.settings, bot.services.digest_history, self.digest_channel)
-        self._schedule: asyncio.Task[None] | None = None
+        self._schedule = BackgroundTask("digest-schedule")
 
     def running(self) -> bool:
         """True while the daily digest schedule runs (from loading the cog to unloading it)."""
-        return self._schedule is not None and not self._schedule.done()
+        return self._schedule.running()
 
     async def digest_channel(self, channel_id: int) -> discord.abc.Messageable | None:
         """The digest channel from the cache, else from the API; None when it cannot be used."""
@@ -99,13 +99,10 @@ class DigestCog(commands.Cog):
         if self.bot.settings.digest.channel_id is None:
             log.info("no CURATOR_DIGEST__CHANNEL_ID: the daily digest is not scheduled")
             return
-        self._schedule = asyncio.create_task(self._run_schedule(), name="digest-schedule")
+        self._schedule.start(self._run_schedule())
 
     async def cog_unload(self) -> None:
-        if self._schedule is not None:
-            self._schedule.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._schedule
+        await self._schedule.stop()
 
     async def _run_schedule(self) -> None:
         await self.bot.wait_until_ready()

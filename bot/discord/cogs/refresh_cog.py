@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING
 
 import discord
 from discord.ext import commands
 
+from bot.discord.background import BackgroundTask
 from bot.discord.refresh_schedule import RefreshSchedule
-from knowledge.refresh import Refresher
+from knowledge.refresh import Refresher, refresh_off_reason
 
 if TYPE_CHECKING:
     from bot.discord.curator_bot import CuratorBot
@@ -26,11 +25,11 @@ class RefreshCog(commands.Cog):
         self.bot = bot
         self._refresher: Refresher | None = None
         self.schedule = RefreshSchedule(bot.settings, self.refresher, self.log_channel)
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("source-refresh")
 
     def running(self) -> bool:
         """True while the refresh schedule runs (from loading the cog to unloading it)."""
-        return self._task is not None and not self._task.done()
+        return self._task.running()
 
     def refresher(self) -> Refresher:
         """Built on first use, in a worker thread: opening the index may take a while."""
@@ -43,17 +42,11 @@ class RefreshCog(commands.Cog):
         return await self.bot.postable_channel(channel_id, "log")
 
     async def cog_load(self) -> None:
-        if not self.schedule.enabled:
-            log.info(
-                "scheduled refresh is off (CURATOR_KNOWLEDGE__REFRESH_MINUTES is 0 or "
-                "CURATOR_KNOWLEDGE__SOURCES is empty)"
-            )
+        off = refresh_off_reason(self.bot.settings)
+        if off is not None:
+            log.info("%s", off)
             return
-        self._task = asyncio.create_task(self.schedule.run_forever(), name="source-refresh")
+        self._task.start(self.schedule.run_forever())
 
     async def cog_unload(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
