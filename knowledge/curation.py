@@ -200,8 +200,10 @@ def find_article(
     raise InputError(f"No article is titled “{title.strip()[:60]}”; {hint}.")
 
 
-def _choices(values: Iterable[str], typed: str, limit: int) -> list[str]:
-    """Distinct values matching what is typed: prefix matches first, then substring matches."""
+def matching_choices(values: Iterable[str], typed: str, limit: int = MAX_RESULTS) -> list[str]:
+    """At most `limit` distinct values (of at most CHOICE_LIMIT characters, Discord's cap on a
+    choice) matching what is typed, case-insensitively: prefix matches first, then substring
+    matches, each sorted; all values (sorted) when nothing is typed."""
     needle = typed.strip().casefold()
     unique = sorted({v for v in values if v and len(v) <= CHOICE_LIMIT}, key=str.casefold)
     starts = [v for v in unique if v.casefold().startswith(needle)]
@@ -211,7 +213,8 @@ def _choices(values: Iterable[str], typed: str, limit: int) -> list[str]:
 
 def role_choices(index: ArticleIndex, typed: str, limit: int = MAX_RESULTS) -> list[str]:
     """'Best for' lines of the indexed cards that match what is typed (for autocomplete)."""
-    return _choices((line for a in index.list_articles() for line in a.best_for), typed, limit)
+    lines = (line for a in index.list_articles() for line in a.best_for)
+    return matching_choices(lines, typed, limit)
 
 
 def depth_choices(index: ArticleIndex, typed: str, limit: int = MAX_RESULTS) -> list[str]:
@@ -224,7 +227,7 @@ def depth_choices(index: ArticleIndex, typed: str, limit: int = MAX_RESULTS) -> 
 
 def title_choices(index: ArticleIndex, typed: str, limit: int = MAX_RESULTS) -> list[str]:
     """Titles of indexed cards matching what is typed (for autocomplete)."""
-    return _choices((a.title for a in index.list_articles()), typed, limit)
+    return matching_choices((a.title for a in index.list_articles()), typed, limit)
 
 
 def topic_of(index: ArticleIndex, topic: str) -> str:

@@ -7,11 +7,10 @@ from datetime import date
 
 from discord.utils import escape_markdown
 
-from knowledge import periods
+from knowledge import curation, periods
 from knowledge.errors import InputError
 
 MAX_CHOICES = 25
-CHOICE_LIMIT = 100
 
 
 def parse_since(text: str | None, today: date) -> date | None:
@@ -26,10 +25,4 @@ def parse_since(text: str | None, today: date) -> date | None:
 
 def topic_choices(topics: Sequence[str], typed: str) -> list[str]:
     """At most 25 topics matching what is typed: prefix matches first, then substring matches."""
-    needle = typed.strip().casefold()
-    unique = sorted({t for t in topics if t and len(t) <= CHOICE_LIMIT}, key=str.casefold)
-    if not needle:
-        return unique[:MAX_CHOICES]
-    starts = [t for t in unique if t.casefold().startswith(needle)]
-    contains = [t for t in unique if needle in t.casefold() and t not in starts]
-    return (starts + contains)[:MAX_CHOICES]
+    return curation.matching_choices(topics, typed, MAX_CHOICES)
