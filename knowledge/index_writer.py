@@ -71,6 +71,11 @@ class Plan:
     #: Where each article came from that replaces a version indexed without a link.
     replacing: list[str] = field(default_factory=list)
 
+    @property
+    def changes(self) -> bool:
+        """Whether carrying the plan out writes any article (the BM25 rebuild aside)."""
+        return bool(self.added or self.updated or self.removed or self.orphans)
+
 
 @contextmanager
 def exclusive_lock(path: Path) -> Iterator[None]:
@@ -100,9 +105,11 @@ def exclusive_lock(path: Path) -> Iterator[None]:
 
 def _protected(origin: str, failures: Sequence[IngestFailure]) -> bool:
     """An article whose source failed to load this time is kept, not treated as deleted."""
+    if not origin:
+        return False
     # Failures name a URL with its credentials hidden; the article's origin has them.
     shown = without_url_credentials(origin)
-    return any(f.path == shown or f.path.startswith(shown) for f in failures if origin)
+    return any(f.path.startswith(shown) for f in failures)
 
 
 class Indexer:
@@ -244,7 +251,7 @@ class Indexer:
         """Carry out a plan; counts land in `report` as each step completes."""
         changed = plan.added + plan.updated
         self.catalog.set_meta("bm25_dirty", "1")
-        if changed or plan.removed or plan.orphans:
+        if plan.changes:
             invalidate(self.catalog)
         # Articles left pending by a killed run may hold vectors of a version never committed.
         leftovers = self.catalog.pending()
@@ -275,7 +282,7 @@ class Indexer:
             report.removed += len(plan.removed)
             if progress:
                 progress("remove", len(plan.removed), len(plan.removed))
-        if changed or plan.removed or plan.orphans:
+        if plan.changes:
             mark_consistent(self.catalog, self.vectors)
         self.rebuild_lexical(progress)
 
