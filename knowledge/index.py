@@ -374,15 +374,10 @@ class KnowledgeIndex:
             self.remember_feeds(loaded)
             report = self._load_report(loaded)
             report.repaired = repaired
-            plan = self.indexer.plan(loaded.articles, report.failed, remove_missing)
-            with_replacements(plan, report)
-            nothing_to_do = not (plan.added or plan.updated or plan.removed or plan.orphans)
-            if nothing_to_do and not self.indexer.lexical_is_dirty() and not rebuild:
-                report.unchanged = plan.unchanged
-                self._record_active()
-                return report
-            self.indexer.apply(plan, report, progress)
+            wrote = self.write_loaded(loaded, report, remove_missing, progress, rebuild=rebuild)
             self._record_active()
+        if not wrote:
+            return report
         log.info(
             "index updated",
             extra={
@@ -393,6 +388,25 @@ class KnowledgeIndex:
             },
         )
         return report
+
+    def write_loaded(
+        self,
+        loaded: LoadResult,
+        report: IngestReport,
+        remove_missing: bool,
+        progress: Progress | None = None,
+        rebuild: bool = False,
+    ) -> bool:
+        """With the lock held: bring the build in line with `loaded`, keeping the articles of
+        the sources in `loaded.failures`; counts and replacement warnings land in `report`.
+        Returns False when nothing needed writing (no change, BM25 clean, no `rebuild`)."""
+        plan = self.indexer.plan(loaded.articles, loaded.failures, remove_missing)
+        with_replacements(plan, report)
+        if not (plan.changes or rebuild or self.indexer.lexical_is_dirty()):
+            report.unchanged = plan.unchanged
+            return False
+        self.indexer.apply(plan, report, progress)
+        return True
 
     def heal_locked(self, progress: Progress | None = None, rebuild: bool = False) -> int:
         """With the lock held: finish a pending embedder switch, then repair the vector store

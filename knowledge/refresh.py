@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 
 from knowledge.digest.window import next_digest_time
 from knowledge.errors import ConfigError, CuratorError, IndexBusyError
-from knowledge.index import with_replacements
 from knowledge.loaders.conditional import (
     ConditionalRequests,
     Validators,
@@ -224,14 +223,7 @@ class Refresher:
             n for origin, n in per_origin.items() if without_url_credentials(origin) in failed
         )
         # Not-modified sources count as failures for planning: that is what keeps their articles.
-        plan = index.indexer.plan(loaded.articles, loaded.failures, remove_missing=True)
-        with_replacements(plan, report)
-        if plan.added or plan.updated or plan.removed or plan.orphans:
-            index.indexer.apply(plan, report)
-        else:
-            report.unchanged = plan.unchanged
-            if index.indexer.lexical_is_dirty():
-                index.indexer.rebuild_lexical()
+        index.write_loaded(loaded, report, remove_missing=True)
         report.unchanged += sum(per_origin[url] for url in session.not_modified)
         outcome.not_modified = sorted(not_modified)
         self.validators.save(scope, session.fresh, time.time())
