@@ -364,7 +364,7 @@ class KnowledgeIndex:
             build = active if active.embedder is not None else self._target
             assert build is not None
             loaded = self.read_sources(sources, progress)
-            report = self._load_report(loaded)
+            report = self.load_report(loaded)
             plan = build.indexer.plan(loaded.articles, report.failed, remove_missing)
             return self._dry_report(plan, with_replacements(plan, report))
         # Held while reading sources too, so a scheduled refresh and a reindex never overlap.
@@ -372,7 +372,7 @@ class KnowledgeIndex:
             repaired = self.heal_locked(progress, rebuild=rebuild)
             loaded = self.read_sources(sources, progress)
             self.remember_feeds(loaded)
-            report = self._load_report(loaded)
+            report = self.load_report(loaded)
             report.repaired = repaired
             wrote = self.write_loaded(loaded, report, remove_missing, progress, rebuild=rebuild)
             self._record_active()
@@ -477,7 +477,8 @@ class KnowledgeIndex:
         return loaded
 
     @staticmethod
-    def _load_report(loaded: LoadResult) -> IngestReport:
+    def load_report(loaded: LoadResult) -> IngestReport:
+        """What reading the sources reported: failures, files skipped, warnings, pairs."""
         return IngestReport(
             failed=[IngestFailure(path=f.path, reason=f.reason) for f in loaded.failures],
             skipped=list(loaded.skipped),

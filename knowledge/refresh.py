@@ -28,7 +28,7 @@ from knowledge.loaders.conditional import (
     Validators,
     conditional_requests,
 )
-from knowledge.models import IngestFailure, IngestReport
+from knowledge.models import IngestReport
 from knowledge.state import StateDB
 from knowledge.url_credentials import without_url_credentials
 
@@ -205,19 +205,12 @@ class Refresher:
         with conditional_requests(session):
             loaded = index.read_sources(sources)
         index.remember_feeds(loaded)
-        report = outcome.report
+        # As `reindex` reports it, but a source not modified is no failure.
+        report = outcome.report = index.load_report(loaded)
         report.repaired = repaired
         # Failures name URLs with their credentials hidden; origins and validators keep them.
         not_modified = {without_url_credentials(url) for url in session.not_modified}
-        report.failed = [
-            IngestFailure(path=f.path, reason=f.reason)
-            for f in loaded.failures
-            if f.path not in not_modified
-        ]
-        report.skipped = list(loaded.skipped)
-        # As `reindex` reports them: what was read with a warning, and which files were paired.
-        report.warnings = list(loaded.warnings)
-        report.paired = list(loaded.paired)
+        report.failed = [f for f in report.failed if f.path not in not_modified]
         failed = {f.path for f in report.failed}
         outcome.kept = sum(
             n for origin, n in per_origin.items() if without_url_credentials(origin) in failed
