@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import logging
 import os
 import time
@@ -268,16 +267,16 @@ class Indexer:
         if plan.orphans:
             self.vectors.delete_articles(plan.orphans)
             still = self.catalog.pending() - set(plan.orphans)
-            self.catalog.set_meta("pending", json.dumps(sorted(still)))
+            self.catalog.set_pending(still)
         if plan.removed:
             # Marked pending, then gone from the catalog (and so from search), then from Chroma:
             # a kill in between leaves orphans the next run's plan deletes.
             marked = self.catalog.pending() | set(plan.removed)
-            self.catalog.set_meta("pending", json.dumps(sorted(marked)))
+            self.catalog.set_pending(marked)
             self.catalog.remove_articles(plan.removed)
             self.vectors.delete_articles(plan.removed)
             still = self.catalog.pending() - set(plan.removed)
-            self.catalog.set_meta("pending", json.dumps(sorted(still)))
+            self.catalog.set_pending(still)
             self.sentences.remove_articles(plan.removed)  # hook (answers)
             report.removed += len(plan.removed)
             if progress:
@@ -336,7 +335,7 @@ class Indexer:
     ) -> None:
         ids = [a.id for a, _ in batch]
         pending = self.catalog.pending() | set(ids)
-        self.catalog.set_meta("pending", json.dumps(sorted(pending)))
+        self.catalog.set_pending(pending)
 
         chunks = [c for _, cs in batch for c in cs]
         stale: list[str] = []
@@ -360,7 +359,7 @@ class Indexer:
         for article, cs in batch:
             self.catalog.commit_article(article, hashes[article.id], cs, now)
         remaining = pending - set(ids)
-        self.catalog.set_meta("pending", json.dumps(sorted(remaining)))
+        self.catalog.set_pending(remaining)
         # Hook (answers): sentence vectors of the committed chunks, for extractive answers; a
         # chunk without them is embedded at question time instead, so a failure here is no loss.
         try:
