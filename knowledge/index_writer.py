@@ -36,6 +36,7 @@ from knowledge.errors import CuratorError, IndexBusyError
 from knowledge.models import Article, Chunk, IngestFailure, IngestReport
 from knowledge.store.catalog import Catalog
 from knowledge.store.consistency import Repair, invalidate, mark_consistent, reconcile
+from knowledge.store.embedded_lock import read_holder
 from knowledge.store.lexical_index import LexicalIndex
 from knowledge.store.sentence_store import SentenceStore
 from knowledge.store.vector_store import StoredState, VectorStore
@@ -91,7 +92,7 @@ def exclusive_lock(path: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+            holder = read_holder(fd) or "another process"
             raise IndexBusyError(
                 f"A reindex is already running (pid {holder}); try again when it ends."
             ) from exc
