@@ -488,6 +488,8 @@ class KnowledgeIndex:
 
     def remember_feeds(self, loaded: LoadResult) -> None:
         """Record the URL sources that served a feed (with the lock held)."""
+        if not loaded.feeds:
+            return  # nothing to add: spare the scan of every article's origin
         known_feeds = self._known_feeds()
         if set(loaded.feeds) - known_feeds:
             feeds = sorted(known_feeds | set(loaded.feeds))
