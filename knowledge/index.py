@@ -364,7 +364,7 @@ class KnowledgeIndex:
             build = active if active.embedder is not None else self._target
             assert build is not None
             loaded = self.read_sources(sources, progress)
-            report = self._load_report(loaded)
+            report = self.load_report(loaded)
             plan = build.indexer.plan(loaded.articles, report.failed, remove_missing)
             return self._dry_report(plan, with_replacements(plan, report))
         # Held while reading sources too, so a scheduled refresh and a reindex never overlap.
@@ -372,17 +372,12 @@ class KnowledgeIndex:
             repaired = self.heal_locked(progress, rebuild=rebuild)
             loaded = self.read_sources(sources, progress)
             self.remember_feeds(loaded)
-            report = self._load_report(loaded)
+            report = self.load_report(loaded)
             report.repaired = repaired
-            plan = self.indexer.plan(loaded.articles, report.failed, remove_missing)
-            with_replacements(plan, report)
-            nothing_to_do = not (plan.added or plan.updated or plan.removed or plan.orphans)
-            if nothing_to_do and not self.indexer.lexical_is_dirty() and not rebuild:
-                report.unchanged = plan.unchanged
-                self._record_active()
-                return report
-            self.indexer.apply(plan, report, progress)
+            wrote = self.write_loaded(loaded, report, remove_missing, progress, rebuild=rebuild)
             self._record_active()
+        if not wrote:
+            return report
         log.info(
             "index updated",
             extra={
@@ -393,6 +388,25 @@ class KnowledgeIndex:
             },
         )
         return report
+
+    def write_loaded(
+        self,
+        loaded: LoadResult,
+        report: IngestReport,
+        remove_missing: bool,
+        progress: Progress | None = None,
+        rebuild: bool = False,
+    ) -> bool:
+        """With the lock held: bring the build in line with `loaded`, keeping the articles of
+        the sources in `loaded.failures`; counts and replacement warnings land in `report`.
+        Returns False when nothing needed writing (no change, BM25 clean, no `rebuild`)."""
+        plan = self.indexer.plan(loaded.articles, loaded.failures, remove_missing)
+        with_replacements(plan, report)
+        if not (plan.changes or rebuild or self.indexer.lexical_is_dirty()):
+            report.unchanged = plan.unchanged
+            return False
+        self.indexer.apply(plan, report, progress)
+        return True
 
     def heal_locked(self, progress: Progress | None = None, rebuild: bool = False) -> int:
         """With the lock held: finish a pending embedder switch, then repair the vector store
@@ -463,7 +477,8 @@ class KnowledgeIndex:
         return loaded
 
     @staticmethod
-    def _load_report(loaded: LoadResult) -> IngestReport:
+    def load_report(loaded: LoadResult) -> IngestReport:
+        """What reading the sources reported: failures, files skipped, warnings, pairs."""
         return IngestReport(
             failed=[IngestFailure(path=f.path, reason=f.reason) for f in loaded.failures],
             skipped=list(loaded.skipped),
@@ -473,6 +488,8 @@ class KnowledgeIndex:
 
     def remember_feeds(self, loaded: LoadResult) -> None:
         """Record the URL sources that served a feed (with the lock held)."""
+        if not loaded.feeds:
+            return  # nothing to add: spare the scan of every article's origin
         known_feeds = self._known_feeds()
         if set(loaded.feeds) - known_feeds:
             feeds = sorted(known_feeds | set(loaded.feeds))

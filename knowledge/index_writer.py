@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import logging
 import os
 import time
@@ -37,6 +36,7 @@ from knowledge.errors import CuratorError, IndexBusyError
 from knowledge.models import Article, Chunk, IngestFailure, IngestReport
 from knowledge.store.catalog import Catalog
 from knowledge.store.consistency import Repair, invalidate, mark_consistent, reconcile
+from knowledge.store.embedded_lock import read_holder
 from knowledge.store.lexical_index import LexicalIndex
 from knowledge.store.sentence_store import SentenceStore
 from knowledge.store.vector_store import StoredState, VectorStore
@@ -71,6 +71,11 @@ class Plan:
     #: Where each article came from that replaces a version indexed without a link.
     replacing: list[str] = field(default_factory=list)
 
+    @property
+    def changes(self) -> bool:
+        """Whether carrying the plan out writes any article (the BM25 rebuild aside)."""
+        return bool(self.added or self.updated or self.removed or self.orphans)
+
 
 @contextmanager
 def exclusive_lock(path: Path) -> Iterator[None]:
@@ -87,7 +92,7 @@ def exclusive_lock(path: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+            holder = read_holder(fd) or "another process"
             raise IndexBusyError(
                 f"A reindex is already running (pid {holder}); try again when it ends."
             ) from exc
@@ -100,9 +105,11 @@ def exclusive_lock(path: Path) -> Iterator[None]:
 
 def _protected(origin: str, failures: Sequence[IngestFailure]) -> bool:
     """An article whose source failed to load this time is kept, not treated as deleted."""
+    if not origin:
+        return False
     # Failures name a URL with its credentials hidden; the article's origin has them.
     shown = without_url_credentials(origin)
-    return any(f.path == shown or f.path.startswith(shown) for f in failures if origin)
+    return any(f.path.startswith(shown) for f in failures)
 
 
 class Indexer:
@@ -244,7 +251,7 @@ class Indexer:
         """Carry out a plan; counts land in `report` as each step completes."""
         changed = plan.added + plan.updated
         self.catalog.set_meta("bm25_dirty", "1")
-        if changed or plan.removed or plan.orphans:
+        if plan.changes:
             invalidate(self.catalog)
         # Articles left pending by a killed run may hold vectors of a version never committed.
         leftovers = self.catalog.pending()
@@ -261,21 +268,21 @@ class Indexer:
         if plan.orphans:
             self.vectors.delete_articles(plan.orphans)
             still = self.catalog.pending() - set(plan.orphans)
-            self.catalog.set_meta("pending", json.dumps(sorted(still)))
+            self.catalog.set_pending(still)
         if plan.removed:
             # Marked pending, then gone from the catalog (and so from search), then from Chroma:
             # a kill in between leaves orphans the next run's plan deletes.
             marked = self.catalog.pending() | set(plan.removed)
-            self.catalog.set_meta("pending", json.dumps(sorted(marked)))
+            self.catalog.set_pending(marked)
             self.catalog.remove_articles(plan.removed)
             self.vectors.delete_articles(plan.removed)
             still = self.catalog.pending() - set(plan.removed)
-            self.catalog.set_meta("pending", json.dumps(sorted(still)))
+            self.catalog.set_pending(still)
             self.sentences.remove_articles(plan.removed)  # hook (answers)
             report.removed += len(plan.removed)
             if progress:
                 progress("remove", len(plan.removed), len(plan.removed))
-        if changed or plan.removed or plan.orphans:
+        if plan.changes:
             mark_consistent(self.catalog, self.vectors)
         self.rebuild_lexical(progress)
 
@@ -329,7 +336,7 @@ class Indexer:
     ) -> None:
         ids = [a.id for a, _ in batch]
         pending = self.catalog.pending() | set(ids)
-        self.catalog.set_meta("pending", json.dumps(sorted(pending)))
+        self.catalog.set_pending(pending)
 
         chunks = [c for _, cs in batch for c in cs]
         stale: list[str] = []
@@ -353,7 +360,7 @@ class Indexer:
         for article, cs in batch:
             self.catalog.commit_article(article, hashes[article.id], cs, now)
         remaining = pending - set(ids)
-        self.catalog.set_meta("pending", json.dumps(sorted(remaining)))
+        self.catalog.set_pending(remaining)
         # Hook (answers): sentence vectors of the committed chunks, for extractive answers; a
         # chunk without them is embedded at question time instead, so a failure here is no loss.
         try:

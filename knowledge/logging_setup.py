@@ -187,9 +187,8 @@ class RedactingFilter(logging.Filter):
         record.exc_info = None
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
-        for key, value in list(vars(record).items()):
-            if key not in _STANDARD_ATTRIBUTES:
-                setattr(record, key, self._value(value))
+        for key, value in extra_fields(record).items():
+            setattr(record, key, self._value(value))
         return True
 
 

@@ -23,13 +23,12 @@ from typing import TYPE_CHECKING
 
 from knowledge.digest.window import next_digest_time
 from knowledge.errors import ConfigError, CuratorError, IndexBusyError
-from knowledge.index import with_replacements
 from knowledge.loaders.conditional import (
     ConditionalRequests,
     Validators,
     conditional_requests,
 )
-from knowledge.models import IngestFailure, IngestReport
+from knowledge.models import IngestReport
 from knowledge.state import StateDB
 from knowledge.url_credentials import without_url_credentials
 
@@ -206,32 +205,18 @@ class Refresher:
         with conditional_requests(session):
             loaded = index.read_sources(sources)
         index.remember_feeds(loaded)
-        report = outcome.report
+        # As `reindex` reports it, but a source not modified is no failure.
+        report = outcome.report = index.load_report(loaded)
         report.repaired = repaired
         # Failures name URLs with their credentials hidden; origins and validators keep them.
         not_modified = {without_url_credentials(url) for url in session.not_modified}
-        report.failed = [
-            IngestFailure(path=f.path, reason=f.reason)
-            for f in loaded.failures
-            if f.path not in not_modified
-        ]
-        report.skipped = list(loaded.skipped)
-        # As `reindex` reports them: what was read with a warning, and which files were paired.
-        report.warnings = list(loaded.warnings)
-        report.paired = list(loaded.paired)
+        report.failed = [f for f in report.failed if f.path not in not_modified]
         failed = {f.path for f in report.failed}
         outcome.kept = sum(
             n for origin, n in per_origin.items() if without_url_credentials(origin) in failed
         )
         # Not-modified sources count as failures for planning: that is what keeps their articles.
-        plan = index.indexer.plan(loaded.articles, loaded.failures, remove_missing=True)
-        with_replacements(plan, report)
-        if plan.added or plan.updated or plan.removed or plan.orphans:
-            index.indexer.apply(plan, report)
-        else:
-            report.unchanged = plan.unchanged
-            if index.indexer.lexical_is_dirty():
-                index.indexer.rebuild_lexical()
+        index.write_loaded(loaded, report, remove_missing=True)
         report.unchanged += sum(per_origin[url] for url in session.not_modified)
         outcome.not_modified = sorted(not_modified)
         self.validators.save(scope, session.fresh, time.time())

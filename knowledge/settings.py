@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeGuard, TypeVar, Union, get_args, get_origin
 from zoneinfo import ZoneInfo
 
 from dotenv import dotenv_values
@@ -513,7 +513,8 @@ def _unwrapped(annotation: Any) -> Any:
             return annotation
 
 
-def _is_group(annotation: Any) -> bool:
+def _is_group(annotation: Any) -> TypeGuard[type[BaseModel]]:
+    """Whether `annotation` is a settings group (a model nested in the settings)."""
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
@@ -613,9 +614,8 @@ def setting_variables(model: type[BaseModel] = Settings, prefix: str = PREFIX) -
     for name, info in model.model_fields.items():
         variable = f"{prefix}{name.upper()}"
         names.append(variable)
-        annotation = info.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            names += setting_variables(annotation, variable + NESTED_DELIMITER)
+        if _is_group(info.annotation):
+            names += setting_variables(info.annotation, variable + NESTED_DELIMITER)
     return names
 
 
@@ -627,9 +627,7 @@ def _decodes_json(info: FieldInfo) -> bool:
     options = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else ()
     for option in options or (annotation,):
         origin = get_origin(option) or option
-        if origin in (dict, list, set, frozenset, tuple) or (
-            isinstance(origin, type) and issubclass(origin, BaseModel)
-        ):
+        if origin in (dict, list, set, frozenset, tuple) or _is_group(origin):
             return True
     return False
 
@@ -641,7 +639,7 @@ def json_variables(model: type[BaseModel] = Settings, prefix: str = PREFIX) -> l
         variable = f"{prefix}{name.upper()}"
         if _decodes_json(info):
             names.append(variable)
-        if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
+        if _is_group(info.annotation):
             names += json_variables(info.annotation, variable + NESTED_DELIMITER)
     return names
 

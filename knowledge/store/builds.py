@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,13 +30,27 @@ class BuildRecord:
     collection: str
     model: str = ""
 
+    @classmethod
+    def from_json(cls, data: object) -> BuildRecord:
+        """The record `asdict` wrote; KeyError or TypeError when `data` is not one."""
+        if not isinstance(data, dict):
+            raise TypeError("a build record is a JSON object")
+        return cls(str(data["embedder"]), str(data["collection"]), str(data.get("model", "")))
+
+
+@contextlib.contextmanager
+def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    """The catalog file at `path`, opened read-only (sqlite3.Error when it cannot be)."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as db:
+        yield db
+
 
 def catalog_counts(path: Path) -> tuple[int, int]:
     """(articles, chunks) in the catalog file at `path`, read-only; zeros when absent."""
     if not path.exists():
         return 0, 0
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as db:
+        with _read_only(path) as db:
             articles = int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
             # Another build's catalog may not have been opened by this release yet.
             table = chunk_table(db)
@@ -50,19 +65,23 @@ def catalog_build(path: Path) -> BuildRecord | None:
     if not path.exists():
         return None
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as db:
+        with _read_only(path) as db:
             row = db.execute("SELECT value FROM meta WHERE key = 'build'").fetchone()
-        data = json.loads(row[0]) if row else None
-        if not isinstance(data, dict):
-            return None
-        return BuildRecord(str(data["embedder"]), str(data["collection"]), str(data["model"]))
+        return BuildRecord.from_json(json.loads(row[0])) if row else None
     except (sqlite3.Error, ValueError, KeyError, TypeError):
         return None
 
 
 def catalog_articles(path: Path) -> int:
     """Articles in the catalog file at `path`, read-only; 0 when absent or unreadable."""
-    return catalog_counts(path)[0]
+    # Not catalog_counts: counting the chunks scans the largest table, for nothing here.
+    if not path.exists():
+        return 0
+    try:
+        with _read_only(path) as db:
+            return int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
+    except sqlite3.Error:
+        return 0
 
 
 class BuildRegistry:
@@ -84,12 +103,7 @@ class BuildRegistry:
     def read(self) -> BuildRecord | None:
         """The recorded active build, or None when nothing was recorded (or it is unreadable)."""
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            return BuildRecord(
-                embedder=str(data["embedder"]),
-                collection=str(data["collection"]),
-                model=str(data.get("model", "")),
-            )
+            return BuildRecord.from_json(json.loads(self.path.read_text(encoding="utf-8")))
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError):

@@ -278,6 +278,10 @@ class Catalog:
         """Articles a reindex has begun to write and not yet committed."""
         return set(json.loads(self.get_meta("pending") or "[]"))
 
+    def set_pending(self, article_ids: Iterable[str]) -> None:
+        """Record which articles a reindex has begun to write (replacing the earlier set)."""
+        self.set_meta("pending", json.dumps(sorted(article_ids)))
+
     def iter_chunks(self, batch: int = 5000) -> Iterator[Chunk]:
         """Every committed chunk, in a stable order (for rebuilding the BM25 index)."""
         last = ""

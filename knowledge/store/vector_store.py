@@ -397,13 +397,11 @@ class VectorStore:
         # The handle caches the metadata it was opened with; another process may have written
         # since (a CLI reindex against the same server), so read it afresh.
         self._collection = None
-        meta = self._call("read collection metadata", lambda c: c.metadata) or {}
-        epoch = meta.get(EPOCH_KEY)
-        schema = meta.get(SCHEMA_KEY)
-        return (
-            str(epoch) if epoch is not None else None,
-            int(schema) if schema is not None else None,
+        epoch, schema = self._call(
+            "read collection metadata",
+            lambda c: ((c.metadata or {}).get(EPOCH_KEY), _schema_of(c)),
         )
+        return (str(epoch) if epoch is not None else None), schema
 
     def set_marks(self, epoch: str, schema: int) -> None:
         """Record the epoch and filter schema in the collection's own metadata."""
@@ -413,13 +411,13 @@ class VectorStore:
         )
         self._collection = None  # reopen: the handle caches the old metadata
 
+    def _stored_field(self, ids: Sequence[str], key: str) -> dict[str, str]:
+        """id -> the metadata `key` stored with it ('' when it has none), for the ids held."""
+        return {i: str(meta.get(key, "")) for i, meta in self.metadatas(ids).items()}
+
     def hashes_of(self, ids: Sequence[str]) -> dict[str, str]:
         """id -> stored text hash ('' when the vector has none) for the ids the store holds."""
-        got = self._call("read vectors", lambda c: c.get(ids=list(ids), include=["metadatas"]))
-        return {
-            i: str((m or {}).get("h", ""))
-            for i, m in zip(got["ids"], got["metadatas"] or [], strict=False)
-        }
+        return self._stored_field(ids, "h")
 
     def stored_state(self, chunks: Sequence[Chunk]) -> StoredState:
         """What the store holds for these chunks: their metadata keys, and their vectors where
@@ -443,11 +441,7 @@ class VectorStore:
 
     def article_ids_of(self, ids: Sequence[str]) -> dict[str, str]:
         """id -> article id stored with it, for the ids the store holds."""
-        got = self._call("read vectors", lambda c: c.get(ids=list(ids), include=["metadatas"]))
-        return {
-            i: str((m or {}).get("article_id", ""))
-            for i, m in zip(got["ids"], got["metadatas"] or [], strict=False)
-        }
+        return self._stored_field(ids, "article_id")
 
     def iter_ids(self, batch: int = 5000) -> Iterator[list[str]]:
         """Every id in the store, `batch` at a time."""
