@@ -84,8 +84,10 @@ def _check_limit(limit: int) -> None:
 
 
 def _known_topic(articles: Sequence[Article], topic: str) -> str | None:
-    wanted = topic.strip().casefold()
-    return next((t for a in articles for t in a.topics if t.casefold() == wanted), None)
+    # Compared as every filter compares topics (filter_key), so a topic the search filter
+    # accepts is one this finds.
+    wanted = filter_key(topic)
+    return next((t for a in articles for t in a.topics if filter_key(t) == wanted), None)
 
 
 def latest(

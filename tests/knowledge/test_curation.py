@@ -17,6 +17,7 @@ from knowledge.curation import (
     recommend,
     role_choices,
     title_choices,
+    topic_of,
 )
 from knowledge.errors import InputError
 from knowledge.loaders import load_sources
@@ -57,6 +58,11 @@ def test_latest_by_topic_and_days(catalog: Catalog) -> None:
         "ReAct: Synergizing Reasoning and Acting in Language Models",
     }
     assert latest(catalog, topic="agents", days=1, now=NOW) == []
+
+
+def test_a_topic_typed_as_the_search_filter_reads_it_is_known(catalog: Catalog) -> None:
+    # Full-width letters and doubled spaces: the filters' normalisation (NFKC, spaces) matches.
+    assert topic_of(catalog, "  Ａgents ") == topic_of(catalog, "agents") == "agents"
 
 
 @pytest.mark.parametrize(("days", "limit"), [(0, 5), (4000, 5), (7, 0), (7, 26)])
