@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -97,15 +97,18 @@ def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 2)
 
 
-def _closest(articles: Sequence[NumberedArticle]) -> list[Citation]:
-    """The first MAX_CLOSEST articles of `articles`, each once, numbered 1..n."""
+def _closest(
+    articles: Sequence[NumberedArticle], card: Callable[[str], Article | None]
+) -> list[Citation]:
+    """The first MAX_CLOSEST articles of `articles`, each once, numbered 1..n, with their card's
+    curated time and key takeaway as a cited article has them (`card`: article id -> card)."""
     closest: list[Citation] = []
     seen: set[str] = set()
     for numbered in articles:
         if numbered.hit.article_id in seen:
             continue
         seen.add(numbered.hit.article_id)
-        closest.append(numbered.citation(len(closest) + 1))
+        closest.append(numbered.citation(len(closest) + 1, card(numbered.hit.article_id)))
         if len(closest) == MAX_CLOSEST:
             break
     return closest
@@ -293,12 +296,12 @@ class AnswerService:
         notices = list(prep.notices)
         if reason is RefusalReason.NO_MATCH_FOR_FILTERS:
             # What the whole collection has on it: what dropping the filters would give.
-            closest = _closest(prep.unfiltered or [])
+            closest = _closest(prep.unfiltered or [], lambda aid: self._article(prep, aid))
             notices.append(NoticeCode.DROP_FILTERS)
         elif reason is RefusalReason.NOT_IN_LANGUAGE:
             closest = []
         else:
-            closest = _closest(prep.articles)
+            closest = _closest(prep.articles, lambda aid: self._article(prep, aid))
         log.info(
             "refused",
             extra={

@@ -32,6 +32,12 @@ async def test_not_covered_is_a_gap_with_closest_articles(offline_service: Answe
     assert answer.refusal is RefusalReason.NOT_COVERED and answer.is_gap
     assert answer.text == refusal_text(RefusalReason.NOT_COVERED)
     assert answer.as_json()["refusal"] == "not_covered"
+    # The closest articles carry their card's curated time and takeaway, as citations do.
+    assert answer.closest
+    for offered in answer.closest:
+        card = offline_service.index.get_article(offered.article_id)
+        assert card is not None and offered.curated == card.curated
+        assert offered.key_takeaway == " ".join(card.key_takeaway.split())
 
 
 async def test_filters_that_match_but_miss_an_uncovered_topic_are_still_a_gap(
