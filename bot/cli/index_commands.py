@@ -387,6 +387,18 @@ def articles(
         return
     if unknown:
         return
+    if not console.is_terminal:
+        # Piped: plain lines, each URL whole under its title (as search, latest and recommend).
+        lines = [f"{len(found)} article(s)"]
+        for a in found:
+            curated = a.curated.strftime("%Y-%m-%d") if a.curated else "—"
+            name = f"{a.title} — {a.publisher}" if a.publisher else a.title
+            topics = f" [{', '.join(a.topics)}]" if a.topics else ""
+            lines.append(terminal_text(f"{curated}  {name}{topics}"))
+            if a.url:
+                lines.append("   " + terminal_text(a.url))
+        console.print(Text("\n".join(lines)))
+        return
     table = Table(title=f"{len(found)} article(s)")
     table.add_column("curated")
     table.add_column("title", overflow="fold")
@@ -394,13 +406,9 @@ def articles(
     table.add_column("topics")
     for a in found:
         curated = a.curated.strftime("%Y-%m-%d") if a.curated else "—"
-        title = linked(a.title, a.url)
-        if a.url and not console.is_terminal:
-            # Piped, a hyperlink is lost: the address goes under the title, whole.
-            title.append("\n" + terminal_text(a.url))
         table.add_row(
             curated,
-            title,
+            linked(a.title, a.url),
             Text(terminal_text(a.publisher)),
             Text(terminal_text(", ".join(a.topics))),
         )

@@ -95,6 +95,11 @@ def test_piped_articles_keep_long_urls_whole(indexed: None) -> None:
     result = run("articles")
     assert result.exit_code == 0, result.output
     assert any(NIPS_URL in line for line in result.stdout.splitlines()), result.stdout
+    # Plain lines as the README promises for piped output: no table, no padding.
+    assert not any(ch in result.stdout for ch in "┃│━─┏")
+    lines = result.stdout.splitlines()
+    assert all(line == line.rstrip() for line in lines), "a piped line is padded"
+    assert any(line.strip() == NIPS_URL for line in lines), "the URL is not on its own line"
 
 
 def test_piped_ask_keeps_long_urls_whole_and_lines_unpadded(indexed: None) -> None:
