@@ -355,6 +355,11 @@ class DiscordSettings(SettingsGroup):
             return value
         scopes = dict(value)
         for channel, scope in value.items():
+            if not isinstance(scope, (Mapping, BaseModel)):
+                raise ValueError(
+                    f'channel {channel}: expected {{"topic": ..., "publisher": ...}}, '
+                    f"got {scope!r:.60}"
+                )
             if not isinstance(scope, Mapping) or "source" not in scope:
                 continue
             fields = dict(scope)

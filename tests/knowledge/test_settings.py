@@ -311,8 +311,9 @@ def test_settings_without_a_deprecated_value_have_no_notice(
         ),
         ('{"colour": "red"}', 'channel 123: unknown key "colour"'),
         ('{"topic": 5}', 'channel 123: key "topic": Input should be a valid string'),
+        ('"arXiv"', """channel 123: expected {"topic": ..., "publisher": ...}, got 'arXiv'"""),
     ],
-    ids=["both-names", "publisher-typo", "topic-typo", "no-near-key", "wrong-type"],
+    ids=["both-names", "publisher-typo", "topic-typo", "no-near-key", "wrong-type", "not-a-scope"],
 )
 def test_a_mistake_inside_a_channel_scope_names_the_variable_and_the_channel(
     monkeypatch: pytest.MonkeyPatch, scope: str, problem: str
